@@ -1,0 +1,8 @@
+-- A new activity by the user with this handle; returns its uuid.
+INSERT INTO public.activities (user_uuid, message, expires_at)
+VALUES (
+  (SELECT users.uuid FROM public.users WHERE users.handle = %(handle)s LIMIT 1),
+  %(message)s,
+  %(expires_at)s
+)
+RETURNING uuid;

@@ -1,0 +1,277 @@
+//! Every clap type of the command tree. Nothing here does any work: `lib.rs` dispatches.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cruddur",
+    version,
+    about = "Cruddur's operator tool: Postgres, DynamoDB, Cognito and the RDS security group",
+    long_about = "Cruddur's operator tool: one binary for the chores of the Cruddur app's stores.\n\
+                  Everything runs against the local stack unless --prod is given.",
+    after_help = "Examples:\n  cruddur db setup                      # fresh local database with the seed data\n  cruddur db query users/short --param handle=timmy-cde\n  cruddur --prod db sessions --output json",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that every command takes, before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Work on production (RDS, AWS) instead of the local stack
+    #[arg(long, global = true)]
+    pub prod: bool,
+
+    /// How to print results
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Shorthand for --output json
+    #[arg(long, global = true, conflicts_with = "output")]
+    pub json: bool,
+
+    /// Answer yes to confirmations (needed for destructive --prod commands without a terminal)
+    #[arg(short, long, global = true)]
+    pub yes: bool,
+
+    /// Say more about what is done
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Say nothing on stderr but errors and warnings
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Read variables from this file (default: .env in the current folder, when present;
+    /// the real environment wins over the file)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub pg: PgArgs,
+}
+
+/// Where Postgres is. Prefer the variables: a password on a command line is visible in `ps`.
+#[derive(Debug, Args)]
+pub struct PgArgs {
+    /// Local Postgres URL [default: postgresql://postgres:password@localhost:5432/cruddur]
+    #[arg(
+        long,
+        global = true,
+        env = "CONNECTION_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+
+    /// Production Postgres URL, used with --prod
+    #[arg(
+        long,
+        global = true,
+        env = "PROD_CONNECTION_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub prod_database_url: Option<String>,
+
+    /// Give up connecting to Postgres after this long (e.g. 5s, 500ms, 1m)
+    #[arg(long, global = true, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Tables and sentences for people
+    Table,
+    /// One JSON document
+    Json,
+    /// One JSON value per line
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Postgres: create, drop, load, seed, inspect and query the app's database
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// DynamoDB: the direct-messages table and its access patterns
+    #[command(subcommand)]
+    Ddb(DdbCommand),
+    /// Cognito: the user pool the app signs in with
+    #[command(subcommand)]
+    Cognito(CognitoCommand),
+    /// RDS: let this workspace reach the production database
+    #[command(subcommand)]
+    Rds(RdsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the database named in the URL (exit 0 when it is there already)
+    #[command(after_help = "Example:\n  cruddur db create")]
+    Create,
+    /// Drop the database named in the URL, if it exists
+    #[command(after_help = "Examples:\n  cruddur db drop\n  cruddur db drop --force   # terminate the app's and psql's sessions first")]
+    Drop(DropArgs),
+    /// Load the schema (sql/schema.sql, built in) in one transaction
+    #[command(after_help = "Examples:\n  cruddur db schema-load\n  cruddur db schema-load --file backend-flask/db/schema.sql")]
+    SchemaLoad(SqlFileArgs),
+    /// Load the seed data (sql/seed.sql, built in) in one transaction
+    #[command(after_help = "Examples:\n  cruddur db seed\n  cruddur db seed --file my-seed.sql")]
+    Seed(SqlFileArgs),
+    /// List the server's client sessions (pg_stat_activity)
+    #[command(after_help = "Examples:\n  cruddur db sessions\n  cruddur db sessions --output json")]
+    Sessions,
+    /// Local only: drop, create, load the schema and the seed, link Cognito users
+    #[command(after_help = "Example:\n  cruddur db setup")]
+    Setup,
+    /// Open psql on the database (the password goes through the environment, never argv)
+    #[command(after_help = "Examples:\n  cruddur db connect\n  cruddur db connect -- -c 'select count(*) from users'")]
+    Connect(ConnectArgs),
+    /// Set users.cognito_user_id from the Cognito user pool [not implemented yet]
+    #[command(after_help = "Example:\n  cruddur db update-cognito-user-ids")]
+    UpdateCognitoUserIds,
+    /// Run one of the app's named queries (sql/activities/*, sql/users/*); no NAME lists them
+    #[command(after_help = "Examples:\n  cruddur db query                       # list the queries and their parameters\n  cruddur db query users/short --param handle=timmy-cde\n  cruddur db query activities/home --output json")]
+    Query(QueryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DropArgs {
+    /// Terminate other sessions on the database instead of refusing
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlFileArgs {
+    /// Run this file instead of the built-in one
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Arguments passed on to psql, after --
+    #[arg(last = true, value_name = "PSQL_ARGS")]
+    pub psql_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The query, e.g. users/short (without .sql)
+    pub name: Option<String>,
+
+    /// A parameter of the query, as NAME=VALUE; repeat for each
+    #[arg(short, long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DdbCommand {
+    /// Create the cruddur-messages table and its index [not implemented yet]
+    SchemaLoad,
+    /// Write the seed conversation between two users [not implemented yet]
+    Seed,
+    /// Print every item of the table [not implemented yet]
+    Scan,
+    /// Delete a table [not implemented yet]
+    Drop,
+    /// List the tables [not implemented yet]
+    ListTables,
+    /// The app's access patterns
+    #[command(subcommand)]
+    Patterns(PatternsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatternsCommand {
+    /// Pattern 2: the messages of one conversation [not implemented yet]
+    GetConversation,
+    /// Pattern 1: a user's conversations, latest first [not implemented yet]
+    ListConversations,
+    /// Pattern 3: send a message, creating the conversation if needed [not implemented yet]
+    SendMessage,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CognitoCommand {
+    /// List the user pool's users [not implemented yet]
+    ListUsers,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RdsCommand {
+    /// Let this workspace's IP through the RDS security group [not implemented yet]
+    UpdateSgRule,
+}
+
+/// `500ms`, `5s`, `2m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. 5s, 500ms or 1m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("`{text}` has an unknown unit `{unit}`: use ms, s or m")),
+    };
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return Err(format!("`{text}` must be more than zero"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("`{text}` is not NAME=VALUE, e.g. --param handle=timmy-cde")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("5h").is_err());
+    }
+
+    #[test]
+    fn params() {
+        assert_eq!(parse_param("handle=timmy-cde"), Ok(("handle".into(), "timmy-cde".into())));
+        assert_eq!(parse_param("message=a=b"), Ok(("message".into(), "a=b".into())));
+        assert_eq!(parse_param("empty="), Ok(("empty".into(), String::new())));
+        assert!(parse_param("=x").is_err());
+        assert!(parse_param("novalue").is_err());
+    }
+}

@@ -1,0 +1,40 @@
+//! `cruddur db create`: create the URL's database through the maintenance database.
+
+use anyhow::Result;
+use postgres::error::SqlState;
+use serde_json::json;
+
+use super::database_exists;
+use crate::ctx::Ctx;
+use crate::output::Outcome;
+use crate::pg::{db_message, quote_ident, PgTarget};
+
+pub fn run(ctx: &Ctx) -> Result<Outcome> {
+    let pg = ctx.pg()?;
+    let created = create(pg)?;
+    let message = if created {
+        format!("created database `{}` on {}", pg.dbname, pg.server())
+    } else {
+        format!("database `{}` already exists on {}; nothing to do", pg.dbname, pg.server())
+    };
+    Outcome::done(message, json!({ "database": pg.dbname, "created": created }))
+}
+
+/// Create the database unless it is there; true when this call created it.
+pub fn create(pg: &PgTarget) -> Result<bool> {
+    let mut client = pg.connect_maintenance()?;
+    if database_exists(&mut client, &pg.dbname)? {
+        return Ok(false);
+    }
+    match client.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&pg.dbname))) {
+        Ok(()) => Ok(true),
+        // Someone else created it between the check and now.
+        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(false),
+        Err(e) => Err(anyhow::anyhow!(
+            "could not create database `{}` on {}: {}",
+            pg.dbname,
+            pg.server(),
+            db_message(&e)
+        )),
+    }
+}

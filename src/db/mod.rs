@@ -1,0 +1,169 @@
+//! `cruddur db …`: the app's Postgres database. One file per command; what several of them
+//! share (running a SQL file in one transaction) lives here.
+
+mod connect;
+mod create;
+mod drop;
+mod query;
+mod schema_load;
+mod seed;
+mod sessions;
+mod setup;
+mod update_cognito_user_ids;
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{anyhow, Context, Result};
+use postgres::error::ErrorPosition;
+use serde::Serialize;
+
+use crate::cli::DbCommand;
+use crate::ctx::Ctx;
+use crate::output::Outcome;
+use crate::pg::{db_message, PgTarget};
+use crate::sql;
+
+pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
+    match command {
+        DbCommand::Create => create::run(ctx),
+        DbCommand::Drop(args) => drop::run(ctx, args),
+        DbCommand::SchemaLoad(args) => schema_load::run(ctx, args),
+        DbCommand::Seed(args) => seed::run(ctx, args),
+        DbCommand::Sessions => sessions::run(ctx),
+        DbCommand::Setup => setup::run(ctx),
+        DbCommand::Connect(args) => connect::run(ctx, args),
+        DbCommand::UpdateCognitoUserIds => update_cognito_user_ids::run(ctx),
+        DbCommand::Query(args) => query::run(ctx, args),
+    }
+}
+
+/// A SQL file to run: one of the built-in ones, or one the user named.
+pub struct SqlSource {
+    pub name: String,
+    pub text: String,
+}
+
+impl SqlSource {
+    pub fn new(file: Option<&Path>, builtin_name: &str, builtin: &str) -> Result<SqlSource> {
+        match file {
+            Some(path) => Ok(SqlSource {
+                name: path.display().to_string(),
+                text: std::fs::read_to_string(path)
+                    .with_context(|| format!("--file {}: cannot read the file", path.display()))?,
+            }),
+            None => Ok(SqlSource {
+                name: format!("{builtin_name} (built in)"),
+                text: builtin.to_string(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoadReport {
+    pub database: String,
+    pub file: String,
+    pub statements: usize,
+    pub elapsed_ms: u64,
+}
+
+/// Run every statement of `source` in ONE transaction. On the first error the transaction
+/// is rolled back (nothing applied) and the error names the file, line and column.
+pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource) -> Result<LoadReport> {
+    let started = Instant::now();
+    let text = &source.text;
+    let statements = sql::split(text).map_err(|e| {
+        let (line, column) = sql::line_col(text, e.offset);
+        anyhow!(
+            "{}:{line}:{column}: {}; nothing was run\n{}",
+            source.name,
+            e.message,
+            excerpt(text, line, column)
+        )
+    })?;
+    if statements.is_empty() {
+        ctx.warn(format!("{} holds no SQL statement", source.name));
+    }
+    let mut client = pg.connect()?;
+    let mut tx = client.transaction()?;
+    let mut ran = 0;
+    for statement in &statements {
+        match sql::first_keyword(statement.text).as_str() {
+            // The whole file is one transaction already; its own BEGIN/COMMIT would end it early.
+            "BEGIN" | "START" | "COMMIT" | "END" => {
+                let (line, _) = sql::line_col(text, statement.start);
+                ctx.detail(format!("{}:{line}: skipped `{}`: the file runs in one transaction", source.name, statement.text));
+                continue;
+            }
+            "ROLLBACK" | "ABORT" => {
+                let (line, column) = sql::line_col(text, statement.start);
+                return Err(anyhow!(
+                    "{}:{line}:{column}: the file rolls back its own transaction; remove the ROLLBACK (nothing was applied)",
+                    source.name
+                ));
+            }
+            _ => {}
+        }
+        if let Err(error) = tx.batch_execute(statement.text) {
+            let offset = match error.as_db_error().and_then(|db| db.position()) {
+                Some(ErrorPosition::Original(position)) => {
+                    statement.start + sql::char_offset(statement.text, *position as usize)
+                }
+                _ => statement.start,
+            };
+            let (line, column) = sql::line_col(text, offset);
+            drop(tx); // rolls back
+            return Err(anyhow!(
+                "{}:{line}:{column}: {}\n{}\nnothing was applied: the file runs in one transaction, which was rolled back",
+                source.name,
+                db_message(&error),
+                excerpt(text, line, column)
+            ));
+        }
+        ran += 1;
+    }
+    tx.commit()
+        .with_context(|| format!("could not commit {}; nothing was applied", source.name))?;
+    Ok(LoadReport {
+        database: pg.dbname.clone(),
+        file: source.name.clone(),
+        statements: ran,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// The offending line with a caret under the column.
+fn excerpt(text: &str, line: usize, column: usize) -> String {
+    let source_line = text.lines().nth(line - 1).unwrap_or("");
+    let gutter = line.to_string();
+    let pad: String = source_line
+        .chars()
+        .take(column - 1)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!(
+        "  {gutter} | {source_line}\n  {} | {pad}^",
+        " ".repeat(gutter.len())
+    )
+}
+
+/// Whether the server has this database.
+pub fn database_exists(client: &mut postgres::Client, name: &str) -> Result<bool> {
+    Ok(client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])?
+        .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_point_at_the_column() {
+        assert_eq!(
+            excerpt("SELECT 1;\nCREATE TABLEX a;", 2, 8),
+            "  2 | CREATE TABLEX a;\n    |        ^"
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! The few failures whose exit code is not 1. Everything else is an `anyhow::Error` (exit 1).
+
+use std::fmt;
+
+/// Exit codes, as the README documents them.
+pub mod code {
+    pub const OK: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const REFUSED: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Debug)]
+pub enum Stop {
+    /// A guard said no, or a confirmation was declined or could not be asked (exit 3).
+    Refused(String),
+    /// Ctrl-C (exit 130).
+    Interrupted(String),
+}
+
+impl Stop {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Stop::Refused(_) => code::REFUSED,
+            Stop::Interrupted(_) => code::INTERRUPTED,
+        }
+    }
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::Refused(why) | Stop::Interrupted(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for Stop {}
+
+/// `return Err(refused("…"))` reads well in a handler.
+pub fn refused(why: impl Into<String>) -> anyhow::Error {
+    Stop::Refused(why.into()).into()
+}
+
+/// The exit code for any error a command returns.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    error
+        .downcast_ref::<Stop>()
+        .map_or(code::FAILED, Stop::exit_code)
+}

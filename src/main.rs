@@ -1,0 +1,69 @@
+//! Parse → build the context → run → render → exit code. The only place that exits.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cruddur::cli::Cli;
+use cruddur::error::{code, exit_code};
+use cruddur::{envfile, output, Ctx};
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // Before clap, so that flags read from the environment see the file's variables.
+    let loaded = envfile::load(&args);
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { code::USAGE } else { code::OK });
+        }
+    };
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => return fail(&error, &[]),
+    };
+    let ctx = match Ctx::new(&cli.global) {
+        Ok(ctx) => ctx,
+        Err(error) => return fail(&error, &[]),
+    };
+    if let Some(path) = &loaded.path {
+        ctx.detail(format!(
+            "loaded {}: set {}{}",
+            path.display(),
+            if loaded.set.is_empty() { "nothing".into() } else { loaded.set.join(", ") },
+            if loaded.kept.is_empty() {
+                String::new()
+            } else {
+                format!("; kept from the environment: {}", loaded.kept.join(", "))
+            }
+        ));
+    }
+    let secrets: Vec<String> = ctx.pg().ok().and_then(|pg| pg.password()).into_iter().collect();
+    match cruddur::run(&ctx, &cli.command).and_then(|outcome| output::render(&outcome, ctx.output)) {
+        Ok(()) => ExitCode::from(code::OK),
+        Err(error) => fail(&error, &secrets),
+    }
+}
+
+/// `error: …` and its causes on stderr, with any known secret scrubbed; the exit code.
+fn fail(error: &anyhow::Error, secrets: &[String]) -> ExitCode {
+    let scrub = |text: String| {
+        secrets
+            .iter()
+            .filter(|s| s.len() >= 3)
+            .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
+    };
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let label = if colour { "\x1b[1;31merror:\x1b[0m" } else { "error:" };
+    let mut causes = error.chain();
+    if let Some(top) = causes.next() {
+        eprintln!("{label} {}", scrub(top.to_string()));
+    }
+    for cause in causes {
+        eprintln!("caused by: {}", scrub(cause.to_string()));
+    }
+    ExitCode::from(exit_code(error))
+}

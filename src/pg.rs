@@ -1,0 +1,385 @@
+//! The Postgres target and everything shared by the `db` commands: connecting (with errors
+//! that say what to do), the maintenance database, and binding text parameters.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use postgres::config::Host;
+use postgres::error::SqlState;
+use postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
+use postgres::{Client, Config, NoTls};
+
+use crate::cli::PgArgs;
+use crate::ctx::Target;
+
+pub const DEFAULT_LOCAL_URL: &str = "postgresql://postgres:password@localhost:5432/cruddur";
+
+/// The database the commands work on, resolved from the flags and the environment.
+#[derive(Debug, Clone)]
+pub struct PgTarget {
+    pub config: Config,
+    /// The database named in the URL (never hard-coded).
+    pub dbname: String,
+    /// The URL with its password shown as `***`: the only form that is ever printed.
+    pub display: String,
+    /// Where the URL came from, for error messages.
+    pub source: &'static str,
+    pub target: Target,
+    pub timeout: Duration,
+}
+
+impl PgTarget {
+    pub fn resolve(target: Target, args: &PgArgs) -> Result<PgTarget> {
+        let (url, source) = match target {
+            Target::Local => match &args.database_url {
+                Some(url) => (url.as_str(), "CONNECTION_URL (or --database-url)"),
+                None => (DEFAULT_LOCAL_URL, "the default local URL"),
+            },
+            Target::Prod => match &args.prod_database_url {
+                Some(url) => (url.as_str(), "PROD_CONNECTION_URL (or --prod-database-url)"),
+                None => {
+                    return Err(anyhow!(
+                        "--prod needs the production Postgres URL: set PROD_CONNECTION_URL \
+                         (or pass --prod-database-url), e.g. \
+                         postgresql://cruddurroot:PASSWORD@cruddur-db-instance.xxxx.us-east-1.rds.amazonaws.com:5432/cruddur"
+                    ))
+                }
+            },
+        };
+        // The parser's messages name the bad option, never the password.
+        let mut config: Config = url
+            .trim()
+            .parse()
+            .map_err(|e| anyhow!("{source} is not a valid Postgres URL: {e}"))?;
+        let dbname = config
+            .get_dbname()
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| {
+                anyhow!("{source} names no database: end the URL with the database, e.g. …:5432/cruddur")
+            })?
+            .to_string();
+        if config.get_hosts().is_empty() {
+            config.host("localhost");
+        }
+        config
+            .application_name("cruddur")
+            .connect_timeout(args.connect_timeout);
+        Ok(PgTarget {
+            display: display_url(&config),
+            dbname,
+            config,
+            source,
+            target,
+            timeout: args.connect_timeout,
+        })
+    }
+
+    /// The password, if the URL has one: used only to scrub it from messages.
+    pub fn password(&self) -> Option<String> {
+        self.config
+            .get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .filter(|p| !p.is_empty())
+    }
+
+    /// `host:port` of the first host, for messages.
+    pub fn server(&self) -> String {
+        let host = match self.config.get_hosts().first() {
+            Some(Host::Tcp(name)) => name.clone(),
+            Some(Host::Unix(path)) => path.display().to_string(),
+            None => "localhost".into(),
+        };
+        format!("{host}:{}", self.config.get_ports().first().unwrap_or(&5432))
+    }
+
+    /// Connect to the target database.
+    pub fn connect(&self) -> Result<Client> {
+        self.config
+            .connect(NoTls)
+            .map_err(|e| self.explain(e, &self.dbname))
+    }
+
+    /// Connect to the server's maintenance database (`postgres`, else `template1`), for
+    /// creating, dropping and listing sessions. The URL's host, user and password are kept:
+    /// only the database changes (the old `sed` on the URL mangled users named `cruddur…`).
+    pub fn connect_maintenance(&self) -> Result<Client> {
+        let mut last = None;
+        for dbname in ["postgres", "template1"] {
+            let mut config = self.config.clone();
+            config.dbname(dbname);
+            match config.connect(NoTls) {
+                Ok(client) => return Ok(client),
+                Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => last = Some(e),
+                Err(e) => return Err(self.explain(e, dbname)),
+            }
+        }
+        Err(anyhow!(
+            "the server at {} has neither a `postgres` nor a `template1` database to connect to{}",
+            self.server(),
+            last.map(|e| format!(": {}", db_message(&e)))
+                .unwrap_or_default()
+        ))
+    }
+
+    /// Turn a connection error into one that says what to do about it.
+    fn explain(&self, error: postgres::Error, dbname: &str) -> anyhow::Error {
+        let server = self.server();
+        if let Some(code) = error.code() {
+            if *code == SqlState::INVALID_CATALOG_NAME {
+                return anyhow!(
+                    "database `{dbname}` does not exist on {server}: create it with `cruddur db create`{}",
+                    if self.target == Target::Local { " (or all of it with `cruddur db setup`)" } else { "" }
+                );
+            }
+            if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+                return anyhow!(
+                    "Postgres at {server} refused the login: {}; check the user and password in {}",
+                    db_message(&error),
+                    self.source
+                );
+            }
+            return anyhow!("could not connect to {}: {}", self.display, db_message(&error));
+        }
+        let io_kind = io_error_kind(&error);
+        let timed_out = io_kind == Some(std::io::ErrorKind::TimedOut)
+            || error.to_string().contains("timeout");
+        if timed_out {
+            let hint = match self.target {
+                Target::Prod => "; if this workspace's IP changed, let it through the RDS security group with `cruddur rds update-sg-rule`",
+                Target::Local => "; is the host right and the server up? (raise the limit with --connect-timeout)",
+            };
+            return anyhow!(
+                "could not reach Postgres at {server} within {:?} ({}){hint}",
+                self.timeout,
+                self.source
+            );
+        }
+        if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
+            let hint = match self.target {
+                Target::Local => "is the local Postgres running? `scripts/stack up` (or `docker compose up -d db`) starts one",
+                Target::Prod => "is the RDS instance running and the URL's port right?",
+            };
+            return anyhow!("connection refused by {server} ({}): {hint}", self.source);
+        }
+        anyhow!("could not connect to Postgres at {server} ({}): {}", self.source, chain(&error))
+    }
+}
+
+/// `postgresql://user:***@host:port/db`: the URL as printed anywhere.
+fn display_url(config: &Config) -> String {
+    let user = config.get_user().unwrap_or("");
+    let auth = match (user.is_empty(), config.get_password().is_some()) {
+        (true, false) => String::new(),
+        (false, false) => format!("{user}@"),
+        (_, true) => format!("{user}:***@"),
+    };
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let name = match host {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            };
+            match config.get_ports().get(i).or(config.get_ports().first()) {
+                Some(port) => format!("{name}:{port}"),
+                None => name,
+            }
+        })
+        .collect();
+    format!(
+        "postgresql://{auth}{}/{}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+fn io_error_kind(error: &postgres::Error) -> Option<std::io::ErrorKind> {
+    let mut source: Option<&(dyn StdError + 'static)> = error.source();
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// The error and its causes on one line.
+fn chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// Postgres's own words for an error: the message, then its detail and hint.
+pub fn db_message(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut text = db.message().to_string();
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" (detail: {detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!(" (hint: {hint})"));
+            }
+            text
+        }
+        None => chain(error),
+    }
+}
+
+/// A parameter sent as text, whatever the column's type: the server parses it as it would
+/// a literal (`uuid`, `timestamp`, `integer`, …), so a named query takes plain strings.
+#[derive(Debug)]
+pub struct TextParam<'a>(pub &'a str);
+
+impl ToSql for TextParam<'_> {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(IsNull::No)
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    fn encode_format(&self, _ty: &Type) -> Format {
+        Format::Text
+    }
+
+    to_sql_checked!();
+}
+
+/// The list of other sessions on a database, as a table row each.
+#[derive(Debug, serde::Serialize)]
+pub struct Session {
+    pub process_id: i32,
+    pub user: Option<String>,
+    pub db: Option<String>,
+    pub client_addr: Option<String>,
+    pub app: Option<String>,
+    pub state: Option<String>,
+}
+
+pub const SESSION_COLUMNS: &[&str] = &["process_id", "user", "db", "client_addr", "app", "state"];
+
+/// Client sessions other than this one, optionally only those on `dbname`.
+pub fn sessions(client: &mut Client, dbname: Option<&str>) -> Result<Vec<Session>> {
+    let rows = client.query(
+        "SELECT pid, usename::text, datname::text, host(client_addr), application_name, state \
+         FROM pg_stat_activity \
+         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() \
+           AND ($1::text IS NULL OR datname = $1::text) \
+         ORDER BY datname, pid",
+        &[&dbname],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| Session {
+            process_id: row.get(0),
+            user: row.get(1),
+            db: row.get(2),
+            client_addr: row.get(3),
+            app: row.get::<_, Option<String>>(4).filter(|a| !a.is_empty()),
+            state: row.get(5),
+        })
+        .collect())
+}
+
+impl Session {
+    /// `pid 123 (postgres, psql, 127.0.0.1)`, for messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "pid {} ({}, {}, {})",
+            self.process_id,
+            self.user.as_deref().unwrap_or("?"),
+            self.app.as_deref().unwrap_or("no app name"),
+            self.client_addr.as_deref().unwrap_or("local socket"),
+        )
+    }
+}
+
+/// Double-quote an identifier for SQL (a database name cannot be a bound parameter).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::PgArgs;
+
+    fn args(local: Option<&str>, prod: Option<&str>) -> PgArgs {
+        PgArgs {
+            database_url: local.map(String::from),
+            prod_database_url: prod.map(String::from),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn local_defaults_to_the_compose_stack() {
+        let pg = PgTarget::resolve(Target::Local, &args(None, None)).unwrap();
+        assert_eq!(pg.dbname, "cruddur");
+        assert_eq!(pg.display, "postgresql://postgres:***@localhost:5432/cruddur");
+        assert_eq!(pg.password().as_deref(), Some("password"));
+    }
+
+    #[test]
+    fn prod_needs_its_own_url_and_names_the_variable() {
+        let err = PgTarget::resolve(Target::Prod, &args(Some("postgresql://a@b/c"), None))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PROD_CONNECTION_URL"), "{err}");
+        let pg = PgTarget::resolve(
+            Target::Prod,
+            &args(None, Some("postgresql://cruddurroot:Sekr3t@cruddur-db-instance.x.rds.amazonaws.com:5432/cruddur")),
+        )
+        .unwrap();
+        assert_eq!(pg.dbname, "cruddur");
+        assert_eq!(
+            pg.display,
+            "postgresql://cruddurroot:***@cruddur-db-instance.x.rds.amazonaws.com:5432/cruddur"
+        );
+        assert_eq!(pg.config.get_user(), Some("cruddurroot"));
+    }
+
+    #[test]
+    fn the_database_comes_from_the_url() {
+        let pg = PgTarget::resolve(Target::Local, &args(Some("postgres://u:p@h:6000/other_db"), None)).unwrap();
+        assert_eq!(pg.dbname, "other_db");
+        assert_eq!(pg.server(), "h:6000");
+        let err = PgTarget::resolve(Target::Local, &args(Some("postgres://u:p@h:6000"), None)).unwrap_err();
+        assert!(err.to_string().contains("names no database"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_url_never_echoes_the_password() {
+        let err = PgTarget::resolve(Target::Local, &args(Some("postgres://u:Sekr3t@h:notaport/db"), None))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CONNECTION_URL"), "{err}");
+        assert!(!err.contains("Sekr3t"), "{err}");
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_ident("cruddur"), "\"cruddur\"");
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+    }
+}
