@@ -119,28 +119,38 @@ pub enum DbCommand {
     #[command(after_help = "Example:\n  cruddur db create")]
     Create,
     /// Drop the database named in the URL, if it exists
-    #[command(after_help = "Examples:\n  cruddur db drop\n  cruddur db drop --force   # terminate the app's and psql's sessions first")]
+    #[command(
+        after_help = "Examples:\n  cruddur db drop\n  cruddur db drop --force   # terminate the app's and psql's sessions first"
+    )]
     Drop(DropArgs),
     /// Load the schema (sql/schema.sql, built in) in one transaction
-    #[command(after_help = "Examples:\n  cruddur db schema-load\n  cruddur db schema-load --file backend-flask/db/schema.sql")]
+    #[command(
+        after_help = "Examples:\n  cruddur db schema-load\n  cruddur db schema-load --file backend-flask/db/schema.sql"
+    )]
     SchemaLoad(SqlFileArgs),
     /// Load the seed data (sql/seed.sql, built in) in one transaction
     #[command(after_help = "Examples:\n  cruddur db seed\n  cruddur db seed --file my-seed.sql")]
     Seed(SqlFileArgs),
     /// List the server's client sessions (pg_stat_activity)
-    #[command(after_help = "Examples:\n  cruddur db sessions\n  cruddur db sessions --output json")]
+    #[command(
+        after_help = "Examples:\n  cruddur db sessions\n  cruddur db sessions --output json"
+    )]
     Sessions,
     /// Local only: drop, create, load the schema and the seed, link Cognito users
     #[command(after_help = "Example:\n  cruddur db setup")]
     Setup,
     /// Open psql on the database (the password goes through the environment, never argv)
-    #[command(after_help = "Examples:\n  cruddur db connect\n  cruddur db connect -- -c 'select count(*) from users'")]
+    #[command(
+        after_help = "Examples:\n  cruddur db connect\n  cruddur db connect -- -c 'select count(*) from users'"
+    )]
     Connect(ConnectArgs),
     /// Set users.cognito_user_id from the Cognito user pool [not implemented yet]
     #[command(after_help = "Example:\n  cruddur db update-cognito-user-ids")]
     UpdateCognitoUserIds,
     /// Run one of the app's named queries (sql/activities/*, sql/users/*); no NAME lists them
-    #[command(after_help = "Examples:\n  cruddur db query                       # list the queries and their parameters\n  cruddur db query users/short --param handle=timmy-cde\n  cruddur db query activities/home --output json")]
+    #[command(
+        after_help = "Examples:\n  cruddur db query                       # list the queries and their parameters\n  cruddur db query users/short --param handle=timmy-cde\n  cruddur db query activities/home --output json"
+    )]
     Query(QueryArgs),
 }
 
@@ -228,7 +238,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
-        _ => return Err(format!("`{text}` has an unknown unit `{unit}`: use ms, s or m")),
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit `{unit}`: use ms, s or m"
+            ))
+        }
     };
     if !seconds.is_finite() || seconds <= 0.0 {
         return Err(format!("`{text}` must be more than zero"));
@@ -241,7 +255,9 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_string(), value.to_string()))
         }
-        _ => Err(format!("`{text}` is not NAME=VALUE, e.g. --param handle=timmy-cde")),
+        _ => Err(format!(
+            "`{text}` is not NAME=VALUE, e.g. --param handle=timmy-cde"
+        )),
     }
 }
 
@@ -268,8 +284,14 @@ mod tests {
 
     #[test]
     fn params() {
-        assert_eq!(parse_param("handle=timmy-cde"), Ok(("handle".into(), "timmy-cde".into())));
-        assert_eq!(parse_param("message=a=b"), Ok(("message".into(), "a=b".into())));
+        assert_eq!(
+            parse_param("handle=timmy-cde"),
+            Ok(("handle".into(), "timmy-cde".into()))
+        );
+        assert_eq!(
+            parse_param("message=a=b"),
+            Ok(("message".into(), "a=b".into()))
+        );
         assert_eq!(parse_param("empty="), Ok(("empty".into(), String::new())));
         assert!(parse_param("=x").is_err());
         assert!(parse_param("novalue").is_err());

@@ -68,8 +68,10 @@ fn describe(path: &Path, error: dotenvy::Error) -> anyhow::Error {
             line.trim_end(),
             index + 1
         ),
-        dotenvy::Error::Io(e) => anyhow::Error::new(e)
-            .context(format!("--env-file {}: cannot read the file", path.display())),
+        dotenvy::Error::Io(e) => anyhow::Error::new(e).context(format!(
+            "--env-file {}: cannot read the file",
+            path.display()
+        )),
         other => anyhow!("--env-file {}: {other}", path.display()),
     }
 }
@@ -84,9 +86,25 @@ mod tests {
 
     #[test]
     fn finds_the_flag_in_either_form_and_not_after_dashdash() {
-        assert_eq!(env_file_arg(&args(&["cruddur", "db", "create", "--env-file", "x.env"])), Some("x.env".into()));
-        assert_eq!(env_file_arg(&args(&["cruddur", "--env-file=y.env", "db"])), Some("y.env".into()));
-        assert_eq!(env_file_arg(&args(&["cruddur", "db", "connect", "--", "--env-file", "z"])), None);
+        assert_eq!(
+            env_file_arg(&args(&["cruddur", "db", "create", "--env-file", "x.env"])),
+            Some("x.env".into())
+        );
+        assert_eq!(
+            env_file_arg(&args(&["cruddur", "--env-file=y.env", "db"])),
+            Some("y.env".into())
+        );
+        assert_eq!(
+            env_file_arg(&args(&[
+                "cruddur",
+                "db",
+                "connect",
+                "--",
+                "--env-file",
+                "z"
+            ])),
+            None
+        );
         assert_eq!(env_file_arg(&args(&["cruddur", "db"])), None);
     }
 }

@@ -18,7 +18,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { code::USAGE } else { code::OK });
+            return ExitCode::from(if error.use_stderr() {
+                code::USAGE
+            } else {
+                code::OK
+            });
         }
     };
     let loaded = match loaded {
@@ -33,7 +37,11 @@ fn main() -> ExitCode {
         ctx.detail(format!(
             "loaded {}: set {}{}",
             path.display(),
-            if loaded.set.is_empty() { "nothing".into() } else { loaded.set.join(", ") },
+            if loaded.set.is_empty() {
+                "nothing".into()
+            } else {
+                loaded.set.join(", ")
+            },
             if loaded.kept.is_empty() {
                 String::new()
             } else {
@@ -41,8 +49,14 @@ fn main() -> ExitCode {
             }
         ));
     }
-    let secrets: Vec<String> = ctx.pg().ok().and_then(|pg| pg.password()).into_iter().collect();
-    match cruddur::run(&ctx, &cli.command).and_then(|outcome| output::render(&outcome, ctx.output)) {
+    let secrets: Vec<String> = ctx
+        .pg()
+        .ok()
+        .and_then(|pg| pg.password())
+        .into_iter()
+        .collect();
+    match cruddur::run(&ctx, &cli.command).and_then(|outcome| output::render(&outcome, ctx.output))
+    {
         Ok(()) => ExitCode::from(code::OK),
         Err(error) => fail(&error, &secrets),
     }
@@ -57,7 +71,11 @@ fn fail(error: &anyhow::Error, secrets: &[String]) -> ExitCode {
             .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
     };
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let label = if colour { "\x1b[1;31merror:\x1b[0m" } else { "error:" };
+    let label = if colour {
+        "\x1b[1;31merror:\x1b[0m"
+    } else {
+        "error:"
+    };
     let mut causes = error.chain();
     if let Some(top) = causes.next() {
         eprintln!("{label} {}", scrub(top.to_string()));

@@ -135,6 +135,9 @@ mod tests {
         assert_eq!(columns, ["b", "a"]);
         assert_eq!(rows[0].keys().collect::<Vec<_>>(), ["b", "a"]);
         let rendered = table(&columns, &rows).to_string();
-        assert!(rendered.contains('x') && rendered.contains('1'), "{rendered}");
+        assert!(
+            rendered.contains('x') && rendered.contains('1'),
+            "{rendered}"
+        );
     }
 }

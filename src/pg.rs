@@ -2,6 +2,7 @@
 //! that say what to do), the maintenance database, and binding text parameters.
 
 use std::error::Error as StdError;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
@@ -90,14 +91,16 @@ impl PgTarget {
             Some(Host::Unix(path)) => path.display().to_string(),
             None => "localhost".into(),
         };
-        format!("{host}:{}", self.config.get_ports().first().unwrap_or(&5432))
+        format!(
+            "{host}:{}",
+            self.config.get_ports().first().unwrap_or(&5432)
+        )
     }
 
     /// Connect to the target database.
     pub fn connect(&self) -> Result<Client> {
-        self.config
-            .connect(NoTls)
-            .map_err(|e| self.explain(e, &self.dbname))
+        self.connect_to(&self.dbname)
+            .map_err(|failure| self.explain(failure, &self.dbname))
     }
 
     /// Connect to the server's maintenance database (`postgres`, else `template1`), for
@@ -106,12 +109,12 @@ impl PgTarget {
     pub fn connect_maintenance(&self) -> Result<Client> {
         let mut last = None;
         for dbname in ["postgres", "template1"] {
-            let mut config = self.config.clone();
-            config.dbname(dbname);
-            match config.connect(NoTls) {
+            match self.connect_to(dbname) {
                 Ok(client) => return Ok(client),
-                Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => last = Some(e),
-                Err(e) => return Err(self.explain(e, dbname)),
+                Err(Failure::Pg(e)) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {
+                    last = Some(e)
+                }
+                Err(failure) => return Err(self.explain(failure, dbname)),
             }
         }
         Err(anyhow!(
@@ -122,9 +125,29 @@ impl PgTarget {
         ))
     }
 
+    /// The driver's own timeout covers only the TCP connect; a server (or a proxy) that
+    /// accepts and then never answers would hang the login. The whole login is bounded here.
+    fn connect_to(&self, dbname: &str) -> std::result::Result<Client, Failure> {
+        let mut config = self.config.clone();
+        config.dbname(dbname);
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(config.connect(NoTls));
+        });
+        match receiver.recv_timeout(self.timeout) {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(error)) => Err(Failure::Pg(error)),
+            Err(_) => Err(Failure::TimedOut),
+        }
+    }
+
     /// Turn a connection error into one that says what to do about it.
-    fn explain(&self, error: postgres::Error, dbname: &str) -> anyhow::Error {
+    fn explain(&self, failure: Failure, dbname: &str) -> anyhow::Error {
         let server = self.server();
+        let error = match failure {
+            Failure::Pg(error) => error,
+            Failure::TimedOut => return self.timed_out(),
+        };
         if let Some(code) = error.code() {
             if *code == SqlState::INVALID_CATALOG_NAME {
                 return anyhow!(
@@ -132,38 +155,58 @@ impl PgTarget {
                     if self.target == Target::Local { " (or all of it with `cruddur db setup`)" } else { "" }
                 );
             }
-            if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+            if *code == SqlState::INVALID_PASSWORD
+                || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            {
                 return anyhow!(
                     "Postgres at {server} refused the login: {}; check the user and password in {}",
                     db_message(&error),
                     self.source
                 );
             }
-            return anyhow!("could not connect to {}: {}", self.display, db_message(&error));
+            return anyhow!(
+                "could not connect to {}: {}",
+                self.display,
+                db_message(&error)
+            );
         }
         let io_kind = io_error_kind(&error);
-        let timed_out = io_kind == Some(std::io::ErrorKind::TimedOut)
-            || error.to_string().contains("timeout");
-        if timed_out {
-            let hint = match self.target {
-                Target::Prod => "; if this workspace's IP changed, let it through the RDS security group with `cruddur rds update-sg-rule`",
-                Target::Local => "; is the host right and the server up? (raise the limit with --connect-timeout)",
-            };
-            return anyhow!(
-                "could not reach Postgres at {server} within {:?} ({}){hint}",
-                self.timeout,
-                self.source
-            );
+        if io_kind == Some(std::io::ErrorKind::TimedOut) || error.to_string().contains("timeout") {
+            return self.timed_out();
         }
         if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
             let hint = match self.target {
-                Target::Local => "is the local Postgres running? `scripts/stack up` (or `docker compose up -d db`) starts one",
+                Target::Local => "is the local Postgres running? Start the local stack first (e.g. `docker compose up -d db`)",
                 Target::Prod => "is the RDS instance running and the URL's port right?",
             };
             return anyhow!("connection refused by {server} ({}): {hint}", self.source);
         }
-        anyhow!("could not connect to Postgres at {server} ({}): {}", self.source, chain(&error))
+        anyhow!(
+            "could not connect to Postgres at {server} ({}): {}",
+            self.source,
+            chain(&error)
+        )
     }
+}
+
+impl PgTarget {
+    fn timed_out(&self) -> anyhow::Error {
+        let hint = match self.target {
+            Target::Prod => "; if this workspace's IP changed, let it through the RDS security group with `cruddur rds update-sg-rule`",
+            Target::Local => "; is the host right and the server up? (raise the limit with --connect-timeout)",
+        };
+        anyhow!(
+            "could not reach Postgres at {} within {:?} ({}){hint}",
+            self.server(),
+            self.timeout,
+            self.source
+        )
+    }
+}
+
+enum Failure {
+    Pg(postgres::Error),
+    TimedOut,
 }
 
 /// `postgresql://user:***@host:port/db`: the URL as printed anywhere.
@@ -336,7 +379,10 @@ mod tests {
     fn local_defaults_to_the_compose_stack() {
         let pg = PgTarget::resolve(Target::Local, &args(None, None)).unwrap();
         assert_eq!(pg.dbname, "cruddur");
-        assert_eq!(pg.display, "postgresql://postgres:***@localhost:5432/cruddur");
+        assert_eq!(
+            pg.display,
+            "postgresql://postgres:***@localhost:5432/cruddur"
+        );
         assert_eq!(pg.password().as_deref(), Some("password"));
     }
 
@@ -361,18 +407,26 @@ mod tests {
 
     #[test]
     fn the_database_comes_from_the_url() {
-        let pg = PgTarget::resolve(Target::Local, &args(Some("postgres://u:p@h:6000/other_db"), None)).unwrap();
+        let pg = PgTarget::resolve(
+            Target::Local,
+            &args(Some("postgres://u:p@h:6000/other_db"), None),
+        )
+        .unwrap();
         assert_eq!(pg.dbname, "other_db");
         assert_eq!(pg.server(), "h:6000");
-        let err = PgTarget::resolve(Target::Local, &args(Some("postgres://u:p@h:6000"), None)).unwrap_err();
+        let err = PgTarget::resolve(Target::Local, &args(Some("postgres://u:p@h:6000"), None))
+            .unwrap_err();
         assert!(err.to_string().contains("names no database"), "{err}");
     }
 
     #[test]
     fn a_bad_url_never_echoes_the_password() {
-        let err = PgTarget::resolve(Target::Local, &args(Some("postgres://u:Sekr3t@h:notaport/db"), None))
-            .unwrap_err()
-            .to_string();
+        let err = PgTarget::resolve(
+            Target::Local,
+            &args(Some("postgres://u:Sekr3t@h:notaport/db"), None),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("CONNECTION_URL"), "{err}");
         assert!(!err.contains("Sekr3t"), "{err}");
     }

@@ -9,17 +9,35 @@ pub const SEED: &str = include_str!("../sql/seed.sql");
 
 /// The app's named queries, by the path under `sql/` without `.sql`.
 pub const QUERIES: &[(&str, &str)] = &[
-    ("activities/create", include_str!("../sql/activities/create.sql")),
-    ("activities/home", include_str!("../sql/activities/home.sql")),
-    ("activities/object", include_str!("../sql/activities/object.sql")),
-    ("users/create_message_users", include_str!("../sql/users/create_message_users.sql")),
+    (
+        "activities/create",
+        include_str!("../sql/activities/create.sql"),
+    ),
+    (
+        "activities/home",
+        include_str!("../sql/activities/home.sql"),
+    ),
+    (
+        "activities/object",
+        include_str!("../sql/activities/object.sql"),
+    ),
+    (
+        "users/create_message_users",
+        include_str!("../sql/users/create_message_users.sql"),
+    ),
     ("users/short", include_str!("../sql/users/short.sql")),
-    ("users/uuid_from_cognito_user_id", include_str!("../sql/users/uuid_from_cognito_user_id.sql")),
+    (
+        "users/uuid_from_cognito_user_id",
+        include_str!("../sql/users/uuid_from_cognito_user_id.sql"),
+    ),
 ];
 
 pub fn named_query(name: &str) -> Option<&'static str> {
     let name = name.trim_end_matches(".sql");
-    QUERIES.iter().find(|(n, _)| *n == name).map(|(_, sql)| *sql)
+    QUERIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, sql)| *sql)
 }
 
 /// One statement of a file: where it starts (byte offset) and its text, without the `;`.
@@ -85,7 +103,11 @@ pub fn blank(text: &str) -> Result<String, SplitError> {
                 loop {
                     match bytes.get(j) {
                         None => {
-                            let what = if quote == b'"' { "quoted identifier" } else { "string" };
+                            let what = if quote == b'"' {
+                                "quoted identifier"
+                            } else {
+                                "string"
+                            };
                             return Err(unterminated(what, i));
                         }
                         Some(b'\\') if escapes => j += 2,
@@ -97,20 +119,18 @@ pub fn blank(text: &str) -> Result<String, SplitError> {
                 blank_range(&mut out, i, j + 1);
                 i = j + 1;
             }
-            b'$' if i == 0 || !is_ident_byte(bytes[i - 1]) => {
-                match dollar_tag(&text[i..]) {
-                    Some(tag) => {
-                        let body = i + tag.len();
-                        let Some(close) = text[body..].find(tag) else {
-                            return Err(unterminated("dollar-quoted string", i));
-                        };
-                        let end = body + close + tag.len();
-                        blank_range(&mut out, i, end);
-                        i = end;
-                    }
-                    None => i += 1,
+            b'$' if i == 0 || !is_ident_byte(bytes[i - 1]) => match dollar_tag(&text[i..]) {
+                Some(tag) => {
+                    let body = i + tag.len();
+                    let Some(close) = text[body..].find(tag) else {
+                        return Err(unterminated("dollar-quoted string", i));
+                    };
+                    let end = body + close + tag.len();
+                    blank_range(&mut out, i, end);
+                    i = end;
                 }
-            }
+                None => i += 1,
+            },
             _ => i += 1,
         }
     }
@@ -127,8 +147,8 @@ fn dollar_tag(text: &str) -> Option<&str> {
     let rest = &text[1..];
     let end = rest.find('$')?;
     let tag = &rest[..end];
-    let valid = tag.is_empty()
-        || (!tag.as_bytes()[0].is_ascii_digit() && tag.bytes().all(is_ident_byte));
+    let valid =
+        tag.is_empty() || (!tag.as_bytes()[0].is_ascii_digit() && tag.bytes().all(is_ident_byte));
     valid.then(|| &text[..end + 2])
 }
 
@@ -293,9 +313,18 @@ mod tests {
         let err = split("SELECT 1;\nSELECT 'oops;\n").unwrap_err();
         assert_eq!(line_col("SELECT 1;\nSELECT 'oops;\n", err.offset), (2, 8));
         assert!(err.message.contains("string"));
-        assert!(split("/* never closed").unwrap_err().message.contains("comment"));
-        assert!(split("SELECT $x$ never").unwrap_err().message.contains("dollar"));
-        assert!(split("\\i other.sql\n").unwrap_err().message.contains("meta-command"));
+        assert!(split("/* never closed")
+            .unwrap_err()
+            .message
+            .contains("comment"));
+        assert!(split("SELECT $x$ never")
+            .unwrap_err()
+            .message
+            .contains("dollar"));
+        assert!(split("\\i other.sql\n")
+            .unwrap_err()
+            .message
+            .contains("meta-command"));
     }
 
     #[test]
@@ -310,16 +339,20 @@ mod tests {
     fn keywords() {
         assert_eq!(first_keyword("  -- c\n  select 1"), "SELECT");
         assert_eq!(first_keyword("BEGIN"), "BEGIN");
-        assert!(has_keyword("INSERT INTO a VALUES (1) RETURNING uuid", "returning"));
-        assert!(!has_keyword("INSERT INTO a VALUES ('returning')", "returning"));
+        assert!(has_keyword(
+            "INSERT INTO a VALUES (1) RETURNING uuid",
+            "returning"
+        ));
+        assert!(!has_keyword(
+            "INSERT INTO a VALUES ('returning')",
+            "returning"
+        ));
     }
 
     #[test]
     fn placeholders_become_numbered_parameters() {
-        let (sql, names) = placeholders(
-            "SELECT %(a)s, %(b)s WHERE x = %(a)s AND y LIKE 'z%%'",
-        )
-        .unwrap();
+        let (sql, names) =
+            placeholders("SELECT %(a)s, %(b)s WHERE x = %(a)s AND y LIKE 'z%%'").unwrap();
         assert_eq!(sql, "SELECT $1, $2 WHERE x = $1 AND y LIKE 'z%'");
         assert_eq!(names, ["a", "b"]);
         assert!(placeholders("SELECT %s").is_err());
@@ -331,7 +364,11 @@ mod tests {
     fn every_named_query_parses() {
         for (name, sql) in QUERIES {
             let (_, params) = placeholders(sql).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(split(sql).unwrap().len(), 1, "{name} must hold one statement");
+            assert_eq!(
+                split(sql).unwrap().len(),
+                1,
+                "{name} must hold one statement"
+            );
             assert!(!params.is_empty() || name.ends_with("home"), "{name}");
         }
         assert!(named_query("users/short").is_some());

@@ -13,7 +13,13 @@ use crate::ctx::{Ctx, Target};
 use crate::output::Outcome;
 
 /// Variables that would send psql somewhere other than where we point it.
-const CONFLICTING: &[&str] = &["PGHOSTADDR", "PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGREQUIRESSL"];
+const CONFLICTING: &[&str] = &[
+    "PGHOSTADDR",
+    "PGSERVICE",
+    "PGSERVICEFILE",
+    "PGOPTIONS",
+    "PGREQUIRESSL",
+];
 
 pub fn run(ctx: &Ctx, args: &ConnectArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;

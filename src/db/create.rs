@@ -15,9 +15,16 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     let message = if created {
         format!("created database `{}` on {}", pg.dbname, pg.server())
     } else {
-        format!("database `{}` already exists on {}; nothing to do", pg.dbname, pg.server())
+        format!(
+            "database `{}` already exists on {}; nothing to do",
+            pg.dbname,
+            pg.server()
+        )
     };
-    Outcome::done(message, json!({ "database": pg.dbname, "created": created }))
+    Outcome::done(
+        message,
+        json!({ "database": pg.dbname, "created": created }),
+    )
 }
 
 /// Create the database unless it is there; true when this call created it.

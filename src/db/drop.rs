@@ -22,7 +22,10 @@ pub struct DropReport {
 impl DropReport {
     pub fn summary(&self) -> String {
         match (self.dropped, self.terminated.len()) {
-            (false, _) => format!("database `{}` does not exist; nothing to drop", self.database),
+            (false, _) => format!(
+                "database `{}` does not exist; nothing to drop",
+                self.database
+            ),
             (true, 0) => format!("dropped database `{}`", self.database),
             (true, n) => format!(
                 "dropped database `{}`, terminating {n} session{}: {}",
@@ -36,7 +39,10 @@ impl DropReport {
 
 pub fn run(ctx: &Ctx, args: &DropArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;
-    ctx.confirm_destructive(&format!("drop database `{}` on {}", pg.dbname, pg.server()), &pg.dbname)?;
+    ctx.confirm_destructive(
+        &format!("drop database `{}` on {}", pg.dbname, pg.server()),
+        &pg.dbname,
+    )?;
     let report = drop_database(pg, args.force)?;
     Outcome::done(report.summary(), &report)
 }
@@ -99,7 +105,10 @@ pub fn drop_database(pg: &PgTarget, force: bool) -> Result<DropReport> {
 }
 
 fn in_use(pg: &PgTarget, others: &[Session]) -> anyhow::Error {
-    let list: Vec<String> = others.iter().map(|s| format!("  {}", s.describe())).collect();
+    let list: Vec<String> = others
+        .iter()
+        .map(|s| format!("  {}", s.describe()))
+        .collect();
     anyhow!(
         "database `{}` is in use by {} other session{}; nothing was dropped:\n{}\n\
          stop them (the app, psql), or re-run with --force to terminate them",
@@ -111,5 +120,9 @@ fn in_use(pg: &PgTarget, others: &[Session]) -> anyhow::Error {
 }
 
 fn describe_all(sessions: &[Session]) -> String {
-    sessions.iter().map(Session::describe).collect::<Vec<_>>().join(", ")
+    sessions
+        .iter()
+        .map(Session::describe)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -93,7 +93,10 @@ pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource) -> Result<LoadRep
             // The whole file is one transaction already; its own BEGIN/COMMIT would end it early.
             "BEGIN" | "START" | "COMMIT" | "END" => {
                 let (line, _) = sql::line_col(text, statement.start);
-                ctx.detail(format!("{}:{line}: skipped `{}`: the file runs in one transaction", source.name, statement.text));
+                ctx.detail(format!(
+                    "{}:{line}: skipped `{}`: the file runs in one transaction",
+                    source.name, statement.text
+                ));
                 continue;
             }
             "ROLLBACK" | "ABORT" => {

@@ -35,19 +35,31 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
     let values = bind(name, &names, &args.params)?;
 
     let kind = sql::first_keyword(&statement);
-    let writes = !matches!(kind.as_str(), "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW");
+    let writes = !matches!(
+        kind.as_str(),
+        "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW"
+    );
     let pg = ctx.pg()?;
     if writes {
-        ctx.confirm_destructive(&format!("run `{name}` (it writes) on `{}`", pg.dbname), &pg.dbname)?;
+        ctx.confirm_destructive(
+            &format!("run `{name}` (it writes) on `{}`", pg.dbname),
+            &pg.dbname,
+        )?;
     }
     let mut client = pg.connect()?;
     let failed = |e: postgres::Error| anyhow!("query `{name}` failed: {}", db_message(&e));
-    let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+    let params: Vec<&(dyn ToSql + Sync)> =
+        values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
 
     if writes && !sql::has_keyword(&statement, "RETURNING") {
-        let count = client.execute(statement.as_str(), &params).map_err(failed)?;
+        let count = client
+            .execute(statement.as_str(), &params)
+            .map_err(failed)?;
         return Outcome::done(
-            format!("`{name}` changed {count} row{}", if count == 1 { "" } else { "s" }),
+            format!(
+                "`{name}` changed {count} row{}",
+                if count == 1 { "" } else { "s" }
+            ),
             serde_json::json!({ "query": name, "rows_affected": count }),
         );
     }
@@ -61,7 +73,9 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
         .map(|c| c.name().to_string())
         .collect();
     let wrapped = if writes {
-        format!("WITH cruddur_row AS (\n{statement}\n) SELECT to_json(cruddur_row) FROM cruddur_row")
+        format!(
+            "WITH cruddur_row AS (\n{statement}\n) SELECT to_json(cruddur_row) FROM cruddur_row"
+        )
     } else {
         format!("SELECT to_json(cruddur_row) FROM (\n{statement}\n) AS cruddur_row")
     };
@@ -85,7 +99,11 @@ fn single_statement(text: &str) -> Result<&str> {
 }
 
 /// The values in placeholder order; a missing or unknown parameter names what the query takes.
-fn bind<'a>(name: &str, names: &[String], given: &'a [(String, String)]) -> Result<Vec<TextParam<'a>>> {
+fn bind<'a>(
+    name: &str,
+    names: &[String],
+    given: &'a [(String, String)],
+) -> Result<Vec<TextParam<'a>>> {
     let takes = if names.is_empty() {
         "no parameter".to_string()
     } else {
@@ -100,7 +118,10 @@ fn bind<'a>(name: &str, names: &[String], given: &'a [(String, String)]) -> Resu
             bail!("--param {key} is given twice");
         }
     }
-    let missing: Vec<&String> = names.iter().filter(|n| !map.contains_key(n.as_str())).collect();
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| !map.contains_key(n.as_str()))
+        .collect();
     if !missing.is_empty() {
         let example: Vec<String> = missing.iter().map(|n| format!("--param {n}=…")).collect();
         bail!(
@@ -122,7 +143,11 @@ fn list() -> Result<Outcome> {
                 .unwrap_or("")
                 .trim()
                 .to_string();
-            Ok(QueryInfo { name, params, description })
+            Ok(QueryInfo {
+                name,
+                params,
+                description,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     Outcome::rows(&["name", "params", "description"], &infos)
@@ -133,7 +158,10 @@ mod tests {
     use super::*;
 
     fn given(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -141,15 +169,29 @@ mod tests {
         let names = vec!["handle".to_string(), "message".to_string()];
         let ok = given(&[("message", "hi"), ("handle", "tim")]);
         let values = bind("q", &names, &ok).unwrap();
-        assert_eq!(values.iter().map(|v| v.0).collect::<Vec<_>>(), ["tim", "hi"]);
+        assert_eq!(
+            values.iter().map(|v| v.0).collect::<Vec<_>>(),
+            ["tim", "hi"]
+        );
 
-        let err = bind("q", &names, &given(&[("handle", "tim")])).unwrap_err().to_string();
-        assert!(err.contains("--param message=") && err.contains("handle, message"), "{err}");
-        let err = bind("q", &names, &given(&[("nope", "x")])).unwrap_err().to_string();
-        assert!(err.contains("no parameter `nope`"), "{err}");
-        let err = bind("q", &names, &given(&[("handle", "a"), ("handle", "b"), ("message", "m")]))
+        let err = bind("q", &names, &given(&[("handle", "tim")]))
             .unwrap_err()
             .to_string();
+        assert!(
+            err.contains("--param message=") && err.contains("handle, message"),
+            "{err}"
+        );
+        let err = bind("q", &names, &given(&[("nope", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no parameter `nope`"), "{err}");
+        let err = bind(
+            "q",
+            &names,
+            &given(&[("handle", "a"), ("handle", "b"), ("message", "m")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("twice"), "{err}");
     }
 }

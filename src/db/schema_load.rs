@@ -12,7 +12,12 @@ pub fn run(ctx: &Ctx, args: &SqlFileArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;
     let source = SqlSource::new(args.file.as_deref(), "sql/schema.sql", sql::SCHEMA)?;
     ctx.confirm_destructive(
-        &format!("load {} into `{}` on {} (its tables are dropped and made anew)", source.name, pg.dbname, pg.server()),
+        &format!(
+            "load {} into `{}` on {} (its tables are dropped and made anew)",
+            source.name,
+            pg.dbname,
+            pg.server()
+        ),
         &pg.dbname,
     )?;
     let report = load_file(ctx, pg, &source)?;

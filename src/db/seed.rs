@@ -13,7 +13,12 @@ pub fn run(ctx: &Ctx, args: &SqlFileArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;
     let source = SqlSource::new(args.file.as_deref(), "sql/seed.sql", sql::SEED)?;
     ctx.confirm_destructive(
-        &format!("load {} into `{}` on {}", source.name, pg.dbname, pg.server()),
+        &format!(
+            "load {} into `{}` on {}",
+            source.name,
+            pg.dbname,
+            pg.server()
+        ),
         &pg.dbname,
     )?;
     let report = load_file(ctx, pg, &source)?;

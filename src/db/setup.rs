@@ -32,16 +32,28 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
     let pg = ctx.pg()?;
     let started = Instant::now();
     let mut steps = Vec::new();
-    let mut step = |name: &'static str, work: &mut dyn FnMut() -> Result<(&'static str, String)>| -> Result<()> {
+    let mut step = |name: &'static str,
+                    work: &mut dyn FnMut() -> Result<(&'static str, String)>|
+     -> Result<()> {
         let at = Instant::now();
-        let (status, detail) = work().map_err(|e| e.context(format!("`db setup` failed at step `{name}`")))?;
+        let (status, detail) =
+            work().map_err(|e| e.context(format!("`db setup` failed at step `{name}`")))?;
         let elapsed_ms = at.elapsed().as_millis() as u64;
-        ctx.info(format!("{name:<24} {status:<7} {elapsed_ms:>5} ms  {detail}"));
-        steps.push(Step { step: name, status, elapsed_ms, detail });
+        ctx.info(format!(
+            "{name:<24} {status:<7} {elapsed_ms:>5} ms  {detail}"
+        ));
+        steps.push(Step {
+            step: name,
+            status,
+            elapsed_ms,
+            detail,
+        });
         Ok(())
     };
 
-    step("drop", &mut || Ok(("ok", drop::drop_database(pg, true)?.summary())))?;
+    step("drop", &mut || {
+        Ok(("ok", drop::drop_database(pg, true)?.summary()))
+    })?;
     step("create", &mut || {
         create::create(pg)?;
         Ok(("ok", format!("created database `{}`", pg.dbname)))
@@ -55,12 +67,19 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         Ok(("ok", summary("seeded", &load_file(ctx, pg, &source)?)))
     })?;
     step("update-cognito-user-ids", &mut || {
-        Ok(("skipped", "`db update-cognito-user-ids` is not implemented yet".to_string()))
+        Ok((
+            "skipped",
+            "`db update-cognito-user-ids` is not implemented yet".to_string(),
+        ))
     })?;
 
     let elapsed_ms = started.elapsed().as_millis() as u64;
     Outcome::done(
-        format!("database `{}` on {} is set up ({elapsed_ms} ms)", pg.dbname, pg.server()),
+        format!(
+            "database `{}` on {} is set up ({elapsed_ms} ms)",
+            pg.dbname,
+            pg.server()
+        ),
         json!({ "database": pg.dbname, "elapsed_ms": elapsed_ms, "steps": steps }),
     )
 }

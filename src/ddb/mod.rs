@@ -15,7 +15,9 @@ pub fn run(_ctx: &Ctx, command: &DdbCommand) -> Result<Outcome> {
         DdbCommand::Drop => "ddb drop",
         DdbCommand::ListTables => "ddb list-tables",
         DdbCommand::Patterns(PatternsCommand::GetConversation) => "ddb patterns get-conversation",
-        DdbCommand::Patterns(PatternsCommand::ListConversations) => "ddb patterns list-conversations",
+        DdbCommand::Patterns(PatternsCommand::ListConversations) => {
+            "ddb patterns list-conversations"
+        }
         DdbCommand::Patterns(PatternsCommand::SendMessage) => "ddb patterns send-message",
     };
     bail!("`cruddur {leaf}` is not implemented yet")

@@ -1,0 +1,163 @@
+//! The command tree itself: help, usage errors, leaves not built yet, the env file.
+
+use crate::harness::{cruddur, scratch, write, TestDb};
+
+#[test]
+fn help_lists_every_leaf_with_a_description() {
+    let groups: &[(&[&str], &[&str])] = &[
+        (&["--help"], &["db", "ddb", "cognito", "rds"]),
+        (
+            &["db", "--help"],
+            &[
+                "create",
+                "drop",
+                "schema-load",
+                "seed",
+                "sessions",
+                "setup",
+                "connect",
+                "update-cognito-user-ids",
+                "query",
+            ],
+        ),
+        (
+            &["ddb", "--help"],
+            &[
+                "schema-load",
+                "seed",
+                "scan",
+                "drop",
+                "list-tables",
+                "patterns",
+            ],
+        ),
+        (
+            &["ddb", "patterns", "--help"],
+            &["get-conversation", "list-conversations", "send-message"],
+        ),
+        (&["cognito", "--help"], &["list-users"]),
+        (&["rds", "--help"], &["update-sg-rule"]),
+    ];
+    for (args, leaves) in groups {
+        let done = cruddur(args).run().success();
+        for leaf in *leaves {
+            // "  leaf   Description…" in the Commands section.
+            let line = done
+                .stdout
+                .lines()
+                .find(|line| line.trim_start().starts_with(&format!("{leaf} ")))
+                .unwrap_or_else(|| panic!("`{leaf}` is not listed\n{done}"));
+            assert!(
+                line.trim_start()[leaf.len()..].trim().len() > 10,
+                "`{leaf}` has no description\n{done}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_leaf_help_shows_an_example() {
+    for leaf in [
+        "create",
+        "drop",
+        "schema-load",
+        "seed",
+        "sessions",
+        "setup",
+        "connect",
+        "query",
+    ] {
+        cruddur(&["db", leaf, "--help"])
+            .run()
+            .success()
+            .stdout_has("Example");
+    }
+}
+
+#[test]
+fn a_usage_mistake_exits_2() {
+    cruddur(&["db", "nope"]).run().code(2);
+    cruddur(&["db", "query", "users/short", "--param", "novalue"])
+        .run()
+        .code(2)
+        .stderr_has("NAME=VALUE");
+    cruddur(&["db", "create", "--connect-timeout", "soon"])
+        .run()
+        .code(2)
+        .stderr_has("duration");
+}
+
+#[test]
+fn leaves_not_built_yet_say_so_and_fail() {
+    for args in [
+        &["ddb", "scan"][..],
+        &["ddb", "patterns", "send-message"],
+        &["cognito", "list-users"],
+        &["rds", "update-sg-rule"],
+        &["db", "update-cognito-user-ids"],
+    ] {
+        cruddur(args)
+            .run()
+            .code(1)
+            .stderr_has("not implemented yet");
+    }
+}
+
+#[test]
+fn global_flags_work_before_and_after_the_subcommand() {
+    let db = TestDb::new("globals");
+    cruddur(&["--json", "db", "create"])
+        .db(&db)
+        .run()
+        .success()
+        .stdout_has("\"created\": true");
+    cruddur(&["db", "create", "--output", "json"])
+        .db(&db)
+        .run()
+        .success()
+        .stdout_has("\"created\": false");
+    cruddur(&["db", "create", "-q"]).db(&db).run().success();
+}
+
+#[test]
+fn the_env_file_is_read_and_the_real_environment_wins() {
+    let db = TestDb::new("envfile");
+    let dir = scratch();
+    // A .env in the current folder is picked up.
+    write(
+        dir.path(),
+        ".env",
+        &format!("# local stack\nCONNECTION_URL={}\n", db.url()),
+    );
+    cruddur(&["db", "create"]).dir(dir.path()).run().success();
+    assert!(db.exists());
+
+    // The real environment wins over the file.
+    write(
+        dir.path(),
+        ".env",
+        "CONNECTION_URL=postgresql://nobody:x@127.0.0.1:1/nowhere\n",
+    );
+    cruddur(&["db", "create"])
+        .db(&db)
+        .dir(dir.path())
+        .run()
+        .success()
+        .stdout_has("already exists");
+
+    // --env-file names another file; a missing one is an error naming it.
+    let other = write(
+        dir.path(),
+        "other.env",
+        &format!("export CONNECTION_URL='{}'\n", db.url()),
+    );
+    cruddur(&["--env-file", other.to_str().unwrap(), "db", "create"])
+        .dir(dir.path())
+        .run()
+        .success();
+    cruddur(&["db", "create", "--env-file", "missing.env"])
+        .dir(dir.path())
+        .run()
+        .code(1)
+        .stderr_has("--env-file missing.env");
+}

@@ -1,0 +1,565 @@
+//! `cruddur db …` against the real PostgreSQL server.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+
+use serde::Deserialize;
+
+use crate::harness::{admin_url, cruddur, password, scratch, write, TestDb};
+
+#[test]
+fn create_makes_the_database_and_is_fine_when_it_exists() {
+    let db = TestDb::new("create");
+    cruddur(&["db", "create"])
+        .db(&db)
+        .run()
+        .success()
+        .stdout_has(&format!("created database `{}`", db.name));
+    assert!(db.exists());
+    cruddur(&["db", "create"])
+        .db(&db)
+        .run()
+        .success()
+        .stdout_has("already exists");
+}
+
+#[test]
+fn create_reaches_the_server_whatever_the_user_and_host_are_called() {
+    // The old script's sed broke URLs whose user contained "cruddur"; the maintenance
+    // database is chosen by the driver here, not by editing the URL.
+    let mut admin = crate::harness::admin();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS cruddurroot; CREATE ROLE cruddurroot LOGIN CREATEDB PASSWORD '{}'",
+            password()
+        ))
+        .unwrap();
+    let db = TestDb::new("cruddurroot");
+    let url = db.url().replacen("postgres:", "cruddurroot:", 1);
+    cruddur(&["db", "create"])
+        .env("CONNECTION_URL", url)
+        .run()
+        .success();
+    assert!(db.exists());
+}
+
+#[test]
+fn drop_refuses_while_sessions_are_connected_and_force_terminates_them() {
+    let db = TestDb::created("drop");
+    let app = db.client_named("flask-app");
+    let done = cruddur(&["db", "drop"]).db(&db).run().code(1);
+    let done = done
+        .stderr_has("--force")
+        .stderr_has("flask-app")
+        .stderr_has("in use by 1 other session");
+    let pid: i32 = {
+        let mut app = app;
+        let pid = app
+            .query_one("SELECT pg_backend_pid()", &[])
+            .unwrap()
+            .get(0);
+        assert!(done.stderr.contains(&format!("pid {pid}")), "{done}");
+        assert!(db.exists(), "the database must survive a refused drop");
+        cruddur(&["db", "drop", "--force"])
+            .db(&db)
+            .run()
+            .success()
+            .stdout_has("terminating 1 session")
+            .stdout_has(&format!("pid {pid}"));
+        assert!(
+            app.query_one("SELECT 1", &[]).is_err(),
+            "the app's session was terminated"
+        );
+        pid
+    };
+    assert!(pid > 0);
+    assert!(!db.exists());
+    cruddur(&["db", "drop"])
+        .db(&db)
+        .run()
+        .success()
+        .stdout_has("does not exist");
+}
+
+#[test]
+fn schema_load_and_seed_use_the_built_in_files_from_any_folder() {
+    let db = TestDb::created("load");
+    cruddur(&["db", "schema-load"])
+        .db(&db)
+        .run()
+        .success()
+        .stdout_has("sql/schema.sql (built in)");
+    assert!(db.table_exists("public.users") && db.table_exists("public.activities"));
+    cruddur(&["db", "seed", "--json"])
+        .db(&db)
+        .run()
+        .success()
+        .stdout_has("\"statements\": 2");
+    assert_eq!(db.count("public.users"), 3);
+    assert_eq!(db.count("public.activities"), 1);
+    let expires_in_days: f64 = db
+        .client()
+        .query_one(
+            "SELECT (extract(epoch FROM expires_at - now()) / 86400)::float8 FROM activities",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!((9.9..10.1).contains(&expires_in_days), "{expires_in_days}");
+}
+
+#[test]
+fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
+    let db = TestDb::set_up("broken");
+    let dir = scratch();
+    let file = write(
+        dir.path(),
+        "schema.sql",
+        "-- drops what is there, then breaks\n\
+         DROP TABLE public.activities;\n\
+         CREATE TABLE canary (id int);\n\
+         \n\
+         CREATE TABLE public.broken (\n  id int,\n  name txet\n);\n",
+    );
+    let done = cruddur(&["db", "schema-load", "--file", file.to_str().unwrap()])
+        .db(&db)
+        .run()
+        .code(1);
+    done.stderr_has(&format!("{}:7:8:", file.display()))
+        .stderr_has("type \"txet\" does not exist")
+        .stderr_has("  7 |   name txet")
+        .stderr_has("nothing was applied");
+    assert!(
+        db.table_exists("public.activities"),
+        "the DROP must have been rolled back"
+    );
+    assert!(!db.table_exists("public.canary"));
+    assert_eq!(db.count("public.activities"), 1);
+
+    // An error without a position names the statement's first line.
+    let file = write(
+        dir.path(),
+        "seed.sql",
+        "INSERT INTO users (handle) VALUES ('x');\n\n  SELECT 1/0;\n",
+    );
+    cruddur(&["db", "seed", "--file", file.to_str().unwrap()])
+        .db(&db)
+        .run()
+        .code(1)
+        .stderr_has("seed.sql:1:");
+    let file = write(dir.path(), "seed2.sql", "SELECT 1;\n\n  SELECT 1/0;\n");
+    cruddur(&["db", "seed", "--file", file.to_str().unwrap()])
+        .db(&db)
+        .run()
+        .code(1)
+        .stderr_has("seed2.sql:3:3: division by zero");
+    assert_eq!(db.count("public.users"), 3);
+
+    // A file that cannot even be split says where, before anything runs.
+    let file = write(
+        dir.path(),
+        "open.sql",
+        "DROP TABLE users;\nSELECT 'never closed;\n",
+    );
+    cruddur(&["db", "schema-load", "--file", file.to_str().unwrap()])
+        .db(&db)
+        .run()
+        .code(1)
+        .stderr_has("open.sql:2:8: unterminated string");
+    assert!(db.table_exists("public.users"));
+
+    // A missing file names the flag and the path.
+    cruddur(&["db", "seed", "--file", "nowhere.sql"])
+        .db(&db)
+        .run()
+        .code(1)
+        .stderr_has("--file nowhere.sql");
+}
+
+#[test]
+fn a_file_with_its_own_begin_and_commit_still_runs_as_one_transaction() {
+    let db = TestDb::set_up("txn");
+    let dir = scratch();
+    let file = write(
+        dir.path(),
+        "seed.sql",
+        "BEGIN;\nDELETE FROM activities;\nCOMMIT;\nBEGIN;\nINSERT INTO nope VALUES (1);\nCOMMIT;\n",
+    );
+    cruddur(&["db", "seed", "--file", file.to_str().unwrap()])
+        .db(&db)
+        .run()
+        .code(1)
+        .stderr_has("seed.sql:5:13:");
+    assert_eq!(
+        db.count("public.activities"),
+        1,
+        "the DELETE before the failure must be rolled back"
+    );
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionRow {
+    process_id: i32,
+    user: Option<String>,
+    db: Option<String>,
+    client_addr: Option<String>,
+    app: Option<String>,
+    state: Option<String>,
+}
+
+#[test]
+fn sessions_lists_the_other_client_sessions() {
+    let db = TestDb::created("sessions");
+    let mut probe = db.client_named("session-probe");
+    let pid: i32 = probe
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let done = cruddur(&["db", "sessions", "--output", "json"])
+        .db(&db)
+        .run()
+        .success();
+    let rows: Vec<SessionRow> = done.json();
+    let row = rows
+        .iter()
+        .find(|row| row.process_id == pid)
+        .unwrap_or_else(|| panic!("the probe session is missing\n{done}"));
+    assert_eq!(row.app.as_deref(), Some("session-probe"));
+    assert_eq!(row.db.as_deref(), Some(db.name.as_str()));
+    assert_eq!(row.user.as_deref(), Some("postgres"));
+    assert_eq!(row.client_addr.as_deref(), Some("127.0.0.1"));
+    assert_eq!(row.state.as_deref(), Some("idle"));
+
+    let done = cruddur(&["db", "sessions"]).db(&db).run().success();
+    done.stdout_has("process_id")
+        .stdout_has("session-probe")
+        .stdout_has(&pid.to_string());
+}
+
+#[test]
+fn setup_twice_in_a_row_and_with_a_session_open() {
+    let db = TestDb::new("setup");
+    let first = cruddur(&["db", "setup"]).db(&db).run().success();
+    for step in [
+        "drop",
+        "create",
+        "schema-load",
+        "seed",
+        "update-cognito-user-ids",
+    ] {
+        assert!(
+            first
+                .stderr
+                .lines()
+                .any(|l| l.starts_with(step) && l.contains(" ms")),
+            "no line for {step}\n{first}"
+        );
+    }
+    first.stderr_has("skipped").stdout_has("is set up");
+    assert_eq!(db.count("public.users"), 3);
+
+    let _app = db.client_named("flask-app");
+    let second = cruddur(&["db", "setup", "--json"])
+        .db(&db)
+        .run()
+        .success()
+        .stderr_has("terminating 1 session")
+        .stderr_has("flask-app");
+    let report: serde_json::Value = second.json();
+    assert_eq!(
+        report["steps"].as_array().map(Vec::len),
+        Some(5),
+        "{second}"
+    );
+    assert_eq!(report["steps"][4]["status"], "skipped");
+    assert_eq!(db.count("public.users"), 3);
+    assert_eq!(db.count("public.activities"), 1);
+}
+
+#[test]
+fn prod_uses_prod_connection_url_and_fails_clearly_without_it() {
+    let db = TestDb::new("prod");
+    let nowhere = "postgresql://postgres:x@127.0.0.1:1/local_only";
+    cruddur(&["--prod", "db", "create"])
+        .env("CONNECTION_URL", nowhere)
+        .env("PROD_CONNECTION_URL", db.url())
+        .run()
+        .success()
+        .stdout_has(&db.name);
+    assert!(db.exists());
+
+    cruddur(&["db", "sessions", "--prod"])
+        .env("CONNECTION_URL", db.url())
+        .run()
+        .code(1)
+        .stderr_has("PROD_CONNECTION_URL");
+    cruddur(&["db", "setup", "--prod"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .run()
+        .code(3)
+        .stderr_has("local stack only");
+    assert!(db.exists());
+}
+
+#[test]
+fn destructive_prod_commands_need_a_confirmation_and_never_wait_for_one() {
+    let db = TestDb::set_up("confirm");
+    for args in [
+        &["--prod", "db", "drop"][..],
+        &["--prod", "db", "schema-load"],
+        &["--prod", "db", "seed"],
+        &[
+            "--prod",
+            "db",
+            "query",
+            "activities/create",
+            "-p",
+            "handle=londo",
+            "-p",
+            "message=hi",
+            "-p",
+            "expires_at=2030-01-01",
+        ],
+    ] {
+        // No terminal and no --yes: refused at once, exit 3, nothing touched.
+        cruddur(args)
+            .env("PROD_CONNECTION_URL", db.url())
+            .stdin(&format!("{}\n", db.name))
+            .run()
+            .code(3)
+            .stderr_has("re-run with --yes");
+    }
+    assert_eq!(db.count("public.users"), 3);
+    assert_eq!(db.count("public.activities"), 1);
+    cruddur(&["--prod", "db", "drop", "--yes", "--force"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .run()
+        .success();
+    assert!(!db.exists());
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShortUser {
+    uuid: String,
+    handle: String,
+    display_name: String,
+}
+
+#[test]
+fn query_runs_the_named_queries_with_bound_parameters() {
+    let db = TestDb::set_up("query");
+    let done = cruddur(&[
+        "db",
+        "query",
+        "users/short",
+        "--param",
+        "handle=timmy-cde",
+        "--json",
+    ])
+    .db(&db)
+    .run()
+    .success();
+    let users: Vec<ShortUser> = done.json();
+    assert_eq!(users.len(), 1, "{done}");
+    assert_eq!(users[0].handle, "timmy-cde");
+    assert_eq!(users[0].display_name, "Timothy Manuel");
+    assert_eq!(users[0].uuid.len(), 36);
+
+    // A value with quotes is data, not SQL.
+    cruddur(&[
+        "db",
+        "query",
+        "users/short",
+        "-p",
+        "handle=x' OR '1'='1",
+        "--json",
+    ])
+    .db(&db)
+    .run()
+    .success()
+    .stdout_has("[]");
+
+    // Writes return what the query returns; types are parsed by the server from text.
+    let created = cruddur(&[
+        "db",
+        "query",
+        "activities/create",
+        "-p",
+        "handle=londo",
+        "-p",
+        "message=Hello from a test",
+        "-p",
+        "expires_at=2031-02-03 04:05:06",
+        "--output",
+        "jsonl",
+    ])
+    .db(&db)
+    .run()
+    .success();
+    let row: serde_json::Value = serde_json::from_str(created.stdout.trim()).unwrap();
+    let uuid = row["uuid"].as_str().unwrap().to_string();
+    let object = cruddur(&[
+        "db",
+        "query",
+        "activities/object",
+        "-p",
+        &format!("uuid={uuid}"),
+        "--json",
+    ])
+    .db(&db)
+    .run()
+    .success();
+    let rows: serde_json::Value = object.json();
+    assert_eq!(rows[0]["message"], "Hello from a test");
+    assert_eq!(rows[0]["handle"], "londo");
+    assert_eq!(rows[0]["expires_at"], "2031-02-03T04:05:06");
+
+    let home: serde_json::Value = cruddur(&["db", "query", "activities/home", "--json"])
+        .db(&db)
+        .run()
+        .success()
+        .json();
+    assert_eq!(home.as_array().unwrap().len(), 2);
+    assert_eq!(home[0]["message"], "Hello from a test", "newest first");
+    assert_eq!(home[0]["likes_count"], 0);
+
+    // The table form shows the columns even for no rows.
+    cruddur(&["db", "query", "users/short", "-p", "handle=nobody"])
+        .db(&db)
+        .run()
+        .success()
+        .stdout_has("display_name")
+        .stderr_has("(0 rows)");
+}
+
+#[test]
+fn query_mistakes_say_what_the_query_takes() {
+    let db = TestDb::set_up("query_errors");
+    cruddur(&["db", "query", "users/short"])
+        .db(&db)
+        .run()
+        .code(1)
+        .stderr_has("needs --param handle=");
+    cruddur(&[
+        "db",
+        "query",
+        "users/short",
+        "-p",
+        "handle=x",
+        "-p",
+        "color=red",
+    ])
+    .db(&db)
+    .run()
+    .code(1)
+    .stderr_has("no parameter `color`; it takes: handle");
+    cruddur(&["db", "query", "users/long"])
+        .db(&db)
+        .run()
+        .code(1)
+        .stderr_has("users/short");
+    cruddur(&["db", "query", "activities/object", "-p", "uuid=not-a-uuid"])
+        .db(&db)
+        .run()
+        .code(1)
+        .stderr_has("invalid input syntax for type uuid");
+    let listed: Vec<serde_json::Value> = cruddur(&["db", "query", "--json"]).run().success().json();
+    assert_eq!(listed.len(), 6);
+    let create = listed
+        .iter()
+        .find(|q| q["name"] == "users/create_message_users")
+        .unwrap();
+    assert_eq!(create["params"], "cognito_user_id, user_receiver_handle");
+}
+
+#[test]
+fn connect_runs_psql_with_the_password_in_the_environment_only() {
+    let db = TestDb::created("connect");
+    cruddur(&[
+        "db",
+        "connect",
+        "--",
+        "-At",
+        "-c",
+        "select current_database()",
+    ])
+    .db(&db)
+    .run()
+    .success()
+    .stdout_has(&db.name);
+
+    // A stand-in psql that reports what it was given: the argv holds no password.
+    let bin = scratch();
+    let script = write(
+        bin.path(),
+        "psql",
+        "#!/bin/sh\necho \"argv: $*\"\necho \"db: $PGDATABASE host: $PGHOST port: $PGPORT user: $PGUSER\"\n\
+         [ \"$PGPASSWORD\" = \"$EXPECTED\" ] && echo password-in-env\n",
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let done = cruddur(&["db", "connect", "--", "-c", "select 1"])
+        .db(&db)
+        .env("PATH", bin.path())
+        .env("EXPECTED", password())
+        .run()
+        .success();
+    done.stdout_has("argv: -c select 1\n")
+        .stdout_has(&format!("db: {} host: 127.0.0.1", db.name))
+        .stdout_has("password-in-env");
+
+    let empty = scratch();
+    cruddur(&["db", "connect"])
+        .db(&db)
+        .env("PATH", empty.path())
+        .run()
+        .code(1)
+        .stderr_has("apt-get install postgresql-client");
+}
+
+#[test]
+fn unreachable_servers_get_errors_that_say_what_to_do() {
+    // Nothing listens on port 1.
+    cruddur(&["db", "create"])
+        .env(
+            "CONNECTION_URL",
+            "postgresql://postgres:Sekr3t-x@127.0.0.1:1/cruddur",
+        )
+        .run()
+        .code(1)
+        .stderr_has("connection refused")
+        .stderr_has("CONNECTION_URL")
+        .stderr_lacks("Sekr3t-x");
+
+    // A server that accepts and never answers: the connect timeout, with the prod hint.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        let _ = stream.read(&mut buf);
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    });
+    cruddur(&["--prod", "db", "sessions", "--connect-timeout", "300ms"])
+        .env(
+            "PROD_CONNECTION_URL",
+            format!("postgresql://cruddurroot:Sekr3t-y@127.0.0.1:{port}/cruddur"),
+        )
+        .run()
+        .code(1)
+        .stderr_has("within")
+        .stderr_has("cruddur rds update-sg-rule")
+        .stderr_lacks("Sekr3t-y");
+    holder.join().unwrap();
+
+    // A wrong password names where the URL came from.
+    let wrong = admin_url().replace(&password(), "not-the-password");
+    cruddur(&["db", "sessions"])
+        .env("CONNECTION_URL", wrong)
+        .run()
+        .code(1)
+        .stderr_has("refused the login")
+        .stderr_has("CONNECTION_URL");
+}

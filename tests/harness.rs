@@ -1,0 +1,270 @@
+//! Runs the built `cruddur` with a cleared environment, in a scratch folder, and gives each
+//! test its own database. Every run also checks that the server's password never appears in
+//! anything the binary printed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use postgres::{Client, Config, NoTls};
+
+const START: &str =
+    "run the tests with `scripts/test`, which starts a throwaway PostgreSQL and a moto server";
+
+/// The admin URL of the test server (database `postgres`), from scripts/test.
+pub fn admin_url() -> String {
+    std::env::var("CRUDDUR_TEST_PG_URL")
+        .unwrap_or_else(|_| panic!("CRUDDUR_TEST_PG_URL is not set: {START}"))
+}
+
+fn admin_config() -> Config {
+    admin_url()
+        .parse()
+        .expect("CRUDDUR_TEST_PG_URL is not a Postgres URL")
+}
+
+/// The test server's password: it must never show up in any output.
+pub fn password() -> String {
+    String::from_utf8(
+        admin_config()
+            .get_password()
+            .expect("the test URL has a password")
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+pub fn admin() -> Client {
+    admin_config().connect(NoTls).unwrap_or_else(|e| {
+        panic!("cannot reach the test Postgres at CRUDDUR_TEST_PG_URL ({e}): {START}")
+    })
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A database name of this test's own; dropped (with its sessions) when the value goes.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    /// A unique name; the database does not exist yet.
+    pub fn new(tag: &str) -> TestDb {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t_{tag}_{}_{n}", std::process::id());
+        admin()
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .unwrap();
+        TestDb { name }
+    }
+
+    /// A unique database, created empty.
+    pub fn created(tag: &str) -> TestDb {
+        let db = TestDb::new(tag);
+        admin()
+            .batch_execute(&format!("CREATE DATABASE \"{}\"", db.name))
+            .unwrap();
+        db
+    }
+
+    /// A unique database with the built-in schema and seed, through `cruddur db setup`.
+    pub fn set_up(tag: &str) -> TestDb {
+        let db = TestDb::new(tag);
+        cruddur(&["db", "setup"]).db(&db).run().success();
+        db
+    }
+
+    pub fn url(&self) -> String {
+        let admin = admin_url();
+        let base = admin
+            .strip_suffix("/postgres")
+            .expect("the test URL ends in /postgres");
+        format!("{base}/{}", self.name)
+    }
+
+    pub fn client(&self) -> Client {
+        self.client_named("cruddur-test")
+    }
+
+    /// A session with this application_name, as the app or a psql would hold one.
+    pub fn client_named(&self, app: &str) -> Client {
+        let mut config = admin_config();
+        config.dbname(&self.name).application_name(app);
+        config.connect(NoTls).unwrap()
+    }
+
+    pub fn exists(&self) -> bool {
+        admin()
+            .query_opt(
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                &[&self.name],
+            )
+            .unwrap()
+            .is_some()
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        self.client()
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .unwrap()
+            .get(0)
+    }
+
+    pub fn table_exists(&self, table: &str) -> bool {
+        self.client()
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .unwrap()
+            .get(0)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut client) = admin_config().connect(NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// A scratch folder, removed when the value goes.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub struct Run {
+    command: Command,
+    stdin: Option<String>,
+    args: Vec<String>,
+    _home: tempfile::TempDir,
+}
+
+/// `cruddur ARGS…` with nothing from the test's environment but PATH; HOME and the working
+/// folder are empty scratch folders, so no real AWS profile, `.env` or credential leaks in.
+pub fn cruddur(args: &[&str]) -> Run {
+    let home = scratch();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cruddur"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .current_dir(home.path());
+    Run {
+        command,
+        stdin: None,
+        args: args.iter().map(|a| a.to_string()).collect(),
+        _home: home,
+    }
+}
+
+impl Run {
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Run {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Point CONNECTION_URL at this test's database.
+    pub fn db(self, db: &TestDb) -> Run {
+        let url = db.url();
+        self.env("CONNECTION_URL", url)
+    }
+
+    pub fn dir(mut self, dir: &Path) -> Run {
+        self.command.current_dir(dir);
+        self
+    }
+
+    pub fn stdin(mut self, text: &str) -> Run {
+        self.stdin = Some(text.to_string());
+        self
+    }
+
+    pub fn run(mut self) -> Done {
+        self.command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self
+            .command
+            .spawn()
+            .expect("cannot start the cruddur binary");
+        let mut stdin = child.stdin.take().unwrap();
+        if let Some(text) = &self.stdin {
+            stdin.write_all(text.as_bytes()).unwrap();
+        }
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        let done = Done {
+            args: self.args.join(" "),
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        let secret = password();
+        assert!(
+            !done.stdout.contains(&secret) && !done.stderr.contains(&secret),
+            "the password was printed by `cruddur {}`\n{done}",
+            done.args
+        );
+        done
+    }
+}
+
+pub struct Done {
+    pub args: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for Done {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`cruddur {}` exited {}\n--- stdout\n{}--- stderr\n{}---",
+            self.args, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Done {
+    pub fn code(self, expected: i32) -> Done {
+        assert_eq!(self.code, expected, "unexpected exit code\n{self}");
+        self
+    }
+
+    pub fn success(self) -> Done {
+        self.code(0)
+    }
+
+    pub fn stdout_has(self, text: &str) -> Done {
+        assert!(self.stdout.contains(text), "stdout lacks {text:?}\n{self}");
+        self
+    }
+
+    pub fn stderr_has(self, text: &str) -> Done {
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}\n{self}");
+        self
+    }
+
+    pub fn stderr_lacks(self, text: &str) -> Done {
+        assert!(!self.stderr.contains(text), "stderr has {text:?}\n{self}");
+        self
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not the expected JSON ({e})\n{self}"))
+    }
+}
+
+/// Write a file into `dir` and return its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -1,0 +1,8 @@
+//! The one integration-test crate: the real binary against the real PostgreSQL server and
+//! moto server that `scripts/test` starts. A test never skips: without its server it fails
+//! and says how to start it.
+
+mod harness;
+
+mod cli;
+mod db;
