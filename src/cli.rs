@@ -25,6 +25,7 @@ pub struct Cli {
 
 /// Flags that every command takes, before or after the subcommand.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Work on production (RDS, AWS) instead of the local stack
     #[arg(long, global = true)]
@@ -61,6 +62,7 @@ pub struct GlobalArgs {
 
 /// Where Postgres is. Prefer the variables: a password on a command line is visible in `ps`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Postgres")]
 pub struct PgArgs {
     /// Local Postgres URL [default: postgresql://postgres:password@localhost:5432/cruddur]
     #[arg(

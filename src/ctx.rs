@@ -2,7 +2,7 @@
 //! command as `&Ctx`. Configuration mistakes surface here, before anything is touched.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::OnceLock;
+use std::sync::{Once, OnceLock};
 
 use anyhow::{Context, Result};
 
@@ -38,6 +38,7 @@ pub struct Ctx {
     /// command needs it, so that `ddb …` works without any Postgres variable).
     pg: std::result::Result<PgTarget, String>,
     runtime: OnceLock<tokio::runtime::Runtime>,
+    announced: Once,
 }
 
 impl Ctx {
@@ -61,12 +62,19 @@ impl Ctx {
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
             pg: PgTarget::resolve(target, &global.pg).map_err(|e| format!("{e:#}")),
             runtime: OnceLock::new(),
+            announced: Once::new(),
         })
     }
 
     /// The Postgres target; an error naming the variable to set when it could not be resolved.
+    /// The first call says where it points: always in production, with --verbose locally.
     pub fn pg(&self) -> Result<&PgTarget> {
-        self.pg.as_ref().map_err(|why| anyhow::anyhow!("{why}"))
+        let pg = self.pg.as_ref().map_err(|why| anyhow::anyhow!("{why}"))?;
+        self.announced.call_once(|| match self.target {
+            Target::Prod => self.info(format!("PRODUCTION Postgres: {}", pg.display)),
+            Target::Local => self.detail(format!("local Postgres: {}", pg.display)),
+        });
+        Ok(pg)
     }
 
     /// Run a future on the process's one Tokio runtime (made on first use). Postgres calls

@@ -9,7 +9,7 @@ use anyhow::{anyhow, Result};
 use postgres::config::{Host, SslMode};
 
 use crate::cli::ConnectArgs;
-use crate::ctx::{Ctx, Target};
+use crate::ctx::Ctx;
 use crate::output::Outcome;
 
 /// Variables that would send psql somewhere other than where we point it.
@@ -61,11 +61,6 @@ pub fn run(ctx: &Ctx, args: &ConnectArgs) -> Result<Outcome> {
             _ => "prefer",
         },
     );
-    if ctx.target == Target::Prod {
-        ctx.info(format!("connecting to PRODUCTION: {}", pg.display));
-    } else {
-        ctx.detail(format!("connecting to {}", pg.display));
-    }
     // exec replaces this process with psql; it returns only when psql could not start.
     let error = command.exec();
     Err(anyhow!("could not start psql: {error}"))
