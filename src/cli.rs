@@ -105,14 +105,23 @@ pub enum Command {
     #[command(subcommand)]
     Db(DbCommand),
     /// DynamoDB: the direct-messages table and its access patterns
-    #[command(subcommand)]
-    Ddb(DdbCommand),
+    Ddb(DdbGroup),
     /// Cognito: the user pool the app signs in with
     #[command(subcommand)]
     Cognito(CognitoCommand),
     /// RDS: let this workspace reach the production database
     #[command(subcommand)]
     Rds(RdsCommand),
+}
+
+/// `cruddur ddb [--table …] [--endpoint-url …] COMMAND`
+#[derive(Debug, Args)]
+pub struct DdbGroup {
+    #[command(flatten)]
+    pub args: DdbArgs,
+
+    #[command(subcommand)]
+    pub command: DdbCommand,
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,31 +196,151 @@ pub struct QueryArgs {
     pub params: Vec<(String, String)>,
 }
 
+/// Where the messages table is. In local mode the endpoint is --endpoint-url, else
+/// AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL, else http://localhost:8000.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "DynamoDB")]
+pub struct DdbArgs {
+    /// The messages table
+    #[arg(long, global = true, env = "DDB_MESSAGE_TABLE", default_value = "cruddur-messages", value_name = "NAME")]
+    pub table: String,
+
+    /// DynamoDB endpoint [local default: AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL, else
+    /// http://localhost:8000; with --prod: the region's AWS endpoint]
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum DdbCommand {
-    /// Create the cruddur-messages table and its index [not implemented yet]
-    SchemaLoad,
-    /// Write the seed conversation between two users [not implemented yet]
-    Seed,
-    /// Print every item of the table [not implemented yet]
-    Scan,
-    /// Delete a table [not implemented yet]
-    Drop,
-    /// List the tables [not implemented yet]
+    /// Create the messages table and its index, and wait until it is ACTIVE
+    #[command(after_help = "Examples:\n  cruddur ddb schema-load\n  cruddur ddb schema-load --if-not-exists   # what start tasks run")]
+    SchemaLoad(DdbSchemaLoadArgs),
+    /// Write the seed conversation between two users (from Postgres) through BatchWriteItem
+    #[command(after_help = "Examples:\n  cruddur ddb seed\n  cruddur ddb seed --replace --my-handle londo --other-handle tim-suarez")]
+    Seed(DdbSeedArgs),
+    /// Print every item of the table (all pages)
+    #[command(after_help = "Examples:\n  cruddur ddb scan\n  cruddur ddb scan --output jsonl | jq -c 'select(.pk | startswith(\"GRP#\"))'")]
+    Scan(ScanArgs),
+    /// Delete a table (default: the messages table)
+    #[command(after_help = "Examples:\n  cruddur ddb drop --if-exists\n  cruddur --prod ddb drop   # asks you to type the table name")]
+    Drop(DdbDropArgs),
+    /// List the tables
+    #[command(after_help = "Example:\n  cruddur ddb list-tables --json")]
     ListTables,
-    /// The app's access patterns
+    /// The app's three access patterns
     #[command(subcommand)]
     Patterns(PatternsCommand),
 }
 
+#[derive(Debug, Args)]
+pub struct DdbSchemaLoadArgs {
+    /// An existing table is fine: say so and exit 0
+    #[arg(long)]
+    pub if_not_exists: bool,
+
+    /// How long to wait for the table to become ACTIVE
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct DdbSeedArgs {
+    /// The conversation: lines of `Person 1: …` / `Person 2: …` [default: fixtures/conversation.txt, built in]
+    #[arg(long, value_name = "PATH")]
+    pub fixture: Option<PathBuf>,
+
+    /// Person 1 of the fixture: a handle in Postgres
+    #[arg(long, default_value = "timmy-cde", value_name = "HANDLE")]
+    pub my_handle: String,
+
+    /// Person 2 of the fixture: a handle in Postgres
+    #[arg(long, default_value = "tim-suarez", value_name = "HANDLE")]
+    pub other_handle: String,
+
+    /// The conversation's message group
+    #[arg(long, default_value = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399", value_name = "UUID")]
+    pub message_group_uuid: String,
+
+    /// The time of the last message (RFC 3339); the others are one minute apart before it
+    /// [default: now]
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+
+    /// Delete the group's items first when it already has messages
+    #[arg(long)]
+    pub replace: bool,
+
+    /// BatchWriteItem requests in flight at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Stop after this many items
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct DdbDropArgs {
+    /// The table to delete [default: --table]
+    pub table_name: Option<String>,
+
+    /// A missing table is fine: say so and exit 0
+    #[arg(long)]
+    pub if_exists: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PatternsCommand {
-    /// Pattern 2: the messages of one conversation [not implemented yet]
-    GetConversation,
-    /// Pattern 1: a user's conversations, latest first [not implemented yet]
-    ListConversations,
-    /// Pattern 3: send a message, creating the conversation if needed [not implemented yet]
-    SendMessage,
+    /// Pattern 2: the newest messages of one conversation, oldest first
+    #[command(after_help = "Examples:\n  cruddur ddb patterns get-conversation\n  cruddur ddb patterns get-conversation --limit 100 --json")]
+    GetConversation(GetConversationArgs),
+    /// Pattern 1: a user's conversations, latest first
+    #[command(after_help = "Examples:\n  cruddur ddb patterns list-conversations --handle timmy-cde\n  cruddur ddb patterns list-conversations --user-uuid 0b6a…")]
+    ListConversations(ListConversationsArgs),
+    /// Pattern 3: send a message, creating the conversation if the pair has none
+    #[command(after_help = "Example:\n  cruddur ddb patterns send-message --from timmy-cde --to londo --message 'Hello!'")]
+    SendMessage(SendMessageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GetConversationArgs {
+    /// The conversation
+    #[arg(long, default_value = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399", value_name = "UUID")]
+    pub message_group_uuid: String,
+
+    /// How many of the newest messages
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(1..), value_name = "N")]
+    pub limit: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct ListConversationsArgs {
+    /// The user, by handle (looked up in Postgres)
+    #[arg(long, default_value = "timmy-cde", conflicts_with = "user_uuid", value_name = "HANDLE")]
+    pub handle: String,
+
+    /// The user, by uuid (no Postgres needed)
+    #[arg(long, value_name = "UUID")]
+    pub user_uuid: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SendMessageArgs {
+    /// The sender's handle
+    #[arg(long, value_name = "HANDLE")]
+    pub from: String,
+
+    /// The receiver's handle
+    #[arg(long, value_name = "HANDLE")]
+    pub to: String,
+
+    /// The text
+    #[arg(long, value_name = "TEXT")]
+    pub message: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -39,6 +39,8 @@ pub struct Ctx {
     pg: std::result::Result<PgTarget, String>,
     runtime: OnceLock<tokio::runtime::Runtime>,
     announced: Once,
+    /// The SDK's default chain (profiles, SSO, environment), loaded once, on first use.
+    aws: OnceLock<aws_config::SdkConfig>,
 }
 
 impl Ctx {
@@ -63,6 +65,7 @@ impl Ctx {
             pg: PgTarget::resolve(target, &global.pg).map_err(|e| format!("{e:#}")),
             runtime: OnceLock::new(),
             announced: Once::new(),
+            aws: OnceLock::new(),
         })
     }
 
@@ -93,6 +96,24 @@ impl Ctx {
             .get()
             .context("internal: the async runtime is missing")?;
         Ok(runtime.block_on(future))
+    }
+
+    /// The one AWS configuration of the process, from the SDK's default chain: what the
+    /// AWS CLI would use. Loaded on first use, so commands that never talk to AWS never pay.
+    pub fn aws(&self) -> Result<&aws_config::SdkConfig> {
+        if let Some(config) = self.aws.get() {
+            return Ok(config);
+        }
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .operation_attempt_timeout(std::time::Duration::from_secs(30))
+            .build();
+        let config = self.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .timeout_config(timeouts)
+                .load(),
+        )?;
+        Ok(self.aws.get_or_init(|| config))
     }
 
     /// Progress and notices: stderr, unless --quiet.

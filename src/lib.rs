@@ -22,7 +22,7 @@ use crate::output::Outcome;
 pub fn run(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     match command {
         Command::Db(command) => db::run(ctx, command),
-        Command::Ddb(command) => ddb::run(ctx, command),
+        Command::Ddb(group) => ddb::run(ctx, group),
         Command::Cognito(command) => cognito::run(ctx, command),
         Command::Rds(command) => rds::run(ctx, command),
     }

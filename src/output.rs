@@ -14,10 +14,13 @@ use crate::cli::OutputFormat;
 #[derive(Debug)]
 pub enum Outcome {
     /// Records with the same keys: a table for people, an array (json) or lines (jsonl).
+    /// The columns say which keys the table shows, and how; JSON always has every key, whole.
     Rows {
-        columns: Vec<String>,
+        columns: Vec<Column>,
         rows: Vec<Map<String, Value>>,
     },
+    /// Plain values (names, ids): one column for people, an array of values for machines.
+    List { header: String, values: Vec<Value> },
     /// One result: a sentence for people, an object for machines.
     Done { message: String, data: Value },
     /// The command printed what it had to itself (psql, streamed output).
@@ -35,9 +38,14 @@ impl Outcome {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Outcome::Rows {
-            columns: columns.iter().map(|c| c.to_string()).collect(),
+            columns: columns.iter().map(|key| Column::new(key)).collect(),
             rows,
         })
+    }
+
+    /// Rows already in JSON form, with columns that may cut or reformat values in the table.
+    pub fn rows_with(columns: Vec<Column>, rows: Vec<Map<String, Value>>) -> Outcome {
+        Outcome::Rows { columns, rows }
     }
 
     pub fn done(message: impl Into<String>, data: impl Serialize) -> Result<Outcome> {
@@ -48,7 +56,98 @@ impl Outcome {
     }
 }
 
+/// A column of a table: which key, under which header, shown how.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub key: String,
+    pub header: String,
+    pub view: View,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Plain,
+    /// At most this many characters, then `…`.
+    Cut(usize),
+    /// An ISO-8601 timestamp as `YYYY-MM-DD hh:mm AM`.
+    Clock,
+}
+
+impl Column {
+    pub fn new(key: &str) -> Column {
+        Column {
+            key: key.to_string(),
+            header: key.to_string(),
+            view: View::Plain,
+        }
+    }
+
+    pub fn header(mut self, header: &str) -> Column {
+        self.header = header.to_string();
+        self
+    }
+
+    pub fn view(mut self, view: View) -> Column {
+        self.view = view;
+        self
+    }
+
+    fn show(&self, value: &Value) -> String {
+        let text = cell(value);
+        match self.view {
+            View::Plain => text,
+            View::Cut(max) => cut(&text, max),
+            View::Clock => clock(&text).unwrap_or(text),
+        }
+    }
+}
+
+/// The first `max` characters, with `…` when there were more.
+pub fn cut(text: &str, max: usize) -> String {
+    let mut chars = text.chars();
+    let head: String = chars.by_ref().take(max).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+fn clock(text: &str) -> Option<String> {
+    let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    Some(time.format("%Y-%m-%d %I:%M %p").to_string())
+}
+
+/// JSON lines straight to stdout, for output that streams as it arrives (`ddb scan`).
+pub fn write_lines(rows: &[Map<String, Value>]) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    for row in rows {
+        serde_json::to_writer(&mut out, row)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 pub fn render(outcome: &Outcome, format: OutputFormat) -> Result<()> {
+    match write(outcome, format) {
+        // `cruddur … | head` closed the pipe: the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether writing failed because the reader went away (`cruddur … | head`).
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    let kind = error
+        .downcast_ref::<io::Error>()
+        .map(io::Error::kind)
+        .or_else(|| error.downcast_ref::<serde_json::Error>().and_then(|e| e.io_error_kind()));
+    kind == Some(io::ErrorKind::BrokenPipe)
+}
+
+fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match (outcome, format) {
@@ -68,6 +167,25 @@ pub fn render(outcome: &Outcome, format: OutputFormat) -> Result<()> {
                 writeln!(out)?;
             }
         }
+        (Outcome::List { header, values }, OutputFormat::Table) => {
+            let mut table = Table::new();
+            table.load_style(presets::UTF8_FULL_CONDENSED).set_header([header]);
+            for value in values {
+                table.add_row([cell(value)]);
+            }
+            writeln!(out, "{table}")?;
+            eprintln!("({} {header})", values.len());
+        }
+        (Outcome::List { values, .. }, OutputFormat::Json) => {
+            serde_json::to_writer_pretty(&mut out, values)?;
+            writeln!(out)?;
+        }
+        (Outcome::List { values, .. }, OutputFormat::Jsonl) => {
+            for value in values {
+                serde_json::to_writer(&mut out, value)?;
+                writeln!(out)?;
+            }
+        }
         (Outcome::Done { message, .. }, OutputFormat::Table) => writeln!(out, "{message}")?,
         (Outcome::Done { data, .. }, OutputFormat::Json) => {
             serde_json::to_writer_pretty(&mut out, data)?;
@@ -82,17 +200,17 @@ pub fn render(outcome: &Outcome, format: OutputFormat) -> Result<()> {
     Ok(())
 }
 
-fn table(columns: &[String], rows: &[Map<String, Value>]) -> Table {
+fn table(columns: &[Column], rows: &[Map<String, Value>]) -> Table {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(columns);
+        .set_header(columns.iter().map(|c| c.header.as_str()));
     for row in rows {
         table.add_row(
             columns
                 .iter()
-                .map(|column| cell(row.get(column).unwrap_or(&Value::Null))),
+                .map(|column| column.show(row.get(&column.key).unwrap_or(&Value::Null))),
         );
     }
     table
@@ -121,6 +239,16 @@ mod tests {
     }
 
     #[test]
+    fn columns_cut_and_reformat_for_people_only() {
+        assert_eq!(cut("short", 40), "short");
+        assert_eq!(cut("abcdef", 3), "abc…");
+        assert_eq!(cut("ééé", 2), "éé…");
+        let clock = Column::new("created_at").view(View::Clock);
+        assert_eq!(clock.show(&json!("2023-03-26T14:05:09.123456+00:00")), "2023-03-26 02:05 PM");
+        assert_eq!(clock.show(&json!("not a time")), "not a time");
+    }
+
+    #[test]
     fn rows_keep_their_keys_in_order() {
         #[derive(Serialize)]
         struct Row {
@@ -132,7 +260,7 @@ mod tests {
         else {
             panic!("expected rows")
         };
-        assert_eq!(columns, ["b", "a"]);
+        assert_eq!(columns.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["b", "a"]);
         assert_eq!(rows[0].keys().collect::<Vec<_>>(), ["b", "a"]);
         let rendered = table(&columns, &rows).to_string();
         assert!(

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::cli::QueryArgs;
 use crate::ctx::Ctx;
-use crate::output::Outcome;
+use crate::output::{Column, Outcome};
 use crate::pg::{db_message, TextParam};
 use crate::sql;
 
@@ -65,12 +65,12 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
     }
     // Each row comes back as one JSON object (keys in column order, values typed as JSON:
     // numbers, strings, null), whatever the columns' Postgres types.
-    let columns: Vec<String> = client
+    let columns: Vec<Column> = client
         .prepare(&statement)
         .map_err(failed)?
         .columns()
         .iter()
-        .map(|c| c.name().to_string())
+        .map(|c| Column::new(c.name()))
         .collect();
     let wrapped = if writes {
         format!(
@@ -87,7 +87,7 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
             other => bail!("internal: query `{name}` gave a row that is not an object: {other}"),
         })
         .collect::<Result<Vec<Map<String, Value>>>>()?;
-    Ok(Outcome::Rows { columns, rows })
+    Ok(Outcome::rows_with(columns, rows))
 }
 
 fn single_statement(text: &str) -> Result<&str> {

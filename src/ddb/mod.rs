@@ -1,24 +1,246 @@
-//! `cruddur ddb …`: the direct-messages table in DynamoDB. Not built yet: every leaf says so
-//! and fails, so that no start task mistakes it for work done.
+//! `cruddur ddb …`: the direct-messages table in DynamoDB. One file per command; the
+//! connection to the table (local or production) and its errors live here, the item shapes
+//! in `items.rs`, the bulk write path in `batch.rs`.
 
-use anyhow::{bail, Result};
+mod batch;
+mod drop;
+mod fixture;
+mod items;
+mod list_tables;
+mod patterns;
+mod scan;
+mod schema_load;
+mod seed;
 
-use crate::cli::{DdbCommand, PatternsCommand};
-use crate::ctx::Ctx;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::Client;
+
+use crate::cli::{DdbArgs, DdbCommand, DdbGroup};
+use crate::ctx::{Ctx, Target};
+use crate::error::refused;
 use crate::output::Outcome;
 
-pub fn run(_ctx: &Ctx, command: &DdbCommand) -> Result<Outcome> {
-    let leaf = match command {
-        DdbCommand::SchemaLoad => "ddb schema-load",
-        DdbCommand::Seed => "ddb seed",
-        DdbCommand::Scan => "ddb scan",
-        DdbCommand::Drop => "ddb drop",
-        DdbCommand::ListTables => "ddb list-tables",
-        DdbCommand::Patterns(PatternsCommand::GetConversation) => "ddb patterns get-conversation",
-        DdbCommand::Patterns(PatternsCommand::ListConversations) => {
-            "ddb patterns list-conversations"
+pub use items::Person;
+
+/// The index on `message_group_uuid` + `sk` that finds a conversation's group items.
+pub const INDEX: &str = "message-group-sk-index";
+
+pub const LOCAL_ENDPOINT: &str = "http://localhost:8000";
+const LOCAL_REGION: &str = "us-east-1";
+
+pub fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
+    let args = &group.args;
+    match &group.command {
+        DdbCommand::SchemaLoad(a) => schema_load::run(ctx, args, a),
+        DdbCommand::Seed(a) => seed::run(ctx, args, a),
+        DdbCommand::Scan(a) => scan::run(ctx, args, a),
+        DdbCommand::Drop(a) => drop::run(ctx, args, a),
+        DdbCommand::ListTables => list_tables::run(ctx, args),
+        DdbCommand::Patterns(command) => patterns::run(ctx, args, command),
+    }
+}
+
+/// The table and a client for the endpoint it lives behind.
+pub struct Ddb {
+    pub client: Client,
+    pub table: String,
+    pub endpoint: String,
+    pub region: String,
+}
+
+impl Ddb {
+    /// Local: the emulator's endpoint, with the environment's credentials or placeholders
+    /// (the emulator takes any), never the profile chain, never real AWS. Prod: the SDK's
+    /// default chain, refusing an endpoint variable that would silently point it elsewhere.
+    pub fn connect(ctx: &Ctx, args: &DdbArgs) -> Result<Ddb> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let ddb = match ctx.target {
+            Target::Local => {
+                let (endpoint, source) = local_endpoint(args.endpoint_url.as_deref(), env)?;
+                let region = env("AWS_REGION")
+                    .or_else(|| env("AWS_DEFAULT_REGION"))
+                    .unwrap_or_else(|| LOCAL_REGION.to_string());
+                let credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+                    (Some(key), Some(secret)) => {
+                        Credentials::new(key, secret, env("AWS_SESSION_TOKEN"), None, "environment")
+                    }
+                    _ => Credentials::new("cruddur-local", "cruddur-local", None, None, "placeholder"),
+                };
+                let config = aws_sdk_dynamodb::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(Region::new(region.clone()))
+                    .credentials_provider(credentials)
+                    .endpoint_url(&endpoint)
+                    .retry_config(RetryConfig::standard())
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(Duration::from_secs(3))
+                            .operation_attempt_timeout(Duration::from_secs(30))
+                            .build(),
+                    )
+                    .build();
+                ctx.detail(format!("local DynamoDB: {endpoint} (from {source}), table {}", args.table));
+                Ddb { client: Client::from_conf(config), table: args.table.clone(), endpoint, region }
+            }
+            Target::Prod => {
+                if args.endpoint_url.is_none() {
+                    for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"] {
+                        if env(name).is_some() {
+                            return Err(refused(format!(
+                                "{name} is set, so --prod would not reach AWS: unset it \
+                                 (or name the endpoint on purpose with --endpoint-url)"
+                            )));
+                        }
+                    }
+                }
+                let sdk = ctx.aws()?;
+                let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+                    anyhow!("no AWS region for --prod: set AWS_REGION (or AWS_DEFAULT_REGION), or a region in your AWS profile")
+                })?;
+                let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
+                if let Some(url) = &args.endpoint_url {
+                    builder = builder.endpoint_url(url);
+                }
+                let endpoint = args
+                    .endpoint_url
+                    .clone()
+                    .unwrap_or_else(|| format!("https://dynamodb.{region}.amazonaws.com"));
+                ctx.info(format!("PRODUCTION DynamoDB: table {} in {region} ({endpoint})", args.table));
+                Ddb { client: Client::from_conf(builder.build()), table: args.table.clone(), endpoint, region }
+            }
+        };
+        Ok(ddb)
+    }
+
+    /// An SDK error as a sentence that says what to do.
+    pub fn explain<E>(&self, what: &str, error: SdkError<E, HttpResponse>) -> anyhow::Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        if let SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) = &error {
+            return anyhow!(
+                "cannot reach DynamoDB at {} ({}): {}",
+                self.endpoint,
+                DisplayErrorContext(&error),
+                if self.endpoint.contains("amazonaws.com") {
+                    "check the network and the region"
+                } else {
+                    "is the local emulator running? Start the app's stack (DynamoDB Local on port 8000) or point --endpoint-url / AWS_ENDPOINT_URL at it"
+                }
+            );
         }
-        DdbCommand::Patterns(PatternsCommand::SendMessage) => "ddb patterns send-message",
+        match error.code() {
+            Some("ResourceNotFoundException") => anyhow!(
+                "{what}: table `{}` does not exist at {}; create it with `cruddur ddb schema-load`",
+                self.table,
+                self.endpoint
+            ),
+            Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => anyhow!(
+                "{what}: AWS refused the credentials ({}); check your AWS profile or AWS_ACCESS_KEY_ID",
+                error.message().unwrap_or("no message")
+            ),
+            _ => anyhow!("{what} failed: {}", DisplayErrorContext(&error)),
+        }
+    }
+}
+
+/// The local endpoint and where it came from. A real AWS endpoint is refused: local mode
+/// must never touch production by accident.
+fn local_endpoint(
+    flag: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(String, &'static str)> {
+    let (endpoint, source) = match flag {
+        Some(url) => (url.to_string(), "--endpoint-url"),
+        None => match env("AWS_ENDPOINT_URL_DYNAMODB") {
+            Some(url) => (url, "AWS_ENDPOINT_URL_DYNAMODB"),
+            None => match env("AWS_ENDPOINT_URL") {
+                Some(url) => (url, "AWS_ENDPOINT_URL"),
+                None => (LOCAL_ENDPOINT.to_string(), "the default"),
+            },
+        },
     };
-    bail!("`cruddur {leaf}` is not implemented yet")
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        return Err(anyhow!(
+            "{source} `{endpoint}` is not a URL: write it as http://host:port"
+        ));
+    }
+    if endpoint.contains("amazonaws.com") {
+        return Err(refused(format!(
+            "{source} points at real AWS ({endpoint}) but --prod is not given: \
+             local mode never talks to AWS; add --prod if you mean production"
+        )));
+    }
+    Ok((endpoint, source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn local_endpoint_order() {
+        let both = env_of(&[("AWS_ENDPOINT_URL", "http://a:1"), ("AWS_ENDPOINT_URL_DYNAMODB", "http://d:2")]);
+        assert_eq!(local_endpoint(Some("http://f:3"), &both).unwrap().0, "http://f:3");
+        assert_eq!(local_endpoint(None, &both).unwrap(), ("http://d:2".into(), "AWS_ENDPOINT_URL_DYNAMODB"));
+        let general = env_of(&[("AWS_ENDPOINT_URL", "http://a:1")]);
+        assert_eq!(local_endpoint(None, general).unwrap().0, "http://a:1");
+        assert_eq!(local_endpoint(None, env_of(&[])).unwrap().0, LOCAL_ENDPOINT);
+    }
+
+    #[test]
+    fn local_mode_refuses_real_aws_and_non_urls() {
+        let err = local_endpoint(Some("https://dynamodb.us-east-1.amazonaws.com"), env_of(&[])).unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 3);
+        assert!(local_endpoint(Some("localhost:8000"), env_of(&[])).is_err());
+    }
+}
+
+/// The users behind these handles, from Postgres (the app's `users/short` query), in order.
+/// A handle that is not there is an error that says how to get it there.
+pub fn people(ctx: &Ctx, handles: &[&str]) -> Result<Vec<Person>> {
+    let pg = ctx.pg()?;
+    let query = crate::sql::named_query("users/short")
+        .ok_or_else(|| anyhow!("internal: the users/short query is missing"))?;
+    let (statement, _) = crate::sql::placeholders(query)?;
+    let mut client = pg.connect()?;
+    let statement = client
+        .prepare(statement.trim_end().trim_end_matches(';'))
+        .map_err(|e| {
+            anyhow!(
+                "cannot look users up in `{}`: {}; run `cruddur db setup` first",
+                pg.dbname,
+                crate::pg::db_message(&e)
+            )
+        })?;
+    handles
+        .iter()
+        .map(|handle| {
+            let row = client
+                .query_opt(&statement, &[handle])
+                .map_err(|e| anyhow!("cannot look up `{handle}`: {}", crate::pg::db_message(&e)))?
+                .ok_or_else(|| {
+                    anyhow!(
+                        "no user with handle `{handle}` in Postgres database `{}`: run `cruddur db setup` first (or pick another handle)",
+                        pg.dbname
+                    )
+                })?;
+            Ok(Person {
+                uuid: row.get::<_, uuid::Uuid>(0).to_string(),
+                handle: row.get(1),
+                display_name: row.get(2),
+            })
+        })
+        .collect()
 }

@@ -1,0 +1,206 @@
+//! The bulk write path: BatchWriteItem, 25 requests a call, several calls in flight.
+//! Every UnprocessedItems entry and every throttling error is retried with exponential
+//! backoff and full jitter; what is still unwritten when the retry budget is spent is
+//! reported by key, never dropped silently.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+
+use super::items::{describe_key, Item};
+use super::Ddb;
+
+/// DynamoDB's limit for one BatchWriteItem call.
+pub const BATCH_SIZE: usize = 25;
+const BACKOFF_BASE: Duration = Duration::from_millis(25);
+const BACKOFF_CAP: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOptions {
+    pub concurrency: usize,
+    /// Retries of one batch (after unprocessed items or a throttling error) before giving up.
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct BatchReport {
+    /// Requests that DynamoDB accepted.
+    pub written: usize,
+    /// BatchWriteItem calls made.
+    pub requests: usize,
+    /// Calls that re-sent unprocessed or throttled requests.
+    pub retries: usize,
+    /// Keys still unwritten when the retry budget ran out.
+    #[serde(skip)]
+    pub failed: Vec<String>,
+}
+
+pub fn put(item: Item) -> Result<WriteRequest> {
+    let request = PutRequest::builder().set_item(Some(item)).build()?;
+    Ok(WriteRequest::builder().put_request(request).build())
+}
+
+pub fn delete(key: Item) -> Result<WriteRequest> {
+    let request = DeleteRequest::builder().set_key(Some(key)).build()?;
+    Ok(WriteRequest::builder().delete_request(request).build())
+}
+
+/// Write every request; an error only for a failure no retry can mend (a missing table,
+/// bad credentials). Unwritten keys after the budget are in `failed`, for the caller to report.
+pub async fn write_all(ddb: &Ddb, requests: Vec<WriteRequest>, options: BatchOptions) -> Result<BatchReport> {
+    let queue: VecDeque<Vec<WriteRequest>> = requests.chunks(BATCH_SIZE).map(<[_]>::to_vec).collect();
+    let queue = Arc::new(Mutex::new(queue));
+    let report = Arc::new(Mutex::new(BatchReport::default()));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..options.concurrency.max(1) {
+        let (queue, report) = (queue.clone(), report.clone());
+        let client = ddb.client.clone();
+        let table = ddb.table.clone();
+        workers.spawn(async move {
+            loop {
+                let Some(batch) = queue.lock().map_err(|_| anyhow!("internal: queue poisoned"))?.pop_front() else {
+                    return Ok::<(), anyhow::Error>(());
+                };
+                let outcome = write_batch(&client, &table, batch, options.max_retries).await;
+                let mut report = report.lock().map_err(|_| anyhow!("internal: report poisoned"))?;
+                report.requests += outcome.requests;
+                report.retries += outcome.retries;
+                report.written += outcome.written;
+                report.failed.extend(outcome.unwritten.iter().map(describe_request));
+                if let Some(error) = outcome.error {
+                    // Stop the others early: nothing more is sent once one batch cannot be.
+                    queue.lock().map_err(|_| anyhow!("internal: queue poisoned"))?.clear();
+                    return Err(error);
+                }
+            }
+        });
+    }
+    let mut first_error = None;
+    while let Some(joined) = workers.join_next().await {
+        let result = joined.map_err(|e| anyhow!("internal: a writer task failed: {e}"))?;
+        if let Err(error) = result {
+            first_error.get_or_insert(error);
+        }
+    }
+    let report = std::mem::take(&mut *report.lock().map_err(|_| anyhow!("internal: report poisoned"))?);
+    match first_error {
+        Some(error) => Err(error.context(format!(
+            "{} of {} writes were done before the failure",
+            report.written,
+            requests.len()
+        ))),
+        None => Ok(report),
+    }
+}
+
+struct BatchOutcome {
+    written: usize,
+    requests: usize,
+    retries: usize,
+    unwritten: Vec<WriteRequest>,
+    error: Option<anyhow::Error>,
+}
+
+async fn write_batch(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    batch: Vec<WriteRequest>,
+    max_retries: u32,
+) -> BatchOutcome {
+    let mut outcome = BatchOutcome { written: 0, requests: 0, retries: 0, unwritten: Vec::new(), error: None };
+    let mut pending = batch;
+    let mut attempt = 0u32;
+    loop {
+        outcome.requests += 1;
+        let sent = pending.len();
+        match client.batch_write_item().request_items(table, pending.clone()).send().await {
+            Ok(output) => {
+                let left = output
+                    .unprocessed_items()
+                    .and_then(|items| items.get(table))
+                    .cloned()
+                    .unwrap_or_default();
+                outcome.written += sent - left.len();
+                if left.is_empty() {
+                    return outcome;
+                }
+                pending = left;
+            }
+            Err(error) if retryable(&error) => {}
+            Err(error) => {
+                outcome.unwritten = pending;
+                outcome.error = Some(match error.code() {
+                    Some("ResourceNotFoundException") => anyhow!(
+                        "table `{table}` does not exist; create it with `cruddur ddb schema-load`"
+                    ),
+                    _ => anyhow!(
+                        "BatchWriteItem failed: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+                    ),
+                });
+                return outcome;
+            }
+        }
+        if attempt >= max_retries {
+            outcome.unwritten = pending;
+            return outcome;
+        }
+        attempt += 1;
+        outcome.retries += 1;
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+}
+
+/// Throttling, a busy or failing service, a dropped connection: worth another try.
+fn retryable<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(_) => matches!(
+            error.code(),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    | "LimitExceededException"
+            )
+        ),
+        _ => false,
+    }
+}
+
+/// Full jitter: a random wait up to base·2^attempt, capped.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX))
+        .min(BACKOFF_CAP);
+    ceiling.mul_f64(fastrand::f64())
+}
+
+fn describe_request(request: &WriteRequest) -> String {
+    match (request.put_request(), request.delete_request()) {
+        (Some(put), _) => describe_key(put.item()),
+        (_, Some(delete)) => format!("delete {}", describe_key(delete.key())),
+        _ => "?".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 0..40 {
+            let wait = backoff(attempt);
+            assert!(wait <= BACKOFF_CAP, "{attempt}: {wait:?}");
+            assert!(wait <= BACKOFF_BASE * 2u32.pow(attempt.min(10)), "{attempt}: {wait:?}");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! `cruddur ddb drop [TABLE] [--if-exists]`: delete a table.
+
+use anyhow::{anyhow, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use serde_json::json;
+
+use super::Ddb;
+use crate::cli::{DdbArgs, DdbDropArgs};
+use crate::ctx::Ctx;
+use crate::output::Outcome;
+
+pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
+    let mut ddb = Ddb::connect(ctx, args)?;
+    if let Some(name) = &drop.table_name {
+        ddb.table = name.clone();
+    }
+    ctx.confirm_destructive(&format!("delete table `{}` and every item in it", ddb.table), &ddb.table)?;
+    let deleted = ctx.block_on(ddb.client.delete_table().table_name(&ddb.table).send())?;
+    match deleted {
+        Ok(_) => Outcome::done(
+            format!("deleted table `{}`", ddb.table),
+            json!({ "table": ddb.table, "deleted": true }),
+        ),
+        Err(error) if error.code() == Some("ResourceNotFoundException") => {
+            if drop.if_exists {
+                Outcome::done(
+                    format!("table `{}` does not exist; nothing to drop", ddb.table),
+                    json!({ "table": ddb.table, "deleted": false }),
+                )
+            } else {
+                Err(anyhow!(
+                    "table `{}` does not exist at {} (add --if-exists to accept that)",
+                    ddb.table,
+                    ddb.endpoint
+                ))
+            }
+        }
+        Err(error) => Err(ddb.explain("DeleteTable", error)),
+    }
+}

@@ -1,0 +1,41 @@
+//! `cruddur ddb patterns …`: the app's three access patterns, run from the terminal.
+
+mod get_conversation;
+mod list_conversations;
+mod send_message;
+
+use anyhow::Result;
+
+use crate::cli::{DdbArgs, PatternsCommand};
+use crate::ctx::Ctx;
+use crate::output::{Column, Outcome, View};
+
+use super::items::Entry;
+
+pub fn run(ctx: &Ctx, args: &DdbArgs, command: &PatternsCommand) -> Result<Outcome> {
+    match command {
+        PatternsCommand::GetConversation(a) => get_conversation::run(ctx, args, a),
+        PatternsCommand::ListConversations(a) => list_conversations::run(ctx, args, a),
+        PatternsCommand::SendMessage(a) => send_message::run(ctx, args, a),
+    }
+}
+
+/// Messages and groups as the app's backend returns them; the table cuts the text and
+/// shows the time on a 12-hour clock, JSON keeps both whole.
+fn entries(entries: &[Entry]) -> Result<Outcome> {
+    let rows = entries
+        .iter()
+        .map(|e| match serde_json::to_value(e)? {
+            serde_json::Value::Object(map) => Ok(map),
+            _ => anyhow::bail!("internal: an entry is not an object"),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Outcome::rows_with(
+        vec![
+            Column::new("handle"),
+            Column::new("created_at").header("time").view(View::Clock),
+            Column::new("message").view(View::Cut(40)),
+        ],
+        rows,
+    ))
+}

@@ -1,0 +1,138 @@
+//! Pattern 3, `cruddur ddb patterns send-message`: a new message from one user to another.
+//! No group for the pair yet: both group items and the message are written together. A group
+//! already: the message is written and both group items move to its time and text (delete +
+//! put, since `sk` is in the key) in the same transaction — what the stream Lambda did
+//! afterwards, done atomically, so pattern 1 shows the message at once.
+
+use anyhow::{anyhow, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use chrono::Utc;
+use serde_json::json;
+
+use crate::cli::{DdbArgs, SendMessageArgs};
+use crate::ctx::Ctx;
+use crate::ddb::items::{group_item, group_pk, key_of, message_item, text, timestamp, Item};
+use crate::ddb::{people, Ddb, INDEX};
+use crate::output::Outcome;
+
+pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome> {
+    if send.message.trim().is_empty() {
+        return Err(anyhow!("--message is empty: there is nothing to send"));
+    }
+    if send.from == send.to {
+        return Err(anyhow!("--from and --to are both `{}`: a message needs two people", send.from));
+    }
+    let found = people(ctx, &[&send.from, &send.to])?;
+    let (sender, receiver) = (&found[0], &found[1]);
+    let ddb = Ddb::connect(ctx, args)?;
+    let created_at = timestamp(Utc::now());
+    let message_uuid = uuid::Uuid::new_v4().to_string();
+
+    let (group, created) = ctx.block_on(async {
+        let existing = find_group(&ddb, &sender.uuid, &receiver.uuid).await?;
+        let group = match &existing {
+            Some(item) => text(item, "message_group_uuid").unwrap_or_default().to_string(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let mut writes = vec![put(&ddb, message_item(&group, &message_uuid, &created_at, &send.message, sender), true)?];
+        if existing.is_some() {
+            // Both members' group items, wherever their sk stands now.
+            for old in group_items(&ddb, &group).await? {
+                if text(&old, "sk") != Some(created_at.as_str()) {
+                    writes.push(delete(&ddb, key_of(&old))?);
+                }
+            }
+        }
+        writes.push(put(&ddb, group_item(sender, receiver, &group, &created_at, &send.message), false)?);
+        writes.push(put(&ddb, group_item(receiver, sender, &group, &created_at, &send.message), false)?);
+        ddb.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|error| match error.code() {
+                Some("TransactionCanceledException") => anyhow!(
+                    "the conversation changed while this message was sent; nothing was written — send it again"
+                ),
+                _ => ddb.explain("TransactWriteItems", error),
+            })?;
+        Ok::<_, anyhow::Error>((group, existing.is_none()))
+    })??;
+
+    Outcome::done(
+        format!(
+            "{} → {} at {created_at}{}: {}",
+            sender.handle,
+            receiver.handle,
+            if created { " (new conversation)" } else { "" },
+            send.message
+        ),
+        json!({
+            "message_group_uuid": group,
+            "uuid": message_uuid,
+            "handle": sender.handle,
+            "display_name": sender.display_name,
+            "message": send.message,
+            "created_at": created_at,
+        }),
+    )
+}
+
+/// The sender's group item whose other member is the receiver, if the pair has one.
+async fn find_group(ddb: &Ddb, sender_uuid: &str, receiver_uuid: &str) -> Result<Option<Item>> {
+    let mut start: Option<Item> = None;
+    loop {
+        let page = ddb
+            .client
+            .query()
+            .table_name(&ddb.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(group_pk(sender_uuid)))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| ddb.explain("Query", e))?;
+        if let Some(item) = page.items().iter().find(|item| text(item, "user_uuid") == Some(receiver_uuid)) {
+            return Ok(Some(item.clone()));
+        }
+        match page.last_evaluated_key() {
+            Some(last) => start = Some(last.clone()),
+            None => return Ok(None),
+        }
+    }
+}
+
+/// The group items of a conversation, through the index on message_group_uuid.
+async fn group_items(ddb: &Ddb, group: &str) -> Result<Vec<Item>> {
+    let page = ddb
+        .client
+        .query()
+        .table_name(&ddb.table)
+        .index_name(INDEX)
+        .key_condition_expression("message_group_uuid = :g")
+        .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
+        .send()
+        .await
+        .map_err(|e| ddb.explain("Query", e))?;
+    Ok(page.items().to_vec())
+}
+
+/// A put; `new` ones must not overwrite an item that is already there.
+fn put(ddb: &Ddb, item: Item, new: bool) -> Result<TransactWriteItem> {
+    let mut put = Put::builder().table_name(&ddb.table).set_item(Some(item));
+    if new {
+        put = put.condition_expression("attribute_not_exists(pk)");
+    }
+    Ok(TransactWriteItem::builder().put(put.build()?).build())
+}
+
+/// A delete of an item that must still be there (else someone moved it meanwhile).
+fn delete(ddb: &Ddb, key: Item) -> Result<TransactWriteItem> {
+    let delete = Delete::builder()
+        .table_name(&ddb.table)
+        .set_key(Some(key))
+        .condition_expression("attribute_exists(pk)")
+        .build()?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}

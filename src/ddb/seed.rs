@@ -1,0 +1,174 @@
+//! `cruddur ddb seed`: a two-person conversation from the fixture, written through the bulk
+//! write path. Messages are one minute apart and end at --now; both group items carry the
+//! last message, as the stream Lambda would have left them.
+
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{Duration, Utc};
+use serde_json::json;
+
+use super::batch::{self, BatchOptions, BatchReport};
+use super::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
+use super::{fixture, people, Ddb, INDEX};
+use crate::cli::{DdbArgs, DdbSeedArgs};
+use crate::ctx::Ctx;
+use crate::output::Outcome;
+
+/// Retries of one batch before its unwritten keys are reported.
+const MAX_RETRIES: u32 = 10;
+
+pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
+    // Everything that can be wrong with the input is found before any store is touched.
+    let (name, text) = match &seed.fixture {
+        Some(path) => (
+            path.display().to_string(),
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow!("--fixture {}: cannot read the file: {e}", path.display()))?,
+        ),
+        None => (fixture::DEFAULT_NAME.to_string(), fixture::DEFAULT.to_string()),
+    };
+    let lines = fixture::parse(&name, &text)?;
+    let group = uuid::Uuid::parse_str(&seed.message_group_uuid)
+        .map_err(|_| anyhow!("--message-group-uuid `{}` is not a UUID", seed.message_group_uuid))?
+        .to_string();
+    let now = match &seed.now {
+        Some(text) => items::parse_time(text, "--now")?,
+        None => Utc::now(),
+    };
+    if now > Utc::now() + Duration::minutes(1) {
+        bail!("--now {} is in the future: the seed's last message is sent at --now, and none may lie ahead", timestamp(now));
+    }
+    if seed.my_handle == seed.other_handle {
+        bail!("--my-handle and --other-handle are both `{}`: a conversation needs two people", seed.my_handle);
+    }
+
+    let found = people(ctx, &[&seed.my_handle, &seed.other_handle])?;
+    let (me, other) = (&found[0], &found[1]);
+    let first = now - Duration::minutes(lines.len() as i64 - 1);
+    let mut messages: Vec<Item> = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let sender = if line.person == 1 { me } else { other };
+        let at = timestamp(first + Duration::minutes(i as i64));
+        messages.push(message_item(&group, &uuid::Uuid::new_v4().to_string(), &at, &line.text, sender));
+    }
+    let (last_at, last_text) = match lines.last() {
+        Some(line) => (timestamp(now), line.text.clone()),
+        None => bail!("{name} holds no message"),
+    };
+    let groups = [
+        group_item(me, other, &group, &last_at, &last_text),
+        group_item(other, me, &group, &last_at, &last_text),
+    ];
+
+    let ddb = Ddb::connect(ctx, args)?;
+    if seed.replace {
+        ctx.confirm_destructive(&format!("replace conversation {group} in `{}`", ddb.table), &ddb.table)?;
+    }
+    let options = BatchOptions { concurrency: seed.concurrency as usize, max_retries: MAX_RETRIES };
+    let started = Instant::now();
+    let (deleted, report) = ctx.block_on(async {
+        let existing = existing_keys(&ddb, &group, !seed.replace).await?;
+        let mut deleted = BatchReport::default();
+        if !existing.is_empty() {
+            if !seed.replace {
+                bail!(
+                    "conversation {group} already has items in `{}`; nothing was written \
+                     (--replace deletes them first{})",
+                    ddb.table,
+                    if ctx.target == crate::ctx::Target::Prod { "; back the table up before you do" } else { "" }
+                );
+            }
+            let deletes = existing.into_iter().map(batch::delete).collect::<Result<Vec<_>>>()?;
+            deleted = batch::write_all(&ddb, deletes, options).await?;
+            unwritten("delete", &deleted)?;
+        }
+        let puts = groups
+            .into_iter()
+            .chain(messages)
+            .map(batch::put)
+            .collect::<Result<Vec<_>>>()?;
+        let report = batch::write_all(&ddb, puts, options).await?;
+        unwritten("write", &report)?;
+        Ok((deleted, report))
+    })??;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    Outcome::done(
+        format!(
+            "seeded conversation {group} between {} and {} in `{}`: {} items (2 groups + {} messages){} \
+             in {} requests, {} retries, {elapsed_ms} ms",
+            me.handle,
+            other.handle,
+            ddb.table,
+            report.written,
+            lines.len(),
+            if deleted.written > 0 { format!(", replacing {}", deleted.written) } else { String::new() },
+            report.requests + deleted.requests,
+            report.retries + deleted.retries,
+        ),
+        json!({
+            "table": ddb.table,
+            "message_group_uuid": group,
+            "items": report.written,
+            "groups": 2,
+            "messages": lines.len(),
+            "deleted": deleted.written,
+            "requests": report.requests + deleted.requests,
+            "retries": report.retries + deleted.retries,
+            "elapsed_ms": elapsed_ms,
+            "first_message_at": timestamp(first),
+            "last_message_at": last_at,
+        }),
+    )
+}
+
+/// Keys of the group's items: its messages and the members' group items (through the index).
+/// With `any`, one of each is enough: the caller only needs to know whether there are some.
+async fn existing_keys(ddb: &Ddb, group: &str, any: bool) -> Result<Vec<Item>> {
+    let mut keys = Vec::new();
+    for (index, attribute, value) in [(None, "pk", message_pk(group)), (Some(INDEX), "message_group_uuid", group.to_string())] {
+        let mut start: Option<Item> = None;
+        loop {
+            let page = ddb
+                .client
+                .query()
+                .table_name(&ddb.table)
+                .set_index_name(index.map(String::from))
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", attribute)
+                .expression_attribute_values(":v", AttributeValue::S(value.clone()))
+                .projection_expression("pk, sk")
+                .set_limit(any.then_some(1))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| ddb.explain("Query", e))?;
+            keys.extend(page.items().iter().map(key_of));
+            match page.last_evaluated_key() {
+                Some(last) if !any => start = Some(last.clone()),
+                _ => break,
+            }
+        }
+    }
+    keys.sort_by_key(items::describe_key);
+    keys.dedup_by_key(|k| items::describe_key(k));
+    Ok(keys)
+}
+
+/// An error naming every key the retry budget could not write.
+fn unwritten(what: &str, report: &BatchReport) -> Result<()> {
+    if report.failed.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = report.failed.iter().take(10).map(String::as_str).collect();
+    bail!(
+        "could not {what} {} item{} after {MAX_RETRIES} retries (DynamoDB kept them unprocessed or throttled): {}{}; \
+         {} were done — run the seed again with --replace",
+        report.failed.len(),
+        if report.failed.len() == 1 { "" } else { "s" },
+        shown.join(", "),
+        if report.failed.len() > shown.len() { format!(" and {} more", report.failed.len() - shown.len()) } else { String::new() },
+        report.written
+    )
+}
