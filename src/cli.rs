@@ -202,7 +202,13 @@ pub struct QueryArgs {
 #[command(next_help_heading = "DynamoDB")]
 pub struct DdbArgs {
     /// The messages table
-    #[arg(long, global = true, env = "DDB_MESSAGE_TABLE", default_value = "cruddur-messages", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "DDB_MESSAGE_TABLE",
+        default_value = "cruddur-messages",
+        value_name = "NAME"
+    )]
     pub table: String,
 
     /// DynamoDB endpoint [local default: AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL, else
@@ -214,16 +220,24 @@ pub struct DdbArgs {
 #[derive(Debug, Subcommand)]
 pub enum DdbCommand {
     /// Create the messages table and its index, and wait until it is ACTIVE
-    #[command(after_help = "Examples:\n  cruddur ddb schema-load\n  cruddur ddb schema-load --if-not-exists   # what start tasks run")]
+    #[command(
+        after_help = "Examples:\n  cruddur ddb schema-load\n  cruddur ddb schema-load --if-not-exists   # what start tasks run"
+    )]
     SchemaLoad(DdbSchemaLoadArgs),
     /// Write the seed conversation between two users (from Postgres) through BatchWriteItem
-    #[command(after_help = "Examples:\n  cruddur ddb seed\n  cruddur ddb seed --replace --my-handle londo --other-handle tim-suarez")]
+    #[command(
+        after_help = "Examples:\n  cruddur ddb seed\n  cruddur ddb seed --replace --my-handle londo --other-handle tim-suarez"
+    )]
     Seed(DdbSeedArgs),
     /// Print every item of the table (all pages)
-    #[command(after_help = "Examples:\n  cruddur ddb scan\n  cruddur ddb scan --output jsonl | jq -c 'select(.pk | startswith(\"GRP#\"))'")]
+    #[command(
+        after_help = "Examples:\n  cruddur ddb scan\n  cruddur ddb scan --output jsonl | jq -c 'select(.pk | startswith(\"GRP#\"))'"
+    )]
     Scan(ScanArgs),
     /// Delete a table (default: the messages table)
-    #[command(after_help = "Examples:\n  cruddur ddb drop --if-exists\n  cruddur --prod ddb drop   # asks you to type the table name")]
+    #[command(
+        after_help = "Examples:\n  cruddur ddb drop --if-exists\n  cruddur --prod ddb drop   # asks you to type the table name"
+    )]
     Drop(DdbDropArgs),
     /// List the tables
     #[command(after_help = "Example:\n  cruddur ddb list-tables --json")]
@@ -259,7 +273,11 @@ pub struct DdbSeedArgs {
     pub other_handle: String,
 
     /// The conversation's message group
-    #[arg(long, default_value = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399", value_name = "UUID")]
+    #[arg(
+        long,
+        default_value = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399",
+        value_name = "UUID"
+    )]
     pub message_group_uuid: String,
 
     /// The time of the last message (RFC 3339); the others are one minute apart before it
@@ -274,6 +292,10 @@ pub struct DdbSeedArgs {
     /// BatchWriteItem requests in flight at once
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub concurrency: u16,
+
+    /// Retries of one batch (unprocessed items, throttling) before its keys are reported unwritten
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_retries: u32,
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +303,10 @@ pub struct ScanArgs {
     /// Stop after this many items
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+
+    /// Items per Scan request (DynamoDB's own cap is 1 MB a page)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
+    pub page_size: Option<i32>,
 }
 
 #[derive(Debug, Args)]
@@ -296,20 +322,30 @@ pub struct DdbDropArgs {
 #[derive(Debug, Subcommand)]
 pub enum PatternsCommand {
     /// Pattern 2: the newest messages of one conversation, oldest first
-    #[command(after_help = "Examples:\n  cruddur ddb patterns get-conversation\n  cruddur ddb patterns get-conversation --limit 100 --json")]
+    #[command(
+        after_help = "Examples:\n  cruddur ddb patterns get-conversation\n  cruddur ddb patterns get-conversation --limit 100 --json"
+    )]
     GetConversation(GetConversationArgs),
     /// Pattern 1: a user's conversations, latest first
-    #[command(after_help = "Examples:\n  cruddur ddb patterns list-conversations --handle timmy-cde\n  cruddur ddb patterns list-conversations --user-uuid 0b6a…")]
+    #[command(
+        after_help = "Examples:\n  cruddur ddb patterns list-conversations --handle timmy-cde\n  cruddur ddb patterns list-conversations --user-uuid 0b6a…"
+    )]
     ListConversations(ListConversationsArgs),
     /// Pattern 3: send a message, creating the conversation if the pair has none
-    #[command(after_help = "Example:\n  cruddur ddb patterns send-message --from timmy-cde --to londo --message 'Hello!'")]
+    #[command(
+        after_help = "Example:\n  cruddur ddb patterns send-message --from timmy-cde --to londo --message 'Hello!'"
+    )]
     SendMessage(SendMessageArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct GetConversationArgs {
     /// The conversation
-    #[arg(long, default_value = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399", value_name = "UUID")]
+    #[arg(
+        long,
+        default_value = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399",
+        value_name = "UUID"
+    )]
     pub message_group_uuid: String,
 
     /// How many of the newest messages
@@ -320,7 +356,12 @@ pub struct GetConversationArgs {
 #[derive(Debug, Args)]
 pub struct ListConversationsArgs {
     /// The user, by handle (looked up in Postgres)
-    #[arg(long, default_value = "timmy-cde", conflicts_with = "user_uuid", value_name = "HANDLE")]
+    #[arg(
+        long,
+        default_value = "timmy-cde",
+        conflicts_with = "user_uuid",
+        value_name = "HANDLE"
+    )]
     pub handle: String,
 
     /// The user, by uuid (no Postgres needed)

@@ -143,7 +143,11 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     let kind = error
         .downcast_ref::<io::Error>()
         .map(io::Error::kind)
-        .or_else(|| error.downcast_ref::<serde_json::Error>().and_then(|e| e.io_error_kind()));
+        .or_else(|| {
+            error
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+        });
     kind == Some(io::ErrorKind::BrokenPipe)
 }
 
@@ -169,7 +173,9 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
         }
         (Outcome::List { header, values }, OutputFormat::Table) => {
             let mut table = Table::new();
-            table.load_style(presets::UTF8_FULL_CONDENSED).set_header([header]);
+            table
+                .load_style(presets::UTF8_FULL_CONDENSED)
+                .set_header([header]);
             for value in values {
                 table.add_row([cell(value)]);
             }
@@ -244,7 +250,10 @@ mod tests {
         assert_eq!(cut("abcdef", 3), "abc…");
         assert_eq!(cut("ééé", 2), "éé…");
         let clock = Column::new("created_at").view(View::Clock);
-        assert_eq!(clock.show(&json!("2023-03-26T14:05:09.123456+00:00")), "2023-03-26 02:05 PM");
+        assert_eq!(
+            clock.show(&json!("2023-03-26T14:05:09.123456+00:00")),
+            "2023-03-26 02:05 PM"
+        );
         assert_eq!(clock.show(&json!("not a time")), "not a time");
     }
 
@@ -260,7 +269,10 @@ mod tests {
         else {
             panic!("expected rows")
         };
-        assert_eq!(columns.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(
+            columns.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+            ["b", "a"]
+        );
         assert_eq!(rows[0].keys().collect::<Vec<_>>(), ["b", "a"]);
         let rendered = table(&columns, &rows).to_string();
         assert!(

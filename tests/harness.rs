@@ -268,3 +268,113 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The moto server of scripts/test.
+pub fn moto_url() -> String {
+    std::env::var("CRUDDUR_TEST_MOTO_URL")
+        .unwrap_or_else(|_| panic!("CRUDDUR_TEST_MOTO_URL is not set: {START}"))
+}
+
+/// A table name of this test's own, and a client to look inside the emulator with.
+pub struct TestTable {
+    pub name: String,
+    pub endpoint: String,
+    runtime: tokio::runtime::Runtime,
+    pub client: aws_sdk_dynamodb::Client,
+}
+
+impl TestTable {
+    pub fn new(tag: &str) -> TestTable {
+        TestTable::at(tag, &moto_url())
+    }
+
+    /// A table reached through another endpoint (a fault-injecting proxy); inspected directly.
+    pub fn at(tag: &str, endpoint: &str) -> TestTable {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .endpoint_url(moto_url())
+            .build();
+        TestTable {
+            name: format!("t-{tag}-{}-{n}", std::process::id()),
+            endpoint: endpoint.to_string(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: aws_sdk_dynamodb::Client::from_conf(config),
+        }
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Every item, as plain strings (the table holds only strings).
+    pub fn items(&self) -> Vec<std::collections::HashMap<String, String>> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .block_on(
+                    self.client
+                        .scan()
+                        .table_name(&self.name)
+                        .set_exclusive_start_key(start.take())
+                        .send(),
+                )
+                .expect("scan of the test table failed");
+            for item in page.items() {
+                all.push(
+                    item.iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v.as_s().cloned().unwrap_or_else(|_| format!("{v:?}")),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+            match page.last_evaluated_key() {
+                Some(last) => start = Some(last.clone()),
+                None => return all,
+            }
+        }
+    }
+}
+
+impl Drop for TestTable {
+    fn drop(&mut self) {
+        let _ = self.block_on(self.client.delete_table().table_name(&self.name).send());
+    }
+}
+
+impl Run {
+    /// Point `ddb` commands at this test's table (local mode, no credentials at all).
+    pub fn table(self, table: &TestTable) -> Run {
+        let endpoint = table.endpoint.clone();
+        self.env("AWS_ENDPOINT_URL", endpoint)
+            .env("DDB_MESSAGE_TABLE", &table.name)
+    }
+}
+
+/// The built-in conversation's messages, as the fixture file has them.
+pub fn fixture_lines() -> Vec<(u8, String)> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/conversation.txt"
+    ))
+    .unwrap();
+    text.lines()
+        .filter_map(|line| {
+            let (who, rest) = line.split_once(": ")?;
+            let person = who.strip_prefix("Person ")?.parse().ok()?;
+            Some((person, rest.trim().to_string()))
+        })
+        .collect()
+}

@@ -6,3 +6,5 @@ mod harness;
 
 mod cli;
 mod db;
+mod ddb;
+mod faults;

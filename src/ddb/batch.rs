@@ -52,8 +52,13 @@ pub fn delete(key: Item) -> Result<WriteRequest> {
 
 /// Write every request; an error only for a failure no retry can mend (a missing table,
 /// bad credentials). Unwritten keys after the budget are in `failed`, for the caller to report.
-pub async fn write_all(ddb: &Ddb, requests: Vec<WriteRequest>, options: BatchOptions) -> Result<BatchReport> {
-    let queue: VecDeque<Vec<WriteRequest>> = requests.chunks(BATCH_SIZE).map(<[_]>::to_vec).collect();
+pub async fn write_all(
+    ddb: &Ddb,
+    requests: Vec<WriteRequest>,
+    options: BatchOptions,
+) -> Result<BatchReport> {
+    let queue: VecDeque<Vec<WriteRequest>> =
+        requests.chunks(BATCH_SIZE).map(<[_]>::to_vec).collect();
     let queue = Arc::new(Mutex::new(queue));
     let report = Arc::new(Mutex::new(BatchReport::default()));
     let mut workers = tokio::task::JoinSet::new();
@@ -63,18 +68,29 @@ pub async fn write_all(ddb: &Ddb, requests: Vec<WriteRequest>, options: BatchOpt
         let table = ddb.table.clone();
         workers.spawn(async move {
             loop {
-                let Some(batch) = queue.lock().map_err(|_| anyhow!("internal: queue poisoned"))?.pop_front() else {
+                let Some(batch) = queue
+                    .lock()
+                    .map_err(|_| anyhow!("internal: queue poisoned"))?
+                    .pop_front()
+                else {
                     return Ok::<(), anyhow::Error>(());
                 };
                 let outcome = write_batch(&client, &table, batch, options.max_retries).await;
-                let mut report = report.lock().map_err(|_| anyhow!("internal: report poisoned"))?;
+                let mut report = report
+                    .lock()
+                    .map_err(|_| anyhow!("internal: report poisoned"))?;
                 report.requests += outcome.requests;
                 report.retries += outcome.retries;
                 report.written += outcome.written;
-                report.failed.extend(outcome.unwritten.iter().map(describe_request));
+                report
+                    .failed
+                    .extend(outcome.unwritten.iter().map(describe_request));
                 if let Some(error) = outcome.error {
                     // Stop the others early: nothing more is sent once one batch cannot be.
-                    queue.lock().map_err(|_| anyhow!("internal: queue poisoned"))?.clear();
+                    queue
+                        .lock()
+                        .map_err(|_| anyhow!("internal: queue poisoned"))?
+                        .clear();
                     return Err(error);
                 }
             }
@@ -87,7 +103,11 @@ pub async fn write_all(ddb: &Ddb, requests: Vec<WriteRequest>, options: BatchOpt
             first_error.get_or_insert(error);
         }
     }
-    let report = std::mem::take(&mut *report.lock().map_err(|_| anyhow!("internal: report poisoned"))?);
+    let report = std::mem::take(
+        &mut *report
+            .lock()
+            .map_err(|_| anyhow!("internal: report poisoned"))?,
+    );
     match first_error {
         Some(error) => Err(error.context(format!(
             "{} of {} writes were done before the failure",
@@ -112,13 +132,24 @@ async fn write_batch(
     batch: Vec<WriteRequest>,
     max_retries: u32,
 ) -> BatchOutcome {
-    let mut outcome = BatchOutcome { written: 0, requests: 0, retries: 0, unwritten: Vec::new(), error: None };
+    let mut outcome = BatchOutcome {
+        written: 0,
+        requests: 0,
+        retries: 0,
+        unwritten: Vec::new(),
+        error: None,
+    };
     let mut pending = batch;
     let mut attempt = 0u32;
     loop {
         outcome.requests += 1;
         let sent = pending.len();
-        match client.batch_write_item().request_items(table, pending.clone()).send().await {
+        match client
+            .batch_write_item()
+            .request_items(table, pending.clone())
+            .send()
+            .await
+        {
             Ok(output) => {
                 let left = output
                     .unprocessed_items()
@@ -159,7 +190,9 @@ async fn write_batch(
 /// Throttling, a busy or failing service, a dropped connection: worth another try.
 fn retryable<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     match error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         SdkError::ServiceError(_) => matches!(
             error.code(),
             Some(
@@ -200,7 +233,10 @@ mod tests {
         for attempt in 0..40 {
             let wait = backoff(attempt);
             assert!(wait <= BACKOFF_CAP, "{attempt}: {wait:?}");
-            assert!(wait <= BACKOFF_BASE * 2u32.pow(attempt.min(10)), "{attempt}: {wait:?}");
+            assert!(
+                wait <= BACKOFF_BASE * 2u32.pow(attempt.min(10)),
+                "{attempt}: {wait:?}"
+            );
         }
     }
 }

@@ -14,7 +14,10 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
     if let Some(name) = &drop.table_name {
         ddb.table = name.clone();
     }
-    ctx.confirm_destructive(&format!("delete table `{}` and every item in it", ddb.table), &ddb.table)?;
+    ctx.confirm_destructive(
+        &format!("delete table `{}` and every item in it", ddb.table),
+        &ddb.table,
+    )?;
     let deleted = ctx.block_on(ddb.client.delete_table().table_name(&ddb.table).send())?;
     match deleted {
         Ok(_) => Outcome::done(

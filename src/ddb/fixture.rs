@@ -20,12 +20,19 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Line>> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let parsed = ["Person 1:", "Person 2:"].iter().enumerate().find_map(|(i, prefix)| {
-            line.strip_prefix(prefix).map(|rest| (i as u8 + 1, rest.trim()))
-        });
+        let parsed = ["Person 1:", "Person 2:"]
+            .iter()
+            .enumerate()
+            .find_map(|(i, prefix)| {
+                line.strip_prefix(prefix)
+                    .map(|rest| (i as u8 + 1, rest.trim()))
+            });
         match parsed {
             Some((_, "")) => bail!("{name}:{}: the message is empty", index + 1),
-            Some((person, rest)) => lines.push(Line { person, text: rest.to_string() }),
+            Some((person, rest)) => lines.push(Line {
+                person,
+                text: rest.to_string(),
+            }),
             None => bail!(
                 "{name}:{}: expected `Person 1: …` or `Person 2: …`, found `{}`",
                 index + 1,
@@ -52,11 +59,32 @@ mod tests {
 
     #[test]
     fn lines_and_mistakes() {
-        let lines = parse("f", "# a comment\n\nPerson 1: Hi: there\nPerson 2:  Hello \n").unwrap();
-        assert_eq!(lines, [Line { person: 1, text: "Hi: there".into() }, Line { person: 2, text: "Hello".into() }]);
-        let err = parse("f.txt", "Person 1: ok\nPerson 3: who?\n").unwrap_err().to_string();
+        let lines = parse(
+            "f",
+            "# a comment\n\nPerson 1: Hi: there\nPerson 2:  Hello \n",
+        )
+        .unwrap();
+        assert_eq!(
+            lines,
+            [
+                Line {
+                    person: 1,
+                    text: "Hi: there".into()
+                },
+                Line {
+                    person: 2,
+                    text: "Hello".into()
+                }
+            ]
+        );
+        let err = parse("f.txt", "Person 1: ok\nPerson 3: who?\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("f.txt:2: expected"), "{err}");
-        assert!(parse("f", "Person 2:   \n").unwrap_err().to_string().contains("f:1: the message is empty"));
+        assert!(parse("f", "Person 2:   \n")
+            .unwrap_err()
+            .to_string()
+            .contains("f:1: the message is empty"));
         assert!(parse("f", "\n# nothing\n").is_err());
     }
 }

@@ -39,7 +39,13 @@ fn s(text: &str) -> AttributeValue {
     AttributeValue::S(text.to_string())
 }
 
-pub fn message_item(group_uuid: &str, message_uuid: &str, created_at: &str, text: &str, sender: &Person) -> Item {
+pub fn message_item(
+    group_uuid: &str,
+    message_uuid: &str,
+    created_at: &str,
+    text: &str,
+    sender: &Person,
+) -> Item {
     HashMap::from([
         ("pk".to_string(), s(&message_pk(group_uuid))),
         ("sk".to_string(), s(created_at)),
@@ -52,7 +58,13 @@ pub fn message_item(group_uuid: &str, message_uuid: &str, created_at: &str, text
 }
 
 /// The group item `owner` sees: it names the other member and the last message.
-pub fn group_item(owner: &Person, other: &Person, group_uuid: &str, last_at: &str, last_text: &str) -> Item {
+pub fn group_item(
+    owner: &Person,
+    other: &Person,
+    group_uuid: &str,
+    last_at: &str,
+    last_text: &str,
+) -> Item {
     HashMap::from([
         ("pk".to_string(), s(&group_pk(&owner.uuid))),
         ("sk".to_string(), s(last_at)),
@@ -74,7 +86,11 @@ pub fn key_of(item: &Item) -> Item {
 
 /// `pk / sk`, for messages that list keys.
 pub fn describe_key(item: &Item) -> String {
-    format!("{} / {}", text(item, "pk").unwrap_or("?"), text(item, "sk").unwrap_or("?"))
+    format!(
+        "{} / {}",
+        text(item, "pk").unwrap_or("?"),
+        text(item, "sk").unwrap_or("?")
+    )
 }
 
 pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -92,7 +108,11 @@ pub fn timestamp(time: DateTime<Utc>) -> String {
 pub fn parse_time(text: &str, flag: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| anyhow!("{flag} `{text}` is not an RFC 3339 time ({e}); write e.g. 2026-11-24T09:30:00Z"))
+        .map_err(|e| {
+            anyhow!(
+                "{flag} `{text}` is not an RFC 3339 time ({e}); write e.g. 2026-11-24T09:30:00Z"
+            )
+        })
 }
 
 /// An item as plain JSON: `pk` and `sk` first, then the other attributes by name;
@@ -123,7 +143,11 @@ fn value_to_json(value: &AttributeValue) -> Value {
         AttributeValue::Ss(set) => Value::Array(set.iter().cloned().map(Value::String).collect()),
         AttributeValue::Ns(set) => Value::Array(set.iter().map(|n| number_to_json(n)).collect()),
         AttributeValue::B(blob) => Value::String(base64(blob.as_ref())),
-        AttributeValue::Bs(set) => Value::Array(set.iter().map(|b| Value::String(base64(b.as_ref()))).collect()),
+        AttributeValue::Bs(set) => Value::Array(
+            set.iter()
+                .map(|b| Value::String(base64(b.as_ref())))
+                .collect(),
+        ),
         _ => Value::Null,
     }
 }
@@ -146,7 +170,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -189,31 +217,52 @@ mod tests {
     use chrono::TimeZone;
 
     fn tim() -> Person {
-        Person { uuid: "u-tim".into(), handle: "tim".into(), display_name: "Tim".into() }
+        Person {
+            uuid: "u-tim".into(),
+            handle: "tim".into(),
+            display_name: "Tim".into(),
+        }
     }
 
     #[test]
     fn timestamps_have_microseconds_and_an_offset() {
-        let time = Utc.with_ymd_and_hms(2023, 3, 26, 14, 5, 9).unwrap() + chrono::Duration::microseconds(123_456);
+        let time = Utc.with_ymd_and_hms(2023, 3, 26, 14, 5, 9).unwrap()
+            + chrono::Duration::microseconds(123_456);
         assert_eq!(timestamp(time), "2023-03-26T14:05:09.123456+00:00");
         let round = parse_time("2023-03-26T16:05:09.123456+02:00", "--now").unwrap();
         assert_eq!(timestamp(round), "2023-03-26T14:05:09.123456+00:00");
-        assert!(parse_time("yesterday", "--now").unwrap_err().to_string().contains("--now"));
+        assert!(parse_time("yesterday", "--now")
+            .unwrap_err()
+            .to_string()
+            .contains("--now"));
     }
 
     #[test]
     fn items_have_the_apps_keys() {
-        let other = Person { uuid: "u-other".into(), handle: "other".into(), display_name: "Other".into() };
+        let other = Person {
+            uuid: "u-other".into(),
+            handle: "other".into(),
+            display_name: "Other".into(),
+        };
         let message = message_item("g1", "m1", "2023-01-01T00:00:00.000000+00:00", "hi", &tim());
         assert_eq!(text(&message, "pk"), Some("MSG#g1"));
         assert_eq!(text(&message, "user_handle"), Some("tim"));
         assert_eq!(message.len(), 7);
-        let group = group_item(&tim(), &other, "g1", "2023-01-01T00:00:00.000000+00:00", "hi");
+        let group = group_item(
+            &tim(),
+            &other,
+            "g1",
+            "2023-01-01T00:00:00.000000+00:00",
+            "hi",
+        );
         assert_eq!(text(&group, "pk"), Some("GRP#u-tim"));
         assert_eq!(text(&group, "user_uuid"), Some("u-other"));
         assert_eq!(text(&group, "message_group_uuid"), Some("g1"));
         assert_eq!(key_of(&group).len(), 2);
-        assert_eq!(describe_key(&group), "GRP#u-tim / 2023-01-01T00:00:00.000000+00:00");
+        assert_eq!(
+            describe_key(&group),
+            "GRP#u-tim / 2023-01-01T00:00:00.000000+00:00"
+        );
     }
 
     #[test]
@@ -223,16 +272,25 @@ mod tests {
             ("pk".to_string(), s("a")),
             ("count".to_string(), AttributeValue::N("42".into())),
             ("ratio".to_string(), AttributeValue::N("0.5".into())),
-            ("huge".to_string(), AttributeValue::N("123456789012345678901234567890".into())),
+            (
+                "huge".to_string(),
+                AttributeValue::N("123456789012345678901234567890".into()),
+            ),
             ("flag".to_string(), AttributeValue::Bool(true)),
             ("tags".to_string(), AttributeValue::Ss(vec!["x".into()])),
-            ("blob".to_string(), AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(b"hi!?".to_vec()))),
+            (
+                "blob".to_string(),
+                AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(b"hi!?".to_vec())),
+            ),
         ]);
         let json = to_json(&item);
         assert_eq!(json.keys().take(2).collect::<Vec<_>>(), ["pk", "sk"]);
         assert_eq!(json["count"], serde_json::json!(42));
         assert_eq!(json["ratio"], serde_json::json!(0.5));
-        assert_eq!(json["huge"], serde_json::json!("123456789012345678901234567890"));
+        assert_eq!(
+            json["huge"],
+            serde_json::json!("123456789012345678901234567890")
+        );
         assert_eq!(json["flag"], serde_json::json!(true));
         assert_eq!(json["tags"], serde_json::json!(["x"]));
         assert_eq!(json["blob"], serde_json::json!("aGkhPw=="));

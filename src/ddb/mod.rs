@@ -71,7 +71,13 @@ impl Ddb {
                     (Some(key), Some(secret)) => {
                         Credentials::new(key, secret, env("AWS_SESSION_TOKEN"), None, "environment")
                     }
-                    _ => Credentials::new("cruddur-local", "cruddur-local", None, None, "placeholder"),
+                    _ => Credentials::new(
+                        "cruddur-local",
+                        "cruddur-local",
+                        None,
+                        None,
+                        "placeholder",
+                    ),
                 };
                 let config = aws_sdk_dynamodb::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
@@ -86,8 +92,16 @@ impl Ddb {
                             .build(),
                     )
                     .build();
-                ctx.detail(format!("local DynamoDB: {endpoint} (from {source}), table {}", args.table));
-                Ddb { client: Client::from_conf(config), table: args.table.clone(), endpoint, region }
+                ctx.detail(format!(
+                    "local DynamoDB: {endpoint} (from {source}), table {}",
+                    args.table
+                ));
+                Ddb {
+                    client: Client::from_conf(config),
+                    table: args.table.clone(),
+                    endpoint,
+                    region,
+                }
             }
             Target::Prod => {
                 if args.endpoint_url.is_none() {
@@ -112,8 +126,16 @@ impl Ddb {
                     .endpoint_url
                     .clone()
                     .unwrap_or_else(|| format!("https://dynamodb.{region}.amazonaws.com"));
-                ctx.info(format!("PRODUCTION DynamoDB: table {} in {region} ({endpoint})", args.table));
-                Ddb { client: Client::from_conf(builder.build()), table: args.table.clone(), endpoint, region }
+                ctx.info(format!(
+                    "PRODUCTION DynamoDB: table {} in {region} ({endpoint})",
+                    args.table
+                ));
+                Ddb {
+                    client: Client::from_conf(builder.build()),
+                    table: args.table.clone(),
+                    endpoint,
+                    region,
+                }
             }
         };
         Ok(ddb)
@@ -181,32 +203,6 @@ fn local_endpoint(
     Ok((endpoint, source))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-    }
-
-    #[test]
-    fn local_endpoint_order() {
-        let both = env_of(&[("AWS_ENDPOINT_URL", "http://a:1"), ("AWS_ENDPOINT_URL_DYNAMODB", "http://d:2")]);
-        assert_eq!(local_endpoint(Some("http://f:3"), &both).unwrap().0, "http://f:3");
-        assert_eq!(local_endpoint(None, &both).unwrap(), ("http://d:2".into(), "AWS_ENDPOINT_URL_DYNAMODB"));
-        let general = env_of(&[("AWS_ENDPOINT_URL", "http://a:1")]);
-        assert_eq!(local_endpoint(None, general).unwrap().0, "http://a:1");
-        assert_eq!(local_endpoint(None, env_of(&[])).unwrap().0, LOCAL_ENDPOINT);
-    }
-
-    #[test]
-    fn local_mode_refuses_real_aws_and_non_urls() {
-        let err = local_endpoint(Some("https://dynamodb.us-east-1.amazonaws.com"), env_of(&[])).unwrap_err();
-        assert_eq!(crate::error::exit_code(&err), 3);
-        assert!(local_endpoint(Some("localhost:8000"), env_of(&[])).is_err());
-    }
-}
-
 /// The users behind these handles, from Postgres (the app's `users/short` query), in order.
 /// A handle that is not there is an error that says how to get it there.
 pub fn people(ctx: &Ctx, handles: &[&str]) -> Result<Vec<Person>> {
@@ -243,4 +239,48 @@ pub fn people(ctx: &Ctx, handles: &[&str]) -> Result<Vec<Person>> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn local_endpoint_order() {
+        let both = env_of(&[
+            ("AWS_ENDPOINT_URL", "http://a:1"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://d:2"),
+        ]);
+        assert_eq!(
+            local_endpoint(Some("http://f:3"), &both).unwrap().0,
+            "http://f:3"
+        );
+        assert_eq!(
+            local_endpoint(None, &both).unwrap(),
+            ("http://d:2".into(), "AWS_ENDPOINT_URL_DYNAMODB")
+        );
+        let general = env_of(&[("AWS_ENDPOINT_URL", "http://a:1")]);
+        assert_eq!(local_endpoint(None, general).unwrap().0, "http://a:1");
+        assert_eq!(local_endpoint(None, env_of(&[])).unwrap().0, LOCAL_ENDPOINT);
+    }
+
+    #[test]
+    fn local_mode_refuses_real_aws_and_non_urls() {
+        let err = local_endpoint(
+            Some("https://dynamodb.us-east-1.amazonaws.com"),
+            env_of(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 3);
+        assert!(local_endpoint(Some("localhost:8000"), env_of(&[])).is_err());
+    }
 }

@@ -24,11 +24,13 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, scan: &ScanArgs) -> Result<Outcome> {
                 .scan()
                 .table_name(&ddb.table)
                 .set_exclusive_start_key(start.take())
+                .set_limit(scan.page_size)
                 .send()
                 .await
                 .map_err(|e| ddb.explain("Scan", e))?;
             let room = scan.limit.map_or(usize::MAX, |limit| limit - seen);
-            let items: Vec<Map<String, Value>> = page.items().iter().take(room).map(to_json).collect();
+            let items: Vec<Map<String, Value>> =
+                page.items().iter().take(room).map(to_json).collect();
             seen += items.len();
             if streaming {
                 if let Err(e) = output::write_lines(&items) {

@@ -18,12 +18,20 @@ use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
     let ddb = Ddb::connect(ctx, args)?;
-    ctx.confirm_destructive(&format!("create table `{}` (billed capacity)", ddb.table), &ddb.table)?;
+    ctx.confirm_destructive(
+        &format!("create table `{}` (billed capacity)", ddb.table),
+        &ddb.table,
+    )?;
     ctx.block_on(create(ctx, &ddb, load))?
 }
 
 async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
-    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+    };
     let string = |name: &str| {
         AttributeDefinition::builder()
             .attribute_name(name)
@@ -38,7 +46,11 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcom
         .index_name(INDEX)
         .key_schema(key("message_group_uuid", KeyType::Hash)?)
         .key_schema(key("sk", KeyType::Range)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
         .provisioned_throughput(capacity.clone())
         .build()?;
     let created = ddb
@@ -60,7 +72,11 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcom
         Err(error) if error.code() == Some("ResourceInUseException") => {
             if load.if_not_exists {
                 let table = describe(ddb).await?;
-                return summary(format!("table `{}` exists, skipped", ddb.table), &table, false);
+                return summary(
+                    format!("table `{}` exists, skipped", ddb.table),
+                    &table,
+                    false,
+                );
             }
             return Err(anyhow!(
                 "table `{}` already exists at {}; nothing was changed \
@@ -130,9 +146,9 @@ fn summary(message: String, table: &TableDescription, created: bool) -> Result<O
         .and_then(|b| b.billing_mode())
         .map(|b| b.as_str().to_string())
         .unwrap_or_else(|| "PROVISIONED".into());
-    let throughput = table.provisioned_throughput().map(|t| {
-        json!({ "read": t.read_capacity_units(), "write": t.write_capacity_units() })
-    });
+    let throughput = table
+        .provisioned_throughput()
+        .map(|t| json!({ "read": t.read_capacity_units(), "write": t.write_capacity_units() }));
     let status = table.table_status().map(|s| s.as_str().to_string());
     let text = format!(
         "{message}: keys pk (HASH) + sk (RANGE); index {}; {billing} {}; status {}",

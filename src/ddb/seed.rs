@@ -16,9 +16,6 @@ use crate::cli::{DdbArgs, DdbSeedArgs};
 use crate::ctx::Ctx;
 use crate::output::Outcome;
 
-/// Retries of one batch before its unwritten keys are reported.
-const MAX_RETRIES: u32 = 10;
-
 pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     // Everything that can be wrong with the input is found before any store is touched.
     let (name, text) = match &seed.fixture {
@@ -27,11 +24,19 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             std::fs::read_to_string(path)
                 .map_err(|e| anyhow!("--fixture {}: cannot read the file: {e}", path.display()))?,
         ),
-        None => (fixture::DEFAULT_NAME.to_string(), fixture::DEFAULT.to_string()),
+        None => (
+            fixture::DEFAULT_NAME.to_string(),
+            fixture::DEFAULT.to_string(),
+        ),
     };
     let lines = fixture::parse(&name, &text)?;
     let group = uuid::Uuid::parse_str(&seed.message_group_uuid)
-        .map_err(|_| anyhow!("--message-group-uuid `{}` is not a UUID", seed.message_group_uuid))?
+        .map_err(|_| {
+            anyhow!(
+                "--message-group-uuid `{}` is not a UUID",
+                seed.message_group_uuid
+            )
+        })?
         .to_string();
     let now = match &seed.now {
         Some(text) => items::parse_time(text, "--now")?,
@@ -41,7 +46,10 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
         bail!("--now {} is in the future: the seed's last message is sent at --now, and none may lie ahead", timestamp(now));
     }
     if seed.my_handle == seed.other_handle {
-        bail!("--my-handle and --other-handle are both `{}`: a conversation needs two people", seed.my_handle);
+        bail!(
+            "--my-handle and --other-handle are both `{}`: a conversation needs two people",
+            seed.my_handle
+        );
     }
 
     let found = people(ctx, &[&seed.my_handle, &seed.other_handle])?;
@@ -51,7 +59,13 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     for (i, line) in lines.iter().enumerate() {
         let sender = if line.person == 1 { me } else { other };
         let at = timestamp(first + Duration::minutes(i as i64));
-        messages.push(message_item(&group, &uuid::Uuid::new_v4().to_string(), &at, &line.text, sender));
+        messages.push(message_item(
+            &group,
+            &uuid::Uuid::new_v4().to_string(),
+            &at,
+            &line.text,
+            sender,
+        ));
     }
     let (last_at, last_text) = match lines.last() {
         Some(line) => (timestamp(now), line.text.clone()),
@@ -64,9 +78,15 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
 
     let ddb = Ddb::connect(ctx, args)?;
     if seed.replace {
-        ctx.confirm_destructive(&format!("replace conversation {group} in `{}`", ddb.table), &ddb.table)?;
+        ctx.confirm_destructive(
+            &format!("replace conversation {group} in `{}`", ddb.table),
+            &ddb.table,
+        )?;
     }
-    let options = BatchOptions { concurrency: seed.concurrency as usize, max_retries: MAX_RETRIES };
+    let options = BatchOptions {
+        concurrency: seed.concurrency as usize,
+        max_retries: seed.max_retries,
+    };
     let started = Instant::now();
     let (deleted, report) = ctx.block_on(async {
         let existing = existing_keys(&ddb, &group, !seed.replace).await?;
@@ -77,12 +97,19 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
                     "conversation {group} already has items in `{}`; nothing was written \
                      (--replace deletes them first{})",
                     ddb.table,
-                    if ctx.target == crate::ctx::Target::Prod { "; back the table up before you do" } else { "" }
+                    if ctx.target == crate::ctx::Target::Prod {
+                        "; back the table up before you do"
+                    } else {
+                        ""
+                    }
                 );
             }
-            let deletes = existing.into_iter().map(batch::delete).collect::<Result<Vec<_>>>()?;
+            let deletes = existing
+                .into_iter()
+                .map(batch::delete)
+                .collect::<Result<Vec<_>>>()?;
             deleted = batch::write_all(&ddb, deletes, options).await?;
-            unwritten("delete", &deleted)?;
+            unwritten("delete", &deleted, options.max_retries)?;
         }
         let puts = groups
             .into_iter()
@@ -90,7 +117,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             .map(batch::put)
             .collect::<Result<Vec<_>>>()?;
         let report = batch::write_all(&ddb, puts, options).await?;
-        unwritten("write", &report)?;
+        unwritten("write", &report, options.max_retries)?;
         Ok((deleted, report))
     })??;
     let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -127,7 +154,10 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
 /// With `any`, one of each is enough: the caller only needs to know whether there are some.
 async fn existing_keys(ddb: &Ddb, group: &str, any: bool) -> Result<Vec<Item>> {
     let mut keys = Vec::new();
-    for (index, attribute, value) in [(None, "pk", message_pk(group)), (Some(INDEX), "message_group_uuid", group.to_string())] {
+    for (index, attribute, value) in [
+        (None, "pk", message_pk(group)),
+        (Some(INDEX), "message_group_uuid", group.to_string()),
+    ] {
         let mut start: Option<Item> = None;
         loop {
             let page = ddb
@@ -157,13 +187,13 @@ async fn existing_keys(ddb: &Ddb, group: &str, any: bool) -> Result<Vec<Item>> {
 }
 
 /// An error naming every key the retry budget could not write.
-fn unwritten(what: &str, report: &BatchReport) -> Result<()> {
+fn unwritten(what: &str, report: &BatchReport, retries: u32) -> Result<()> {
     if report.failed.is_empty() {
         return Ok(());
     }
     let shown: Vec<&str> = report.failed.iter().take(10).map(String::as_str).collect();
     bail!(
-        "could not {what} {} item{} after {MAX_RETRIES} retries (DynamoDB kept them unprocessed or throttled): {}{}; \
+        "could not {what} {} item{} after {retries} retries (DynamoDB kept them unprocessed or throttled): {}{}; \
          {} were done — run the seed again with --replace",
         report.failed.len(),
         if report.failed.len() == 1 { "" } else { "s" },

@@ -19,7 +19,10 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, get: &GetConversationArgs) -> Result<Outco
                 .query()
                 .table_name(&ddb.table)
                 .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(message_pk(&get.message_group_uuid)))
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(message_pk(&get.message_group_uuid)),
+                )
                 .scan_index_forward(false)
                 .limit(get.limit)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -33,7 +36,11 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, get: &GetConversationArgs) -> Result<Outco
             capacity.table_name().unwrap_or(&ddb.table)
         ));
     }
-    let mut messages: Vec<Entry> = output.items().iter().map(|item| Entry::from_item(item, "message_uuid")).collect();
+    let mut messages: Vec<Entry> = output
+        .items()
+        .iter()
+        .map(|item| Entry::from_item(item, "message_uuid"))
+        .collect();
     messages.reverse();
     entries(&messages)
 }

@@ -32,7 +32,11 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, list: &ListConversationsArgs) -> Result<Ou
                 .send()
                 .await
                 .map_err(|e| ddb.explain("Query", e))?;
-            groups.extend(page.items().iter().map(|item| Entry::from_item(item, "message_group_uuid")));
+            groups.extend(
+                page.items()
+                    .iter()
+                    .map(|item| Entry::from_item(item, "message_group_uuid")),
+            );
             match page.last_evaluated_key() {
                 Some(last) => start = Some(last.clone()),
                 None => return Ok::<_, anyhow::Error>(groups),

@@ -21,7 +21,10 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome>
         return Err(anyhow!("--message is empty: there is nothing to send"));
     }
     if send.from == send.to {
-        return Err(anyhow!("--from and --to are both `{}`: a message needs two people", send.from));
+        return Err(anyhow!(
+            "--from and --to are both `{}`: a message needs two people",
+            send.from
+        ));
     }
     let found = people(ctx, &[&send.from, &send.to])?;
     let (sender, receiver) = (&found[0], &found[1]);
@@ -93,7 +96,11 @@ async fn find_group(ddb: &Ddb, sender_uuid: &str, receiver_uuid: &str) -> Result
             .send()
             .await
             .map_err(|e| ddb.explain("Query", e))?;
-        if let Some(item) = page.items().iter().find(|item| text(item, "user_uuid") == Some(receiver_uuid)) {
+        if let Some(item) = page
+            .items()
+            .iter()
+            .find(|item| text(item, "user_uuid") == Some(receiver_uuid))
+        {
             return Ok(Some(item.clone()));
         }
         match page.last_evaluated_key() {

@@ -1,0 +1,675 @@
+//! `cruddur ddb …` against the real moto server (and Postgres for the users).
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::harness::{cruddur, fixture_lines, moto_url, scratch, write, TestDb, TestTable};
+
+const GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
+const NOW: &str = "2026-03-01T12:00:00Z";
+
+/// A database with the seed users and a table with its schema: the ground every seed needs.
+fn ground(tag: &str) -> (TestDb, TestTable) {
+    let db = TestDb::set_up(tag);
+    let table = TestTable::new(tag);
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .success();
+    (db, table)
+}
+
+fn seed(db: &TestDb, table: &TestTable, extra: &[&str]) -> crate::harness::Done {
+    let mut args = vec!["ddb", "seed", "--now", NOW, "--json"];
+    args.extend_from_slice(extra);
+    cruddur(&args).db(db).table(table).run()
+}
+
+#[test]
+fn schema_load_creates_the_table_and_index_the_app_expects() {
+    let table = TestTable::new("schema");
+    let done = cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .success();
+    done.stdout_has("created table")
+        .stdout_has("message-group-sk-index")
+        .stdout_has("ACTIVE");
+
+    let described = table
+        .block_on(table.client.describe_table().table_name(&table.name).send())
+        .unwrap();
+    let t = described.table().unwrap();
+    let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
+        schema
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        keys(t.key_schema()),
+        [("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
+    );
+    let mut attributes: Vec<(String, String)> = t
+        .attribute_definitions()
+        .iter()
+        .map(|a| {
+            (
+                a.attribute_name().to_string(),
+                a.attribute_type().as_str().to_string(),
+            )
+        })
+        .collect();
+    attributes.sort();
+    assert_eq!(
+        attributes,
+        [
+            ("message_group_uuid".into(), "S".into()),
+            ("pk".into(), "S".into()),
+            ("sk".into(), "S".into())
+        ]
+    );
+    let index = &t.global_secondary_indexes()[0];
+    assert_eq!(index.index_name(), Some("message-group-sk-index"));
+    assert_eq!(
+        keys(index.key_schema()),
+        [
+            ("message_group_uuid".into(), "HASH".into()),
+            ("sk".into(), "RANGE".into())
+        ]
+    );
+    assert_eq!(
+        index
+            .projection()
+            .unwrap()
+            .projection_type()
+            .unwrap()
+            .as_str(),
+        "ALL"
+    );
+    let throughput = t.provisioned_throughput().unwrap();
+    assert_eq!(
+        (
+            throughput.read_capacity_units(),
+            throughput.write_capacity_units()
+        ),
+        (Some(5), Some(5))
+    );
+    let throughput = index.provisioned_throughput().unwrap();
+    assert_eq!(
+        (
+            throughput.read_capacity_units(),
+            throughput.write_capacity_units()
+        ),
+        (Some(5), Some(5))
+    );
+
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .code(1)
+        .stderr_has("already exists")
+        .stderr_has("--if-not-exists");
+    let again: serde_json::Value = cruddur(&["ddb", "schema-load", "--if-not-exists", "--json"])
+        .table(&table)
+        .run()
+        .success()
+        .json();
+    assert_eq!(again["created"], false);
+    assert_eq!(again["status"], "ACTIVE");
+}
+
+#[test]
+fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
+    let (db, table) = ground("seed");
+    let lines = fixture_lines();
+    let report: serde_json::Value = seed(&db, &table, &[]).success().json();
+    assert_eq!(report["items"], 2 + lines.len());
+    assert_eq!(
+        report["last_message_at"],
+        "2026-03-01T12:00:00.000000+00:00"
+    );
+
+    let items = table.items();
+    assert_eq!(items.len(), 2 + lines.len());
+    let mut messages: Vec<&HashMap<String, String>> = items
+        .iter()
+        .filter(|i| i["pk"] == format!("MSG#{GROUP}"))
+        .collect();
+    messages.sort_by_key(|m| m["sk"].clone());
+    assert_eq!(messages.len(), lines.len());
+    for (message, (person, text)) in messages.iter().zip(&lines) {
+        let mut names: Vec<&str> = message.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "message",
+                "message_uuid",
+                "pk",
+                "sk",
+                "user_display_name",
+                "user_handle",
+                "user_uuid"
+            ]
+        );
+        assert_eq!(&message["message"], text);
+        let handle = if *person == 1 {
+            "timmy-cde"
+        } else {
+            "tim-suarez"
+        };
+        assert_eq!(message["user_handle"], handle);
+    }
+    // One minute apart, ending at --now, in the app's format.
+    assert_eq!(
+        messages.last().unwrap()["sk"],
+        "2026-03-01T12:00:00.000000+00:00"
+    );
+    assert_eq!(
+        messages[messages.len() - 2]["sk"],
+        "2026-03-01T11:59:00.000000+00:00"
+    );
+    let first = chrono_free_minutes_before(lines.len() - 1);
+    assert_eq!(messages[0]["sk"], first);
+
+    let groups: Vec<&HashMap<String, String>> = items
+        .iter()
+        .filter(|i| i["pk"].starts_with("GRP#"))
+        .collect();
+    assert_eq!(groups.len(), 2);
+    let (last_text, timmy_uuid) = (
+        &lines.last().unwrap().1,
+        &messages
+            .iter()
+            .find(|m| m["user_handle"] == "timmy-cde")
+            .unwrap()["user_uuid"],
+    );
+    for group in &groups {
+        let mut names: Vec<&str> = group.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "message",
+                "message_group_uuid",
+                "pk",
+                "sk",
+                "user_display_name",
+                "user_handle",
+                "user_uuid"
+            ]
+        );
+        assert_eq!(group["message_group_uuid"], GROUP);
+        assert_eq!(&group["message"], last_text);
+        assert_eq!(group["sk"], "2026-03-01T12:00:00.000000+00:00");
+        // Each member's group names the other member.
+        if group["pk"] == format!("GRP#{timmy_uuid}") {
+            assert_eq!(group["user_handle"], "tim-suarez");
+        } else {
+            assert_eq!(group["user_handle"], "timmy-cde");
+            assert_eq!(group["user_display_name"], "Timothy Manuel");
+        }
+    }
+
+    // A second seed refuses and changes nothing; --replace leaves exactly 2 + N again.
+    seed(&db, &table, &[])
+        .code(1)
+        .stderr_has("already has items")
+        .stderr_has("--replace");
+    assert_eq!(table.items().len(), 2 + lines.len());
+    let replaced: serde_json::Value = seed(&db, &table, &["--replace"]).success().json();
+    assert_eq!(replaced["deleted"], 2 + lines.len());
+    assert_eq!(table.items().len(), 2 + lines.len());
+}
+
+/// `2026-03-01T12:00:00Z` minus `minutes`, in the items' format (no date crate in the tests).
+fn chrono_free_minutes_before(minutes: usize) -> String {
+    let total = 12 * 60 - minutes as i64;
+    assert!(total >= 0, "the fixture is longer than half a day");
+    format!(
+        "2026-03-01T{:02}:{:02}:00.000000+00:00",
+        total / 60,
+        total % 60
+    )
+}
+
+#[test]
+fn seed_mistakes_are_caught_before_anything_is_written() {
+    let (db, table) = ground("seed_errors");
+    let dir = scratch();
+    let bad = write(
+        dir.path(),
+        "talk.txt",
+        "Person 1: hi\nPerson 2: hello\nPerson 3: who is this?\n",
+    );
+    seed(&db, &table, &["--fixture", bad.to_str().unwrap()])
+        .code(1)
+        .stderr_has(&format!(
+            "{}:3: expected `Person 1: …` or `Person 2: …`",
+            bad.display()
+        ));
+    seed(&db, &table, &["--my-handle", "nobody"])
+        .code(1)
+        .stderr_has("run `cruddur db setup` first");
+    seed(&db, &table, &["--message-group-uuid", "not-a-uuid"])
+        .code(1)
+        .stderr_has("--message-group-uuid");
+    cruddur(&["ddb", "seed", "--now", "2999-01-01T00:00:00Z"])
+        .db(&db)
+        .table(&table)
+        .run()
+        .code(1)
+        .stderr_has("future");
+    assert!(table.items().is_empty());
+
+    // A fixture of one's own, for another pair.
+    let own = write(
+        dir.path(),
+        "own.txt",
+        "# mine\nPerson 1: first\n\nPerson 2: second\n",
+    );
+    let report: serde_json::Value = seed(
+        &db,
+        &table,
+        &["--fixture", own.to_str().unwrap(), "--my-handle", "londo"],
+    )
+    .success()
+    .json();
+    assert_eq!(report["items"], 4);
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    uuid: String,
+    display_name: String,
+    handle: String,
+    message: String,
+    created_at: String,
+}
+
+#[test]
+fn get_conversation_shows_the_newest_messages_oldest_first() {
+    let (db, table) = ground("get");
+    seed(&db, &table, &[]).success();
+    let lines = fixture_lines();
+    let done = cruddur(&["ddb", "patterns", "get-conversation", "--json"])
+        .table(&table)
+        .run()
+        .success();
+    let messages: Vec<Entry> = done.json();
+    assert_eq!(messages.len(), 20);
+    let expected: Vec<&String> = lines[lines.len() - 20..]
+        .iter()
+        .map(|(_, text)| text)
+        .collect();
+    assert_eq!(
+        messages.iter().map(|m| &m.message).collect::<Vec<_>>(),
+        expected
+    );
+    assert!(messages
+        .windows(2)
+        .all(|w| w[0].created_at < w[1].created_at));
+    assert_eq!(
+        messages.last().unwrap().created_at,
+        "2026-03-01T12:00:00.000000+00:00"
+    );
+    assert!(messages
+        .iter()
+        .all(|m| m.uuid.len() == 36 && !m.display_name.is_empty()));
+
+    let five: Vec<Entry> = cruddur(&[
+        "ddb",
+        "patterns",
+        "get-conversation",
+        "--limit",
+        "5",
+        "--json",
+    ])
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(five.len(), 5);
+    assert_eq!(five[4].message, lines.last().unwrap().1);
+
+    // The table form: handle, a 12-hour time, the text cut at 40 characters.
+    let table_view = cruddur(&["ddb", "patterns", "get-conversation", "-v"])
+        .table(&table)
+        .run()
+        .success();
+    table_view
+        .stdout_has("2026-03-01 12:00 PM")
+        .stdout_has("…")
+        .stderr_has("consumed capacity");
+}
+
+#[test]
+fn list_conversations_names_the_other_user() {
+    let (db, table) = ground("list");
+    seed(&db, &table, &[]).success();
+    let groups: Vec<Entry> = cruddur(&[
+        "ddb",
+        "patterns",
+        "list-conversations",
+        "--handle",
+        "tim-suarez",
+        "--json",
+    ])
+    .db(&db)
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        (groups[0].uuid.as_str(), groups[0].handle.as_str()),
+        (GROUP, "timmy-cde")
+    );
+    assert_eq!(groups[0].message, fixture_lines().last().unwrap().1);
+    cruddur(&["ddb", "patterns", "list-conversations", "--handle", "ghost"])
+        .db(&db)
+        .table(&table)
+        .run()
+        .code(1)
+        .stderr_has("ghost");
+}
+
+#[test]
+fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
+    let (db, table) = ground("send");
+    let first: serde_json::Value = cruddur(&[
+        "ddb",
+        "patterns",
+        "send-message",
+        "--from",
+        "timmy-cde",
+        "--to",
+        "londo",
+        "--message",
+        "Hello Londo",
+        "--json",
+    ])
+    .db(&db)
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    let group = first["message_group_uuid"].as_str().unwrap().to_string();
+    assert_eq!(first["handle"], "timmy-cde");
+    assert_eq!(table.items().len(), 3, "two group items and one message");
+
+    let londo: Vec<Entry> = cruddur(&[
+        "ddb",
+        "patterns",
+        "list-conversations",
+        "--handle",
+        "londo",
+        "--json",
+    ])
+    .db(&db)
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(
+        (
+            londo.len(),
+            londo[0].handle.as_str(),
+            londo[0].message.as_str()
+        ),
+        (1, "timmy-cde", "Hello Londo")
+    );
+
+    let reply: serde_json::Value = cruddur(&[
+        "ddb",
+        "patterns",
+        "send-message",
+        "--from",
+        "londo",
+        "--to",
+        "timmy-cde",
+        "--message",
+        "Greetings!",
+        "--json",
+    ])
+    .db(&db)
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(
+        reply["message_group_uuid"],
+        group.as_str(),
+        "the pair's group is reused"
+    );
+    let items = table.items();
+    assert_eq!(
+        items.len(),
+        4,
+        "still two group items, now two messages: {items:?}"
+    );
+    for item in items.iter().filter(|i| i["pk"].starts_with("GRP#")) {
+        assert_eq!(item["message"], "Greetings!");
+        assert_eq!(&item["sk"], reply["created_at"].as_str().unwrap());
+    }
+    let timmy: Vec<Entry> = cruddur(&[
+        "ddb",
+        "patterns",
+        "list-conversations",
+        "--handle",
+        "timmy-cde",
+        "--json",
+    ])
+    .db(&db)
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(
+        (timmy[0].handle.as_str(), timmy[0].message.as_str()),
+        ("londo", "Greetings!")
+    );
+    let conversation: Vec<Entry> = cruddur(&[
+        "ddb",
+        "patterns",
+        "get-conversation",
+        "--message-group-uuid",
+        &group,
+        "--json",
+    ])
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(
+        conversation
+            .iter()
+            .map(|m| m.message.as_str())
+            .collect::<Vec<_>>(),
+        ["Hello Londo", "Greetings!"]
+    );
+
+    cruddur(&[
+        "ddb",
+        "patterns",
+        "send-message",
+        "--from",
+        "londo",
+        "--to",
+        "londo",
+        "--message",
+        "x",
+    ])
+    .db(&db)
+    .table(&table)
+    .run()
+    .code(1)
+    .stderr_has("two people");
+}
+
+#[test]
+fn scan_follows_every_page_and_prints_plain_json() {
+    let (db, table) = ground("scan");
+    seed(&db, &table, &[]).success();
+    let total = 2 + fixture_lines().len();
+    let all: Vec<serde_json::Value> = cruddur(&["ddb", "scan", "--page-size", "10", "--json"])
+        .table(&table)
+        .run()
+        .success()
+        .json();
+    assert_eq!(all.len(), total, "every page, not just the first");
+    assert!(all
+        .iter()
+        .all(|item| item["pk"].is_string() && item.get("S").is_none()));
+    assert_eq!(
+        all[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .map(String::as_str),
+        Some("pk")
+    );
+
+    let lines = cruddur(&["ddb", "scan", "--page-size", "7", "--output", "jsonl"])
+        .table(&table)
+        .run()
+        .success();
+    assert_eq!(lines.stdout.lines().count(), total);
+    for line in lines.stdout.lines() {
+        let item: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(item["sk"].is_string());
+    }
+    let some: Vec<serde_json::Value> = cruddur(&[
+        "ddb",
+        "scan",
+        "--limit",
+        "15",
+        "--page-size",
+        "10",
+        "--json",
+    ])
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(some.len(), 15);
+    cruddur(&["ddb", "scan", "--limit", "3"])
+        .table(&table)
+        .run()
+        .success()
+        .stdout_has("handle")
+        .stderr_has("(3 rows)");
+}
+
+#[test]
+fn drop_and_list_tables() {
+    let table = TestTable::new("drop");
+    cruddur(&["ddb", "drop"])
+        .table(&table)
+        .run()
+        .code(1)
+        .stderr_has("--if-exists");
+    cruddur(&["ddb", "drop", "--if-exists"])
+        .table(&table)
+        .run()
+        .success()
+        .stdout_has("nothing to drop");
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .success();
+    let names: Vec<String> = cruddur(&["ddb", "list-tables", "--json"])
+        .table(&table)
+        .run()
+        .success()
+        .json();
+    assert!(names.contains(&table.name), "{names:?}");
+
+    // --prod needs a confirmation; without a terminal, --yes (exit 3 otherwise, table intact).
+    let prod = |args: &[&str]| {
+        cruddur(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("DDB_MESSAGE_TABLE", &table.name)
+    };
+    let endpoint = moto_url();
+    prod(&["--prod", "ddb", "drop", "--endpoint-url", &endpoint])
+        .run()
+        .code(3)
+        .stderr_has("re-run with --yes");
+    assert!(cruddur(&["ddb", "list-tables", "--json"])
+        .table(&table)
+        .run()
+        .success()
+        .stdout
+        .contains(&table.name));
+    prod(&[
+        "--prod",
+        "ddb",
+        "drop",
+        "--yes",
+        "--endpoint-url",
+        &endpoint,
+    ])
+    .run()
+    .success()
+    .stderr_has("PRODUCTION DynamoDB")
+    .stdout_has("deleted table");
+    let names: Vec<String> = cruddur(&["ddb", "list-tables", "--json"])
+        .table(&table)
+        .run()
+        .success()
+        .json();
+    assert!(!names.contains(&table.name));
+    // An explicit table name wins over the configured one.
+    cruddur(&["ddb", "drop", "no-such-table", "--if-exists", "--json"])
+        .table(&table)
+        .run()
+        .success()
+        .stdout_has("no-such-table");
+}
+
+#[test]
+fn local_mode_needs_no_credentials_and_never_reaches_aws() {
+    // The harness clears the environment: no key, no region, no profile.
+    cruddur(&["ddb", "list-tables", "--json"])
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .run()
+        .success();
+    cruddur(&["ddb", "list-tables"])
+        .env(
+            "AWS_ENDPOINT_URL",
+            "https://dynamodb.us-east-1.amazonaws.com",
+        )
+        .run()
+        .code(3)
+        .stderr_has("never talks to AWS");
+    // Nothing listening: a clear error, not a hang.
+    cruddur(&["ddb", "list-tables"])
+        .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1")
+        .run()
+        .code(1)
+        .stderr_has("cannot reach DynamoDB at http://127.0.0.1:1");
+}
+
+#[test]
+fn prod_refuses_an_endpoint_variable_that_would_miss_aws() {
+    for name in ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"] {
+        cruddur(&["--prod", "ddb", "list-tables"])
+            .env(name, moto_url())
+            .env("AWS_REGION", "us-east-1")
+            .run()
+            .code(3)
+            .stderr_has(name);
+    }
+}
