@@ -148,16 +148,16 @@ pub enum DbCommand {
     )]
     Sessions,
     /// Local only: drop, create, load the schema and the seed, link Cognito users
-    #[command(after_help = "Example:\n  cruddur db setup")]
-    Setup,
+    #[command(after_help = "Examples:\n  cruddur db setup\n  AWS_COGNITO_USER_POOL_ID=us-east-1_abc cruddur db setup   # also links the pool's users")]
+    Setup(PoolArgs),
     /// Open psql on the database (the password goes through the environment, never argv)
     #[command(
         after_help = "Examples:\n  cruddur db connect\n  cruddur db connect -- -c 'select count(*) from users'"
     )]
     Connect(ConnectArgs),
-    /// Set users.cognito_user_id from the Cognito user pool [not implemented yet]
-    #[command(after_help = "Example:\n  cruddur db update-cognito-user-ids")]
-    UpdateCognitoUserIds,
+    /// Set users.cognito_user_id to each pool user's sub, matched by handle, in one transaction
+    #[command(after_help = "Examples:\n  cruddur db update-cognito-user-ids --pool-id us-east-1_abc\n  cruddur --prod db update-cognito-user-ids -v   # writes to PROD_CONNECTION_URL")]
+    UpdateCognitoUserIds(PoolArgs),
     /// Run one of the app's named queries (sql/activities/*, sql/users/*); no NAME lists them
     #[command(
         after_help = "Examples:\n  cruddur db query                       # list the queries and their parameters\n  cruddur db query users/short --param handle=timmy-cde\n  cruddur db query activities/home --output json"
@@ -384,16 +384,53 @@ pub struct SendMessageArgs {
     pub message: String,
 }
 
+/// The Cognito user pool the app signs in with.
+#[derive(Debug, Args)]
+pub struct PoolArgs {
+    /// The user pool's id, e.g. us-east-1_bnfXCOI56
+    #[arg(long, env = "AWS_COGNITO_USER_POOL_ID", value_name = "ID")]
+    pub pool_id: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CognitoCommand {
-    /// List the user pool's users [not implemented yet]
-    ListUsers,
+    /// List every user of the pool (all pages)
+    #[command(after_help = "Examples:\n  cruddur cognito list-users --pool-id us-east-1_abc\n  cruddur cognito list-users --json | jq -r '.[] | select(.handle == null) | .username'")]
+    ListUsers(PoolArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RdsCommand {
-    /// Let this workspace's IP through the RDS security group [not implemented yet]
-    UpdateSgRule,
+    /// Let this workspace's public IP through the RDS security group's one ingress rule
+    #[command(after_help = "Examples:\n  cruddur rds update-sg-rule                  # IP from GITPOD_IP, else looked up\n  cruddur rds update-sg-rule --ip 34.1.2.3 --group-id sg-0abc --rule-id sgr-0def")]
+    UpdateSgRule(SgRuleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SgRuleArgs {
+    /// The IP to let through [default: looked up at --ip-url]
+    #[arg(long, env = "GITPOD_IP", value_name = "IPV4")]
+    pub ip: Option<String>,
+
+    /// The RDS instance's security group
+    #[arg(long, env = "DB_SG_ID", value_name = "ID")]
+    pub group_id: Option<String>,
+
+    /// The ingress rule to rewrite
+    #[arg(long, env = "DB_SG_RULE_ID", value_name = "ID")]
+    pub rule_id: Option<String>,
+
+    /// The Postgres port
+    #[arg(long, default_value_t = 5432)]
+    pub port: u16,
+
+    /// The rule's description
+    #[arg(long, default_value = "GITPOD")]
+    pub description: String,
+
+    /// Where to look this machine's public IP up (an HTTP(S) page that answers with the IP)
+    #[arg(long, env = "CRUDDUR_IP_URL", default_value = "https://checkip.amazonaws.com", value_name = "URL")]
+    pub ip_url: String,
 }
 
 /// `500ms`, `5s`, `2m`, or a bare number of seconds.

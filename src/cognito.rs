@@ -1,13 +1,92 @@
-//! `cruddur cognito …`: the app's user pool. Not built yet.
+//! `cruddur cognito list-users`: the app's user pool, every page of it (the old script
+//! stopped at Cognito's first 60). Also the listing `db update-cognito-user-ids` links from.
+//! Cognito has no local stand-in: both modes use the SDK's default chain (so
+//! `AWS_ENDPOINT_URL` reaches an emulator, as with the AWS CLI).
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, Result};
+use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+use serde::Serialize;
 
-use crate::cli::CognitoCommand;
+use crate::cli::{CognitoCommand, PoolArgs};
 use crate::ctx::Ctx;
 use crate::output::Outcome;
 
-pub fn run(_ctx: &Ctx, command: &CognitoCommand) -> Result<Outcome> {
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolUser {
+    pub username: String,
+    /// `preferred_username`: the app's handle. Some users have none.
+    pub handle: Option<String>,
+    pub sub: Option<String>,
+    pub email: Option<String>,
+    pub status: Option<String>,
+    pub enabled: bool,
+}
+
+pub fn run(ctx: &Ctx, command: &CognitoCommand) -> Result<Outcome> {
     match command {
-        CognitoCommand::ListUsers => bail!("`cruddur cognito list-users` is not implemented yet"),
+        CognitoCommand::ListUsers(pool) => {
+            let users = list_users(ctx, pool_id(pool)?)?;
+            Outcome::rows(&["handle", "sub", "email", "status", "enabled"], &users)
+        }
     }
+}
+
+/// The configured pool id, or an error naming the variable and the flag.
+pub fn pool_id(args: &PoolArgs) -> Result<&str> {
+    args.pool_id
+        .as_deref()
+        .filter(|id| !id.trim().is_empty())
+        .ok_or_else(|| {
+            anyhow!("no Cognito user pool: set AWS_COGNITO_USER_POOL_ID or pass --pool-id (e.g. us-east-1_bnfXCOI56)")
+        })
+}
+
+/// Every user of the pool, following PaginationToken.
+pub fn list_users(ctx: &Ctx, pool_id: &str) -> Result<Vec<PoolUser>> {
+    let sdk = ctx.aws()?;
+    let region = crate::aws::region(sdk)?;
+    ctx.detail(format!("Cognito user pool {pool_id} in {region}"));
+    let client = aws_sdk_cognitoidentityprovider::Client::new(sdk);
+    ctx.block_on(async {
+        let mut users = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = client
+                .list_users()
+                .user_pool_id(pool_id)
+                .attributes_to_get("preferred_username")
+                .attributes_to_get("sub")
+                .attributes_to_get("email")
+                .set_pagination_token(token.take())
+                .send()
+                .await
+                .map_err(|error| match error.code() {
+                    Some("ResourceNotFoundException") => anyhow!(
+                        "user pool {pool_id} does not exist in {region}: check AWS_COGNITO_USER_POOL_ID (or --pool-id) and the region"
+                    ),
+                    _ => crate::aws::explain("Cognito ListUsers", &error),
+                })?;
+            for user in page.users() {
+                let attribute = |name: &str| {
+                    user.attributes()
+                        .iter()
+                        .find(|a| a.name() == name)
+                        .and_then(|a| a.value())
+                        .map(String::from)
+                };
+                users.push(PoolUser {
+                    username: user.username().unwrap_or_default().to_string(),
+                    handle: attribute("preferred_username"),
+                    sub: attribute("sub"),
+                    email: attribute("email"),
+                    status: user.user_status().map(|s| s.as_str().to_string()),
+                    enabled: user.enabled(),
+                });
+            }
+            match page.pagination_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(users),
+            }
+        }
+    })?
 }

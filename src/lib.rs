@@ -1,6 +1,7 @@
 //! `cruddur`: Cruddur's operator tool. `main.rs` parses, builds the [`Ctx`], calls [`run`]
 //! and renders; this file only routes each command group to its module.
 
+pub mod aws;
 pub mod cli;
 pub mod cognito;
 pub mod ctx;

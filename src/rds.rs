@@ -1,13 +1,214 @@
-//! `cruddur rds …`: the RDS security group. Not built yet.
+//! `cruddur rds update-sg-rule`: point the RDS security group's one ingress rule at this
+//! workspace's public IP, so the developer can reach the production database. Run at every
+//! workspace start. EC2 has no local stand-in: both modes use the SDK's default chain.
 
-use anyhow::{bail, Result};
+use std::net::Ipv4Addr;
+use std::time::Duration;
 
-use crate::cli::RdsCommand;
+use anyhow::{anyhow, Result};
+use aws_sdk_ec2::types::{Filter, SecurityGroupRule, SecurityGroupRuleRequest, SecurityGroupRuleUpdate};
+use serde::Serialize;
+
+use crate::cli::{RdsCommand, SgRuleArgs};
 use crate::ctx::Ctx;
 use crate::output::Outcome;
 
-pub fn run(_ctx: &Ctx, command: &RdsCommand) -> Result<Outcome> {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleView {
+    pub protocol: Option<String>,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub cidr: Option<String>,
+    pub description: Option<String>,
+}
+
+impl RuleView {
+    fn of(rule: &SecurityGroupRule) -> RuleView {
+        RuleView {
+            protocol: rule.ip_protocol().map(String::from),
+            from_port: rule.from_port(),
+            to_port: rule.to_port(),
+            cidr: rule.cidr_ipv4().map(String::from),
+            description: rule.description().map(String::from),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} {}-{} from {} ({})",
+            self.protocol.as_deref().unwrap_or("?"),
+            self.from_port.map_or("?".into(), |p| p.to_string()),
+            self.to_port.map_or("?".into(), |p| p.to_string()),
+            self.cidr.as_deref().unwrap_or("no IPv4 range"),
+            self.description.as_deref().unwrap_or("no description")
+        )
+    }
+}
+
+pub fn run(ctx: &Ctx, command: &RdsCommand) -> Result<Outcome> {
     match command {
-        RdsCommand::UpdateSgRule => bail!("`cruddur rds update-sg-rule` is not implemented yet"),
+        RdsCommand::UpdateSgRule(args) => update_sg_rule(ctx, args),
+    }
+}
+
+fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
+    let group_id = required(&args.group_id, "DB_SG_ID", "--group-id", "the RDS instance's security group, sg-…")?;
+    let rule_id = required(&args.rule_id, "DB_SG_RULE_ID", "--rule-id", "its ingress rule, sgr-…")?;
+    let ip = match &args.ip {
+        Some(ip) => public_ipv4(ip).map_err(|why| anyhow!("--ip / GITPOD_IP `{ip}` {why}; nothing was changed"))?,
+        None => look_up_ip(ctx, &args.ip_url)?,
+    };
+    let wanted = RuleView {
+        protocol: Some("tcp".into()),
+        from_port: Some(i32::from(args.port)),
+        to_port: Some(i32::from(args.port)),
+        cidr: Some(format!("{ip}/32")),
+        description: Some(args.description.clone()),
+    };
+    let sdk = ctx.aws()?;
+    let region = crate::aws::region(sdk)?;
+    ctx.info(format!("EC2 security group {group_id}, rule {rule_id}, in {region}"));
+    let client = aws_sdk_ec2::Client::new(sdk);
+
+    let (before, after) = ctx.block_on(async {
+        let before = read_rule(&client, group_id, rule_id).await?;
+        if before == wanted {
+            return Ok::<_, anyhow::Error>((before, None));
+        }
+        let update = SecurityGroupRuleRequest::builder()
+            .ip_protocol("tcp")
+            .from_port(i32::from(args.port))
+            .to_port(i32::from(args.port))
+            .cidr_ipv4(format!("{ip}/32"))
+            .description(&args.description)
+            .build();
+        client
+            .modify_security_group_rules()
+            .group_id(group_id)
+            .security_group_rules(
+                SecurityGroupRuleUpdate::builder()
+                    .security_group_rule_id(rule_id)
+                    .security_group_rule(update)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| crate::aws::explain("EC2 ModifySecurityGroupRules", &e))?;
+        let after = read_rule(&client, group_id, rule_id).await?;
+        Ok((before, Some(after)))
+    })??;
+
+    let changed = after.is_some();
+    let message = match &after {
+        None => format!("rule {rule_id} already allows {}; nothing changed", before.describe()),
+        Some(after) => format!("rule {rule_id}: {} → {}", before.describe(), after.describe()),
+    };
+    Outcome::done(
+        message,
+        serde_json::json!({
+            "group_id": group_id,
+            "rule_id": rule_id,
+            "ip": ip.to_string(),
+            "changed": changed,
+            "before": before,
+            "after": after.unwrap_or(before.clone()),
+        }),
+    )
+}
+
+fn required<'a>(value: &'a Option<String>, variable: &str, flag: &str, what: &str) -> Result<&'a str> {
+    value
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| anyhow!("no {what}: set {variable} or pass {flag}"))
+}
+
+async fn read_rule(client: &aws_sdk_ec2::Client, group_id: &str, rule_id: &str) -> Result<RuleView> {
+    let output = client
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .security_group_rule_ids(rule_id)
+        .send()
+        .await
+        .map_err(|e| crate::aws::explain("EC2 DescribeSecurityGroupRules", &e))?;
+    let rule = output
+        .security_group_rules()
+        .iter()
+        .find(|r| r.security_group_rule_id() == Some(rule_id))
+        .ok_or_else(|| {
+            anyhow!("security group {group_id} has no rule {rule_id}: check DB_SG_ID and DB_SG_RULE_ID")
+        })?;
+    if rule.is_egress() == Some(true) {
+        return Err(anyhow!("rule {rule_id} is an egress rule; DB_SG_RULE_ID must name the ingress rule"));
+    }
+    Ok(RuleView::of(rule))
+}
+
+/// This machine's public IP, from a page that answers with it (checkip.amazonaws.com by
+/// default). Whatever comes back must be a public IPv4 address, or nothing goes further.
+fn look_up_ip(ctx: &Ctx, url: &str) -> Result<Ipv4Addr> {
+    ctx.detail(format!("looking this machine's public IP up at {url}"));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let body = agent
+        .get(url)
+        .call()
+        .and_then(|mut response| response.body_mut().with_config().limit(1024).read_to_string())
+        .map_err(|e| anyhow!("could not look the public IP up at {url}: {e}; pass --ip (or GITPOD_IP) instead"))?;
+    public_ipv4(body.trim()).map_err(|why| {
+        anyhow!(
+            "{url} answered `{}`, which {why}; nothing was changed (pass --ip, or set CRUDDUR_IP_URL to a page that answers with the IP)",
+            crate::output::cut(body.trim(), 60)
+        )
+    })
+}
+
+/// A public IPv4 address, or why not.
+pub fn public_ipv4(text: &str) -> std::result::Result<Ipv4Addr, &'static str> {
+    let ip: Ipv4Addr = text.trim().parse().map_err(|_| "is not an IPv4 address")?;
+    let [a, b, ..] = ip.octets();
+    let special = ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || a >= 240
+        || (a == 100 && (64..128).contains(&b));
+    if special {
+        Err("is not a public address")
+    } else {
+        Ok(ip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_ipv4_addresses_pass() {
+        assert_eq!(public_ipv4("34.1.2.3"), Ok(Ipv4Addr::new(34, 1, 2, 3)));
+        assert_eq!(public_ipv4(" 52.95.110.1\n"), Ok(Ipv4Addr::new(52, 95, 110, 1)));
+        for bad in [
+            "10.0.0.1", "172.16.5.4", "192.168.1.1", "127.0.0.1", "169.254.1.1", "0.0.0.0",
+            "255.255.255.255", "224.0.0.1", "100.64.0.1", "192.0.2.7", "240.0.0.1",
+        ] {
+            assert_eq!(public_ipv4(bad), Err("is not a public address"), "{bad}");
+        }
+        for garbage in ["", "1.2.3", "1.2.3.4/32", "::1", "<html>", "1.2.3.4; rm -rf /", "300.1.1.1"] {
+            assert_eq!(public_ipv4(garbage), Err("is not an IPv4 address"), "{garbage}");
+        }
+    }
+
+    #[test]
+    fn missing_ids_name_the_variable_and_flag() {
+        let err = required(&None, "DB_SG_ID", "--group-id", "the group").unwrap_err().to_string();
+        assert!(err.contains("DB_SG_ID") && err.contains("--group-id"), "{err}");
+        assert!(required(&Some("  ".into()), "X", "--x", "it").is_err());
     }
 }

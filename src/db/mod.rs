@@ -31,9 +31,9 @@ pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
         DbCommand::SchemaLoad(args) => schema_load::run(ctx, args),
         DbCommand::Seed(args) => seed::run(ctx, args),
         DbCommand::Sessions => sessions::run(ctx),
-        DbCommand::Setup => setup::run(ctx),
+        DbCommand::Setup(pool) => setup::run(ctx, pool),
         DbCommand::Connect(args) => connect::run(ctx, args),
-        DbCommand::UpdateCognitoUserIds => update_cognito_user_ids::run(ctx),
+        DbCommand::UpdateCognitoUserIds(pool) => update_cognito_user_ids::run(ctx, pool),
         DbCommand::Query(args) => query::run(ctx, args),
     }
 }

@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::schema_load::summary;
-use super::{create, drop, load_file, SqlSource};
+use super::{create, drop, load_file, update_cognito_user_ids, SqlSource};
+use crate::cli::PoolArgs;
 use crate::ctx::{Ctx, Target};
 use crate::error::refused;
 use crate::output::Outcome;
@@ -22,7 +23,7 @@ pub struct Step {
     pub detail: String,
 }
 
-pub fn run(ctx: &Ctx) -> Result<Outcome> {
+pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
     if ctx.target == Target::Prod {
         return Err(refused(
             "`db setup` rebuilds the database from scratch and runs on the local stack only; \
@@ -66,11 +67,14 @@ pub fn run(ctx: &Ctx) -> Result<Outcome> {
         let source = SqlSource::new(None, "sql/seed.sql", sql::SEED)?;
         Ok(("ok", summary("seeded", &load_file(ctx, pg, &source)?)))
     })?;
-    step("update-cognito-user-ids", &mut || {
-        Ok((
+    step("update-cognito-user-ids", &mut || match &pool.pool_id {
+        Some(pool_id) if !pool_id.trim().is_empty() => {
+            Ok(("ok", update_cognito_user_ids::link(ctx, pool_id)?.summary()))
+        }
+        _ => Ok((
             "skipped",
-            "`db update-cognito-user-ids` is not implemented yet".to_string(),
-        ))
+            "no AWS_COGNITO_USER_POOL_ID (or --pool-id): cognito_user_id stays 'MOCK'".to_string(),
+        )),
     })?;
 
     let elapsed_ms = started.elapsed().as_millis() as u64;

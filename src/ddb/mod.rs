@@ -115,9 +115,7 @@ impl Ddb {
                     }
                 }
                 let sdk = ctx.aws()?;
-                let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
-                    anyhow!("no AWS region for --prod: set AWS_REGION (or AWS_DEFAULT_REGION), or a region in your AWS profile")
-                })?;
+                let region = crate::aws::region(sdk)?;
                 let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
                 if let Some(url) = &args.endpoint_url {
                     builder = builder.endpoint_url(url);
@@ -164,11 +162,7 @@ impl Ddb {
                 self.table,
                 self.endpoint
             ),
-            Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => anyhow!(
-                "{what}: AWS refused the credentials ({}); check your AWS profile or AWS_ACCESS_KEY_ID",
-                error.message().unwrap_or("no message")
-            ),
-            _ => anyhow!("{what} failed: {}", DisplayErrorContext(&error)),
+            _ => crate::aws::explain(what, &error),
         }
     }
 }
