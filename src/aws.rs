@@ -17,16 +17,22 @@ where
     }
     match error.code() {
         Some(
-            "UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException"
-            | "AuthFailure" | "InvalidClientTokenId" | "ExpiredToken",
+            "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"
+            | "AuthFailure"
+            | "InvalidClientTokenId"
+            | "ExpiredToken",
         ) => anyhow::anyhow!(
             "{what}: AWS refused the credentials ({}); check your AWS profile or AWS_ACCESS_KEY_ID",
             error.message().unwrap_or("no message")
         ),
-        Some("AccessDeniedException" | "UnauthorizedOperation" | "AccessDenied") => anyhow::anyhow!(
-            "{what}: not allowed ({}); the IAM user or role needs that permission",
-            error.message().unwrap_or("no message")
-        ),
+        Some("AccessDeniedException" | "UnauthorizedOperation" | "AccessDenied") => {
+            anyhow::anyhow!(
+                "{what}: not allowed ({}); the IAM user or role needs that permission",
+                error.message().unwrap_or("no message")
+            )
+        }
         _ => anyhow::anyhow!("{what} failed: {}", DisplayErrorContext(error)),
     }
 }

@@ -148,7 +148,9 @@ pub enum DbCommand {
     )]
     Sessions,
     /// Local only: drop, create, load the schema and the seed, link Cognito users
-    #[command(after_help = "Examples:\n  cruddur db setup\n  AWS_COGNITO_USER_POOL_ID=us-east-1_abc cruddur db setup   # also links the pool's users")]
+    #[command(
+        after_help = "Examples:\n  cruddur db setup\n  AWS_COGNITO_USER_POOL_ID=us-east-1_abc cruddur db setup   # also links the pool's users"
+    )]
     Setup(PoolArgs),
     /// Open psql on the database (the password goes through the environment, never argv)
     #[command(
@@ -156,7 +158,9 @@ pub enum DbCommand {
     )]
     Connect(ConnectArgs),
     /// Set users.cognito_user_id to each pool user's sub, matched by handle, in one transaction
-    #[command(after_help = "Examples:\n  cruddur db update-cognito-user-ids --pool-id us-east-1_abc\n  cruddur --prod db update-cognito-user-ids -v   # writes to PROD_CONNECTION_URL")]
+    #[command(
+        after_help = "Examples:\n  cruddur db update-cognito-user-ids --pool-id us-east-1_abc\n  cruddur --prod db update-cognito-user-ids -v   # writes to PROD_CONNECTION_URL"
+    )]
     UpdateCognitoUserIds(PoolArgs),
     /// Run one of the app's named queries (sql/activities/*, sql/users/*); no NAME lists them
     #[command(
@@ -395,14 +399,18 @@ pub struct PoolArgs {
 #[derive(Debug, Subcommand)]
 pub enum CognitoCommand {
     /// List every user of the pool (all pages)
-    #[command(after_help = "Examples:\n  cruddur cognito list-users --pool-id us-east-1_abc\n  cruddur cognito list-users --json | jq -r '.[] | select(.handle == null) | .username'")]
+    #[command(
+        after_help = "Examples:\n  cruddur cognito list-users --pool-id us-east-1_abc\n  cruddur cognito list-users --json | jq -r '.[] | select(.handle == null) | .username'"
+    )]
     ListUsers(PoolArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RdsCommand {
     /// Let this workspace's public IP through the RDS security group's one ingress rule
-    #[command(after_help = "Examples:\n  cruddur rds update-sg-rule                  # IP from GITPOD_IP, else looked up\n  cruddur rds update-sg-rule --ip 34.1.2.3 --group-id sg-0abc --rule-id sgr-0def")]
+    #[command(
+        after_help = "Examples:\n  cruddur rds update-sg-rule                  # IP from GITPOD_IP, else looked up\n  cruddur rds update-sg-rule --ip 34.1.2.3 --group-id sg-0abc --rule-id sgr-0def"
+    )]
     UpdateSgRule(SgRuleArgs),
 }
 
@@ -429,7 +437,12 @@ pub struct SgRuleArgs {
     pub description: String,
 
     /// Where to look this machine's public IP up (an HTTP(S) page that answers with the IP)
-    #[arg(long, env = "CRUDDUR_IP_URL", default_value = "https://checkip.amazonaws.com", value_name = "URL")]
+    #[arg(
+        long,
+        env = "CRUDDUR_IP_URL",
+        default_value = "https://checkip.amazonaws.com",
+        value_name = "URL"
+    )]
     pub ip_url: String,
 }
 

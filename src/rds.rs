@@ -6,7 +6,9 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use aws_sdk_ec2::types::{Filter, SecurityGroupRule, SecurityGroupRuleRequest, SecurityGroupRuleUpdate};
+use aws_sdk_ec2::types::{
+    Filter, SecurityGroupRule, SecurityGroupRuleRequest, SecurityGroupRuleUpdate,
+};
 use serde::Serialize;
 
 use crate::cli::{RdsCommand, SgRuleArgs};
@@ -52,10 +54,21 @@ pub fn run(ctx: &Ctx, command: &RdsCommand) -> Result<Outcome> {
 }
 
 fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
-    let group_id = required(&args.group_id, "DB_SG_ID", "--group-id", "the RDS instance's security group, sg-…")?;
-    let rule_id = required(&args.rule_id, "DB_SG_RULE_ID", "--rule-id", "its ingress rule, sgr-…")?;
+    let group_id = required(
+        &args.group_id,
+        "DB_SG_ID",
+        "--group-id",
+        "the RDS instance's security group, sg-…",
+    )?;
+    let rule_id = required(
+        &args.rule_id,
+        "DB_SG_RULE_ID",
+        "--rule-id",
+        "its ingress rule, sgr-…",
+    )?;
     let ip = match &args.ip {
-        Some(ip) => public_ipv4(ip).map_err(|why| anyhow!("--ip / GITPOD_IP `{ip}` {why}; nothing was changed"))?,
+        Some(ip) => public_ipv4(ip)
+            .map_err(|why| anyhow!("--ip / GITPOD_IP `{ip}` {why}; nothing was changed"))?,
         None => look_up_ip(ctx, &args.ip_url)?,
     };
     let wanted = RuleView {
@@ -67,7 +80,9 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
     };
     let sdk = ctx.aws()?;
     let region = crate::aws::region(sdk)?;
-    ctx.info(format!("EC2 security group {group_id}, rule {rule_id}, in {region}"));
+    ctx.info(format!(
+        "EC2 security group {group_id}, rule {rule_id}, in {region}"
+    ));
     let client = aws_sdk_ec2::Client::new(sdk);
 
     let (before, after) = ctx.block_on(async {
@@ -100,8 +115,15 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
 
     let changed = after.is_some();
     let message = match &after {
-        None => format!("rule {rule_id} already allows {}; nothing changed", before.describe()),
-        Some(after) => format!("rule {rule_id}: {} → {}", before.describe(), after.describe()),
+        None => format!(
+            "rule {rule_id} already allows {}; nothing changed",
+            before.describe()
+        ),
+        Some(after) => format!(
+            "rule {rule_id}: {} → {}",
+            before.describe(),
+            after.describe()
+        ),
     };
     Outcome::done(
         message,
@@ -116,14 +138,23 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
     )
 }
 
-fn required<'a>(value: &'a Option<String>, variable: &str, flag: &str, what: &str) -> Result<&'a str> {
+fn required<'a>(
+    value: &'a Option<String>,
+    variable: &str,
+    flag: &str,
+    what: &str,
+) -> Result<&'a str> {
     value
         .as_deref()
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| anyhow!("no {what}: set {variable} or pass {flag}"))
 }
 
-async fn read_rule(client: &aws_sdk_ec2::Client, group_id: &str, rule_id: &str) -> Result<RuleView> {
+async fn read_rule(
+    client: &aws_sdk_ec2::Client,
+    group_id: &str,
+    rule_id: &str,
+) -> Result<RuleView> {
     let output = client
         .describe_security_group_rules()
         .filters(Filter::builder().name("group-id").values(group_id).build())
@@ -136,10 +167,14 @@ async fn read_rule(client: &aws_sdk_ec2::Client, group_id: &str, rule_id: &str) 
         .iter()
         .find(|r| r.security_group_rule_id() == Some(rule_id))
         .ok_or_else(|| {
-            anyhow!("security group {group_id} has no rule {rule_id}: check DB_SG_ID and DB_SG_RULE_ID")
+            anyhow!(
+                "security group {group_id} has no rule {rule_id}: check DB_SG_ID and DB_SG_RULE_ID"
+            )
         })?;
     if rule.is_egress() == Some(true) {
-        return Err(anyhow!("rule {rule_id} is an egress rule; DB_SG_RULE_ID must name the ingress rule"));
+        return Err(anyhow!(
+            "rule {rule_id} is an egress rule; DB_SG_RULE_ID must name the ingress rule"
+        ));
     }
     Ok(RuleView::of(rule))
 }
@@ -155,8 +190,18 @@ fn look_up_ip(ctx: &Ctx, url: &str) -> Result<Ipv4Addr> {
     let body = agent
         .get(url)
         .call()
-        .and_then(|mut response| response.body_mut().with_config().limit(1024).read_to_string())
-        .map_err(|e| anyhow!("could not look the public IP up at {url}: {e}; pass --ip (or GITPOD_IP) instead"))?;
+        .and_then(|mut response| {
+            response
+                .body_mut()
+                .with_config()
+                .limit(1024)
+                .read_to_string()
+        })
+        .map_err(|e| {
+            anyhow!(
+                "could not look the public IP up at {url}: {e}; pass --ip (or GITPOD_IP) instead"
+            )
+        })?;
     public_ipv4(body.trim()).map_err(|why| {
         anyhow!(
             "{url} answered `{}`, which {why}; nothing was changed (pass --ip, or set CRUDDUR_IP_URL to a page that answers with the IP)",
@@ -193,22 +238,51 @@ mod tests {
     #[test]
     fn only_public_ipv4_addresses_pass() {
         assert_eq!(public_ipv4("34.1.2.3"), Ok(Ipv4Addr::new(34, 1, 2, 3)));
-        assert_eq!(public_ipv4(" 52.95.110.1\n"), Ok(Ipv4Addr::new(52, 95, 110, 1)));
+        assert_eq!(
+            public_ipv4(" 52.95.110.1\n"),
+            Ok(Ipv4Addr::new(52, 95, 110, 1))
+        );
         for bad in [
-            "10.0.0.1", "172.16.5.4", "192.168.1.1", "127.0.0.1", "169.254.1.1", "0.0.0.0",
-            "255.255.255.255", "224.0.0.1", "100.64.0.1", "192.0.2.7", "240.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "100.64.0.1",
+            "192.0.2.7",
+            "240.0.0.1",
         ] {
             assert_eq!(public_ipv4(bad), Err("is not a public address"), "{bad}");
         }
-        for garbage in ["", "1.2.3", "1.2.3.4/32", "::1", "<html>", "1.2.3.4; rm -rf /", "300.1.1.1"] {
-            assert_eq!(public_ipv4(garbage), Err("is not an IPv4 address"), "{garbage}");
+        for garbage in [
+            "",
+            "1.2.3",
+            "1.2.3.4/32",
+            "::1",
+            "<html>",
+            "1.2.3.4; rm -rf /",
+            "300.1.1.1",
+        ] {
+            assert_eq!(
+                public_ipv4(garbage),
+                Err("is not an IPv4 address"),
+                "{garbage}"
+            );
         }
     }
 
     #[test]
     fn missing_ids_name_the_variable_and_flag() {
-        let err = required(&None, "DB_SG_ID", "--group-id", "the group").unwrap_err().to_string();
-        assert!(err.contains("DB_SG_ID") && err.contains("--group-id"), "{err}");
+        let err = required(&None, "DB_SG_ID", "--group-id", "the group")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("DB_SG_ID") && err.contains("--group-id"),
+            "{err}"
+        );
         assert!(required(&Some("  ".into()), "X", "--x", "it").is_err());
     }
 }

@@ -88,20 +88,6 @@ fn a_usage_mistake_exits_2() {
 }
 
 #[test]
-fn leaves_not_built_yet_say_so_and_fail() {
-    for args in [
-        &["cognito", "list-users"][..],
-        &["rds", "update-sg-rule"],
-        &["db", "update-cognito-user-ids"],
-    ] {
-        cruddur(args)
-            .run()
-            .code(1)
-            .stderr_has("not implemented yet");
-    }
-}
-
-#[test]
 fn global_flags_work_before_and_after_the_subcommand() {
     let db = TestDb::new("globals");
     cruddur(&["--json", "db", "create"])

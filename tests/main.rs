@@ -5,6 +5,8 @@
 mod harness;
 
 mod cli;
+mod cognito;
 mod db;
 mod ddb;
 mod faults;
+mod rds;

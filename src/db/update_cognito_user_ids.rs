@@ -30,16 +30,26 @@ impl LinkReport {
             "linked {} user{}{}",
             self.updated.len(),
             if self.updated.len() == 1 { "" } else { "s" },
-            if self.updated.is_empty() { String::new() } else { format!(" ({})", self.updated.join(", ")) }
+            if self.updated.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", self.updated.join(", "))
+            }
         )];
         if !self.missing.is_empty() {
             parts.push(format!("no Postgres row for {}", self.missing.join(", ")));
         }
         if !self.ambiguous.is_empty() {
-            parts.push(format!("left alone, held by several pool users: {}", self.ambiguous.join(", ")));
+            parts.push(format!(
+                "left alone, held by several pool users: {}",
+                self.ambiguous.join(", ")
+            ));
         }
         if !self.without_handle.is_empty() {
-            parts.push(format!("{} pool user(s) without preferred_username", self.without_handle.len()));
+            parts.push(format!(
+                "{} pool user(s) without preferred_username",
+                self.without_handle.len()
+            ));
         }
         parts.join("; ")
     }
@@ -53,7 +63,10 @@ pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
 pub fn link(ctx: &Ctx, pool_id: &str) -> Result<LinkReport> {
     let pg = ctx.pg()?;
     let users = list_users(ctx, pool_id)?;
-    let mut report = LinkReport { pool_id: pool_id.to_string(), ..LinkReport::default() };
+    let mut report = LinkReport {
+        pool_id: pool_id.to_string(),
+        ..LinkReport::default()
+    };
     let mut linkable: Vec<(&str, &str)> = Vec::new();
     for user in &users {
         match (&user.handle, &user.sub) {
@@ -70,11 +83,18 @@ pub fn link(ctx: &Ctx, pool_id: &str) -> Result<LinkReport> {
         }
     }
     if !report.without_handle.is_empty() {
-        ctx.detail(format!("pool users without preferred_username: {}", report.without_handle.join(", ")));
+        ctx.detail(format!(
+            "pool users without preferred_username: {}",
+            report.without_handle.join(", ")
+        ));
     }
     let mut client = pg.connect()?;
     let failed = |e: postgres::Error| {
-        anyhow!("could not link Cognito users in `{}`: {}; nothing was changed", pg.dbname, db_message(&e))
+        anyhow!(
+            "could not link Cognito users in `{}`: {}; nothing was changed",
+            pg.dbname,
+            db_message(&e)
+        )
     };
     let mut tx = client.transaction().map_err(failed)?;
     let update = tx
@@ -92,5 +112,8 @@ pub fn link(ctx: &Ctx, pool_id: &str) -> Result<LinkReport> {
 }
 
 fn count(users: &[PoolUser], handle: &str) -> usize {
-    users.iter().filter(|u| u.handle.as_deref() == Some(handle)).count()
+    users
+        .iter()
+        .filter(|u| u.handle.as_deref() == Some(handle))
+        .count()
 }
