@@ -262,6 +262,9 @@ pub struct DdbSchemaLoadArgs {
     pub wait_timeout: Duration,
 }
 
+/// The seed conversation's message group, as the old scripts had it.
+pub const SEED_GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
+
 #[derive(Debug, Args)]
 pub struct DdbSeedArgs {
     /// The conversation: lines of `Person 1: …` / `Person 2: …` [default: fixtures/conversation.txt, built in]
@@ -279,7 +282,7 @@ pub struct DdbSeedArgs {
     /// The conversation's message group
     #[arg(
         long,
-        default_value = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399",
+        default_value = SEED_GROUP,
         value_name = "UUID"
     )]
     pub message_group_uuid: String,
@@ -347,7 +350,7 @@ pub struct GetConversationArgs {
     /// The conversation
     #[arg(
         long,
-        default_value = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399",
+        default_value = SEED_GROUP,
         value_name = "UUID"
     )]
     pub message_group_uuid: String,

@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
 use crate::cli::{DdbArgs, DdbCommand, DdbGroup};
@@ -139,6 +140,35 @@ impl Ddb {
         Ok(ddb)
     }
 
+    /// Every item of one partition (all pages), of the table or of an index. With `first`,
+    /// only that many: enough to know whether there are any.
+    pub async fn query_partition(&self, partition: Partition<'_>) -> Result<Vec<items::Item>> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(partition.index.map(String::from))
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", partition.attribute)
+                .expression_attribute_values(":v", AttributeValue::S(partition.value.to_string()))
+                .scan_index_forward(!partition.newest_first)
+                .set_projection_expression(partition.keys_only.then(|| "pk, sk".to_string()))
+                .set_limit(partition.first)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.explain("Query", e))?;
+            found.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(last) if partition.first.is_none() => start = Some(last.clone()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     /// An SDK error as a sentence that says what to do.
     pub fn explain<E>(&self, what: &str, error: SdkError<E, HttpResponse>) -> anyhow::Error
     where
@@ -165,6 +195,21 @@ impl Ddb {
             _ => crate::aws::explain(what, &error),
         }
     }
+}
+
+/// Which partition [`Ddb::query_partition`] reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Partition<'a> {
+    /// None: the table; Some: that index.
+    pub index: Option<&'a str>,
+    /// The partition key's attribute (`pk`, or `message_group_uuid` on the index).
+    pub attribute: &'a str,
+    pub value: &'a str,
+    pub newest_first: bool,
+    /// Read `pk` and `sk` only.
+    pub keys_only: bool,
+    /// Stop after this many items.
+    pub first: Option<i32>,
 }
 
 /// The local endpoint and where it came from. A real AWS endpoint is refused: local mode

@@ -5,13 +5,12 @@
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use serde_json::json;
 
 use super::batch::{self, BatchOptions, BatchReport};
 use super::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
-use super::{fixture, people, Ddb, INDEX};
+use super::{fixture, people, Ddb, Partition, INDEX};
 use crate::cli::{DdbArgs, DdbSeedArgs};
 use crate::ctx::Ctx;
 use crate::output::Outcome;
@@ -153,36 +152,24 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
 /// Keys of the group's items: its messages and the members' group items (through the index).
 /// With `any`, one of each is enough: the caller only needs to know whether there are some.
 async fn existing_keys(ddb: &Ddb, group: &str, any: bool) -> Result<Vec<Item>> {
-    let mut keys = Vec::new();
-    for (index, attribute, value) in [
-        (None, "pk", message_pk(group)),
-        (Some(INDEX), "message_group_uuid", group.to_string()),
-    ] {
-        let mut start: Option<Item> = None;
-        loop {
-            let page = ddb
-                .client
-                .query()
-                .table_name(&ddb.table)
-                .set_index_name(index.map(String::from))
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", attribute)
-                .expression_attribute_values(":v", AttributeValue::S(value.clone()))
-                .projection_expression("pk, sk")
-                .set_limit(any.then_some(1))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| ddb.explain("Query", e))?;
-            keys.extend(page.items().iter().map(key_of));
-            match page.last_evaluated_key() {
-                Some(last) if !any => start = Some(last.clone()),
-                _ => break,
-            }
-        }
-    }
-    keys.sort_by_key(items::describe_key);
-    keys.dedup_by_key(|k| items::describe_key(k));
+    let first = any.then_some(1);
+    let messages = Partition {
+        attribute: "pk",
+        value: &message_pk(group),
+        keys_only: true,
+        first,
+        ..Partition::default()
+    };
+    let groups = Partition {
+        index: Some(INDEX),
+        attribute: "message_group_uuid",
+        value: group,
+        keys_only: true,
+        first,
+        ..Partition::default()
+    };
+    let mut keys = ddb.query_partition(messages).await?;
+    keys.extend(ddb.query_partition(groups).await?.iter().map(key_of));
     Ok(keys)
 }
 

@@ -6,14 +6,14 @@
 
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::Utc;
 use serde_json::json;
 
 use crate::cli::{DdbArgs, SendMessageArgs};
 use crate::ctx::Ctx;
 use crate::ddb::items::{group_item, group_pk, key_of, message_item, text, timestamp, Item};
-use crate::ddb::{people, Ddb, INDEX};
+use crate::ddb::{people, Ddb, Partition, INDEX};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome> {
@@ -84,45 +84,28 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome>
 
 /// The sender's group item whose other member is the receiver, if the pair has one.
 async fn find_group(ddb: &Ddb, sender_uuid: &str, receiver_uuid: &str) -> Result<Option<Item>> {
-    let mut start: Option<Item> = None;
-    loop {
-        let page = ddb
-            .client
-            .query()
-            .table_name(&ddb.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(group_pk(sender_uuid)))
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| ddb.explain("Query", e))?;
-        if let Some(item) = page
-            .items()
-            .iter()
-            .find(|item| text(item, "user_uuid") == Some(receiver_uuid))
-        {
-            return Ok(Some(item.clone()));
-        }
-        match page.last_evaluated_key() {
-            Some(last) => start = Some(last.clone()),
-            None => return Ok(None),
-        }
-    }
+    let pk = group_pk(sender_uuid);
+    let groups = ddb
+        .query_partition(Partition {
+            attribute: "pk",
+            value: &pk,
+            ..Partition::default()
+        })
+        .await?;
+    Ok(groups
+        .into_iter()
+        .find(|item| text(item, "user_uuid") == Some(receiver_uuid)))
 }
 
 /// The group items of a conversation, through the index on message_group_uuid.
 async fn group_items(ddb: &Ddb, group: &str) -> Result<Vec<Item>> {
-    let page = ddb
-        .client
-        .query()
-        .table_name(&ddb.table)
-        .index_name(INDEX)
-        .key_condition_expression("message_group_uuid = :g")
-        .expression_attribute_values(":g", AttributeValue::S(group.to_string()))
-        .send()
-        .await
-        .map_err(|e| ddb.explain("Query", e))?;
-    Ok(page.items().to_vec())
+    ddb.query_partition(Partition {
+        index: Some(INDEX),
+        attribute: "message_group_uuid",
+        value: group,
+        ..Partition::default()
+    })
+    .await
 }
 
 /// A put; `new` ones must not overwrite an item that is already there.
