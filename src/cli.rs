@@ -51,6 +51,15 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Print what a destructive command would do (target, statements, API calls), and do nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// Let a local-mode destructive command touch a database that `--prod db schema-load`
+    /// marked as production
+    #[arg(long, global = true)]
+    pub override_prod_marker: bool,
+
     /// Read variables from this file (default: .env in the current folder, when present;
     /// the real environment wins over the file)
     #[arg(long, global = true, value_name = "PATH")]
@@ -87,6 +96,14 @@ pub struct PgArgs {
     /// Give up connecting to Postgres after this long (e.g. 5s, 500ms, 1m)
     #[arg(long, global = true, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+
+    /// Wait for Postgres to accept a login before the command (as `cruddur wait postgres`)
+    #[arg(long, global = true)]
+    pub wait: bool,
+
+    /// How long --wait waits
+    #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,6 +129,82 @@ pub enum Command {
     /// RDS: let this workspace reach the production database
     #[command(subcommand)]
     Rds(RdsCommand),
+    /// A fresh workspace in one go: db setup, ddb schema-load --if-not-exists, ddb seed --replace
+    #[command(
+        after_help = "Examples:\n  cruddur setup                 # what a Gitpod/Codespaces start task runs\n  cruddur setup --wait          # first wait for the local stack to come up"
+    )]
+    Setup(SetupArgs),
+    /// Wait until the stores accept connections (Postgres: a real login; DynamoDB: ListTables)
+    #[command(
+        after_help = "Examples:\n  cruddur wait                          # both, up to 60s\n  cruddur wait postgres --timeout 2m"
+    )]
+    Wait(WaitArgs),
+    /// Check the configuration and every store, each with the command that fixes it
+    #[command(
+        after_help = "Examples:\n  cruddur doctor\n  cruddur --prod doctor --json | jq '.[] | select(.status != \"ok\")'"
+    )]
+    Doctor(DoctorArgs),
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  cruddur completions bash > ~/.local/share/bash-completion/completions/cruddur\n  cruddur completions zsh > \"${fpath[1]}/_cruddur\""
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff)
+    #[command(after_help = "Example:\n  cruddur man > cruddur.1 && man ./cruddur.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+
+    #[command(flatten)]
+    pub ddb: DdbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// What to wait for [default: both]
+    #[arg(value_enum)]
+    pub stores: Vec<Store>,
+
+    /// Give up after this long
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    #[command(flatten)]
+    pub ddb: DdbArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Store {
+    Postgres,
+    Dynamodb,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+
+    #[command(flatten)]
+    pub ddb: DdbArgs,
+
+    /// The RDS security group (only checked for being set)
+    #[arg(long, env = "DB_SG_ID", value_name = "ID")]
+    pub group_id: Option<String>,
+
+    /// Its ingress rule (only checked for being set)
+    #[arg(long, env = "DB_SG_RULE_ID", value_name = "ID")]
+    pub rule_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `cruddur ddb [--table …] [--endpoint-url …] COMMAND`

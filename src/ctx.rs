@@ -34,11 +34,18 @@ pub struct Ctx {
     pub quiet: bool,
     /// Both stdin and stderr are terminals: a person can answer a prompt.
     pub interactive: bool,
+    /// stderr is a terminal and NO_COLOR is unset.
+    pub colour: bool,
+    pub dry_run: bool,
+    pub override_prod_marker: bool,
     /// The Postgres target, or why there is none (resolved eagerly, reported when a
     /// command needs it, so that `ddb …` works without any Postgres variable).
     pg: std::result::Result<PgTarget, String>,
     runtime: OnceLock<tokio::runtime::Runtime>,
     announced: Once,
+    /// --wait: how long to wait for Postgres before the first use.
+    wait_for_pg: Option<std::time::Duration>,
+    waited: OnceLock<std::result::Result<(), String>>,
     /// The SDK's default chain (profiles, SSO, environment), loaded once, on first use.
     aws: OnceLock<aws_config::SdkConfig>,
 }
@@ -62,22 +69,42 @@ impl Ctx {
             verbose: global.verbose,
             quiet: global.quiet,
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            colour: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            dry_run: global.dry_run,
+            override_prod_marker: global.override_prod_marker,
             pg: PgTarget::resolve(target, &global.pg).map_err(|e| format!("{e:#}")),
             runtime: OnceLock::new(),
             announced: Once::new(),
+            wait_for_pg: global.pg.wait.then_some(global.pg.wait_timeout),
+            waited: OnceLock::new(),
             aws: OnceLock::new(),
         })
     }
 
     /// The Postgres target; an error naming the variable to set when it could not be resolved.
-    /// The first call says where it points: always in production, with --verbose locally.
+    /// The first call says where it points (always in production, with --verbose locally)
+    /// and, with --wait, waits until the server takes a login.
     pub fn pg(&self) -> Result<&PgTarget> {
-        let pg = self.pg.as_ref().map_err(|why| anyhow::anyhow!("{why}"))?;
+        let pg = self.pg_unwaited()?;
         self.announced.call_once(|| match self.target {
             Target::Prod => self.info(format!("PRODUCTION Postgres: {}", pg.display)),
             Target::Local => self.detail(format!("local Postgres: {}", pg.display)),
         });
+        if let Some(timeout) = self.wait_for_pg {
+            let waited = self.waited.get_or_init(|| {
+                self.info(format!("waiting for Postgres at {}…", pg.display));
+                pg.wait_until_up(std::time::Instant::now() + timeout)
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:#}"))
+            });
+            waited.clone().map_err(|why| anyhow::anyhow!("{why}"))?;
+        }
         Ok(pg)
+    }
+
+    /// The Postgres target without --wait (for `cruddur wait`, which waits itself).
+    pub fn pg_unwaited(&self) -> Result<&PgTarget> {
+        self.pg.as_ref().map_err(|why| anyhow::anyhow!("{why}"))
     }
 
     /// Run a future on the process's one Tokio runtime (made on first use). Postgres calls

@@ -7,12 +7,17 @@ pub mod cognito;
 pub mod ctx;
 pub mod db;
 pub mod ddb;
+pub mod doctor;
 pub mod envfile;
 pub mod error;
+pub mod interrupt;
 pub mod output;
 pub mod pg;
 pub mod rds;
+pub mod setup;
 pub mod sql;
+pub mod steps;
+pub mod wait;
 
 use anyhow::Result;
 
@@ -26,5 +31,20 @@ pub fn run(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Ddb(group) => ddb::run(ctx, group),
         Command::Cognito(command) => cognito::run(ctx, command),
         Command::Rds(command) => rds::run(ctx, command),
+        Command::Setup(args) => setup::run(ctx, args),
+        Command::Wait(args) => wait::run(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Completions(args) => {
+            let mut command = <cli::Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "cruddur", &mut script);
+            Ok(Outcome::Text(String::from_utf8(script)?))
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<cli::Cli as clap::CommandFactory>::command())
+                .render(&mut page)?;
+            Ok(Outcome::Text(String::from_utf8(page)?))
+        }
     }
 }

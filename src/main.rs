@@ -8,9 +8,11 @@ use clap::Parser;
 
 use cruddur::cli::Cli;
 use cruddur::error::{code, exit_code};
-use cruddur::{envfile, output, Ctx};
+use cruddur::output::Outcome;
+use cruddur::{envfile, interrupt, output, Ctx};
 
 fn main() -> ExitCode {
+    watch_ctrl_c();
     let args: Vec<OsString> = std::env::args_os().collect();
     // Before clap, so that flags read from the environment see the file's variables.
     let loaded = envfile::load(&args);
@@ -55,11 +57,41 @@ fn main() -> ExitCode {
         .and_then(|pg| pg.password())
         .into_iter()
         .collect();
-    match cruddur::run(&ctx, &cli.command).and_then(|outcome| output::render(&outcome, ctx.output))
-    {
-        Ok(()) => ExitCode::from(code::OK),
+    match cruddur::run(&ctx, &cli.command) {
+        Ok(Outcome::Failing { outcome, error }) => match output::render(&outcome, ctx.output) {
+            Ok(()) => fail(&error, &secrets),
+            Err(render_error) => fail(&render_error, &secrets),
+        },
+        Ok(outcome) => match output::render(&outcome, ctx.output) {
+            Ok(()) => ExitCode::from(code::OK),
+            Err(error) => fail(&error, &secrets),
+        },
         Err(error) => fail(&error, &secrets),
     }
+}
+
+/// The first Ctrl-C asks the command to stop at its next safe point (it then says what was
+/// done and exits 130); a second one stops at once, with the same code.
+fn watch_ctrl_c() {
+    std::thread::spawn(|| {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if interrupt::request() {
+                    eprintln!("interrupted again: stopping now");
+                    std::process::exit(i32::from(code::INTERRUPTED));
+                }
+                eprintln!(
+                    "interrupted: stopping at the next safe point (Ctrl-C again to stop at once)"
+                );
+            }
+        });
+    });
 }
 
 /// `error: …` and its causes on stderr, with any known secret scrubbed; the exit code.

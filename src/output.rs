@@ -25,6 +25,13 @@ pub enum Outcome {
     Done { message: String, data: Value },
     /// The command printed what it had to itself (psql, streamed output).
     Nothing,
+    /// Text printed as it is, whatever the format (completion scripts, the man page).
+    Text(String),
+    /// A result to show that still ends in failure (`doctor` with a failed check).
+    Failing {
+        outcome: Box<Outcome>,
+        error: anyhow::Error,
+    },
 }
 
 impl Outcome {
@@ -46,6 +53,20 @@ impl Outcome {
     /// Rows already in JSON form, with columns that may cut or reformat values in the table.
     pub fn rows_with(columns: Vec<Column>, rows: Vec<Map<String, Value>>) -> Outcome {
         Outcome::Rows { columns, rows }
+    }
+
+    /// What a `--dry-run` would have done: a summary and the actions, nothing done.
+    pub fn dry_run(summary: impl Into<String>, actions: Vec<String>) -> Result<Outcome> {
+        let summary = summary.into();
+        let mut message = format!("dry run, nothing was done: {summary}");
+        for action in &actions {
+            message.push_str("\n  - ");
+            message.push_str(action);
+        }
+        Outcome::done(
+            message,
+            serde_json::json!({ "dry_run": true, "summary": summary, "actions": actions }),
+        )
     }
 
     pub fn done(message: impl Into<String>, data: impl Serialize) -> Result<Outcome> {
@@ -118,6 +139,16 @@ fn clock(text: &str) -> Option<String> {
     Some(time.format("%Y-%m-%d %I:%M %p").to_string())
 }
 
+/// `text` in an ANSI colour (`32` green, `33` yellow, `31` red) on a terminal without
+/// NO_COLOR; plain everywhere else.
+pub fn paint(ctx: &crate::ctx::Ctx, colour: &str, text: &str) -> String {
+    if ctx.colour {
+        format!("\x1b[{colour}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
 /// JSON lines straight to stdout, for output that streams as it arrives (`ddb scan`).
 pub fn write_lines(rows: &[Map<String, Value>]) -> Result<()> {
     let stdout = io::stdout();
@@ -156,6 +187,8 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
     let mut out = stdout.lock();
     match (outcome, format) {
         (Outcome::Nothing, _) => {}
+        (Outcome::Text(text), _) => write!(out, "{text}")?,
+        (Outcome::Failing { outcome, .. }, format) => write(outcome, format)?,
         (Outcome::Rows { columns, rows }, OutputFormat::Table) => {
             writeln!(out, "{}", table(columns, rows))?;
             let noun = if rows.len() == 1 { "row" } else { "rows" };

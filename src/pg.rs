@@ -125,6 +125,34 @@ impl PgTarget {
         ))
     }
 
+    /// Poll until the server takes a login (to the maintenance database), or `deadline`.
+    /// A refused login or a missing role is final: waiting would not mend it.
+    pub fn wait_until_up(&self, deadline: std::time::Instant) -> Result<Duration> {
+        let started = std::time::Instant::now();
+        loop {
+            let last = match self.connect_to("postgres") {
+                Ok(_) => return Ok(started.elapsed()),
+                Err(Failure::Pg(e)) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {
+                    return Ok(started.elapsed())
+                }
+                Err(Failure::Pg(e))
+                    if e.code().is_some() && e.code() != Some(&SqlState::CANNOT_CONNECT_NOW) =>
+                {
+                    return Err(self.explain(Failure::Pg(e), "postgres"))
+                }
+                Err(failure) => format!("{:#}", self.explain(failure, "postgres")),
+            };
+            crate::interrupt::check(|| format!("Postgres at {} was not up yet", self.server()))?;
+            if std::time::Instant::now() + Duration::from_millis(250) >= deadline {
+                return Err(anyhow!(
+                    "Postgres at {} did not come up in time (last: {last})",
+                    self.server()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     /// The driver's own timeout covers only the TCP connect; a server (or a proxy) that
     /// accepts and then never answers would hang the login. The whole login is bounded here.
     fn connect_to(&self, dbname: &str) -> std::result::Result<Client, Failure> {
@@ -357,6 +385,28 @@ impl Session {
     }
 }
 
+/// What `db schema-load` writes on the database itself: where it belongs.
+const MARKER: &str = "cruddur environment: ";
+
+/// The statement that records the environment on the database (a comment on it).
+pub fn mark_statement(dbname: &str, target: Target) -> String {
+    format!(
+        "COMMENT ON DATABASE {} IS '{MARKER}{}'",
+        quote_ident(dbname),
+        target.name()
+    )
+}
+
+/// The environment recorded on `dbname`, if any (readable from any database of the server).
+pub fn marker(client: &mut Client, dbname: &str) -> Result<Option<String>> {
+    let row = client.query_opt(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+        &[&dbname],
+    )?;
+    let comment: Option<String> = row.and_then(|r| r.get(0));
+    Ok(comment.and_then(|c| c.strip_prefix(MARKER).map(|env| env.trim().to_string())))
+}
+
 /// Double-quote an identifier for SQL (a database name cannot be a bound parameter).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -372,6 +422,8 @@ mod tests {
             database_url: local.map(String::from),
             prod_database_url: prod.map(String::from),
             connect_timeout: Duration::from_secs(5),
+            wait: false,
+            wait_timeout: Duration::from_secs(60),
         }
     }
 

@@ -5,7 +5,7 @@ use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
 use serde::Serialize;
 
-use super::database_exists;
+use super::{database_exists, guard};
 use crate::cli::DropArgs;
 use crate::ctx::Ctx;
 use crate::error::refused;
@@ -17,10 +17,23 @@ pub struct DropReport {
     pub database: String,
     pub dropped: bool,
     pub terminated: Vec<Session>,
+    /// With --dry-run: what would have run (and `terminated` what it would end).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<String>,
 }
 
 impl DropReport {
     pub fn summary(&self) -> String {
+        if let Some(statement) = &self.dry_run {
+            return format!(
+                "dry run, nothing was done: would run `{statement}`{}",
+                if self.terminated.is_empty() {
+                    String::new()
+                } else {
+                    format!(", terminating {}", describe_all(&self.terminated))
+                }
+            );
+        }
         match (self.dropped, self.terminated.len()) {
             (false, _) => format!(
                 "database `{}` does not exist; nothing to drop",
@@ -39,15 +52,13 @@ impl DropReport {
 
 pub fn run(ctx: &Ctx, args: &DropArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;
-    ctx.confirm_destructive(
-        &format!("drop database `{}` on {}", pg.dbname, pg.server()),
-        &pg.dbname,
-    )?;
-    let report = drop_database(pg, args.force)?;
+    let report = drop_database(ctx, pg, args.force)?;
     Outcome::done(report.summary(), &report)
 }
 
-pub fn drop_database(pg: &PgTarget, force: bool) -> Result<DropReport> {
+/// Drop the database if it exists: guarded (production confirmation, the prod marker),
+/// refused while others use it unless `force`; with --dry-run, only said.
+pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<DropReport> {
     if ["postgres", "template0", "template1"].contains(&pg.dbname.as_str()) {
         return Err(refused(format!(
             "refusing to drop `{}`: it is one of the server's own databases",
@@ -59,10 +70,12 @@ pub fn drop_database(pg: &PgTarget, force: bool) -> Result<DropReport> {
         database: pg.dbname.clone(),
         dropped: false,
         terminated: Vec::new(),
+        dry_run: None,
     };
     if !database_exists(&mut client, &pg.dbname)? {
         return Ok(report);
     }
+    guard(ctx, pg, &mut client, "drop the database")?;
     let others = sessions(&mut client, Some(&pg.dbname))?;
     if !others.is_empty() && !force {
         return Err(in_use(pg, &others));
@@ -71,9 +84,23 @@ pub fn drop_database(pg: &PgTarget, force: bool) -> Result<DropReport> {
     let version: i32 = client
         .query_one("SELECT current_setting('server_version_num')::int", &[])?
         .get(0);
+    // WITH (FORCE) terminates and drops in one step, so no session can slip in between.
+    let statement = if force && version >= 130_000 {
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    } else {
+        format!("DROP DATABASE IF EXISTS {name}")
+    };
+    if ctx.dry_run {
+        report.dry_run = Some(statement);
+        report.terminated = others;
+        return Ok(report);
+    }
+    ctx.confirm_destructive(
+        &format!("drop database `{}` on {}", pg.dbname, pg.server()),
+        &pg.dbname,
+    )?;
     let result = if force && version >= 130_000 {
-        // Terminates and drops in one step, so no session can slip in between.
-        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        client.batch_execute(&statement)
     } else {
         if force {
             client.execute(
@@ -82,7 +109,7 @@ pub fn drop_database(pg: &PgTarget, force: bool) -> Result<DropReport> {
                 &[&pg.dbname],
             )?;
         }
-        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        client.batch_execute(&statement)
     };
     match result {
         Ok(()) => {

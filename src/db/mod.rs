@@ -2,13 +2,13 @@
 //! share (running a SQL file in one transaction) lives here.
 
 mod connect;
-mod create;
+pub mod create;
 mod drop;
 mod query;
 mod schema_load;
 mod seed;
 mod sessions;
-mod setup;
+pub mod setup;
 mod update_cognito_user_ids;
 
 use std::path::Path;
@@ -20,8 +20,10 @@ use serde::Serialize;
 
 use crate::cli::DbCommand;
 use crate::ctx::Ctx;
+use crate::ctx::Target;
+use crate::error::refused;
 use crate::output::Outcome;
-use crate::pg::{db_message, PgTarget};
+use crate::pg::{db_message, mark_statement, marker, PgTarget};
 use crate::sql;
 
 pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
@@ -69,26 +71,26 @@ pub struct LoadReport {
 }
 
 /// Run every statement of `source` in ONE transaction. On the first error the transaction
-/// is rolled back (nothing applied) and the error names the file, line and column.
-pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource) -> Result<LoadReport> {
+/// is rolled back (nothing applied) and the error names the file, line and column. With
+/// `mark`, the database also records which environment it belongs to, in the same transaction.
+pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource, mark: bool) -> Result<LoadReport> {
     let started = Instant::now();
     let text = &source.text;
-    let statements = sql::split(text).map_err(|e| {
-        let (line, column) = sql::line_col(text, e.offset);
-        anyhow!(
-            "{}:{line}:{column}: {}; nothing was run\n{}",
-            source.name,
-            e.message,
-            excerpt(text, line, column)
-        )
-    })?;
+    let statements = split(source)?;
     if statements.is_empty() {
         ctx.warn(format!("{} holds no SQL statement", source.name));
     }
     let mut client = pg.connect()?;
+    guard(ctx, pg, &mut client, &format!("load {}", source.name))?;
     let mut tx = client.transaction()?;
     let mut ran = 0;
     for statement in &statements {
+        crate::interrupt::check(|| {
+            format!(
+                "{} was rolled back after {ran} statements; nothing was applied",
+                source.name
+            )
+        })?;
         match sql::first_keyword(statement.text).as_str() {
             // The whole file is one transaction already; its own BEGIN/COMMIT would end it early.
             "BEGIN" | "START" | "COMMIT" | "END" => {
@@ -126,6 +128,19 @@ pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource) -> Result<LoadRep
         }
         ran += 1;
     }
+    if mark {
+        // Only the database's owner may comment on it: without the right, load anyway.
+        tx.batch_execute("SAVEPOINT cruddur_mark")?;
+        if let Err(error) = tx.batch_execute(&mark_statement(&pg.dbname, pg.target)) {
+            tx.batch_execute("ROLLBACK TO SAVEPOINT cruddur_mark")?;
+            ctx.warn(format!(
+                "could not record the environment on `{}` ({}); the production guard cannot recognise it",
+                pg.dbname,
+                db_message(&error)
+            ));
+        }
+    }
+    crate::interrupt::check(|| format!("{} was rolled back; nothing was applied", source.name))?;
     tx.commit()
         .with_context(|| format!("could not commit {}; nothing was applied", source.name))?;
     Ok(LoadReport {
@@ -134,6 +149,65 @@ pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource) -> Result<LoadRep
         statements: ran,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// The statements of a file, or an error naming where it cannot be split.
+fn split(source: &SqlSource) -> Result<Vec<sql::Statement<'_>>> {
+    let text = &source.text;
+    sql::split(text).map_err(|e| {
+        let (line, column) = sql::line_col(text, e.offset);
+        anyhow!(
+            "{}:{line}:{column}: {}; nothing was run\n{}",
+            source.name,
+            e.message,
+            excerpt(text, line, column)
+        )
+    })
+}
+
+/// What loading `source` would do, for --dry-run: every statement's first line.
+pub fn dry_run_file(pg: &PgTarget, source: &SqlSource, mark: bool) -> Result<Outcome> {
+    let statements = split(source)?;
+    let mut actions: Vec<String> = statements
+        .iter()
+        .map(|s| {
+            let (line, _) = sql::line_col(&source.text, s.start);
+            let first = s.text.lines().next().unwrap_or("");
+            format!("line {line}: {}", crate::output::cut(first, 80))
+        })
+        .collect();
+    if mark {
+        actions.push(mark_statement(&pg.dbname, pg.target));
+    }
+    Outcome::dry_run(
+        format!(
+            "would run {} statements of {} in one transaction on `{}` at {}",
+            statements.len(),
+            source.name,
+            pg.dbname,
+            pg.server()
+        ),
+        actions,
+    )
+}
+
+/// The production guard's second layer: a local-mode destructive command refuses a
+/// database that `--prod db schema-load` marked as production (a CONNECTION_URL that points
+/// at RDS by mistake), unless --override-prod-marker.
+pub fn guard(ctx: &Ctx, pg: &PgTarget, client: &mut postgres::Client, action: &str) -> Result<()> {
+    if pg.target != Target::Local || ctx.override_prod_marker {
+        return Ok(());
+    }
+    if marker(client, &pg.dbname)?.as_deref() == Some(Target::Prod.name()) {
+        return Err(refused(format!(
+            "database `{}` at {} is marked as production (by `cruddur --prod db schema-load`), \
+             but this is local mode: refusing to {action}. If CONNECTION_URL points there by mistake, fix it; \
+             if you really mean it, add --override-prod-marker",
+            pg.dbname,
+            pg.server()
+        )));
+    }
+    Ok(())
 }
 
 /// The offending line with a caret under the column.

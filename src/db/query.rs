@@ -8,6 +8,7 @@ use postgres::types::ToSql;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::guard;
 use crate::cli::QueryArgs;
 use crate::ctx::Ctx;
 use crate::output::{Column, Outcome};
@@ -40,13 +41,32 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
         "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW"
     );
     let pg = ctx.pg()?;
+    if writes && ctx.dry_run {
+        let given: Vec<String> = names
+            .iter()
+            .zip(&values)
+            .map(|(n, v)| format!("{n} = {:?}", v.0))
+            .collect();
+        return Outcome::dry_run(
+            format!(
+                "would run `{name}` (it writes) on `{}` at {}",
+                pg.dbname,
+                pg.server()
+            ),
+            vec![
+                statement.clone(),
+                format!("parameters: {}", given.join(", ")),
+            ],
+        );
+    }
+    let mut client = pg.connect()?;
     if writes {
+        guard(ctx, pg, &mut client, &format!("run `{name}`, which writes"))?;
         ctx.confirm_destructive(
             &format!("run `{name}` (it writes) on `{}`", pg.dbname),
             &pg.dbname,
         )?;
     }
-    let mut client = pg.connect()?;
     let failed = |e: postgres::Error| anyhow!("query `{name}` failed: {}", db_message(&e));
     let params: Vec<&(dyn ToSql + Sync)> =
         values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();

@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use super::schema_load::summary;
-use super::{load_file, SqlSource};
+use super::{dry_run_file, load_file, SqlSource};
 use crate::cli::SqlFileArgs;
 use crate::ctx::Ctx;
 use crate::output::Outcome;
@@ -12,6 +12,9 @@ use crate::sql;
 pub fn run(ctx: &Ctx, args: &SqlFileArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;
     let source = SqlSource::new(args.file.as_deref(), "sql/seed.sql", sql::SEED)?;
+    if ctx.dry_run {
+        return dry_run_file(pg, &source, false);
+    }
     ctx.confirm_destructive(
         &format!(
             "load {} into `{}` on {}",
@@ -21,6 +24,6 @@ pub fn run(ctx: &Ctx, args: &SqlFileArgs) -> Result<Outcome> {
         ),
         &pg.dbname,
     )?;
-    let report = load_file(ctx, pg, &source)?;
+    let report = load_file(ctx, pg, &source, false)?;
     Outcome::done(summary("seeded", &report), &report)
 }

@@ -68,6 +68,9 @@ pub async fn write_all(
         let table = ddb.table.clone();
         workers.spawn(async move {
             loop {
+                if crate::interrupt::requested() {
+                    return Ok(());
+                }
                 let Some(batch) = queue
                     .lock()
                     .map_err(|_| anyhow!("internal: queue poisoned"))?
@@ -108,6 +111,15 @@ pub async fn write_all(
             .lock()
             .map_err(|_| anyhow!("internal: report poisoned"))?,
     );
+    if first_error.is_none() && crate::interrupt::requested() {
+        let not_written = requests.len() - report.written;
+        return Err(crate::error::Stop::Interrupted(format!(
+            "interrupted: {} of {} writes were done, {not_written} were not; run it again to finish",
+            report.written,
+            requests.len()
+        ))
+        .into());
+    }
     match first_error {
         Some(error) => Err(error.context(format!(
             "{} of {} writes were done before the failure",

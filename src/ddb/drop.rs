@@ -14,6 +14,12 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
     if let Some(name) = &drop.table_name {
         ddb.table = name.clone();
     }
+    if ctx.dry_run {
+        return Outcome::dry_run(
+            format!("would delete table `{}` at {}", ddb.table, ddb.endpoint),
+            vec![format!("DeleteTable {}", ddb.table)],
+        );
+    }
     ctx.confirm_destructive(
         &format!("delete table `{}` and every item in it", ddb.table),
         &ddb.table,

@@ -9,8 +9,8 @@ mod items;
 mod list_tables;
 mod patterns;
 mod scan;
-mod schema_load;
-mod seed;
+pub mod schema_load;
+pub mod seed;
 
 use std::time::Duration;
 

@@ -19,6 +19,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, scan: &ScanArgs) -> Result<Outcome> {
         let mut seen = 0usize;
         let mut start: Option<Item> = None;
         loop {
+            crate::interrupt::check(|| format!("the scan stopped after {seen} items"))?;
             let page = ddb
                 .client
                 .scan()

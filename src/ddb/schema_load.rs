@@ -18,6 +18,18 @@ use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
     let ddb = Ddb::connect(ctx, args)?;
+    if ctx.dry_run {
+        return Outcome::dry_run(
+            format!("would create table `{}` at {}", ddb.table, ddb.endpoint),
+            vec![
+                format!(
+                    "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both",
+                    ddb.table
+                ),
+                format!("DescribeTable until ACTIVE (up to {:?})", load.wait_timeout),
+            ],
+        );
+    }
     ctx.confirm_destructive(
         &format!("create table `{}` (billed capacity)", ddb.table),
         &ddb.table,

@@ -76,6 +76,45 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     ];
 
     let ddb = Ddb::connect(ctx, args)?;
+    let existing = ctx.block_on(existing_keys(&ddb, &group, !seed.replace))??;
+    if !existing.is_empty() && !seed.replace {
+        bail!(
+            "conversation {group} already has items in `{}`; nothing was written \
+             (--replace deletes them first{})",
+            ddb.table,
+            if ctx.target == crate::ctx::Target::Prod {
+                "; back the table up before you do"
+            } else {
+                ""
+            }
+        );
+    }
+    let total = groups.len() + messages.len();
+    if ctx.dry_run {
+        let mut actions = Vec::new();
+        if !existing.is_empty() {
+            actions.push(format!(
+                "delete the conversation's {} items: {} BatchWriteItem requests",
+                existing.len(),
+                existing.len().div_ceil(batch::BATCH_SIZE)
+            ));
+        }
+        actions.push(format!(
+            "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, {} in flight",
+            lines.len(),
+            timestamp(first),
+            last_at,
+            total.div_ceil(batch::BATCH_SIZE),
+            seed.concurrency
+        ));
+        return Outcome::dry_run(
+            format!(
+                "would seed conversation {group} between {} and {} in `{}` at {}",
+                me.handle, other.handle, ddb.table, ddb.endpoint
+            ),
+            actions,
+        );
+    }
     if seed.replace {
         ctx.confirm_destructive(
             &format!("replace conversation {group} in `{}`", ddb.table),
@@ -88,21 +127,8 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     };
     let started = Instant::now();
     let (deleted, report) = ctx.block_on(async {
-        let existing = existing_keys(&ddb, &group, !seed.replace).await?;
         let mut deleted = BatchReport::default();
         if !existing.is_empty() {
-            if !seed.replace {
-                bail!(
-                    "conversation {group} already has items in `{}`; nothing was written \
-                     (--replace deletes them first{})",
-                    ddb.table,
-                    if ctx.target == crate::ctx::Target::Prod {
-                        "; back the table up before you do"
-                    } else {
-                        ""
-                    }
-                );
-            }
             let deletes = existing
                 .into_iter()
                 .map(batch::delete)
@@ -117,7 +143,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             .collect::<Result<Vec<_>>>()?;
         let report = batch::write_all(&ddb, puts, options).await?;
         unwritten("write", &report, options.max_retries)?;
-        Ok((deleted, report))
+        Ok::<_, anyhow::Error>((deleted, report))
     })??;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     Outcome::done(

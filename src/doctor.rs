@@ -1,0 +1,322 @@
+//! `cruddur doctor`: the resolved configuration (passwords as `***`) and a check of every
+//! piece, each ok / warn / fail with the command that fixes it. Exit 1 if any fails.
+
+use anyhow::Result;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{IndexStatus, TableStatus};
+use serde::Serialize;
+
+use crate::cli::DoctorArgs;
+use crate::ctx::{Ctx, Target};
+use crate::db::database_exists;
+use crate::ddb::{Ddb, INDEX};
+use crate::output::Outcome;
+use crate::pg::marker;
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub check: String,
+    pub status: &'static str,
+    pub detail: String,
+    pub fix: String,
+}
+
+fn check(
+    check: &str,
+    status: &'static str,
+    detail: impl Into<String>,
+    fix: impl Into<String>,
+) -> Check {
+    Check {
+        check: check.into(),
+        status,
+        detail: detail.into(),
+        fix: fix.into(),
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
+    let mut checks = vec![check("target", "ok", ctx.target.name(), "")];
+    postgres(ctx, &mut checks);
+    dynamodb(ctx, args, &mut checks);
+    cognito(ctx, args, &mut checks);
+    let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+    checks.push(if set(&args.group_id) && set(&args.rule_id) {
+        check("security group", "ok", format!("{} / {}", args.group_id.as_deref().unwrap_or(""), args.rule_id.as_deref().unwrap_or("")), "")
+    } else {
+        check(
+            "security group",
+            "warn",
+            "DB_SG_ID or DB_SG_RULE_ID is unset: `cruddur rds update-sg-rule` cannot run",
+            "export DB_SG_ID=sg-… DB_SG_RULE_ID=sgr-… (the RDS instance's group and its ingress rule)",
+        )
+    });
+    let failed = checks.iter().filter(|c| c.status == "fail").count();
+    let outcome = Outcome::rows(&["check", "status", "detail", "fix"], &checks)?;
+    if failed == 0 {
+        return Ok(outcome);
+    }
+    Ok(Outcome::Failing {
+        outcome: Box::new(outcome),
+        error: anyhow::anyhow!(
+            "{failed} check{} failed; each row says how to fix it",
+            if failed == 1 { "" } else { "s" }
+        ),
+    })
+}
+
+fn postgres(ctx: &Ctx, checks: &mut Vec<Check>) {
+    let pg = match ctx.pg() {
+        Ok(pg) => pg,
+        Err(error) => {
+            checks.push(check(
+                "postgres url",
+                "fail",
+                format!("{error:#}"),
+                "set the variable it names",
+            ));
+            return;
+        }
+    };
+    checks.push(check(
+        "postgres url",
+        "ok",
+        format!("{} (from {})", pg.display, pg.source),
+        "",
+    ));
+    let setup = if ctx.target == Target::Local {
+        "cruddur db setup"
+    } else {
+        "cruddur --prod db create && cruddur --prod db schema-load"
+    };
+    let mut admin = match pg.connect_maintenance() {
+        Ok(client) => {
+            checks.push(check(
+                "postgres login",
+                "ok",
+                format!("logged in to {}", pg.server()),
+                "",
+            ));
+            client
+        }
+        Err(error) => {
+            let fix = match ctx.target {
+                Target::Local => "start the local Postgres (docker compose up -d db, or scripts/demo), and check CONNECTION_URL",
+                Target::Prod => "cruddur rds update-sg-rule, and check PROD_CONNECTION_URL",
+            };
+            checks.push(check("postgres login", "fail", format!("{error:#}"), fix));
+            return;
+        }
+    };
+    match database_exists(&mut admin, &pg.dbname) {
+        Ok(true) => checks.push(check(
+            "database",
+            "ok",
+            format!("`{}` exists", pg.dbname),
+            "",
+        )),
+        Ok(false) => {
+            checks.push(check(
+                "database",
+                "fail",
+                format!("`{}` does not exist", pg.dbname),
+                setup,
+            ));
+            return;
+        }
+        Err(error) => {
+            checks.push(check("database", "fail", format!("{error:#}"), setup));
+            return;
+        }
+    }
+    match marker(&mut admin, &pg.dbname) {
+        Ok(Some(env)) if env != ctx.target.name() => checks.push(check(
+            "environment marker",
+            if env == "prod" { "fail" } else { "warn" },
+            format!(
+                "the database is marked `{env}` but this is {} mode",
+                ctx.target.name()
+            ),
+            "check CONNECTION_URL / PROD_CONNECTION_URL",
+        )),
+        Ok(Some(env)) => checks.push(check(
+            "environment marker",
+            "ok",
+            format!("marked `{env}`"),
+            "",
+        )),
+        Ok(None) => checks.push(check(
+            "environment marker",
+            "warn",
+            "not marked (schema loaded by another tool?)",
+            setup,
+        )),
+        Err(error) => checks.push(check(
+            "environment marker",
+            "warn",
+            format!("{error:#}"),
+            "",
+        )),
+    }
+    let tables = pg.connect().and_then(|mut client| {
+        let row = client.query_one(
+            "SELECT to_regclass('public.users') IS NOT NULL, to_regclass('public.activities') IS NOT NULL",
+            &[],
+        )?;
+        Ok((row.get::<_, bool>(0), row.get::<_, bool>(1)))
+    });
+    checks.push(match tables {
+        Ok((true, true)) => check("schema", "ok", "tables users and activities exist", ""),
+        Ok(_) => check(
+            "schema",
+            "fail",
+            "users or activities is missing",
+            if ctx.target == Target::Local {
+                "cruddur db setup"
+            } else {
+                "cruddur --prod db schema-load"
+            },
+        ),
+        Err(error) => check("schema", "fail", format!("{error:#}"), setup),
+    });
+}
+
+fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
+    let ddb = match Ddb::connect(ctx, &args.ddb) {
+        Ok(ddb) => ddb,
+        Err(error) => {
+            checks.push(check(
+                "dynamodb endpoint",
+                "fail",
+                format!("{error:#}"),
+                "see the message",
+            ));
+            return;
+        }
+    };
+    let schema_load = if ctx.target == Target::Local {
+        "cruddur ddb schema-load"
+    } else {
+        "cruddur --prod ddb schema-load"
+    };
+    let described = ctx.block_on(ddb.client.describe_table().table_name(&ddb.table).send());
+    let table = match described {
+        Err(error) => {
+            checks.push(check("dynamodb endpoint", "fail", format!("{error:#}"), ""));
+            return;
+        }
+        Ok(Err(error)) if error.code() == Some("ResourceNotFoundException") => {
+            checks.push(check(
+                "dynamodb endpoint",
+                "ok",
+                format!("{} ({})", ddb.endpoint, ddb.region),
+                "",
+            ));
+            checks.push(check(
+                "dynamodb table",
+                "fail",
+                format!("table `{}` does not exist", ddb.table),
+                schema_load,
+            ));
+            return;
+        }
+        Ok(Err(error)) => {
+            let fix = if ctx.target == Target::Local {
+                "start DynamoDB Local (docker compose up -d dynamodb-local) or set AWS_ENDPOINT_URL"
+            } else {
+                "check your AWS credentials and region"
+            };
+            checks.push(check(
+                "dynamodb endpoint",
+                "fail",
+                format!("{:#}", ddb.explain("DescribeTable", error)),
+                fix,
+            ));
+            return;
+        }
+        Ok(Ok(output)) => output.table,
+    };
+    checks.push(check(
+        "dynamodb endpoint",
+        "ok",
+        format!("{} ({})", ddb.endpoint, ddb.region),
+        "",
+    ));
+    let Some(table) = table else { return };
+    let status = table
+        .table_status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    checks.push(check(
+        "dynamodb table",
+        if table.table_status() == Some(&TableStatus::Active) {
+            "ok"
+        } else {
+            "warn"
+        },
+        format!(
+            "`{}` is {status}, {} items (approximate)",
+            ddb.table,
+            table.item_count().unwrap_or_default()
+        ),
+        "",
+    ));
+    let index = table
+        .global_secondary_indexes()
+        .iter()
+        .find(|i| i.index_name() == Some(INDEX));
+    checks.push(match index {
+        Some(index)
+            if index.index_status() == Some(&IndexStatus::Active)
+                || index.index_status().is_none() =>
+        {
+            check("dynamodb index", "ok", format!("{INDEX} is there"), "")
+        }
+        Some(index) => check(
+            "dynamodb index",
+            "warn",
+            format!("{INDEX} is {:?}", index.index_status()),
+            "wait, then run doctor again",
+        ),
+        None => check(
+            "dynamodb index",
+            "fail",
+            format!(
+                "`{}` has no index {INDEX}: pattern 3 and seed --replace need it",
+                ddb.table
+            ),
+            format!("cruddur ddb drop && {schema_load} (back the table up first)"),
+        ),
+    });
+}
+
+fn cognito(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
+    let Some(pool_id) = args
+        .pool
+        .pool_id
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+    else {
+        checks.push(check(
+            "cognito pool",
+            "warn",
+            "AWS_COGNITO_USER_POOL_ID is unset: Cognito ids are not linked",
+            "export AWS_COGNITO_USER_POOL_ID=us-east-1_…",
+        ));
+        return;
+    };
+    let reached = ctx.aws().and_then(|sdk| {
+        let client = aws_sdk_cognitoidentityprovider::Client::new(sdk);
+        ctx.block_on(client.describe_user_pool().user_pool_id(pool_id).send())?
+            .map_err(|e| crate::aws::explain("Cognito DescribeUserPool", &e))
+    });
+    checks.push(match reached {
+        Ok(_) => check("cognito pool", "ok", format!("{pool_id} is reachable"), ""),
+        Err(error) => check(
+            "cognito pool",
+            "fail",
+            format!("{error:#}"),
+            "check AWS_COGNITO_USER_POOL_ID, the region and your credentials",
+        ),
+    });
+}

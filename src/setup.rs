@@ -1,0 +1,71 @@
+//! `cruddur setup`: a fresh workspace in one command — `db setup`, then
+//! `ddb schema-load --if-not-exists` and `ddb seed --replace`. Local only; safe to re-run.
+//! This is what a Gitpod/Codespaces start task runs.
+
+use anyhow::Result;
+use clap::Parser;
+use serde_json::json;
+
+use crate::cli::{DdbSchemaLoadArgs, DdbSeedArgs, SetupArgs};
+use crate::ctx::Ctx;
+use crate::db::setup::{plan, refuse_prod, run_steps, STEPS};
+use crate::ddb;
+use crate::output::Outcome;
+use crate::steps::Steps;
+
+/// The ddb steps' own defaults, as their flags give them.
+#[derive(Parser)]
+struct Defaults<T: clap::Args> {
+    #[command(flatten)]
+    args: T,
+}
+
+pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
+    refuse_prod(ctx, "setup")?;
+    let schema =
+        Defaults::<DdbSchemaLoadArgs>::try_parse_from(["schema-load", "--if-not-exists"])?.args;
+    let seed = Defaults::<DdbSeedArgs>::try_parse_from(["seed", "--replace"])?.args;
+    if ctx.dry_run {
+        let mut actions = plan(&setup.pool);
+        actions.push(format!(
+            "create DynamoDB table `{}` unless it exists",
+            setup.ddb.table
+        ));
+        actions.push(format!(
+            "seed conversation {} (replacing it)",
+            seed.message_group_uuid
+        ));
+        return Outcome::dry_run("would set up the local stack from scratch", actions);
+    }
+    let all: Vec<&'static str> = STEPS
+        .iter()
+        .copied()
+        .chain(["ddb schema-load", "ddb seed"])
+        .collect();
+    let mut steps = Steps::new(ctx, &all);
+    run_steps(ctx, &setup.pool, &mut steps)?;
+    steps.run("ddb schema-load", || {
+        Ok((
+            "ok",
+            message(ddb::schema_load::run(ctx, &setup.ddb, &schema)?),
+        ))
+    })?;
+    steps.run("ddb seed", || {
+        Ok(("ok", message(ddb::seed::run(ctx, &setup.ddb, &seed)?)))
+    })?;
+    let pg = ctx.pg()?;
+    steps.outcome(
+        format!(
+            "the local stack is set up: database `{}` and table `{}`",
+            pg.dbname, setup.ddb.table
+        ),
+        json!({ "database": pg.dbname, "table": setup.ddb.table }),
+    )
+}
+
+fn message(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Done { message, .. } => message,
+        _ => String::new(),
+    }
+}

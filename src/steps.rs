@@ -1,0 +1,105 @@
+//! A command made of steps (`db setup`, `setup`): one line per step with its duration on
+//! stderr as it ends, a stop between steps on Ctrl-C, and a report of them all.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::ctx::Ctx;
+use crate::interrupt;
+use crate::output::{paint, Outcome};
+
+#[derive(Debug, Serialize)]
+pub struct Step {
+    pub step: String,
+    pub status: &'static str,
+    pub elapsed_ms: u64,
+    pub detail: String,
+}
+
+pub struct Steps<'a> {
+    ctx: &'a Ctx,
+    started: Instant,
+    done: Vec<Step>,
+    planned: Vec<&'static str>,
+}
+
+impl<'a> Steps<'a> {
+    /// `planned`: every step's name, so an interruption can say what was not done.
+    pub fn new(ctx: &'a Ctx, planned: &[&'static str]) -> Steps<'a> {
+        Steps {
+            ctx,
+            started: Instant::now(),
+            done: Vec::new(),
+            planned: planned.to_vec(),
+        }
+    }
+
+    /// Run one step; `work` returns its status (`ok`, `skipped`) and a one-line detail.
+    pub fn run(
+        &mut self,
+        name: &'static str,
+        work: impl FnOnce() -> Result<(&'static str, String)>,
+    ) -> Result<()> {
+        interrupt::check(|| self.progress(name))?;
+        let at = Instant::now();
+        let (status, detail) = work().map_err(|error| {
+            let context = if interrupt::requested() {
+                format!("during step `{name}`; {}", self.progress(name))
+            } else {
+                format!("step `{name}` failed; {}", self.progress(name))
+            };
+            error.context(context)
+        })?;
+        let elapsed_ms = at.elapsed().as_millis() as u64;
+        let shown = match status {
+            "ok" => paint(self.ctx, "32", status),
+            _ => paint(self.ctx, "33", status),
+        };
+        let pad = " ".repeat(7usize.saturating_sub(status.len()));
+        self.ctx.info(format!(
+            "{name:<24} {shown}{pad} {elapsed_ms:>5} ms  {detail}"
+        ));
+        self.done.push(Step {
+            step: name.to_string(),
+            status,
+            elapsed_ms,
+            detail,
+        });
+        Ok(())
+    }
+
+    /// `done: a, b; not done: c, d` as of the step `current`.
+    fn progress(&self, current: &str) -> String {
+        let done: Vec<&str> = self.done.iter().map(|s| s.step.as_str()).collect();
+        let rest: Vec<&str> = self
+            .planned
+            .iter()
+            .copied()
+            .skip_while(|s| *s != current)
+            .collect();
+        format!(
+            "done: {}; not done: {}",
+            if done.is_empty() {
+                "nothing".into()
+            } else {
+                done.join(", ")
+            },
+            if rest.is_empty() {
+                "nothing".into()
+            } else {
+                rest.join(", ")
+            }
+        )
+    }
+
+    pub fn outcome(self, message: String, target: serde_json::Value) -> Result<Outcome> {
+        let elapsed_ms = self.started.elapsed().as_millis() as u64;
+        Outcome::done(
+            format!("{message} ({elapsed_ms} ms)"),
+            json!({ "target": target, "elapsed_ms": elapsed_ms, "steps": self.done }),
+        )
+    }
+}

@@ -1,0 +1,82 @@
+//! `cruddur wait [postgres] [dynamodb]`: poll until each store accepts connections, for start
+//! tasks and CI steps that race the services they just started.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use serde::Serialize;
+
+use crate::cli::{DdbArgs, Store, WaitArgs};
+use crate::ctx::Ctx;
+use crate::ddb::Ddb;
+use crate::output::Outcome;
+
+#[derive(Debug, Serialize)]
+struct Ready {
+    store: &'static str,
+    target: String,
+    waited_ms: u64,
+}
+
+pub fn run(ctx: &Ctx, args: &WaitArgs) -> Result<Outcome> {
+    let stores = if args.stores.is_empty() {
+        vec![Store::Postgres, Store::Dynamodb]
+    } else {
+        args.stores.clone()
+    };
+    let deadline = Instant::now() + args.timeout;
+    let mut ready = Vec::new();
+    for store in stores {
+        ready.push(match store {
+            Store::Postgres => postgres(ctx, deadline)?,
+            Store::Dynamodb => dynamodb(ctx, &args.ddb, deadline)?,
+        });
+    }
+    Outcome::rows(&["store", "target", "waited_ms"], &ready)
+}
+
+fn postgres(ctx: &Ctx, deadline: Instant) -> Result<Ready> {
+    let pg = ctx.pg_unwaited()?;
+    ctx.info(format!("waiting for Postgres at {}…", pg.display));
+    let waited = pg.wait_until_up(deadline)?;
+    Ok(Ready {
+        store: "postgres",
+        target: pg.display.clone(),
+        waited_ms: waited.as_millis() as u64,
+    })
+}
+
+fn dynamodb(ctx: &Ctx, args: &DdbArgs, deadline: Instant) -> Result<Ready> {
+    let ddb = Ddb::connect(ctx, args)?;
+    ctx.info(format!("waiting for DynamoDB at {}…", ddb.endpoint));
+    let started = Instant::now();
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let attempt = ctx.block_on(async {
+            tokio::time::timeout(
+                remaining.max(Duration::from_millis(1)),
+                ddb.client.list_tables().limit(1).send(),
+            )
+            .await
+        })?;
+        let last = match attempt {
+            Ok(Ok(_)) => {
+                return Ok(Ready {
+                    store: "dynamodb",
+                    target: ddb.endpoint.clone(),
+                    waited_ms: started.elapsed().as_millis() as u64,
+                })
+            }
+            Ok(Err(error)) => format!("{:#}", ddb.explain("ListTables", error)),
+            Err(_) => "no answer".to_string(),
+        };
+        crate::interrupt::check(|| format!("DynamoDB at {} was not up yet", ddb.endpoint))?;
+        if Instant::now() + Duration::from_millis(250) >= deadline {
+            return Err(anyhow!(
+                "DynamoDB at {} did not come up in time (last: {last})",
+                ddb.endpoint
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
