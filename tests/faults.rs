@@ -209,6 +209,12 @@ fn forward(request: &Request, body: &[u8], upstream: &str) -> (u16, Vec<u8>) {
     (status, response[split + 4..].to_vec())
 }
 
+/// A proxy whose BatchWriteItem calls never write: for tests that need a seed to hang on.
+pub fn never_writing_proxy() -> String {
+    let proxy = Proxy::start(Fault::NeverWrites);
+    proxy.url.clone()
+}
+
 fn ground(tag: &str, proxy: &Proxy) -> (TestDb, TestTable) {
     let db = TestDb::set_up(tag);
     let table = TestTable::at(tag, &proxy.url);

@@ -139,6 +139,10 @@ pub struct Run {
     command: Command,
     stdin: Option<String>,
     args: Vec<String>,
+    /// Send SIGINT this long after the start.
+    interrupt: Option<std::time::Duration>,
+    /// Run under a pseudo-terminal (`script`), as a person would.
+    terminal: bool,
     _home: tempfile::TempDir,
 }
 
@@ -157,6 +161,8 @@ pub fn cruddur(args: &[&str]) -> Run {
         command,
         stdin: None,
         args: args.iter().map(|a| a.to_string()).collect(),
+        interrupt: None,
+        terminal: false,
         _home: home,
     }
 }
@@ -183,7 +189,41 @@ impl Run {
         self
     }
 
+    pub fn interrupt_after(mut self, delay: std::time::Duration) -> Run {
+        self.interrupt = Some(delay);
+        self
+    }
+
+    pub fn in_terminal(mut self) -> Run {
+        self.terminal = true;
+        self
+    }
+
+    /// The same command under `script`, which gives it a pseudo-terminal.
+    fn under_script(&self) -> Command {
+        let quote = |a: &str| format!("'{}'", a.replace('\'', "'\\''"));
+        let line = std::iter::once(env!("CARGO_BIN_EXE_cruddur").to_string())
+            .chain(self.args.iter().cloned())
+            .map(|a| quote(&a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut command = Command::new("script");
+        command.args(["-qec", &line, "/dev/null"]).env_clear();
+        for (key, value) in self.command.get_envs() {
+            if let Some(value) = value {
+                command.env(key, value);
+            }
+        }
+        if let Some(dir) = self.command.get_current_dir() {
+            command.current_dir(dir);
+        }
+        command
+    }
+
     pub fn run(mut self) -> Done {
+        if self.terminal {
+            self.command = self.under_script();
+        }
         self.command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -198,7 +238,29 @@ impl Run {
             let _ = stdin.write_all(text.as_bytes());
         }
         drop(stdin);
+        if let Some(delay) = self.interrupt {
+            std::thread::sleep(delay);
+            let status = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "could not send SIGINT");
+        }
+        // A watchdog: no test may hang on the binary, whatever it does.
+        let pid = child.id();
+        let (finished, watch) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if watch
+                .recv_timeout(std::time::Duration::from_secs(120))
+                .is_err()
+            {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        });
         let output = child.wait_with_output().unwrap();
+        let _ = finished.send(());
         let done = Done {
             args: self.args.join(" "),
             code: output.status.code().unwrap_or(-1),

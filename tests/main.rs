@@ -10,3 +10,4 @@ mod db;
 mod ddb;
 mod faults;
 mod rds;
+mod workspace;

@@ -106,13 +106,15 @@ pub async fn write_all(
             first_error.get_or_insert(error);
         }
     }
-    let report = std::mem::take(
+    let mut report = std::mem::take(
         &mut *report
             .lock()
             .map_err(|_| anyhow!("internal: report poisoned"))?,
     );
     if first_error.is_none() && crate::interrupt::requested() {
         let not_written = requests.len() - report.written;
+        // Retries cut short by Ctrl-C are not failures of the budget.
+        report.failed.clear();
         return Err(crate::error::Stop::Interrupted(format!(
             "interrupted: {} of {} writes were done, {not_written} were not; run it again to finish",
             report.written,
@@ -189,7 +191,7 @@ async fn write_batch(
                 return outcome;
             }
         }
-        if attempt >= max_retries {
+        if attempt >= max_retries || crate::interrupt::requested() {
             outcome.unwritten = pending;
             return outcome;
         }

@@ -1,0 +1,326 @@
+//! The commands for workspaces and CI: setup, wait, doctor; the production guard's layers;
+//! --dry-run; Ctrl-C; colour; completions. Every run here is the way CI runs it: no terminal.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::harness::{cruddur, fixture_lines, moto_url, Run, TestDb, TestTable};
+
+fn stack(run: Run, db: &TestDb, table: &TestTable) -> Run {
+    run.db(db).table(table)
+}
+
+#[test]
+fn setup_twice_leaves_one_seeded_conversation() {
+    let db = TestDb::new("ws_setup");
+    let table = TestTable::new("ws-setup");
+    for _ in 0..2 {
+        let done = stack(cruddur(&["setup"]), &db, &table).run().success();
+        for step in [
+            "drop",
+            "create",
+            "schema-load",
+            "seed",
+            "update-cognito-user-ids",
+            "ddb schema-load",
+            "ddb seed",
+        ] {
+            assert!(
+                done.stderr
+                    .lines()
+                    .any(|l| l.starts_with(&format!("{step} ")) && l.contains(" ms")),
+                "no line for {step}\n{done}"
+            );
+        }
+    }
+    assert_eq!(table.items().len(), 2 + fixture_lines().len());
+    assert_eq!(db.count("public.users"), 3);
+    cruddur(&["--prod", "setup"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .run()
+        .code(3)
+        .stderr_has("local stack only");
+}
+
+#[test]
+fn wait_succeeds_on_the_stack_and_fails_in_time_on_a_closed_port() {
+    let db = TestDb::new("ws_wait");
+    let table = TestTable::new("ws-wait");
+    stack(cruddur(&["wait", "--timeout", "10s"]), &db, &table)
+        .run()
+        .success()
+        .stdout_has("postgres")
+        .stdout_has("dynamodb");
+    let started = std::time::Instant::now();
+    cruddur(&["wait", "postgres", "--timeout", "1s"])
+        .env(
+            "CONNECTION_URL",
+            "postgresql://postgres:x@127.0.0.1:1/cruddur",
+        )
+        .run()
+        .code(1)
+        .stderr_has("did not come up in time");
+    cruddur(&["wait", "dynamodb", "--timeout", "1s"])
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .run()
+        .code(1)
+        .stderr_has("DynamoDB at http://127.0.0.1:1 did not come up in time");
+    // Generous: only a hang would break it (no timing assertion on speed).
+    assert!(started.elapsed() < Duration::from_secs(60));
+    // --wait on a Postgres command waits first, then works.
+    cruddur(&["db", "create", "--wait", "--wait-timeout", "10s"])
+        .db(&db)
+        .run()
+        .success();
+    assert!(db.exists());
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Check {
+    check: String,
+    status: String,
+    detail: String,
+    fix: String,
+}
+
+#[test]
+fn doctor_reports_a_missing_table_as_a_failure_with_its_fix() {
+    let db = TestDb::set_up("ws_doctor");
+    let table = TestTable::new("ws-doctor");
+    let done = stack(cruddur(&["doctor", "--json"]), &db, &table)
+        .run()
+        .code(1)
+        .stderr_has("1 check failed");
+    let checks: Vec<Check> = done.json();
+    let missing = checks.iter().find(|c| c.check == "dynamodb table").unwrap();
+    assert_eq!(missing.status, "fail");
+    assert!(missing.detail.contains(&table.name));
+    assert_eq!(missing.fix, "cruddur ddb schema-load");
+    let url = checks.iter().find(|c| c.check == "postgres url").unwrap();
+    assert!(url.detail.contains(":***@"), "{url:?}");
+    assert!(
+        checks
+            .iter()
+            .filter(|c| c.check != "dynamodb table")
+            .all(|c| c.status != "fail"),
+        "{checks:?}"
+    );
+
+    stack(cruddur(&["ddb", "schema-load"]), &db, &table)
+        .run()
+        .success();
+    stack(cruddur(&["doctor"]), &db, &table)
+        .run()
+        .success()
+        .stdout_has("dynamodb index");
+}
+
+#[test]
+fn prod_ddb_commands_need_yes_without_a_terminal() {
+    let table = TestTable::new("ws-prod");
+    let prod = |args: &[&str]| {
+        cruddur(args)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("DDB_MESSAGE_TABLE", &table.name)
+    };
+    let endpoint = moto_url();
+    prod(&["--prod", "ddb", "schema-load", "--endpoint-url", &endpoint])
+        .run()
+        .code(3)
+        .stderr_has("re-run with --yes");
+    cruddur(&["ddb", "scan"])
+        .table(&table)
+        .run()
+        .code(1)
+        .stderr_has("does not exist");
+    prod(&[
+        "--prod",
+        "ddb",
+        "schema-load",
+        "--yes",
+        "--endpoint-url",
+        &endpoint,
+    ])
+    .run()
+    .success();
+    table.items();
+}
+
+#[test]
+fn a_database_marked_prod_refuses_local_destructive_commands_until_overridden() {
+    let db = TestDb::set_up("ws_marker");
+    // Loaded in production mode: the database now says it is production.
+    cruddur(&["--prod", "db", "schema-load", "--yes"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .run()
+        .success();
+    cruddur(&["--prod", "db", "seed", "--yes"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .run()
+        .success();
+    for args in [
+        &["db", "seed"][..],
+        &["db", "schema-load"],
+        &["db", "drop", "--force"],
+        &["db", "setup"],
+    ] {
+        cruddur(args)
+            .db(&db)
+            .run()
+            .code(3)
+            .stderr_has("marked as production")
+            .stderr_has("--override-prod-marker");
+    }
+    assert!(db.exists());
+    assert_eq!(db.count("public.users"), 3);
+    cruddur(&["db", "seed", "--override-prod-marker"])
+        .db(&db)
+        .run()
+        .success();
+    assert_eq!(db.count("public.users"), 6);
+    // A local load marks it local again.
+    cruddur(&["db", "schema-load", "--override-prod-marker"])
+        .db(&db)
+        .run()
+        .success();
+    cruddur(&["db", "seed"]).db(&db).run().success();
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let db = TestDb::set_up("ws_dry");
+    let table = TestTable::new("ws-dry");
+    stack(cruddur(&["ddb", "schema-load"]), &db, &table)
+        .run()
+        .success();
+    stack(cruddur(&["ddb", "seed"]), &db, &table)
+        .run()
+        .success();
+    let items = table.items().len();
+
+    for args in [
+        &["db", "drop", "--force", "--dry-run"][..],
+        &["db", "schema-load", "--dry-run"],
+        &["db", "seed", "--dry-run"],
+        &["db", "setup", "--dry-run"],
+        &[
+            "db",
+            "query",
+            "activities/create",
+            "-p",
+            "handle=londo",
+            "-p",
+            "message=x",
+            "-p",
+            "expires_at=2030-01-01",
+            "--dry-run",
+        ],
+        &["ddb", "drop", "--dry-run"],
+        &["ddb", "seed", "--replace", "--dry-run"],
+        &["setup", "--dry-run"],
+    ] {
+        stack(cruddur(args), &db, &table)
+            .run()
+            .success()
+            .stdout_has("dry run, nothing was done");
+    }
+    assert!(db.exists());
+    assert_eq!(
+        (db.count("public.users"), db.count("public.activities")),
+        (3, 1)
+    );
+    assert_eq!(table.items().len(), items);
+
+    let fresh = TestTable::new("ws-dry-new");
+    stack(cruddur(&["ddb", "schema-load", "--dry-run"]), &db, &fresh)
+        .run()
+        .success()
+        .stdout_has("CreateTable");
+    cruddur(&["ddb", "scan"]).table(&fresh).run().code(1);
+    let plan: serde_json::Value = stack(
+        cruddur(&["db", "schema-load", "--dry-run", "--json"]),
+        &db,
+        &table,
+    )
+    .run()
+    .success()
+    .json();
+    assert_eq!(plan["dry_run"], true);
+    assert!(plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a.as_str().unwrap().contains("CREATE TABLE public.users")));
+}
+
+#[test]
+fn ctrl_c_stops_a_seed_cleanly_with_exit_130() {
+    let db = TestDb::set_up("ws_interrupt");
+    let table = TestTable::new("ws-interrupt");
+    stack(cruddur(&["ddb", "schema-load"]), &db, &table)
+        .run()
+        .success();
+    // A slow seed: one batch at a time, each a second apart at most... stopped after the first ones.
+    let proxy_url = crate::faults::never_writing_proxy();
+    let done = cruddur(&["ddb", "seed", "--max-retries", "1000", "--concurrency", "1"])
+        .db(&db)
+        .env("AWS_ENDPOINT_URL", proxy_url)
+        .env("DDB_MESSAGE_TABLE", &table.name)
+        .interrupt_after(Duration::from_millis(1500))
+        .run();
+    assert_eq!(done.code, 130, "{done}");
+    done.stderr_has("interrupted").stderr_has("were not");
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let db = TestDb::new("ws_colour");
+    let table = TestTable::new("ws-colour");
+    let plain = stack(cruddur(&["setup"]), &db, &table).run().success();
+    assert!(
+        !plain.stderr.contains('\u{1b}') && !plain.stdout.contains('\u{1b}'),
+        "{plain}"
+    );
+    let terminal = stack(cruddur(&["setup"]), &db, &table)
+        .in_terminal()
+        .run()
+        .success();
+    assert!(
+        terminal.stdout.contains("\u{1b}["),
+        "a terminal gets colour\n{terminal}"
+    );
+    let no_color = stack(cruddur(&["setup"]), &db, &table)
+        .env("NO_COLOR", "1")
+        .in_terminal()
+        .run()
+        .success();
+    assert!(
+        !no_color.stdout.contains('\u{1b}'),
+        "NO_COLOR means none\n{no_color}"
+    );
+    let failing = cruddur(&["db", "query", "nope"])
+        .env("NO_COLOR", "1")
+        .in_terminal()
+        .run();
+    assert!(
+        failing.stdout.contains("error:") && !failing.stdout.contains('\u{1b}'),
+        "{failing}"
+    );
+}
+
+#[test]
+fn completions_and_the_man_page_generate() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef cruddur"),
+        ("fish", "complete -c cruddur"),
+    ] {
+        let done = cruddur(&["completions", shell]).run().success();
+        done.stdout_has(marker).stdout_has("schema-load");
+    }
+    cruddur(&["man"]).run().success().stdout_has(".TH cruddur");
+}
