@@ -36,6 +36,8 @@ pub struct Ctx {
     pub interactive: bool,
     /// stderr is a terminal and NO_COLOR is unset.
     pub colour: bool,
+    /// stderr is a terminal: progress bars are drawn.
+    pub stderr_terminal: bool,
     pub dry_run: bool,
     pub override_prod_marker: bool,
     /// The Postgres target, or why there is none (resolved eagerly, reported when a
@@ -70,6 +72,7 @@ impl Ctx {
             quiet: global.quiet,
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
             colour: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            stderr_terminal: std::io::stderr().is_terminal(),
             dry_run: global.dry_run,
             override_prod_marker: global.override_prod_marker,
             pg: PgTarget::resolve(target, &global.pg).map_err(|e| format!("{e:#}")),

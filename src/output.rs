@@ -149,6 +149,66 @@ pub fn paint(ctx: &crate::ctx::Ctx, colour: &str, text: &str) -> String {
     }
 }
 
+/// A one-line progress bar on stderr, for work that can take more than a second. Drawn only
+/// on a terminal and without --quiet; at most ten times a second; cleared when done.
+pub struct Progress {
+    enabled: bool,
+    label: String,
+    total: Option<usize>,
+    done: std::sync::atomic::AtomicUsize,
+    drawn: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Progress {
+    pub fn new(
+        ctx: &crate::ctx::Ctx,
+        label: &str,
+        total: Option<usize>,
+    ) -> std::sync::Arc<Progress> {
+        std::sync::Arc::new(Progress {
+            enabled: ctx.stderr_terminal && !ctx.quiet,
+            label: label.to_string(),
+            total,
+            done: std::sync::atomic::AtomicUsize::new(0),
+            drawn: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn add(&self, n: usize) {
+        let done = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        if !self.enabled {
+            return;
+        }
+        let Ok(mut drawn) = self.drawn.lock() else {
+            return;
+        };
+        if drawn.is_some_and(|at| at.elapsed() < std::time::Duration::from_millis(100)) {
+            return;
+        }
+        *drawn = Some(std::time::Instant::now());
+        let line = match self.total {
+            Some(total) if total > 0 => {
+                let filled = (done.min(total) * 30) / total;
+                format!(
+                    "{} [{}{}] {done}/{total}",
+                    self.label,
+                    "#".repeat(filled),
+                    ".".repeat(30 - filled)
+                )
+            }
+            _ => format!("{} {done}", self.label),
+        };
+        eprint!("\r{line}\x1b[K");
+    }
+
+    /// Clear the bar's line (if one was drawn).
+    pub fn finish(&self) {
+        if self.enabled && self.drawn.lock().map(|d| d.is_some()).unwrap_or(false) {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
 /// JSON lines straight to stdout, for output that streams as it arrives (`ddb scan`).
 pub fn write_lines(rows: &[Map<String, Value>]) -> Result<()> {
     let stdout = io::stdout();

@@ -57,20 +57,33 @@ fn help_lists_every_leaf_with_a_description() {
 
 #[test]
 fn every_leaf_help_shows_an_example() {
-    for leaf in [
-        "create",
-        "drop",
-        "schema-load",
-        "seed",
-        "sessions",
-        "setup",
-        "connect",
-        "query",
-    ] {
-        cruddur(&["db", leaf, "--help"])
-            .run()
-            .success()
-            .stdout_has("Example");
+    // Walk the real command tree, so a new leaf cannot slip by without one.
+    fn leaves(command: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let children: Vec<&clap::Command> = command
+            .get_subcommands()
+            .filter(|c| c.get_name() != "help")
+            .collect();
+        if children.is_empty() {
+            out.push(path);
+            return;
+        }
+        for child in children {
+            let mut next = path.clone();
+            next.push(child.get_name().to_string());
+            leaves(child, next, out);
+        }
+    }
+    let mut all = Vec::new();
+    leaves(
+        &<cruddur::cli::Cli as clap::CommandFactory>::command(),
+        Vec::new(),
+        &mut all,
+    );
+    assert!(all.len() >= 24, "{all:?}");
+    for leaf in all {
+        let mut args: Vec<&str> = leaf.iter().map(String::as_str).collect();
+        args.push("--help");
+        cruddur(&args).run().success().stdout_has("Example");
     }
 }
 

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 
 use super::items::{describe_key, Item};
 use super::Ddb;
+use crate::output::Progress;
 
 /// DynamoDB's limit for one BatchWriteItem call.
 pub const BATCH_SIZE: usize = 25;
@@ -56,6 +57,7 @@ pub async fn write_all(
     ddb: &Ddb,
     requests: Vec<WriteRequest>,
     options: BatchOptions,
+    progress: &Arc<Progress>,
 ) -> Result<BatchReport> {
     let queue: VecDeque<Vec<WriteRequest>> =
         requests.chunks(BATCH_SIZE).map(<[_]>::to_vec).collect();
@@ -63,7 +65,7 @@ pub async fn write_all(
     let report = Arc::new(Mutex::new(BatchReport::default()));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..options.concurrency.max(1) {
-        let (queue, report) = (queue.clone(), report.clone());
+        let (queue, report, progress) = (queue.clone(), report.clone(), progress.clone());
         let client = ddb.client.clone();
         let table = ddb.table.clone();
         workers.spawn(async move {
@@ -79,6 +81,7 @@ pub async fn write_all(
                     return Ok::<(), anyhow::Error>(());
                 };
                 let outcome = write_batch(&client, &table, batch, options.max_retries).await;
+                progress.add(outcome.written);
                 let mut report = report
                     .lock()
                     .map_err(|_| anyhow!("internal: report poisoned"))?;
@@ -106,6 +109,8 @@ pub async fn write_all(
             first_error.get_or_insert(error);
         }
     }
+    progress.finish();
+
     let mut report = std::mem::take(
         &mut *report
             .lock()

@@ -9,11 +9,12 @@ use super::items::{to_json, Item};
 use super::Ddb;
 use crate::cli::{DdbArgs, OutputFormat, ScanArgs};
 use crate::ctx::Ctx;
-use crate::output::{self, Column, Outcome, View};
+use crate::output::{self, Column, Outcome, Progress, View};
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, scan: &ScanArgs) -> Result<Outcome> {
     let ddb = Ddb::connect(ctx, args)?;
     let streaming = ctx.output == OutputFormat::Jsonl;
+    let progress = Progress::new(ctx, "scanning", None);
     let rows = ctx.block_on(async {
         let mut rows: Vec<Map<String, Value>> = Vec::new();
         let mut seen = 0usize;
@@ -33,6 +34,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, scan: &ScanArgs) -> Result<Outcome> {
             let items: Vec<Map<String, Value>> =
                 page.items().iter().take(room).map(to_json).collect();
             seen += items.len();
+            progress.add(items.len());
             if streaming {
                 if let Err(e) = output::write_lines(&items) {
                     if output::is_broken_pipe(&e) {
@@ -50,6 +52,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, scan: &ScanArgs) -> Result<Outcome> {
             }
         }
     })??;
+    progress.finish();
     if streaming {
         return Ok(Outcome::Nothing);
     }

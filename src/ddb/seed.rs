@@ -13,7 +13,7 @@ use super::items::{self, group_item, key_of, message_item, message_pk, timestamp
 use super::{fixture, people, Ddb, Partition, INDEX};
 use crate::cli::{DdbArgs, DdbSeedArgs};
 use crate::ctx::Ctx;
-use crate::output::Outcome;
+use crate::output::{Outcome, Progress};
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     // Everything that can be wrong with the input is found before any store is touched.
@@ -133,7 +133,8 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
                 .into_iter()
                 .map(batch::delete)
                 .collect::<Result<Vec<_>>>()?;
-            deleted = batch::write_all(&ddb, deletes, options).await?;
+            let progress = Progress::new(ctx, "deleting", Some(deletes.len()));
+            deleted = batch::write_all(&ddb, deletes, options, &progress).await?;
             unwritten("delete", &deleted, options.max_retries)?;
         }
         let puts = groups
@@ -141,7 +142,8 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             .chain(messages)
             .map(batch::put)
             .collect::<Result<Vec<_>>>()?;
-        let report = batch::write_all(&ddb, puts, options).await?;
+        let progress = Progress::new(ctx, "seeding", Some(puts.len()));
+        let report = batch::write_all(&ddb, puts, options, &progress).await?;
         unwritten("write", &report, options.max_retries)?;
         Ok::<_, anyhow::Error>((deleted, report))
     })??;
