@@ -339,6 +339,16 @@ pub enum DdbCommand {
     /// List the tables
     #[command(after_help = "Example:\n  cruddur ddb list-tables --json")]
     ListTables,
+    /// Write every item as JSON lines: a backup before `ddb drop` or `seed --replace`
+    #[command(
+        after_help = "Examples:\n  cruddur --prod ddb export --file backup.jsonl\n  cruddur ddb export --dynamodb-json --segments 4 > table.jsonl"
+    )]
+    Export(ExportArgs),
+    /// Write the items of a JSON-lines file back (checked whole before anything is written)
+    #[command(
+        after_help = "Examples:\n  cruddur ddb import backup.jsonl\n  cruddur ddb import table.jsonl --dynamodb-json --skip-invalid"
+    )]
+    Import(ImportArgs),
     /// The app's three access patterns
     #[command(subcommand)]
     Patterns(PatternsCommand),
@@ -407,6 +417,48 @@ pub struct ScanArgs {
     /// Items per Scan request (DynamoDB's own cap is 1 MB a page)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
     pub page_size: Option<i32>,
+
+    /// Scan in this many parallel segments
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=64))]
+    pub segments: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write here (made whole or not at all: a `.partial` file is renamed at the end)
+    /// [default: stdout]
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// DynamoDB's typed JSON (`{"pk": {"S": "…"}}`) instead of plain JSON
+    #[arg(long)]
+    pub dynamodb_json: bool,
+
+    /// Scan in this many parallel segments
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=64))]
+    pub segments: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// JSON lines, as `ddb export` writes them
+    pub path: PathBuf,
+
+    /// The file holds DynamoDB's typed JSON
+    #[arg(long)]
+    pub dynamodb_json: bool,
+
+    /// Skip malformed lines (and report them) instead of refusing the whole file
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// BatchWriteItem requests in flight at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
+    pub concurrency: u16,
+
+    /// Retries of one batch (unprocessed items, throttling) before its keys are reported unwritten
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_retries: u32,
 }
 
 #[derive(Debug, Args)]

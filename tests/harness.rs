@@ -493,3 +493,41 @@ pub fn http_stub(body: &'static str, count: usize) -> String {
     });
     url
 }
+
+impl TestTable {
+    /// Every item with its DynamoDB types, sorted by key: for comparing tables exactly.
+    pub fn raw_items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .block_on(
+                    self.client
+                        .scan()
+                        .table_name(&self.name)
+                        .set_exclusive_start_key(start.take())
+                        .send(),
+                )
+                .expect("scan of the test table failed");
+            all.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(last) => start = Some(last.clone()),
+                None => break,
+            }
+        }
+        let key =
+            |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+                let get = |k: &str| {
+                    item.get(k)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                (get("pk"), get("sk"))
+            };
+        all.sort_by_key(key);
+        all
+    }
+}

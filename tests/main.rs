@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod bulk;
 mod cli;
 mod cognito;
 mod db;

@@ -3,7 +3,7 @@
 //! backoff and full jitter; what is still unwritten when the retry budget is spent is
 //! reported by key, never dropped silently.
 
-use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,25 +59,39 @@ pub async fn write_all(
     options: BatchOptions,
     progress: &Arc<Progress>,
 ) -> Result<BatchReport> {
-    let queue: VecDeque<Vec<WriteRequest>> =
-        requests.chunks(BATCH_SIZE).map(<[_]>::to_vec).collect();
-    let queue = Arc::new(Mutex::new(queue));
+    write_stream(ddb, requests.into_iter().map(Ok), options, progress).await
+}
+
+/// Write every request the iterator gives, 25 a call, `concurrency` calls in flight. The
+/// iterator is read only as fast as the writes go (a queue of a few batches between them),
+/// so memory does not grow with the input. An `Err` from the iterator stops the writing.
+pub async fn write_stream(
+    ddb: &Ddb,
+    requests: impl Iterator<Item = Result<WriteRequest>>,
+    options: BatchOptions,
+    progress: &Arc<Progress>,
+) -> Result<BatchReport> {
+    let concurrency = options.concurrency.max(1);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<WriteRequest>>(concurrency * 2);
+    let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
     let report = Arc::new(Mutex::new(BatchReport::default()));
+    let stop = Arc::new(AtomicBool::new(false));
     let mut workers = tokio::task::JoinSet::new();
-    for _ in 0..options.concurrency.max(1) {
-        let (queue, report, progress) = (queue.clone(), report.clone(), progress.clone());
+    for _ in 0..concurrency {
+        let (receiver, report, progress, stop) = (
+            receiver.clone(),
+            report.clone(),
+            progress.clone(),
+            stop.clone(),
+        );
         let client = ddb.client.clone();
         let table = ddb.table.clone();
         workers.spawn(async move {
             loop {
-                if crate::interrupt::requested() {
+                if crate::interrupt::requested() || stop.load(Ordering::SeqCst) {
                     return Ok(());
                 }
-                let Some(batch) = queue
-                    .lock()
-                    .map_err(|_| anyhow!("internal: queue poisoned"))?
-                    .pop_front()
-                else {
+                let Some(batch) = receiver.lock().await.recv().await else {
                     return Ok::<(), anyhow::Error>(());
                 };
                 let outcome = write_batch(&client, &table, batch, options.max_retries).await;
@@ -93,16 +107,38 @@ pub async fn write_all(
                     .extend(outcome.unwritten.iter().map(describe_request));
                 if let Some(error) = outcome.error {
                     // Stop the others early: nothing more is sent once one batch cannot be.
-                    queue
-                        .lock()
-                        .map_err(|_| anyhow!("internal: queue poisoned"))?
-                        .clear();
+                    stop.store(true, Ordering::SeqCst);
                     return Err(error);
                 }
             }
         });
     }
-    let mut first_error = None;
+
+    let mut given = 0usize;
+    let mut input_error = None;
+    let mut batch = Vec::with_capacity(BATCH_SIZE);
+    for request in requests {
+        if crate::interrupt::requested() || stop.load(Ordering::SeqCst) {
+            break;
+        }
+        match request {
+            Ok(request) => batch.push(request),
+            Err(error) => {
+                input_error = Some(error);
+                break;
+            }
+        }
+        given += 1;
+        if batch.len() == BATCH_SIZE && sender.send(std::mem::take(&mut batch)).await.is_err() {
+            break;
+        }
+    }
+    if !batch.is_empty() && input_error.is_none() {
+        let _ = sender.send(batch).await;
+    }
+    drop(sender);
+
+    let mut first_error = input_error;
     while let Some(joined) = workers.join_next().await {
         let result = joined.map_err(|e| anyhow!("internal: a writer task failed: {e}"))?;
         if let Err(error) = result {
@@ -117,21 +153,18 @@ pub async fn write_all(
             .map_err(|_| anyhow!("internal: report poisoned"))?,
     );
     if first_error.is_none() && crate::interrupt::requested() {
-        let not_written = requests.len() - report.written;
         // Retries cut short by Ctrl-C are not failures of the budget.
         report.failed.clear();
         return Err(crate::error::Stop::Interrupted(format!(
-            "interrupted: {} of {} writes were done, {not_written} were not; run it again to finish",
-            report.written,
-            requests.len()
+            "interrupted: {} writes were done, the rest were not; run it again to finish",
+            report.written
         ))
         .into());
     }
     match first_error {
         Some(error) => Err(error.context(format!(
-            "{} of {} writes were done before the failure",
-            report.written,
-            requests.len()
+            "{} of the {given} writes read so far were done before the failure",
+            report.written
         ))),
         None => Ok(report),
     }

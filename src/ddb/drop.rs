@@ -21,7 +21,10 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
         );
     }
     ctx.confirm_destructive(
-        &format!("delete table `{}` and every item in it", ddb.table),
+        &format!(
+            "delete table `{}` and every item in it (back it up first: `cruddur --prod ddb export --file backup.jsonl`)",
+            ddb.table
+        ),
         &ddb.table,
     )?;
     let deleted = ctx.block_on(ddb.client.delete_table().table_name(&ddb.table).send())?;

@@ -187,6 +187,129 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// An item as DynamoDB's own typed JSON (`{"pk": {"S": "…"}}`), as the AWS CLI prints it.
+pub fn to_typed_json(item: &Item) -> Map<String, Value> {
+    let mut names: Vec<&String> = item.keys().collect();
+    names.sort_by_key(|name| (name.as_str() != "pk", name.as_str() != "sk", name.as_str()));
+    names
+        .into_iter()
+        .map(|name| (name.clone(), typed(&item[name])))
+        .collect()
+}
+
+fn typed(value: &AttributeValue) -> Value {
+    let (tag, inner) = match value {
+        AttributeValue::S(text) => ("S", Value::String(text.clone())),
+        AttributeValue::N(number) => ("N", Value::String(number.clone())),
+        AttributeValue::Bool(flag) => ("BOOL", Value::Bool(*flag)),
+        AttributeValue::Null(_) => ("NULL", Value::Bool(true)),
+        AttributeValue::M(map) => (
+            "M",
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), typed(v))).collect()),
+        ),
+        AttributeValue::L(list) => ("L", Value::Array(list.iter().map(typed).collect())),
+        AttributeValue::Ss(set) => (
+            "SS",
+            Value::Array(set.iter().cloned().map(Value::String).collect()),
+        ),
+        AttributeValue::Ns(set) => (
+            "NS",
+            Value::Array(set.iter().cloned().map(Value::String).collect()),
+        ),
+        AttributeValue::B(blob) => ("B", Value::String(base64(blob.as_ref()))),
+        AttributeValue::Bs(set) => (
+            "BS",
+            Value::Array(
+                set.iter()
+                    .map(|b| Value::String(base64(b.as_ref())))
+                    .collect(),
+            ),
+        ),
+        _ => ("NULL", Value::Bool(true)),
+    };
+    Value::Object(Map::from_iter([(tag.to_string(), inner)]))
+}
+
+/// An item from one line of an export: plain JSON (strings, numbers, booleans, null, lists,
+/// maps) or, with `typed`, DynamoDB JSON. It must carry the table's keys, `pk` and `sk`.
+pub fn from_json_line(line: &str, typed: bool) -> std::result::Result<Item, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let Value::Object(map) = value else {
+        return Err("not a JSON object".into());
+    };
+    let mut item = Item::with_capacity(map.len());
+    for (name, value) in map {
+        let attribute = if typed {
+            untyped(&value)
+        } else {
+            Ok(plain(&value))
+        }
+        .map_err(|why| format!("attribute `{name}`: {why}"))?;
+        item.insert(name, attribute);
+    }
+    for key in ["pk", "sk"] {
+        if !matches!(item.get(key), Some(AttributeValue::S(_))) {
+            return Err(format!(
+                "no string `{key}`: every item of the table has `pk` and `sk`"
+            ));
+        }
+    }
+    Ok(item)
+}
+
+fn plain(value: &Value) -> AttributeValue {
+    match value {
+        Value::String(text) => AttributeValue::S(text.clone()),
+        Value::Number(number) => AttributeValue::N(number.to_string()),
+        Value::Bool(flag) => AttributeValue::Bool(*flag),
+        Value::Null => AttributeValue::Null(true),
+        Value::Array(list) => AttributeValue::L(list.iter().map(plain).collect()),
+        Value::Object(map) => {
+            AttributeValue::M(map.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
+        }
+    }
+}
+
+fn untyped(value: &Value) -> std::result::Result<AttributeValue, String> {
+    let Some((tag, inner)) = value
+        .as_object()
+        .filter(|m| m.len() == 1)
+        .and_then(|m| m.iter().next())
+    else {
+        return Err("expected one type tag, like {\"S\": \"…\"}".into());
+    };
+    let strings = |v: &Value| -> std::result::Result<Vec<String>, String> {
+        v.as_array()
+            .ok_or("expected a list")?
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .map(String::from)
+                    .ok_or_else(|| "expected strings".to_string())
+            })
+            .collect()
+    };
+    Ok(match (tag.as_str(), inner) {
+        ("S", Value::String(text)) => AttributeValue::S(text.clone()),
+        ("N", Value::String(number)) => AttributeValue::N(number.clone()),
+        ("BOOL", Value::Bool(flag)) => AttributeValue::Bool(*flag),
+        ("NULL", Value::Bool(_)) => AttributeValue::Null(true),
+        ("M", Value::Object(map)) => AttributeValue::M(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), untyped(v)?)))
+                .collect::<std::result::Result<_, String>>()?,
+        ),
+        ("L", Value::Array(list)) => AttributeValue::L(
+            list.iter()
+                .map(untyped)
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        ("SS", list) => AttributeValue::Ss(strings(list)?),
+        ("NS", list) => AttributeValue::Ns(strings(list)?),
+        (tag, _) => return Err(format!("unsupported or malformed type `{tag}`")),
+    })
+}
+
 /// A message or group item as the app's backend returns it.
 #[derive(Debug, Serialize)]
 pub struct Entry {
@@ -263,6 +386,29 @@ mod tests {
             describe_key(&group),
             "GRP#u-tim / 2023-01-01T00:00:00.000000+00:00"
         );
+    }
+
+    #[test]
+    fn export_lines_round_trip() {
+        let line =
+            r#"{"pk":"a","sk":"b","n":42,"f":0.5,"l":[1,"x",true,null],"m":{"k":{"deep":[2]}}}"#;
+        let item = from_json_line(line, false).unwrap();
+        assert_eq!(
+            serde_json::Value::Object(to_json(&item)),
+            serde_json::from_str::<serde_json::Value>(line).unwrap()
+        );
+        let typed = serde_json::Value::Object(to_typed_json(&item)).to_string();
+        assert_eq!(from_json_line(&typed, true).unwrap(), item);
+        assert!(from_json_line(r#"{"sk":"b"}"#, false)
+            .unwrap_err()
+            .contains("pk"));
+        assert!(from_json_line("[1]", false).unwrap_err().contains("object"));
+        assert!(from_json_line("{oops", false)
+            .unwrap_err()
+            .contains("not JSON"));
+        assert!(from_json_line(r#"{"pk":{"S":"a"},"sk":{"Q":"b"}}"#, true)
+            .unwrap_err()
+            .contains("`sk`"));
     }
 
     #[test]

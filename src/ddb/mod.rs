@@ -4,7 +4,9 @@
 
 mod batch;
 mod drop;
+mod export;
 mod fixture;
+mod import;
 mod items;
 mod list_tables;
 mod patterns;
@@ -44,6 +46,8 @@ pub fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
         DdbCommand::Scan(a) => scan::run(ctx, args, a),
         DdbCommand::Drop(a) => drop::run(ctx, args, a),
         DdbCommand::ListTables => list_tables::run(ctx, args),
+        DdbCommand::Export(a) => export::run(ctx, args, a),
+        DdbCommand::Import(a) => import::run(ctx, args, a),
         DdbCommand::Patterns(command) => patterns::run(ctx, args, command),
     }
 }

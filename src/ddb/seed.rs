@@ -54,18 +54,18 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     let found = people(ctx, &[&seed.my_handle, &seed.other_handle])?;
     let (me, other) = (&found[0], &found[1]);
     let first = now - Duration::minutes(lines.len() as i64 - 1);
-    let mut messages: Vec<Item> = Vec::with_capacity(lines.len());
-    for (i, line) in lines.iter().enumerate() {
+    // Made as they are written, so a long fixture does not sit in memory as items.
+    let messages = lines.iter().enumerate().map(|(i, line)| {
         let sender = if line.person == 1 { me } else { other };
         let at = timestamp(first + Duration::minutes(i as i64));
-        messages.push(message_item(
+        message_item(
             &group,
             &uuid::Uuid::new_v4().to_string(),
             &at,
             &line.text,
             sender,
-        ));
-    }
+        )
+    });
     let (last_at, last_text) = match lines.last() {
         Some(line) => (timestamp(now), line.text.clone()),
         None => bail!("{name} holds no message"),
@@ -89,7 +89,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             }
         );
     }
-    let total = groups.len() + messages.len();
+    let total = groups.len() + lines.len();
     if ctx.dry_run {
         let mut actions = Vec::new();
         if !existing.is_empty() {
@@ -117,7 +117,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     }
     if seed.replace {
         ctx.confirm_destructive(
-            &format!("replace conversation {group} in `{}`", ddb.table),
+            &format!("replace conversation {group} in `{}` (back it up first: `cruddur --prod ddb export --file backup.jsonl`)", ddb.table),
             &ddb.table,
         )?;
     }
@@ -137,13 +137,9 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             deleted = batch::write_all(&ddb, deletes, options, &progress).await?;
             unwritten("delete", &deleted, options.max_retries)?;
         }
-        let puts = groups
-            .into_iter()
-            .chain(messages)
-            .map(batch::put)
-            .collect::<Result<Vec<_>>>()?;
-        let progress = Progress::new(ctx, "seeding", Some(puts.len()));
-        let report = batch::write_all(&ddb, puts, options, &progress).await?;
+        let puts = groups.into_iter().chain(messages).map(batch::put);
+        let progress = Progress::new(ctx, "seeding", Some(total));
+        let report = batch::write_stream(&ddb, puts, options, &progress).await?;
         unwritten("write", &report, options.max_retries)?;
         Ok::<_, anyhow::Error>((deleted, report))
     })??;

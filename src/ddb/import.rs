@@ -1,0 +1,137 @@
+//! `cruddur ddb import PATH`: the items of a JSON-lines file (as `ddb export` writes them)
+//! written through the bulk write path. The file is checked whole first — a malformed line
+//! stops everything before any write, unless --skip-invalid — then streamed, never read into
+//! memory at once.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::json;
+
+use super::batch::{self, BatchOptions};
+use super::items::from_json_line;
+use super::Ddb;
+use crate::cli::{DdbArgs, ImportArgs};
+use crate::ctx::Ctx;
+use crate::output::{Outcome, Progress};
+
+pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
+    let path = &import.path;
+    let (valid, skipped) = check(path, import)?;
+    let ddb = Ddb::connect(ctx, args)?;
+    if ctx.dry_run {
+        return Outcome::dry_run(
+            format!(
+                "would import {valid} items from {} into `{}` at {}",
+                path.display(),
+                ddb.table,
+                ddb.endpoint
+            ),
+            vec![format!(
+                "{} BatchWriteItem requests, {} in flight; {} malformed lines skipped",
+                valid.div_ceil(batch::BATCH_SIZE),
+                import.concurrency,
+                skipped.len()
+            )],
+        );
+    }
+    ctx.confirm_destructive(
+        &format!(
+            "write {valid} items into `{}` (items with the same keys are replaced)",
+            ddb.table
+        ),
+        &ddb.table,
+    )?;
+    let started = Instant::now();
+    let options = BatchOptions {
+        concurrency: import.concurrency as usize,
+        max_retries: import.max_retries,
+    };
+    let requests = lines(path)?.filter_map(|(_, line)| match line {
+        Err(error) => Some(Err(error)),
+        Ok(text) => from_json_line(&text, import.dynamodb_json)
+            .ok()
+            .map(batch::put),
+    });
+    let progress = Progress::new(ctx, "importing", Some(valid));
+    let report = ctx.block_on(batch::write_stream(&ddb, requests, options, &progress))??;
+    if !report.failed.is_empty() {
+        bail!(
+            "could not write {} of {valid} items after {} retries: {}; {} were written — import again to finish",
+            report.failed.len(),
+            import.max_retries,
+            report.failed.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
+            report.written
+        );
+    }
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let skipped_lines: Vec<usize> = skipped.iter().map(|(n, _)| *n).collect();
+    Outcome::done(
+        format!(
+            "imported {} items from {} into `{}` in {} requests, {} retries, {elapsed_ms} ms{}",
+            report.written,
+            path.display(),
+            ddb.table,
+            report.requests,
+            report.retries,
+            if skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; skipped {} malformed lines", skipped.len())
+            }
+        ),
+        json!({
+            "table": ddb.table,
+            "items": report.written,
+            "skipped_lines": skipped_lines,
+            "requests": report.requests,
+            "retries": report.retries,
+            "elapsed_ms": elapsed_ms,
+        }),
+    )
+}
+
+/// Numbered non-empty lines of the file, read as they are needed.
+fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, Result<String>)>> {
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let shown = path.display().to_string();
+    Ok(BufReader::new(file)
+        .lines()
+        .enumerate()
+        .map(move |(i, line)| {
+            (
+                i + 1,
+                line.map_err(|e| anyhow!("{shown}:{}: cannot read: {e}", i + 1)),
+            )
+        })
+        .filter(|(_, line)| line.as_ref().map_or(true, |text| !text.trim().is_empty())))
+}
+
+/// The whole file checked before anything is written: how many items, which lines are bad.
+fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<(usize, String)>)> {
+    let mut valid = 0;
+    let mut skipped = Vec::new();
+    for (number, line) in lines(path)? {
+        match from_json_line(&line?, import.dynamodb_json) {
+            Ok(_) => valid += 1,
+            Err(why) if import.skip_invalid => skipped.push((number, why)),
+            Err(why) => {
+                bail!(
+                "{}:{number}: {why}; nothing was written (fix the line, or pass --skip-invalid{})",
+                path.display(),
+                if import.dynamodb_json { "" } else { "; a typed export needs --dynamodb-json" }
+            )
+            }
+        }
+    }
+    if valid == 0 {
+        bail!(
+            "{} holds no item to import; nothing was written",
+            path.display()
+        );
+    }
+    Ok((valid, skipped))
+}
