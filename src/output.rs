@@ -157,6 +157,8 @@ pub struct Progress {
     total: Option<usize>,
     done: std::sync::atomic::AtomicUsize,
     drawn: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The width of the line on screen now.
+    width: std::sync::atomic::AtomicUsize,
 }
 
 impl Progress {
@@ -171,6 +173,7 @@ impl Progress {
             total,
             done: std::sync::atomic::AtomicUsize::new(0),
             drawn: std::sync::Mutex::new(None),
+            width: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -198,13 +201,20 @@ impl Progress {
             }
             _ => format!("{} {done}", self.label),
         };
-        eprint!("\r{line}\x1b[K");
+        // Plain spaces, not an escape code, wipe what a longer line left (NO_COLOR-safe).
+        let width = line.chars().count();
+        let wipe = self
+            .width
+            .swap(width, std::sync::atomic::Ordering::Relaxed)
+            .saturating_sub(width);
+        eprint!("\r{line}{}", " ".repeat(wipe));
     }
 
     /// Clear the bar's line (if one was drawn).
     pub fn finish(&self) {
-        if self.enabled && self.drawn.lock().map(|d| d.is_some()).unwrap_or(false) {
-            eprint!("\r\x1b[K");
+        let width = self.width.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if self.enabled && width > 0 {
+            eprint!("\r{}\r", " ".repeat(width));
         }
     }
 }

@@ -114,6 +114,9 @@ pub async fn write_stream(
         });
     }
 
+    // Only the writers hold the queue's receiving end now: when they all stop (Ctrl-C, a
+    // hard error) the queue closes and the reading below stops too.
+    drop(receiver);
     let mut given = 0usize;
     let mut input_error = None;
     let mut batch = Vec::with_capacity(BATCH_SIZE);
