@@ -69,7 +69,7 @@ pub async fn scan_pages(
 ) -> Result<usize> {
     let segments = pages.segments.max(1);
     let (sender, mut receiver) =
-        tokio::sync::mpsc::channel::<Result<Vec<Item>>>(segments as usize * 2);
+        tokio::sync::mpsc::channel::<Result<Vec<Item>>>(segments as usize);
     let mut readers = tokio::task::JoinSet::new();
     for segment in 0..segments {
         let sender = sender.clone();

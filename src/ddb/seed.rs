@@ -192,8 +192,10 @@ async fn existing_keys(ddb: &Ddb, group: &str, any: bool) -> Result<Vec<Item>> {
         first,
         ..Partition::default()
     };
-    let mut keys = ddb.query_partition(messages).await?;
-    keys.extend(ddb.query_partition(groups).await?.iter().map(key_of));
+    // Both at once: two round trips would be paid one after the other otherwise.
+    let (messages, groups) = tokio::join!(ddb.query_partition(messages), ddb.query_partition(groups));
+    let mut keys = messages?;
+    keys.extend(groups?.iter().map(key_of));
     Ok(keys)
 }
 
