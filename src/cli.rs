@@ -399,13 +399,8 @@ pub struct DdbSeedArgs {
     #[arg(long)]
     pub replace: bool,
 
-    /// BatchWriteItem requests in flight at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
-    pub concurrency: u16,
-
-    /// Retries of one batch (unprocessed items, throttling) before its keys are reported unwritten
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub max_retries: u32,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -421,6 +416,18 @@ pub struct ScanArgs {
     /// Scan in this many parallel segments
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=64))]
     pub segments: i32,
+}
+
+/// How the bulk write path writes (`ddb seed`, `ddb import`).
+#[derive(Debug, Args, Clone, Copy)]
+pub struct WriteArgs {
+    /// BatchWriteItem requests in flight at once
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
+    pub concurrency: u16,
+
+    /// Retries of one batch (unprocessed items, throttling) before its keys are reported unwritten
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_retries: u32,
 }
 
 #[derive(Debug, Args)]
@@ -452,13 +459,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub skip_invalid: bool,
 
-    /// BatchWriteItem requests in flight at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
-    pub concurrency: u16,
-
-    /// Retries of one batch (unprocessed items, throttling) before its keys are reported unwritten
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub max_retries: u32,
+    #[command(flatten)]
+    pub write: WriteArgs,
 }
 
 #[derive(Debug, Args)]

@@ -5,17 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::harness::{cruddur, scratch, write, TestDb, TestTable};
-
-fn ground(tag: &str) -> (TestDb, TestTable) {
-    let db = TestDb::set_up(tag);
-    let table = TestTable::new(tag);
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
-    (db, table)
-}
+use crate::harness::{cruddur, ground, scratch, write, TestTable};
 
 fn keys(items: &[serde_json::Value]) -> Vec<(String, String)> {
     let mut keys: Vec<(String, String)> = items

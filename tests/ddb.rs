@@ -4,21 +4,10 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::harness::{cruddur, fixture_lines, moto_url, scratch, write, TestDb, TestTable};
+use crate::harness::{cruddur, fixture_lines, ground, moto_url, scratch, write, TestDb, TestTable};
 
 const GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
 const NOW: &str = "2026-03-01T12:00:00Z";
-
-/// A database with the seed users and a table with its schema: the ground every seed needs.
-fn ground(tag: &str) -> (TestDb, TestTable) {
-    let db = TestDb::set_up(tag);
-    let table = TestTable::new(tag);
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
-    (db, table)
-}
 
 fn seed(db: &TestDb, table: &TestTable, extra: &[&str]) -> crate::harness::Done {
     let mut args = vec!["ddb", "seed", "--now", NOW, "--json"];
@@ -597,9 +586,7 @@ fn drop_and_list_tables() {
     // --prod needs a confirmation; without a terminal, --yes (exit 3 otherwise, table intact).
     let prod = |args: &[&str]| {
         cruddur(args)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
+            .aws_credentials()
             .env("DDB_MESSAGE_TABLE", &table.name)
     };
     let endpoint = moto_url();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::harness::{cruddur, fixture_lines, moto_url, TestDb, TestTable};
+use crate::harness::{cruddur, fixture_lines, ground_at, moto_url};
 
 #[derive(Clone, Copy)]
 enum Fault {
@@ -215,20 +215,10 @@ pub fn never_writing_proxy() -> String {
     proxy.url.clone()
 }
 
-fn ground(tag: &str, proxy: &Proxy) -> (TestDb, TestTable) {
-    let db = TestDb::set_up(tag);
-    let table = TestTable::at(tag, &proxy.url);
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
-    (db, table)
-}
-
 #[test]
 fn unprocessed_items_are_retried_until_every_item_is_written() {
     let proxy = Proxy::start(Fault::Unprocessed(6));
-    let (db, table) = ground("unprocessed", &proxy);
+    let (db, table) = ground_at("unprocessed", &proxy.url);
     let expected = 2 + fixture_lines().len();
     let report: Value = cruddur(&["ddb", "seed", "--json"])
         .db(&db)
@@ -249,7 +239,7 @@ fn unprocessed_items_are_retried_until_every_item_is_written() {
 #[test]
 fn throttled_batches_are_retried_until_every_item_is_written() {
     let proxy = Proxy::start(Fault::Throttle(8));
-    let (db, table) = ground("throttled", &proxy);
+    let (db, table) = ground_at("throttled", &proxy.url);
     let expected = 2 + fixture_lines().len();
     let report: Value = cruddur(&["ddb", "seed", "--json", "--concurrency", "2"])
         .db(&db)
@@ -265,7 +255,7 @@ fn throttled_batches_are_retried_until_every_item_is_written() {
 #[test]
 fn items_that_never_get_written_are_reported_by_key() {
     let proxy = Proxy::start(Fault::NeverWrites);
-    let (db, table) = ground("never", &proxy);
+    let (db, table) = ground_at("never", &proxy.url);
     let done = cruddur(&["ddb", "seed", "--max-retries", "2"])
         .db(&db)
         .table(&table)

@@ -379,35 +379,17 @@ impl TestTable {
 
     /// Every item, as plain strings (the table holds only strings).
     pub fn items(&self) -> Vec<std::collections::HashMap<String, String>> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .block_on(
-                    self.client
-                        .scan()
-                        .table_name(&self.name)
-                        .set_exclusive_start_key(start.take())
-                        .send(),
-                )
-                .expect("scan of the test table failed");
-            for item in page.items() {
-                all.push(
-                    item.iter()
-                        .map(|(k, v)| {
-                            (
-                                k.clone(),
-                                v.as_s().cloned().unwrap_or_else(|_| format!("{v:?}")),
-                            )
-                        })
-                        .collect(),
-                );
-            }
-            match page.last_evaluated_key() {
-                Some(last) => start = Some(last.clone()),
-                None => return all,
-            }
-        }
+        self.raw_items()
+            .into_iter()
+            .map(|item| {
+                item.into_iter()
+                    .map(|(k, v)| {
+                        let text = v.as_s().cloned().unwrap_or_else(|_| format!("{v:?}"));
+                        (k, text)
+                    })
+                    .collect()
+            })
+            .collect()
     }
 }
 
@@ -445,8 +427,12 @@ pub fn fixture_lines() -> Vec<(u8, String)> {
 impl Run {
     /// The AWS SDK's default chain, pointed at moto: what a developer with an emulator sets.
     pub fn aws(self) -> Run {
-        self.env("AWS_ENDPOINT_URL", moto_url())
-            .env("AWS_ACCESS_KEY_ID", "test")
+        self.env("AWS_ENDPOINT_URL", moto_url()).aws_credentials()
+    }
+
+    /// Credentials and a region, as a `--prod` user has them (the endpoint is up to the test).
+    pub fn aws_credentials(self) -> Run {
+        self.env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
     }
@@ -530,4 +516,20 @@ impl TestTable {
         all.sort_by_key(key);
         all
     }
+}
+
+/// A database with the seed users and a table with its schema, reached through `endpoint`:
+/// the ground every seed stands on.
+pub fn ground_at(tag: &str, endpoint: &str) -> (TestDb, TestTable) {
+    let db = TestDb::set_up(tag);
+    let table = TestTable::at(tag, endpoint);
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .success();
+    (db, table)
+}
+
+pub fn ground(tag: &str) -> (TestDb, TestTable) {
+    ground_at(tag, &moto_url())
 }

@@ -122,9 +122,7 @@ fn prod_ddb_commands_need_yes_without_a_terminal() {
     let table = TestTable::new("ws-prod");
     let prod = |args: &[&str]| {
         cruddur(args)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
+            .aws_credentials()
             .env("DDB_MESSAGE_TABLE", &table.name)
     };
     let endpoint = moto_url();

@@ -21,12 +21,8 @@ pub const BATCH_SIZE: usize = 25;
 const BACKOFF_BASE: Duration = Duration::from_millis(25);
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Clone, Copy)]
-pub struct BatchOptions {
-    pub concurrency: usize,
-    /// Retries of one batch (after unprocessed items or a throttling error) before giving up.
-    pub max_retries: u32,
-}
+/// How many calls in flight, and how many retries of one batch before giving up on it.
+pub type BatchOptions = crate::cli::WriteArgs;
 
 #[derive(Debug, Default, serde::Serialize)]
 pub struct BatchReport {
@@ -71,7 +67,7 @@ pub async fn write_stream(
     options: BatchOptions,
     progress: &Arc<Progress>,
 ) -> Result<BatchReport> {
-    let concurrency = options.concurrency.max(1);
+    let concurrency = usize::from(options.concurrency.max(1));
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<WriteRequest>>(concurrency * 2);
     let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
     let report = Arc::new(Mutex::new(BatchReport::default()));

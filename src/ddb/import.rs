@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
 
-use super::batch::{self, BatchOptions};
+use super::batch;
 use super::items::from_json_line;
 use super::Ddb;
 use crate::cli::{DdbArgs, ImportArgs};
@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
             vec![format!(
                 "{} BatchWriteItem requests, {} in flight; {} malformed lines skipped",
                 valid.div_ceil(batch::BATCH_SIZE),
-                import.concurrency,
+                import.write.concurrency,
                 skipped.len()
             )],
         );
@@ -46,10 +46,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
         &ddb.table,
     )?;
     let started = Instant::now();
-    let options = BatchOptions {
-        concurrency: import.concurrency as usize,
-        max_retries: import.max_retries,
-    };
+    let options = import.write;
     let requests = lines(path)?.filter_map(|(_, line)| match line {
         Err(error) => Some(Err(error)),
         Ok(text) => from_json_line(&text, import.dynamodb_json)
@@ -62,7 +59,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
         bail!(
             "could not write {} of {valid} items after {} retries: {}; {} were written — import again to finish",
             report.failed.len(),
-            import.max_retries,
+            import.write.max_retries,
             report.failed.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
             report.written
         );

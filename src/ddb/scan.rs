@@ -68,8 +68,7 @@ pub async fn scan_pages(
     mut sink: impl FnMut(&[Item]) -> Result<()>,
 ) -> Result<usize> {
     let segments = pages.segments.max(1);
-    let (sender, mut receiver) =
-        tokio::sync::mpsc::channel::<Result<Vec<Item>>>(segments as usize);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Vec<Item>>>(segments as usize);
     let mut readers = tokio::task::JoinSet::new();
     for segment in 0..segments {
         let sender = sender.clone();

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Result};
 use chrono::{Duration, Utc};
 use serde_json::json;
 
-use super::batch::{self, BatchOptions, BatchReport};
+use super::batch::{self, BatchReport};
 use super::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
 use super::{fixture, people, Ddb, Partition, INDEX};
 use crate::cli::{DdbArgs, DdbSeedArgs};
@@ -105,7 +105,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             timestamp(first),
             last_at,
             total.div_ceil(batch::BATCH_SIZE),
-            seed.concurrency
+            seed.write.concurrency
         ));
         return Outcome::dry_run(
             format!(
@@ -121,10 +121,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             &ddb.table,
         )?;
     }
-    let options = BatchOptions {
-        concurrency: seed.concurrency as usize,
-        max_retries: seed.max_retries,
-    };
+    let options = seed.write;
     let started = Instant::now();
     let (deleted, report) = ctx.block_on(async {
         let mut deleted = BatchReport::default();
@@ -193,7 +190,8 @@ async fn existing_keys(ddb: &Ddb, group: &str, any: bool) -> Result<Vec<Item>> {
         ..Partition::default()
     };
     // Both at once: two round trips would be paid one after the other otherwise.
-    let (messages, groups) = tokio::join!(ddb.query_partition(messages), ddb.query_partition(groups));
+    let (messages, groups) =
+        tokio::join!(ddb.query_partition(messages), ddb.query_partition(groups));
     let mut keys = messages?;
     keys.extend(groups?.iter().map(key_of));
     Ok(keys)
