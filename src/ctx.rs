@@ -110,12 +110,13 @@ impl Ctx {
         self.pg.as_ref().map_err(|why| anyhow::anyhow!("{why}"))
     }
 
-    /// Run a future on the process's one Tokio runtime (made on first use). Postgres calls
-    /// never go in here: the `postgres` crate runs a runtime of its own.
+    /// Run a future on the process's one Tokio runtime (made on first use). It has one
+    /// thread: the time goes to the network, and one thread spends less CPU on the bulk paths
+    /// than several (scripts/bench). Postgres calls never go in here: the `postgres` crate
+    /// runs a runtime of its own.
     pub fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
         if self.runtime.get().is_none() {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+            let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("could not start the async runtime")?;
