@@ -64,8 +64,17 @@ stack_start_postgres() {
     --pwfile="$STACK_DIR/pwfile" -E UTF8 --no-sync >"$STACK_DIR/initdb.log" 2>&1 \
     || { cat "$STACK_DIR/initdb.log" >&2; die "initdb failed"; }
   rm -f "$STACK_DIR/pwfile"
+  # TLS as RDS offers it: a self-signed certificate; one role may log in over TLS only, so the
+  # tests can tell that cruddur really encrypts.
+  command -v openssl >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -keyout "$data/server.key" -out "$data/server.crt" >/dev/null 2>&1 || die "openssl could not make a test certificate"
+  chown "$user" "$data/server.key" "$data/server.crt" 2>/dev/null || true
+  chmod 600 "$data/server.key"
+  { echo "hostnossl all cruddur_tls_only 0.0.0.0/0 reject"; cat "$data/pg_hba.conf"; } > "$data/pg_hba.new"
+  mv "$data/pg_hba.new" "$data/pg_hba.conf" && chown "$user" "$data/pg_hba.conf" 2>/dev/null || true
   as_pg_user "$user" "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 30 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c ssl=on -c ssl_cert_file=$data/server.crt -c ssl_key_file=$data/server.key" \
     start >/dev/null \
     || { cat "$data/server.log" >&2; die "PostgreSQL did not start on 127.0.0.1:$port"; }
   STACK_PIDS+=("$(head -1 "$data/postmaster.pid")")

@@ -2,11 +2,11 @@
 //! that say what to do), the maintenance database, and binding text parameters.
 
 use std::error::Error as StdError;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use postgres::config::Host;
+use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
 use postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls};
@@ -160,11 +160,20 @@ impl PgTarget {
         config.dbname(dbname);
         let (sender, receiver) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = sender.send(config.connect(NoTls));
+            let result = match config.get_ssl_mode() {
+                SslMode::Disable => config.connect(NoTls),
+                _ => match tls() {
+                    Ok(tls) => config.connect(tls),
+                    Err(error) => {
+                        let _ = sender.send(Err(Failure::Tls(error.to_string())));
+                        return;
+                    }
+                },
+            };
+            let _ = sender.send(result.map_err(Failure::Pg));
         });
         match receiver.recv_timeout(self.timeout) {
-            Ok(Ok(client)) => Ok(client),
-            Ok(Err(error)) => Err(Failure::Pg(error)),
+            Ok(result) => result,
             Err(_) => Err(Failure::TimedOut),
         }
     }
@@ -175,12 +184,20 @@ impl PgTarget {
         let error = match failure {
             Failure::Pg(error) => error,
             Failure::TimedOut => return self.timed_out(),
+            Failure::Tls(why) => return anyhow!("could not set up TLS for {server}: {why}"),
         };
         if let Some(code) = error.code() {
             if *code == SqlState::INVALID_CATALOG_NAME {
                 return anyhow!(
                     "database `{dbname}` does not exist on {server}: create it with `cruddur db create`{}",
                     if self.target == Target::Local { " (or all of it with `cruddur db setup`)" } else { "" }
+                );
+            }
+            if db_message(&error).contains("no encryption") {
+                return anyhow!(
+                    "Postgres at {server} accepts this login only over TLS: {}; drop `sslmode=disable` from {}",
+                    db_message(&error),
+                    self.source
                 );
             }
             if *code == SqlState::INVALID_PASSWORD
@@ -234,7 +251,70 @@ impl PgTarget {
 
 enum Failure {
     Pg(postgres::Error),
+    Tls(String),
     TimedOut,
+}
+
+/// TLS as libpq's default `sslmode=prefer` (and `require`) does it: the channel is encrypted
+/// whenever the server offers it, and the server's certificate is not checked against a CA —
+/// RDS's own CA is in no public root store, and psql does not check it either unless asked.
+/// Signatures in the handshake are still verified.
+fn tls() -> std::result::Result<tokio_postgres_rustls::MakeRustlsConnect, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// `postgresql://user:***@host:port/db`: the URL as printed anywhere.

@@ -563,3 +563,34 @@ fn unreachable_servers_get_errors_that_say_what_to_do() {
         .stderr_has("refused the login")
         .stderr_has("CONNECTION_URL");
 }
+
+#[test]
+fn connections_use_tls_when_the_server_offers_it() {
+    // The test server rejects this role on unencrypted connections (scripts/stack.sh).
+    let mut admin = crate::harness::admin();
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS cruddur_tls_only; CREATE ROLE cruddur_tls_only LOGIN CREATEDB PASSWORD '{}'",
+            password()
+        ))
+        .unwrap();
+    let db = TestDb::new("tls");
+    let url = db.url().replacen("postgres:", "cruddur_tls_only:", 1);
+    cruddur(&["db", "create"])
+        .env("CONNECTION_URL", &url)
+        .run()
+        .success();
+    assert!(
+        db.exists(),
+        "created over TLS (sslmode=prefer, the default)"
+    );
+    cruddur(&["db", "sessions"])
+        .env("CONNECTION_URL", format!("{url}?sslmode=require"))
+        .run()
+        .success();
+    cruddur(&["db", "sessions"])
+        .env("CONNECTION_URL", format!("{url}?sslmode=disable"))
+        .run()
+        .code(1)
+        .stderr_has("no encryption");
+}
