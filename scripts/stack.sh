@@ -66,7 +66,11 @@ stack_start_postgres() {
   rm -f "$STACK_DIR/pwfile"
   # TLS as RDS offers it: a self-signed certificate; one role may log in over TLS only, so the
   # tests can tell that cruddur really encrypts.
-  command -v openssl >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2
+  if ! command -v openssl >/dev/null; then
+    say "openssl not found: installing it from the OS packages"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2 || die "could not install openssl"
+  fi
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
     -keyout "$data/server.key" -out "$data/server.crt" >/dev/null 2>&1 || die "openssl could not make a test certificate"
   chown "$user" "$data/server.key" "$data/server.crt" 2>/dev/null || true
