@@ -118,11 +118,16 @@ pub fn parse_time(text: &str, flag: &str) -> Result<DateTime<Utc>> {
 /// An item as plain JSON: `pk` and `sk` first, then the other attributes by name;
 /// numbers as numbers, sets and lists as arrays, maps as objects.
 pub fn to_json(item: &Item) -> Map<String, Value> {
+    convert(item, value_to_json)
+}
+
+/// The item's attributes, `pk` and `sk` first, then by name, each converted.
+fn convert(item: &Item, value: fn(&AttributeValue) -> Value) -> Map<String, Value> {
     let mut names: Vec<&String> = item.keys().collect();
     names.sort_by_key(|name| (name.as_str() != "pk", name.as_str() != "sk", name.as_str()));
     names
         .into_iter()
-        .map(|name| (name.clone(), value_to_json(&item[name])))
+        .map(|name| (name.clone(), value(&item[name])))
         .collect()
 }
 
@@ -189,12 +194,7 @@ fn base64(bytes: &[u8]) -> String {
 
 /// An item as DynamoDB's own typed JSON (`{"pk": {"S": "…"}}`), as the AWS CLI prints it.
 pub fn to_typed_json(item: &Item) -> Map<String, Value> {
-    let mut names: Vec<&String> = item.keys().collect();
-    names.sort_by_key(|name| (name.as_str() != "pk", name.as_str() != "sk", name.as_str()));
-    names
-        .into_iter()
-        .map(|name| (name.clone(), typed(&item[name])))
-        .collect()
+    convert(item, typed)
 }
 
 fn typed(value: &AttributeValue) -> Value {

@@ -3,7 +3,10 @@
 //! asked. With `--output jsonl` each page is printed as it arrives, so memory does not grow
 //! with the table. `ddb export` reads the table through the same path.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::scan::ScanError;
 use serde_json::{Map, Value};
 
 use super::items::{to_json, Item};
@@ -68,13 +71,14 @@ pub async fn scan_pages(
     mut sink: impl FnMut(&[Item]) -> Result<()>,
 ) -> Result<usize> {
     let segments = pages.segments.max(1);
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Vec<Item>>>(segments as usize);
+    // Readers send their pages, or the SDK's error, which is explained here like any other.
+    type Page = std::result::Result<Vec<Item>, SdkError<ScanError, HttpResponse>>;
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Page>(segments as usize);
     let mut readers = tokio::task::JoinSet::new();
     for segment in 0..segments {
         let sender = sender.clone();
         let client = ddb.client.clone();
         let table = ddb.table.clone();
-        let ddb_endpoint = ddb.endpoint.clone();
         readers.spawn(async move {
             let mut start: Option<Item> = None;
             loop {
@@ -89,19 +93,17 @@ pub async fn scan_pages(
                 let page = match request.send().await {
                     Ok(page) => page,
                     Err(error) => {
-                        let message = match aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&error) {
-                            Some("ResourceNotFoundException") => anyhow!(
-                                "Scan: table `{table}` does not exist at {ddb_endpoint}; create it with `cruddur ddb schema-load`"
-                            ),
-                            _ => crate::aws::explain("Scan", &error),
-                        };
-                        let _ = sender.send(Err(message)).await;
+                        let _ = sender.send(Err(error)).await;
                         return;
                     }
                 };
                 let next = page.last_evaluated_key().cloned();
                 // A closed channel: the reader has all it wants.
-                if sender.send(Ok(page.items.unwrap_or_default())).await.is_err() {
+                if sender
+                    .send(Ok(page.items.unwrap_or_default()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 match next {
@@ -115,7 +117,7 @@ pub async fn scan_pages(
     let mut seen = 0usize;
     while let Some(page) = receiver.recv().await {
         crate::interrupt::check(|| format!("the scan stopped after {seen} items"))?;
-        let items = page?;
+        let items = page.map_err(|e| ddb.explain("Scan", e))?;
         let room = pages.limit.map_or(usize::MAX, |limit| limit - seen);
         let take = items.len().min(room);
         sink(&items[..take])?;
