@@ -49,7 +49,8 @@ as_pg_user() {
   if [ "$(id -u)" = 0 ]; then runuser -u "$user" -- "$@"; else "$@"; fi
 }
 
-# stack_start_postgres PASSWORD [PORT]: sets PG_PORT and PG_ADMIN_URL (database postgres).
+# stack_start_postgres PASSWORD [PORT]: sets PG_PORT, PG_ADMIN_URL (database postgres), and
+# PG_CA / PG_OTHER_CA (the CA that signed the server's certificate, and an unrelated one).
 stack_start_postgres() {
   local password=$1 port=${2:-$(free_port)} bindir user data
   bindir=$(pg_bindir)
@@ -71,8 +72,23 @@ stack_start_postgres() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >&2 || die "could not install openssl"
   fi
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-    -keyout "$data/server.key" -out "$data/server.crt" >/dev/null 2>&1 || die "openssl could not make a test certificate"
+  # A small CA of the stack's own signs the server's certificate (for sslmode=verify-full);
+  # a second, unrelated CA is what a wrong sslrootcert looks like.
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cruddur-test-ca \
+      -keyout "$STACK_DIR/ca.key" -out "$STACK_DIR/ca.crt" \
+    && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cruddur-other-ca \
+      -keyout "$STACK_DIR/other-ca.key" -out "$STACK_DIR/other-ca.crt" \
+    && openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
+      -keyout "$data/server.key" -out "$STACK_DIR/server.csr" \
+    && printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+      "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" > "$STACK_DIR/server.ext" \
+    && openssl x509 -req -in "$STACK_DIR/server.csr" -CA "$STACK_DIR/ca.crt" -CAkey "$STACK_DIR/ca.key" \
+      -CAcreateserial -days 2 -extfile "$STACK_DIR/server.ext" -out "$data/server.crt"
+  } >/dev/null 2>&1 || die "openssl could not make the test certificates"
+  chmod 644 "$STACK_DIR/ca.crt" "$STACK_DIR/other-ca.crt"
+  PG_CA="$STACK_DIR/ca.crt"
+  PG_OTHER_CA="$STACK_DIR/other-ca.crt"
   chown "$user" "$data/server.key" "$data/server.crt" 2>/dev/null || true
   chmod 600 "$data/server.key"
   { echo "hostnossl all cruddur_tls_only 0.0.0.0/0 reject"; cat "$data/pg_hba.conf"; } > "$data/pg_hba.new"

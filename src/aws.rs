@@ -1,40 +1,107 @@
-//! What every AWS command shares: turning an SDK error into a sentence that says what to do.
+//! What every AWS command shares: the configuration of a service, and turning an SDK error
+//! into plain words — the operation, the service's error code and message, the endpoint —
+//! never the SDK's debug structure (that is shown with `-v` only).
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use std::error::Error as StdError;
+
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-/// `what` failed: why, with a hint for the failures people hit (no network, bad credentials).
-pub fn explain<E, R>(what: &str, error: &SdkError<E, R>) -> anyhow::Error
+/// `operation` at `endpoint` failed: why, in plain words, with what to do about it.
+pub fn explain<E, R>(operation: &str, endpoint: &str, error: &SdkError<E, R>) -> anyhow::Error
 where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + 'static,
 {
-    if let SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) = error {
-        return anyhow::anyhow!(
-            "{what}: cannot reach AWS ({}); check the network, the region, and AWS_ENDPOINT_URL if you use an emulator",
-            DisplayErrorContext(error)
-        );
-    }
-    match error.code() {
-        Some(
-            "UnrecognizedClientException"
-            | "InvalidSignatureException"
-            | "ExpiredTokenException"
-            | "AuthFailure"
-            | "InvalidClientTokenId"
-            | "ExpiredToken",
-        ) => anyhow::anyhow!(
-            "{what}: AWS refused the credentials ({}); check your AWS profile or AWS_ACCESS_KEY_ID",
-            error.message().unwrap_or("no message")
-        ),
-        Some("AccessDeniedException" | "UnauthorizedOperation" | "AccessDenied") => {
-            anyhow::anyhow!(
-                "{what}: not allowed ({}); the IAM user or role needs that permission",
-                error.message().unwrap_or("no message")
+    crate::output::debug(&format!("{operation} at {endpoint}: {error:?}"));
+    let is_aws =
+        crate::guard::endpoint_host(endpoint).is_some_and(|h| crate::guard::is_aws_host(&h));
+    let reach_hint = if is_aws {
+        "check the network, the region and any proxy"
+    } else {
+        "is the emulator running there? Start it, or point the endpoint (--endpoint-url, AWS_ENDPOINT_URL) at it"
+    };
+    match error {
+        SdkError::DispatchFailure(_) => {
+            return anyhow::anyhow!(
+                "cannot reach {endpoint} ({operation}): {}; {reach_hint}",
+                root_cause(error)
             )
         }
-        _ => anyhow::anyhow!("{what} failed: {}", DisplayErrorContext(error)),
+        SdkError::TimeoutError(_) => {
+            return anyhow::anyhow!(
+                "{endpoint} did not answer in time ({operation}); {reach_hint}"
+            )
+        }
+        SdkError::ResponseError(_) => {
+            return anyhow::anyhow!(
+                "{operation} at {endpoint}: the answer could not be read ({}); is that endpoint really the AWS service?",
+                root_cause(error)
+            )
+        }
+        SdkError::ConstructionFailure(_) => {
+            return anyhow::anyhow!(
+                "{operation}: the request could not be built: {}",
+                root_cause(error)
+            )
+        }
+        _ => {}
     }
+    let code = error.code().unwrap_or("");
+    let message = error
+        .message()
+        .map(|m| crate::output::cut(m.trim(), 300))
+        .unwrap_or_default();
+    let status = error
+        .raw_response()
+        .map(|r| format!("{r:?}"))
+        .unwrap_or_default();
+    match code {
+        "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "ExpiredTokenException"
+        | "AuthFailure"
+        | "InvalidClientTokenId"
+        | "ExpiredToken"
+        | "MissingAuthenticationToken" => anyhow::anyhow!(
+            "{operation} at {endpoint} failed: {code}: AWS refused the credentials ({message}); check your AWS profile or AWS_ACCESS_KEY_ID"
+        ),
+        "AccessDeniedException" | "UnauthorizedOperation" | "AccessDenied" => anyhow::anyhow!(
+            "{operation} at {endpoint} failed: {code}: not allowed ({message}); the IAM user or role needs that permission"
+        ),
+        "UnknownOperationException" | "InvalidAction" | "NotImplemented" => anyhow::anyhow!(
+            "{endpoint} does not implement {operation} ({code}{}); use an emulator that does (dynoxide, DynamoDB Local) or real AWS",
+            if message.is_empty() { String::new() } else { format!(": {message}") }
+        ),
+        "" if status.contains("404") || status.contains("501") => anyhow::anyhow!(
+            "{endpoint} does not implement {operation} (it answered without an AWS error code); is that endpoint really the AWS service?"
+        ),
+        "" => anyhow::anyhow!(
+            "{operation} at {endpoint} failed without an AWS error code{}",
+            if message.is_empty() { String::new() } else { format!(": {message}") }
+        ),
+        _ if message.is_empty() => anyhow::anyhow!("{operation} at {endpoint} failed: {code}"),
+        _ => anyhow::anyhow!("{operation} at {endpoint} failed: {code}: {message}"),
+    }
+}
+
+/// The innermost cause of an error, in its own words (`Connection refused (os error 111)`,
+/// `failed to lookup address information: …`): what a person can act on.
+fn root_cause(error: &(dyn StdError + 'static)) -> String {
+    let mut last: &(dyn StdError + 'static) = error;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    if let Some(io) = last.downcast_ref::<std::io::Error>() {
+        match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
+            std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
+            std::io::ErrorKind::TimedOut => return "timed out".into(),
+            _ => {}
+        }
+    }
+    let text = last.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+    crate::output::cut(&text, 200)
 }
 
 /// The region of the SDK's default chain, or an error that says where to set one.
@@ -44,4 +111,37 @@ pub fn region(config: &aws_config::SdkConfig) -> anyhow::Result<String> {
             "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or a region in your AWS profile"
         )
     })
+}
+
+/// The SDK configuration for one AWS service other than DynamoDB (Cognito, EC2), and where it
+/// goes (`AWS` or the endpoint). `variable` is the service's own endpoint variable
+/// (`AWS_ENDPOINT_URL_EC2`). With --prod an endpoint variable is refused (it would silently
+/// send production work elsewhere); `flag` may still name an endpoint on purpose.
+pub fn service_config(
+    ctx: &crate::ctx::Ctx,
+    variable: &str,
+    flag: Option<&str>,
+    flag_name: &str,
+) -> anyhow::Result<(aws_config::SdkConfig, Option<String>)> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if ctx.target == crate::target::Target::Prod && flag.is_none() {
+        for name in [variable, "AWS_ENDPOINT_URL"] {
+            if env(name).is_some() {
+                return Err(crate::error::refused(format!(
+                    "{name} is set, so --prod would not reach AWS: unset it (or name the \
+                     endpoint on purpose with {flag_name})"
+                )));
+            }
+        }
+    }
+    let sdk = ctx.aws()?;
+    let endpoint = match flag {
+        Some(url) => Some(url.to_string()),
+        None => env(variable).or_else(|| env("AWS_ENDPOINT_URL")),
+    };
+    let config = match flag {
+        Some(url) => sdk.to_builder().endpoint_url(url).build(),
+        None => sdk.clone(),
+    };
+    Ok((config, endpoint))
 }

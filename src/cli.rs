@@ -51,7 +51,8 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// Print what a destructive command would do (target, statements, API calls), and do nothing
+    /// Print the plan of a command that writes (target, statements, API calls) and do nothing;
+    /// a command that only reads refuses it
     #[arg(long, global = true)]
     pub dry_run: bool,
 
@@ -59,6 +60,11 @@ pub struct GlobalArgs {
     /// marked as production
     #[arg(long, global = true)]
     pub override_prod_marker: bool,
+
+    /// Let local mode reach a Postgres host that is not local (a development database on
+    /// another machine, on purpose). Never lifts the refusal of AWS hosts
+    #[arg(long, global = true)]
+    pub allow_remote_host: bool,
 
     /// Read variables from this file (default: .env in the current folder, when present;
     /// the real environment wins over the file)
@@ -104,6 +110,11 @@ pub struct PgArgs {
     /// How long --wait waits
     #[arg(long, global = true, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub wait_timeout: Duration,
+
+    /// With --prod: how long a statement may wait for a lock before it fails (and rolls back),
+    /// so that it never queues the app's queries behind it
+    #[arg(long, global = true, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -131,17 +142,17 @@ pub enum Command {
     Rds(RdsCommand),
     /// A fresh workspace in one go: db setup, ddb schema-load --if-not-exists, ddb seed --replace
     #[command(
-        after_help = "Examples:\n  cruddur setup                 # what a Gitpod/Codespaces start task runs\n  cruddur setup --wait          # first wait for the local stack to come up"
+        after_help = "Writes, through the guard (local only); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur setup                 # what a Gitpod/Codespaces start task runs\n  cruddur setup --wait          # first wait for the local stack to come up"
     )]
     Setup(SetupArgs),
     /// Wait until the stores accept connections (Postgres: a real login; DynamoDB: ListTables)
     #[command(
-        after_help = "Examples:\n  cruddur wait                          # both, up to 60s\n  cruddur wait postgres --timeout 2m"
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur wait                          # both, up to 60s\n  cruddur wait postgres --timeout 2m"
     )]
     Wait(WaitArgs),
     /// Check the configuration and every store, each with the command that fixes it
     #[command(
-        after_help = "Examples:\n  cruddur doctor\n  cruddur --prod doctor --json | jq '.[] | select(.status != \"ok\")'"
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur doctor\n  cruddur --prod doctor --json | jq '.[] | select(.status != \"ok\")'"
     )]
     Doctor(DoctorArgs),
     /// Print a shell completion script
@@ -220,44 +231,48 @@ pub struct DdbGroup {
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// Create the database named in the URL (exit 0 when it is there already)
-    #[command(after_help = "Example:\n  cruddur db create")]
+    #[command(
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExample:\n  cruddur db create"
+    )]
     Create,
     /// Drop the database named in the URL, if it exists
     #[command(
-        after_help = "Examples:\n  cruddur db drop\n  cruddur db drop --force   # terminate the app's and psql's sessions first"
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db drop\n  cruddur db drop --force   # terminate the app's and psql's sessions first"
     )]
     Drop(DropArgs),
     /// Load the schema (sql/schema.sql, built in) in one transaction
     #[command(
-        after_help = "Examples:\n  cruddur db schema-load\n  cruddur db schema-load --file backend-flask/db/schema.sql"
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db schema-load\n  cruddur db schema-load --file backend-flask/db/schema.sql"
     )]
     SchemaLoad(SqlFileArgs),
     /// Load the seed data (sql/seed.sql, built in) in one transaction
-    #[command(after_help = "Examples:\n  cruddur db seed\n  cruddur db seed --file my-seed.sql")]
+    #[command(
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db seed\n  cruddur db seed --file my-seed.sql"
+    )]
     Seed(SqlFileArgs),
     /// List the server's client sessions (pg_stat_activity)
     #[command(
-        after_help = "Examples:\n  cruddur db sessions\n  cruddur db sessions --output json"
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur db sessions\n  cruddur db sessions --output json"
     )]
     Sessions,
     /// Local only: drop, create, load the schema and the seed, link Cognito users
     #[command(
-        after_help = "Examples:\n  cruddur db setup\n  AWS_COGNITO_USER_POOL_ID=us-east-1_abc cruddur db setup   # also links the pool's users"
+        after_help = "Writes, through the guard (local only); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db setup\n  AWS_COGNITO_USER_POOL_ID=us-east-1_abc cruddur db setup   # also links the pool's users"
     )]
     Setup(PoolArgs),
     /// Open psql on the database (the password goes through the environment, never argv)
     #[command(
-        after_help = "Examples:\n  cruddur db connect\n  cruddur db connect -- -c 'select count(*) from users'"
+        after_help = "Opens psql: what you run there is up to you (no --dry-run).\n\nExamples:\n  cruddur db connect\n  cruddur db connect -- -c 'select count(*) from users'"
     )]
     Connect(ConnectArgs),
     /// Set users.cognito_user_id to each pool user's sub, matched by handle, in one transaction
     #[command(
-        after_help = "Examples:\n  cruddur db update-cognito-user-ids --pool-id us-east-1_abc\n  cruddur --prod db update-cognito-user-ids -v   # writes to PROD_CONNECTION_URL"
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db update-cognito-user-ids --pool-id us-east-1_abc\n  cruddur --prod db update-cognito-user-ids -v   # writes to PROD_CONNECTION_URL"
     )]
     UpdateCognitoUserIds(PoolArgs),
     /// Run one of the app's named queries (sql/activities/*, sql/users/*); no NAME lists them
     #[command(
-        after_help = "Examples:\n  cruddur db query                       # list the queries and their parameters\n  cruddur db query users/short --param handle=timmy-cde\n  cruddur db query activities/home --output json"
+        after_help = "A query that writes goes through the guard (confirmation in --prod; --dry-run prints it); one that reads refuses --dry-run.\n\nExamples:\n  cruddur db query                       # list the queries and their parameters\n  cruddur db query users/short --param handle=timmy-cde\n  cruddur db query activities/home --output json"
     )]
     Query(QueryArgs),
 }
@@ -318,35 +333,37 @@ pub struct DdbArgs {
 pub enum DdbCommand {
     /// Create the messages table and its index, and wait until it is ACTIVE
     #[command(
-        after_help = "Examples:\n  cruddur ddb schema-load\n  cruddur ddb schema-load --if-not-exists   # what start tasks run"
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb schema-load\n  cruddur ddb schema-load --if-not-exists   # what start tasks run"
     )]
     SchemaLoad(DdbSchemaLoadArgs),
     /// Write the seed conversation between two users (from Postgres) through BatchWriteItem
     #[command(
-        after_help = "Examples:\n  cruddur ddb seed\n  cruddur ddb seed --replace --my-handle londo --other-handle tim-suarez"
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb seed\n  cruddur ddb seed --replace --my-handle londo --other-handle tim-suarez"
     )]
     Seed(DdbSeedArgs),
     /// Print every item of the table (all pages)
     #[command(
-        after_help = "Examples:\n  cruddur ddb scan\n  cruddur ddb scan --output jsonl | jq -c 'select(.pk | startswith(\"GRP#\"))'"
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur ddb scan\n  cruddur ddb scan --output jsonl | jq -c 'select(.pk | startswith(\"GRP#\"))'"
     )]
     Scan(ScanArgs),
     /// Delete a table (default: the messages table)
     #[command(
-        after_help = "Examples:\n  cruddur ddb drop --if-exists\n  cruddur --prod ddb drop   # asks you to type the table name"
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb drop --if-exists\n  cruddur --prod ddb drop   # asks you to type the table name"
     )]
     Drop(DdbDropArgs),
     /// List the tables
-    #[command(after_help = "Example:\n  cruddur ddb list-tables --json")]
+    #[command(
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExample:\n  cruddur ddb list-tables --json"
+    )]
     ListTables,
     /// Write every item as JSON lines: a backup before `ddb drop` or `seed --replace`
     #[command(
-        after_help = "Examples:\n  cruddur --prod ddb export --file backup.jsonl\n  cruddur ddb export --dynamodb-json --segments 4 > table.jsonl"
+        after_help = "Only reads the table (refuses --dry-run); with --file it writes that file whole or not at all.\n\nExamples:\n  cruddur --prod ddb export --file backup.jsonl\n  cruddur ddb export --dynamodb-json --segments 4 > table.jsonl"
     )]
     Export(ExportArgs),
     /// Write the items of a JSON-lines file back (checked whole before anything is written)
     #[command(
-        after_help = "Examples:\n  cruddur ddb import backup.jsonl\n  cruddur ddb import table.jsonl --dynamodb-json --skip-invalid"
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb import backup.jsonl\n  cruddur ddb import table.jsonl --dynamodb-json --skip-invalid"
     )]
     Import(ImportArgs),
     /// The app's three access patterns
@@ -395,7 +412,8 @@ pub struct DdbSeedArgs {
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
 
-    /// Delete the group's items first when it already has messages
+    /// Replace a conversation that already has items: the new one is written first, then the
+    /// old items it does not overwrite are deleted (a failure keeps the old one)
     #[arg(long)]
     pub replace: bool,
 
@@ -406,11 +424,11 @@ pub struct DdbSeedArgs {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Stop after this many items
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = positive_usize, allow_hyphen_values = true)]
     pub limit: Option<usize>,
 
     /// Items per Scan request (DynamoDB's own cap is 1 MB a page)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = positive_i32, allow_hyphen_values = true)]
     pub page_size: Option<i32>,
 
     /// Scan in this many parallel segments
@@ -477,17 +495,17 @@ pub struct DdbDropArgs {
 pub enum PatternsCommand {
     /// Pattern 2: the newest messages of one conversation, oldest first
     #[command(
-        after_help = "Examples:\n  cruddur ddb patterns get-conversation\n  cruddur ddb patterns get-conversation --limit 100 --json"
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur ddb patterns get-conversation\n  cruddur ddb patterns get-conversation --limit 100 --json"
     )]
     GetConversation(GetConversationArgs),
     /// Pattern 1: a user's conversations, latest first
     #[command(
-        after_help = "Examples:\n  cruddur ddb patterns list-conversations --handle timmy-cde\n  cruddur ddb patterns list-conversations --user-uuid 0b6a…"
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur ddb patterns list-conversations --handle timmy-cde\n  cruddur ddb patterns list-conversations --user-uuid 0b6a…"
     )]
     ListConversations(ListConversationsArgs),
     /// Pattern 3: send a message, creating the conversation if the pair has none
     #[command(
-        after_help = "Example:\n  cruddur ddb patterns send-message --from timmy-cde --to londo --message 'Hello!'"
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExample:\n  cruddur ddb patterns send-message --from timmy-cde --to londo --message 'Hello!'"
     )]
     SendMessage(SendMessageArgs),
 }
@@ -502,8 +520,8 @@ pub struct GetConversationArgs {
     )]
     pub message_group_uuid: String,
 
-    /// How many of the newest messages
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(1..), value_name = "N")]
+    /// How many of the newest messages (every page is followed until there are that many)
+    #[arg(long, default_value_t = 20, value_parser = positive_i32, allow_hyphen_values = true, value_name = "N")]
     pub limit: i32,
 }
 
@@ -544,13 +562,18 @@ pub struct PoolArgs {
     /// The user pool's id, e.g. us-east-1_bnfXCOI56
     #[arg(long, env = "AWS_COGNITO_USER_POOL_ID", value_name = "ID")]
     pub pool_id: Option<String>,
+
+    /// Reach Cognito at this endpoint (an emulator); with --prod the endpoint variables are
+    /// refused, and only this flag may name one
+    #[arg(long, value_name = "URL")]
+    pub cognito_endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CognitoCommand {
     /// List every user of the pool (all pages)
     #[command(
-        after_help = "Examples:\n  cruddur cognito list-users --pool-id us-east-1_abc\n  cruddur cognito list-users --json | jq -r '.[] | select(.handle == null) | .username'"
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur cognito list-users --pool-id us-east-1_abc\n  cruddur cognito list-users --json | jq -r '.[] | select(.handle == null) | .username'"
     )]
     ListUsers(PoolArgs),
 }
@@ -559,7 +582,7 @@ pub enum CognitoCommand {
 pub enum RdsCommand {
     /// Let this workspace's public IP through the RDS security group's one ingress rule
     #[command(
-        after_help = "Examples:\n  cruddur rds update-sg-rule                  # IP from GITPOD_IP, else looked up\n  cruddur rds update-sg-rule --ip 34.1.2.3 --group-id sg-0abc --rule-id sgr-0def"
+        after_help = "Writes to EC2, through the guard: it needs --prod (or an emulator endpoint) and asks for confirmation (--yes without a terminal); --dry-run prints the change and does nothing.\n\nExamples:\n  cruddur rds update-sg-rule                  # IP from GITPOD_IP, else looked up\n  cruddur rds update-sg-rule --ip 34.1.2.3 --group-id sg-0abc --rule-id sgr-0def"
     )]
     UpdateSgRule(SgRuleArgs),
 }
@@ -586,6 +609,11 @@ pub struct SgRuleArgs {
     #[arg(long, default_value = "GITPOD")]
     pub description: String,
 
+    /// Reach EC2 at this endpoint (an emulator); with --prod the endpoint variables are
+    /// refused, and only this flag may name one
+    #[arg(long, value_name = "URL")]
+    pub ec2_endpoint_url: Option<String>,
+
     /// Where to look this machine's public IP up (an HTTP(S) page that answers with the IP)
     #[arg(
         long,
@@ -595,6 +623,9 @@ pub struct SgRuleArgs {
     )]
     pub ip_url: String,
 }
+
+/// The longest duration any flag takes: a day.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// `500ms`, `5s`, `2m`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -619,7 +650,28 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if !seconds.is_finite() || seconds <= 0.0 {
         return Err(format!("`{text}` must be more than zero"));
     }
+    if seconds > MAX_DURATION.as_secs_f64() {
+        return Err(format!(
+            "`{text}` is too long: at most {}m (one day)",
+            MAX_DURATION.as_secs() / 60
+        ));
+    }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A whole number from 1 up (a count): anything else says what is wanted.
+fn positive_i32(text: &str) -> Result<i32, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n >= 1 && n <= i64::from(i32::MAX) => Ok(n as i32),
+        Ok(n) if n >= 1 => Err(format!("`{n}` is too large: at most {}", i32::MAX)),
+        _ => Err(format!(
+            "`{text}` is not a positive whole number (1, 2, 3, …)"
+        )),
+    }
+}
+
+fn positive_usize(text: &str) -> Result<usize, String> {
+    positive_i32(text).map(|n| n as usize)
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -652,6 +704,9 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
+        assert!(parse_duration("1441m").is_err());
+        assert_eq!(parse_duration("1440m"), Ok(MAX_DURATION));
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct PoolUser {
 pub fn run(ctx: &Ctx, command: &CognitoCommand) -> Result<Outcome> {
     match command {
         CognitoCommand::ListUsers(pool) => {
-            let users = list_users(ctx, pool_id(pool)?)?;
+            let users = list_users(ctx, pool, pool_id(pool)?)?;
             Outcome::rows(&["handle", "sub", "email", "status", "enabled"], &users)
         }
     }
@@ -42,11 +42,20 @@ pub fn pool_id(args: &PoolArgs) -> Result<&str> {
 }
 
 /// Every user of the pool, following PaginationToken.
-pub fn list_users(ctx: &Ctx, pool_id: &str) -> Result<Vec<PoolUser>> {
-    let sdk = ctx.aws()?;
-    let region = crate::aws::region(sdk)?;
+pub fn list_users(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Vec<PoolUser>> {
+    let (sdk, endpoint) = crate::aws::service_config(
+        ctx,
+        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+        pool.cognito_endpoint_url.as_deref(),
+        "--cognito-endpoint-url",
+    )?;
+    let region = crate::aws::region(&sdk)?;
     ctx.detail(format!("Cognito user pool {pool_id} in {region}"));
-    let client = aws_sdk_cognitoidentityprovider::Client::new(sdk);
+    let place = match &endpoint {
+        Some(url) => format!("Cognito at {url}"),
+        None => format!("Cognito in {region}"),
+    };
+    let client = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     ctx.block_on(async {
         let mut users = Vec::new();
         let mut token: Option<String> = None;
@@ -64,7 +73,7 @@ pub fn list_users(ctx: &Ctx, pool_id: &str) -> Result<Vec<PoolUser>> {
                     Some("ResourceNotFoundException") => anyhow!(
                         "user pool {pool_id} does not exist in {region}: check AWS_COGNITO_USER_POOL_ID (or --pool-id) and the region"
                     ),
-                    _ => crate::aws::explain("Cognito ListUsers", &error),
+                    _ => crate::aws::explain("ListUsers", &place, &error),
                 })?;
             for user in page.users() {
                 let attribute = |name: &str| {

@@ -7,24 +7,11 @@ use std::sync::{Once, OnceLock};
 use anyhow::{Context, Result};
 
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::error::refused;
+use crate::error::{refused, Kept};
+use crate::guard;
 use crate::pg::PgTarget;
 
-/// Which stack the commands work on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Local,
-    Prod,
-}
-
-impl Target {
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Local => "local",
-            Target::Prod => "prod",
-        }
-    }
-}
+pub use crate::target::Target;
 
 pub struct Ctx {
     pub target: Target,
@@ -40,14 +27,18 @@ pub struct Ctx {
     pub stderr_terminal: bool,
     pub dry_run: bool,
     pub override_prod_marker: bool,
+    /// Local mode may reach a Postgres host that is not local (a remote development database).
+    pub allow_remote_host: bool,
     /// The Postgres target, or why there is none (resolved eagerly, reported when a
     /// command needs it, so that `ddb …` works without any Postgres variable).
-    pg: std::result::Result<PgTarget, String>,
+    pg: std::result::Result<PgTarget, Kept>,
+    /// Every secret the configuration holds, to scrub from any message.
+    secrets: Vec<String>,
     runtime: OnceLock<tokio::runtime::Runtime>,
     announced: Once,
     /// --wait: how long to wait for Postgres before the first use.
     wait_for_pg: Option<std::time::Duration>,
-    waited: OnceLock<std::result::Result<(), String>>,
+    waited: OnceLock<std::result::Result<(), Kept>>,
     /// The SDK's default chain (profiles, SSO, environment), loaded once, on first use.
     aws: OnceLock<aws_config::SdkConfig>,
 }
@@ -59,6 +50,7 @@ impl Ctx {
         } else {
             Target::Local
         };
+        crate::output::set_verbose(global.verbose);
         let output = if global.json {
             OutputFormat::Json
         } else {
@@ -75,7 +67,9 @@ impl Ctx {
             stderr_terminal: std::io::stderr().is_terminal(),
             dry_run: global.dry_run,
             override_prod_marker: global.override_prod_marker,
-            pg: PgTarget::resolve(target, &global.pg).map_err(|e| format!("{e:#}")),
+            allow_remote_host: global.allow_remote_host,
+            pg: PgTarget::resolve(target, &global.pg).map_err(|e| Kept::new(&e)),
+            secrets: secrets(&global.pg),
             runtime: OnceLock::new(),
             announced: Once::new(),
             wait_for_pg: global.pg.wait.then_some(global.pg.wait_timeout),
@@ -98,16 +92,25 @@ impl Ctx {
                 self.info(format!("waiting for Postgres at {}…", pg.display));
                 pg.wait_until_up(std::time::Instant::now() + timeout)
                     .map(|_| ())
-                    .map_err(|e| format!("{e:#}"))
+                    .map_err(|e| Kept::new(&e))
             });
-            waited.clone().map_err(|why| anyhow::anyhow!("{why}"))?;
+            waited.as_ref().map_err(Kept::error)?;
         }
         Ok(pg)
     }
 
     /// The Postgres target without --wait (for `cruddur wait`, which waits itself).
+    /// Local mode never reaches a Postgres host that is not local (the guard's first rule).
     pub fn pg_unwaited(&self) -> Result<&PgTarget> {
-        self.pg.as_ref().map_err(|why| anyhow::anyhow!("{why}"))
+        let pg = self.pg.as_ref().map_err(Kept::error)?;
+        guard::local_only(self, &pg.destination())?;
+        Ok(pg)
+    }
+
+    /// Every secret of the configuration (database passwords, AWS secret keys), for scrubbing
+    /// messages. No side effect: nothing is announced, waited for or connected.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
     }
 
     /// Run a future on the process's one Tokio runtime (made on first use). It has one
@@ -150,27 +153,27 @@ impl Ctx {
     /// Progress and notices: stderr, unless --quiet.
     pub fn info(&self, message: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", message.as_ref());
+            crate::output::note(message.as_ref());
         }
     }
 
     /// Details shown with --verbose only.
     pub fn detail(&self, message: impl AsRef<str>) {
         if self.verbose {
-            eprintln!("{}", message.as_ref());
+            crate::output::note(message.as_ref());
         }
     }
 
     /// Warnings are shown even with --quiet.
     pub fn warn(&self, message: impl AsRef<str>) {
-        eprintln!("warning: {}", message.as_ref());
+        crate::output::note(&format!("warning: {}", message.as_ref()));
     }
 
-    /// Guard a destructive action. Locally it goes ahead. In production it needs --yes, or a
-    /// person at a terminal who types `name`; without either it is refused (exit 3) at once,
-    /// never waiting for input that cannot come.
-    pub fn confirm_destructive(&self, action: &str, name: &str) -> Result<()> {
-        if self.target == Target::Local || self.yes {
+    /// The guard's last step (only `guard::check` calls it): in production a write needs
+    /// --yes, or a person at a terminal who types `name`; without either it is refused
+    /// (exit 3) at once, never waiting for input that cannot come.
+    pub(crate) fn confirm(&self, action: &str, details: &[String], name: &str) -> Result<()> {
+        if self.yes {
             return Ok(());
         }
         if !self.interactive {
@@ -178,8 +181,19 @@ impl Ctx {
                 "refusing to {action} in production without confirmation: re-run with --yes"
             )));
         }
-        eprint!("About to {action} in PRODUCTION. Type `{name}` to go on: ");
-        std::io::stderr().flush()?;
+        let mut stderr = std::io::stderr();
+        for detail in details.iter().take(20) {
+            writeln!(stderr, "  - {}", crate::output::visible(detail))?;
+        }
+        if details.len() > 20 {
+            writeln!(stderr, "  - … and {} more", details.len() - 20)?;
+        }
+        write!(
+            stderr,
+            "About to {} in PRODUCTION. Type `{name}` to go on: ",
+            crate::output::visible(action)
+        )?;
+        stderr.flush()?;
         let mut answer = String::new();
         std::io::stdin()
             .lock()
@@ -193,4 +207,23 @@ impl Ctx {
             )))
         }
     }
+}
+
+/// The passwords of both Postgres URLs (as written and percent-decoded, even when a URL does
+/// not parse) and the AWS secret key and session token of the environment.
+fn secrets(pg: &crate::cli::PgArgs) -> Vec<String> {
+    let mut found: Vec<String> = [&pg.database_url, &pg.prod_database_url]
+        .into_iter()
+        .flatten()
+        .flat_map(|url| crate::pg::url_password(url))
+        .collect();
+    for name in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+        if let Ok(value) = std::env::var(name) {
+            found.push(value);
+        }
+    }
+    found.retain(|s| s.len() >= 3);
+    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    found.dedup();
+    found
 }

@@ -60,20 +60,64 @@ fn load_file(path: &Path) -> Result<Loaded> {
     Ok(loaded)
 }
 
+/// An error naming the file, the line and the key — never a value: a `.env` holds secrets,
+/// and the parser's own error carries the rest of the file.
 fn describe(path: &Path, error: dotenvy::Error) -> anyhow::Error {
     match error {
-        dotenvy::Error::LineParse(line, index) => anyhow!(
-            "--env-file {}: cannot parse `{}` (at character {}): write KEY=VALUE lines",
+        dotenvy::Error::LineParse(rest, index) => {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let (line, key) = locate(&text, &rest, index);
+            anyhow!(
+                "--env-file {}:{line}: cannot parse the line{}: write KEY=VALUE lines, quoting \
+                 values that hold spaces, quotes or `#` (the value is not shown: it may be secret)",
+                path.display(),
+                match key {
+                    Some(key) => format!(" of `{key}`"),
+                    None => String::new(),
+                }
+            )
+        }
+        dotenvy::Error::Io(e) => anyhow!(
+            "--env-file {}: cannot read the file: {}",
             path.display(),
-            line.trim_end(),
-            index + 1
+            e.kind()
         ),
-        dotenvy::Error::Io(e) => anyhow::Error::new(e).context(format!(
-            "--env-file {}: cannot read the file",
+        _ => anyhow!(
+            "--env-file {}: cannot be read as KEY=VALUE lines",
             path.display()
-        )),
-        other => anyhow!("--env-file {}: {other}", path.display()),
+        ),
     }
+}
+
+/// The line number of a parse error (the parser gives the text from the bad line on) and the
+/// key on that line, when it has a plausible one.
+fn locate(text: &str, rest: &str, index: usize) -> (usize, Option<String>) {
+    let start = if !rest.is_empty() && text.ends_with(rest) {
+        text.len() - rest.len()
+    } else {
+        text.find(rest).unwrap_or(0)
+    };
+    // The line the bad entry starts on (an unterminated quote runs on to the end).
+    let _ = index;
+    let line = text[..start.min(text.len())].matches('\n').count() + 1;
+    let first = rest.lines().next().unwrap_or("");
+    let first = first
+        .trim_start()
+        .strip_prefix("export ")
+        .unwrap_or(first)
+        .trim_start();
+    let key = first
+        .split_once('=')
+        .map(|(key, _)| key.trim())
+        .filter(|key| {
+            !key.is_empty()
+                && key.len() <= 64
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        })
+        .map(String::from);
+    (line, key)
 }
 
 #[cfg(test)]
@@ -106,5 +150,20 @@ mod tests {
             None
         );
         assert_eq!(env_file_arg(&args(&["cruddur", "db"])), None);
+    }
+
+    #[test]
+    fn a_parse_error_names_the_line_and_key_but_never_a_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "A=1\nPROD_CONNECTION_URL=\"postgresql://u:Sekr3t@h/db\nSECRET=Hunter2\n",
+        )
+        .unwrap();
+        let err = load_file(&path).unwrap_err().to_string();
+        assert!(err.contains(":2:"), "{err}");
+        assert!(err.contains("PROD_CONNECTION_URL"), "{err}");
+        assert!(!err.contains("Sekr3t") && !err.contains("Hunter2"), "{err}");
     }
 }

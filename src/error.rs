@@ -11,12 +11,14 @@ pub mod code {
     pub const INTERRUPTED: u8 = 130;
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Stop {
     /// A guard said no, or a confirmation was declined or could not be asked (exit 3).
     Refused(String),
     /// Ctrl-C (exit 130).
     Interrupted(String),
+    /// A flag that makes no sense for this command (exit 2, as clap's own usage errors).
+    Usage(String),
 }
 
 impl Stop {
@@ -24,6 +26,7 @@ impl Stop {
         match self {
             Stop::Refused(_) => code::REFUSED,
             Stop::Interrupted(_) => code::INTERRUPTED,
+            Stop::Usage(_) => code::USAGE,
         }
     }
 }
@@ -31,7 +34,7 @@ impl Stop {
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Stop::Refused(why) | Stop::Interrupted(why) => f.write_str(why),
+            Stop::Refused(why) | Stop::Interrupted(why) | Stop::Usage(why) => f.write_str(why),
         }
     }
 }
@@ -41,6 +44,30 @@ impl std::error::Error for Stop {}
 /// `return Err(refused("…"))` reads well in a handler.
 pub fn refused(why: impl Into<String>) -> anyhow::Error {
     Stop::Refused(why.into()).into()
+}
+
+/// An error kept for later (the context resolves stores before a command asks for them):
+/// its words and its exit code, rebuilt by [`Kept::error`] each time it is reported.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    stop: Option<Stop>,
+    words: String,
+}
+
+impl Kept {
+    pub fn new(error: &anyhow::Error) -> Kept {
+        Kept {
+            stop: error.downcast_ref::<Stop>().cloned(),
+            words: format!("{error:#}"),
+        }
+    }
+
+    pub fn error(&self) -> anyhow::Error {
+        match &self.stop {
+            Some(stop) => stop.clone().into(),
+            None => anyhow::anyhow!("{}", self.words),
+        }
+    }
 }
 
 /// The exit code for any error a command returns.

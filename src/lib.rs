@@ -10,6 +10,7 @@ pub mod ddb;
 pub mod doctor;
 pub mod envfile;
 pub mod error;
+pub mod guard;
 pub mod interrupt;
 pub mod output;
 pub mod pg;
@@ -17,15 +18,23 @@ pub mod rds;
 pub mod setup;
 pub mod sql;
 pub mod steps;
+pub mod target;
 pub mod wait;
 
 use anyhow::Result;
 
-use crate::cli::Command;
+use crate::cli::{CognitoCommand, Command, DbCommand, DdbCommand, PatternsCommand};
 pub use crate::ctx::Ctx;
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, command: &Command) -> Result<Outcome> {
+    if ctx.dry_run && !writes(command) {
+        return Err(error::Stop::Usage(
+            "this command only reads: --dry-run has nothing to show; run it without --dry-run"
+                .into(),
+        )
+        .into());
+    }
     match command {
         Command::Db(command) => db::run(ctx, command),
         Command::Ddb(group) => ddb::run(ctx, group),
@@ -46,5 +55,21 @@ pub fn run(ctx: &Ctx, command: &Command) -> Result<Outcome> {
                 .render(&mut page)?;
             Ok(Outcome::Text(String::from_utf8(page)?))
         }
+    }
+}
+
+/// Whether a command may write (and so plans, and takes --dry-run). `db query` decides by its
+/// statement, so it takes the flag and refuses it itself for a read.
+pub fn writes(command: &Command) -> bool {
+    match command {
+        Command::Db(db) => !matches!(db, DbCommand::Sessions | DbCommand::Connect(_)),
+        Command::Ddb(group) => match &group.command {
+            DdbCommand::Scan(_) | DdbCommand::ListTables | DdbCommand::Export(_) => false,
+            DdbCommand::Patterns(pattern) => matches!(pattern, PatternsCommand::SendMessage(_)),
+            _ => true,
+        },
+        Command::Cognito(CognitoCommand::ListUsers(_)) => false,
+        Command::Rds(_) | Command::Setup(_) => true,
+        Command::Wait(_) | Command::Doctor(_) | Command::Completions(_) | Command::Man => false,
     }
 }

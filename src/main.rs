@@ -1,7 +1,7 @@
 //! Parse → build the context → run → render → exit code. The only place that exits.
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,7 +19,12 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => {
-            let _ = error.print();
+            // --help and --version go to stdout; usage errors to stderr.
+            let _ = if error.use_stderr() {
+                write!(std::io::stderr().lock(), "{}", error.render())
+            } else {
+                write!(std::io::stdout().lock(), "{}", error.render())
+            };
             return ExitCode::from(if error.use_stderr() {
                 code::USAGE
             } else {
@@ -51,12 +56,7 @@ fn main() -> ExitCode {
             }
         ));
     }
-    let secrets: Vec<String> = ctx
-        .pg()
-        .ok()
-        .and_then(|pg| pg.password())
-        .into_iter()
-        .collect();
+    let secrets = ctx.secrets().to_vec();
     match cruddur::run(&ctx, &cli.command) {
         Ok(Outcome::Failing { outcome, error }) => match output::render(&outcome, ctx.output) {
             Ok(()) => fail(&error, &secrets),
@@ -83,11 +83,11 @@ fn watch_ctrl_c() {
         runtime.block_on(async {
             while tokio::signal::ctrl_c().await.is_ok() {
                 if interrupt::request() {
-                    eprintln!("interrupted again: stopping now");
+                    output::note("interrupted again: stopping now");
                     std::process::exit(i32::from(code::INTERRUPTED));
                 }
-                eprintln!(
-                    "interrupted: stopping at the next safe point (Ctrl-C again to stop at once)"
+                output::note(
+                    "interrupted: stopping at the next safe point (Ctrl-C again to stop at once)",
                 );
             }
         });
@@ -102,6 +102,7 @@ fn fail(error: &anyhow::Error, secrets: &[String]) -> ExitCode {
             .filter(|s| s.len() >= 3)
             .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
     };
+
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let label = if colour {
         "\x1b[1;31merror:\x1b[0m"
@@ -110,10 +111,16 @@ fn fail(error: &anyhow::Error, secrets: &[String]) -> ExitCode {
     };
     let mut causes = error.chain();
     if let Some(top) = causes.next() {
-        eprintln!("{label} {}", scrub(top.to_string()));
+        output::note(&format!(
+            "{label} {}",
+            output::visible(&scrub(top.to_string()))
+        ));
     }
     for cause in causes {
-        eprintln!("caused by: {}", scrub(cause.to_string()));
+        output::note(&format!(
+            "caused by: {}",
+            output::visible(&scrub(cause.to_string()))
+        ));
     }
     ExitCode::from(exit_code(error))
 }

@@ -115,11 +115,12 @@ impl Column {
 
     fn show(&self, value: &Value) -> String {
         let text = cell(value);
-        match self.view {
+        let shown = match self.view {
             View::Plain => text,
             View::Cut(max) => cut(&text, max),
             View::Clock => clock(&text).unwrap_or(text),
-        }
+        };
+        visible(&shown).into_owned()
     }
 }
 
@@ -137,6 +138,45 @@ pub fn cut(text: &str, max: usize) -> String {
 fn clock(text: &str) -> Option<String> {
     let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
     Some(time.format("%Y-%m-%d %I:%M %p").to_string())
+}
+
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-v`: [`debug`] lines are shown.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A library's own words (its debug structure), shown with `-v` only.
+pub fn debug(text: &str) {
+    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+        note(&format!("debug: {}", visible(text)));
+    }
+}
+
+/// One line on stderr. A closed stderr is not worth dying for (nor a panic, which is what
+/// `eprintln!` does): the line is dropped.
+pub fn note(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "{text}");
+}
+
+/// Text as it may reach a terminal: control characters (escape sequences, carriage returns,
+/// bells, C1 codes) shown as visible escapes such as `\x1b`; newlines and tabs kept. Data from
+/// a store must never recolour or retitle the operator's terminal. JSON output keeps data exact.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            c if bad(c) => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `text` in an ANSI colour (`32` green, `33` yellow, `31` red) on a terminal without
@@ -207,14 +247,14 @@ impl Progress {
             .width
             .swap(width, std::sync::atomic::Ordering::Relaxed)
             .saturating_sub(width);
-        eprint!("\r{line}{}", " ".repeat(wipe));
+        let _ = write!(io::stderr().lock(), "\r{line}{}", " ".repeat(wipe));
     }
 
     /// Clear the bar's line (if one was drawn).
     pub fn finish(&self) {
         let width = self.width.swap(0, std::sync::atomic::Ordering::Relaxed);
         if self.enabled && width > 0 {
-            eprint!("\r{}\r", " ".repeat(width));
+            let _ = write!(io::stderr().lock(), "\r{}\r", " ".repeat(width));
         }
     }
 }
@@ -262,7 +302,7 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
         (Outcome::Rows { columns, rows }, OutputFormat::Table) => {
             writeln!(out, "{}", table(columns, rows))?;
             let noun = if rows.len() == 1 { "row" } else { "rows" };
-            eprintln!("({} {noun})", rows.len());
+            note(&format!("({} {noun})", rows.len()));
         }
         (Outcome::Rows { rows, .. }, OutputFormat::Json) => {
             serde_json::to_writer_pretty(&mut out, rows)?;
@@ -280,10 +320,10 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
                 .load_style(presets::UTF8_FULL_CONDENSED)
                 .set_header([header]);
             for value in values {
-                table.add_row([cell(value)]);
+                table.add_row([visible(&cell(value)).into_owned()]);
             }
             writeln!(out, "{table}")?;
-            eprintln!("({} {header})", values.len());
+            note(&format!("({} {header})", values.len()));
         }
         (Outcome::List { values, .. }, OutputFormat::Json) => {
             serde_json::to_writer_pretty(&mut out, values)?;
@@ -295,7 +335,9 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
                 writeln!(out)?;
             }
         }
-        (Outcome::Done { message, .. }, OutputFormat::Table) => writeln!(out, "{message}")?,
+        (Outcome::Done { message, .. }, OutputFormat::Table) => {
+            writeln!(out, "{}", visible(message))?
+        }
         (Outcome::Done { data, .. }, OutputFormat::Json) => {
             serde_json::to_writer_pretty(&mut out, data)?;
             writeln!(out)?;
@@ -338,6 +380,18 @@ pub fn cell(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(visible("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            visible("\u{1b}]0;pwned\u{7}red\u{1b}[31m\r"),
+            "\\x1b]0;pwned\\x07red\\x1b[31m\\r"
+        );
+        assert_eq!(visible("\u{9b}31m"), "\\x9b31m");
+        let column = Column::new("message");
+        assert_eq!(column.show(&json!("a\u{1b}[2Jb")), "a\\x1b[2Jb");
+    }
 
     #[test]
     fn cells_read_plainly() {

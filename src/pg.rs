@@ -12,7 +12,8 @@ use postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls};
 
 use crate::cli::PgArgs;
-use crate::ctx::Target;
+use crate::guard::Destination;
+use crate::target::Target;
 
 pub const DEFAULT_LOCAL_URL: &str = "postgresql://postgres:password@localhost:5432/cruddur";
 
@@ -28,6 +29,48 @@ pub struct PgTarget {
     pub source: &'static str,
     pub target: Target,
     pub timeout: Duration,
+    /// How TLS is used, as libpq's `sslmode` (default: `prefer` locally, `require` in --prod).
+    pub tls: Tls,
+    /// `sslrootcert`: the CA bundle `verify-ca` / `verify-full` check the server against.
+    pub root_cert: Option<std::path::PathBuf>,
+}
+
+/// libpq's `sslmode`, all of it but `allow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// Never TLS.
+    Disable,
+    /// TLS when the server offers it and the handshake works; plaintext otherwise.
+    Prefer,
+    /// TLS or nothing; the certificate is not checked (libpq's `require`).
+    Require,
+    /// TLS with a certificate signed by `sslrootcert`'s CA, for any host name.
+    VerifyCa,
+    /// TLS with a certificate signed by `sslrootcert`'s CA and naming the host.
+    VerifyFull,
+}
+
+impl Tls {
+    fn parse(text: &str) -> Option<Tls> {
+        Some(match text {
+            "disable" => Tls::Disable,
+            "prefer" => Tls::Prefer,
+            "require" => Tls::Require,
+            "verify-ca" => Tls::VerifyCa,
+            "verify-full" => Tls::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tls::Disable => "disable",
+            Tls::Prefer => "prefer",
+            Tls::Require => "require",
+            Tls::VerifyCa => "verify-ca",
+            Tls::VerifyFull => "verify-full",
+        }
+    }
 }
 
 impl PgTarget {
@@ -48,11 +91,48 @@ impl PgTarget {
                 }
             },
         };
-        // The parser's messages name the bad option, never the password.
+        let url = url.trim();
+        if url.contains("://") && authority_ats(url) > 1 {
+            return Err(anyhow!(
+                "{source}: the user or password holds a raw `@`; percent-encode it as %40 \
+                 (e.g. postgresql://user:p%40ss@host:5432/cruddur)"
+            ));
+        }
+        let (url, sslmode, root_cert) = take_tls_params(url, source)?;
+        // The parser's messages name the bad option, never the URL or the password.
         let mut config: Config = url
-            .trim()
             .parse()
             .map_err(|e| anyhow!("{source} is not a valid Postgres URL: {e}"))?;
+        let tls = match sslmode {
+            Some(mode) => mode,
+            None if target == Target::Prod => Tls::Require,
+            None => Tls::Prefer,
+        };
+        config.ssl_mode(match tls {
+            Tls::Disable => SslMode::Disable,
+            Tls::Prefer => SslMode::Prefer,
+            _ => SslMode::Require,
+        });
+        let root_cert = match (tls, root_cert) {
+            (Tls::VerifyCa | Tls::VerifyFull, None) => {
+                let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+                match home
+                    .map(|h| h.join(".postgresql/root.crt"))
+                    .filter(|p| p.is_file())
+                {
+                    Some(path) => Some(path),
+                    None => {
+                        return Err(anyhow!(
+                            "{source} asks for sslmode={} but names no CA: add \
+                             sslrootcert=PATH (for RDS, the region's bundle, e.g. \
+                             sslrootcert=/path/to/global-bundle.pem)",
+                            tls.name()
+                        ))
+                    }
+                }
+            }
+            (_, root_cert) => root_cert,
+        };
         let dbname = config
             .get_dbname()
             .filter(|name| !name.is_empty())
@@ -65,7 +145,19 @@ impl PgTarget {
         }
         config
             .application_name("cruddur")
-            .connect_timeout(args.connect_timeout);
+            .connect_timeout(args.connect_timeout)
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .tcp_user_timeout(args.connect_timeout.max(Duration::from_secs(30)));
+        if target == Target::Prod {
+            // Never queue behind the app's locks for long: every app query would queue behind.
+            let options = format!(
+                "{} -c lock_timeout={}",
+                config.get_options().unwrap_or(""),
+                args.lock_timeout.as_millis()
+            );
+            config.options(options.trim());
+        }
         Ok(PgTarget {
             display: display_url(&config),
             dbname,
@@ -73,7 +165,28 @@ impl PgTarget {
             source,
             target,
             timeout: args.connect_timeout,
+            tls,
+            root_cert,
         })
+    }
+
+    /// Where this target is, for the guard.
+    pub fn destination(&self) -> Destination {
+        let mut hosts: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .map(|host| match host {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        hosts.extend(self.config.get_hostaddrs().iter().map(|ip| ip.to_string()));
+        Destination::Postgres {
+            hosts,
+            server: self.server(),
+            database: self.dbname.clone(),
+        }
     }
 
     /// The password, if the URL has one: used only to scrub it from messages.
@@ -158,22 +271,25 @@ impl PgTarget {
     fn connect_to(&self, dbname: &str) -> std::result::Result<Client, Failure> {
         let mut config = self.config.clone();
         config.dbname(dbname);
+        let (tls, root_cert) = (self.tls, self.root_cert.clone());
         let (sender, receiver) = mpsc::channel();
         std::thread::spawn(move || {
-            let result = match config.get_ssl_mode() {
-                SslMode::Disable => config.connect(NoTls),
-                _ => match tls() {
-                    Ok(tls) => config.connect(tls),
-                    Err(error) => {
-                        let _ = sender.send(Err(Failure::Tls(error.to_string())));
-                        return;
-                    }
-                },
-            };
-            let _ = sender.send(result.map_err(Failure::Pg));
+            let _ = sender.send(connect_with(&config, tls, root_cert.as_deref()));
         });
         match receiver.recv_timeout(self.timeout) {
-            Ok(result) => result,
+            Ok(Ok(client)) => {
+                // Ctrl-C cancels the statement this client is running (then it rolls back).
+                let token = client.cancel_token();
+                let (tls, root_cert) = (self.tls, self.root_cert.clone());
+                crate::interrupt::on_interrupt(move || {
+                    let _ = match connector(tls, root_cert.as_deref()) {
+                        Ok(Some(tls)) => token.cancel_query(tls),
+                        _ => token.cancel_query(NoTls),
+                    };
+                });
+                Ok(client)
+            }
+            Ok(Err(failure)) => Err(failure),
             Err(_) => Err(Failure::TimedOut),
         }
     }
@@ -184,8 +300,25 @@ impl PgTarget {
         let error = match failure {
             Failure::Pg(error) => error,
             Failure::TimedOut => return self.timed_out(),
-            Failure::Tls(why) => return anyhow!("could not set up TLS for {server}: {why}"),
+            Failure::Tls(why) => {
+                return anyhow!(
+                    "could not set up TLS (sslmode={}) with Postgres at {server}: {why}",
+                    self.tls.name()
+                )
+            }
         };
+        if is_tls_failure(&error) {
+            return anyhow!(
+                "the TLS handshake (sslmode={}) with Postgres at {server} failed: {}{}",
+                self.tls.name(),
+                chain(&error),
+                match self.tls {
+                    Tls::VerifyCa | Tls::VerifyFull =>
+                        "; check that sslrootcert names the CA that signed the server's certificate (for RDS, the region's bundle)",
+                    _ => "",
+                }
+            );
+        }
         if let Some(code) = error.code() {
             if *code == SqlState::INVALID_CATALOG_NAME {
                 return anyhow!(
@@ -255,18 +388,146 @@ enum Failure {
     TimedOut,
 }
 
-/// TLS as libpq's default `sslmode=prefer` (and `require`) does it: the channel is encrypted
-/// whenever the server offers it, and the server's certificate is not checked against a CA —
-/// RDS's own CA is in no public root store, and psql does not check it either unless asked.
-/// Signatures in the handshake are still verified.
-fn tls() -> std::result::Result<tokio_postgres_rustls::MakeRustlsConnect, rustls::Error> {
+/// Connect with the TLS `mode` asks for. `prefer` falls back to plaintext when the
+/// handshake fails, as libpq does; every other mode fails instead.
+fn connect_with(
+    config: &Config,
+    mode: Tls,
+    root_cert: Option<&std::path::Path>,
+) -> std::result::Result<Client, Failure> {
+    match connector(mode, root_cert).map_err(Failure::Tls)? {
+        None => config.connect(NoTls).map_err(Failure::Pg),
+        Some(tls) => match config.connect(tls) {
+            Err(error) if mode == Tls::Prefer && is_tls_failure(&error) => {
+                let mut plain = config.clone();
+                plain.ssl_mode(SslMode::Disable);
+                plain.connect(NoTls).map_err(Failure::Pg)
+            }
+            other => other.map_err(Failure::Pg),
+        },
+    }
+}
+
+/// The TLS connector of a mode (None: no TLS). `prefer` and `require` encrypt without checking
+/// the certificate against a CA, as libpq does; `verify-ca` checks the chain against
+/// `root_cert`, and `verify-full` the host name too. Handshake signatures are always verified.
+fn connector(
+    mode: Tls,
+    root_cert: Option<&std::path::Path>,
+) -> std::result::Result<Option<tokio_postgres_rustls::MakeRustlsConnect>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
-        .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let config = match mode {
+        Tls::Disable => return Ok(None),
+        Tls::Prefer | Tls::Require => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_no_client_auth(),
+        Tls::VerifyCa | Tls::VerifyFull => {
+            let path = root_cert.ok_or("no sslrootcert")?;
+            let shown = path.display();
+            let mut roots = rustls::RootCertStore::empty();
+            let certificates = CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read sslrootcert {shown}: {e}"))?;
+            for certificate in certificates {
+                let certificate =
+                    certificate.map_err(|e| format!("sslrootcert {shown} is not PEM: {e}"))?;
+                roots
+                    .add(certificate)
+                    .map_err(|e| format!("sslrootcert {shown} holds a bad certificate: {e}"))?;
+            }
+            if roots.is_empty() {
+                return Err(format!("sslrootcert {shown} holds no certificate"));
+            }
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| e.to_string())?;
+            if mode == Tls::VerifyFull {
+                builder.with_webpki_verifier(webpki).with_no_client_auth()
+            } else {
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(AnyName(webpki)))
+                    .with_no_client_auth()
+            }
+        }
+    };
+    Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(config)))
+}
+
+/// Whether a connection failed in the TLS handshake (rather than reaching the server at all).
+fn is_tls_failure(error: &postgres::Error) -> bool {
+    let mut source: Option<&(dyn StdError + 'static)> = error.source();
+    while let Some(e) = source {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// `verify-ca`: the chain must lead to the CA, whatever name the certificate carries.
+#[derive(Debug)]
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
 }
 
 #[derive(Debug)]
@@ -492,6 +753,100 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// How many `@` the URL's authority holds (the part before the path or query). More than
+/// one means a raw `@` in the user or password, which parsers split at the wrong place.
+fn authority_ats(url: &str) -> usize {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let before_query = rest.split(['?', '#']).next().unwrap_or(rest);
+    let authority_end = match before_query.rfind('@') {
+        Some(at) => before_query[at..]
+            .find('/')
+            .map_or(before_query.len(), |i| at + i),
+        None => before_query.find('/').unwrap_or(before_query.len()),
+    };
+    before_query[..authority_end].matches('@').count()
+}
+
+/// The URL without `sslmode` and `sslrootcert` (the driver knows neither `verify-*` nor the
+/// root certificate), and their values.
+fn take_tls_params(
+    url: &str,
+    source: &str,
+) -> Result<(String, Option<Tls>, Option<std::path::PathBuf>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), None, None));
+    };
+    let (mut mode, mut root) = (None, None);
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value);
+        match key {
+            "sslmode" => {
+                mode = Some(Tls::parse(&value).ok_or_else(|| {
+                    anyhow!(
+                        "{source}: sslmode `{}` is not one of disable, prefer, require, verify-ca, verify-full",
+                        crate::output::cut(&value, 20)
+                    )
+                })?)
+            }
+            "sslrootcert" => root = Some(std::path::PathBuf::from(value)),
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, mode, root))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The password of a Postgres URL as written and percent-decoded, whether or not the URL
+/// parses (for scrubbing messages). The user info ends at the last `@` of the authority.
+pub fn url_password(url: &str) -> Vec<String> {
+    let url = url.trim();
+    let Some((_, rest)) = url.split_once("://") else {
+        // key=value form: password=…
+        return url
+            .split_whitespace()
+            .filter_map(|pair| pair.strip_prefix("password="))
+            .map(|p| p.trim_matches('\'').to_string())
+            .collect();
+    };
+    let before_query = rest.split(['?', '#']).next().unwrap_or(rest);
+    let Some(at) = before_query.rfind('@') else {
+        return Vec::new();
+    };
+    match before_query[..at].split_once(':') {
+        Some((_, password)) if !password.is_empty() => {
+            let decoded = percent_decode(password);
+            vec![password.to_string(), decoded]
+        }
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,6 +859,7 @@ mod tests {
             connect_timeout: Duration::from_secs(5),
             wait: false,
             wait_timeout: Duration::from_secs(60),
+            lock_timeout: Duration::from_secs(5),
         }
     }
 

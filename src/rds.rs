@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::cli::{RdsCommand, SgRuleArgs};
 use crate::ctx::Ctx;
+use crate::guard::{self, Destination, Done, Plan};
 use crate::output::Outcome;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,18 +79,38 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
         cidr: Some(format!("{ip}/32")),
         description: Some(args.description.clone()),
     };
-    let sdk = ctx.aws()?;
-    let region = crate::aws::region(sdk)?;
+    let (sdk, endpoint) = crate::aws::service_config(
+        ctx,
+        "AWS_ENDPOINT_URL_EC2",
+        args.ec2_endpoint_url.as_deref(),
+        "--ec2-endpoint-url",
+    )?;
+    let region = crate::aws::region(&sdk)?;
+    let destination = Destination::Aws {
+        service: "EC2",
+        region: region.clone(),
+        endpoint: endpoint.clone(),
+    };
+    guard::local_only(ctx, &destination)?;
+    let place = endpoint.map_or_else(|| format!("EC2 in {region}"), |e| format!("EC2 at {e}"));
     ctx.info(format!(
         "EC2 security group {group_id}, rule {rule_id}, in {region}"
     ));
-    let client = aws_sdk_ec2::Client::new(sdk);
-
-    let (before, after) = ctx.block_on(async {
-        let before = read_rule(&client, group_id, rule_id).await?;
-        if before == wanted {
-            return Ok::<_, anyhow::Error>((before, None));
-        }
+    let client = aws_sdk_ec2::Client::new(&sdk);
+    let before = ctx.block_on(read_rule(&client, &place, group_id, rule_id))??;
+    let after = if before == wanted {
+        None
+    } else {
+        let plan = Plan {
+            destination,
+            summary: format!("rewrite ingress rule {rule_id} of security group {group_id}"),
+            actions: vec![format!(
+                "ModifySecurityGroupRules {rule_id}: {} → {}",
+                before.describe(),
+                wanted.describe()
+            )],
+            confirm: rule_id.to_string(),
+        };
         let update = SecurityGroupRuleRequest::builder()
             .ip_protocol("tcp")
             .from_port(i32::from(args.port))
@@ -97,21 +118,28 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
             .cidr_ipv4(format!("{ip}/32"))
             .description(&args.description)
             .build();
-        client
-            .modify_security_group_rules()
-            .group_id(group_id)
-            .security_group_rules(
-                SecurityGroupRuleUpdate::builder()
-                    .security_group_rule_id(rule_id)
-                    .security_group_rule(update)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| crate::aws::explain("EC2 ModifySecurityGroupRules", &e))?;
-        let after = read_rule(&client, group_id, rule_id).await?;
-        Ok((before, Some(after)))
-    })??;
+        let done = guard::write(ctx, &plan, None, || {
+            ctx.block_on(async {
+                client
+                    .modify_security_group_rules()
+                    .group_id(group_id)
+                    .security_group_rules(
+                        SecurityGroupRuleUpdate::builder()
+                            .security_group_rule_id(rule_id)
+                            .security_group_rule(update)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| crate::aws::explain("ModifySecurityGroupRules", &place, &e))?;
+                read_rule(&client, &place, group_id, rule_id).await
+            })?
+        })?;
+        match done {
+            Done::Planned(plan) => return Ok(plan),
+            Done::Executed(after) => Some(after),
+        }
+    };
 
     let changed = after.is_some();
     let message = match &after {
@@ -152,6 +180,7 @@ fn required<'a>(
 
 async fn read_rule(
     client: &aws_sdk_ec2::Client,
+    place: &str,
     group_id: &str,
     rule_id: &str,
 ) -> Result<RuleView> {
@@ -161,7 +190,7 @@ async fn read_rule(
         .security_group_rule_ids(rule_id)
         .send()
         .await
-        .map_err(|e| crate::aws::explain("EC2 DescribeSecurityGroupRules", &e))?;
+        .map_err(|e| crate::aws::explain("DescribeSecurityGroupRules", place, &e))?;
     let rule = output
         .security_group_rules()
         .iter()

@@ -10,6 +10,7 @@ use crate::cli::{DdbSchemaLoadArgs, DdbSeedArgs, SetupArgs};
 use crate::ctx::Ctx;
 use crate::db::setup::{plan, refuse_prod, run_steps, STEPS};
 use crate::ddb;
+use crate::guard::{self, Go};
 use crate::output::Outcome;
 use crate::steps::Steps;
 
@@ -25,17 +26,23 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     let schema =
         Defaults::<DdbSchemaLoadArgs>::try_parse_from(["schema-load", "--if-not-exists"])?.args;
     let seed = Defaults::<DdbSeedArgs>::try_parse_from(["seed", "--replace"])?.args;
-    if ctx.dry_run {
-        let mut actions = plan(&setup.pool);
-        actions.push(format!(
-            "create DynamoDB table `{}` unless it exists",
-            setup.ddb.table
-        ));
-        actions.push(format!(
-            "seed conversation {} (replacing it)",
-            seed.message_group_uuid
-        ));
-        return Outcome::dry_run("would set up the local stack from scratch", actions);
+    let ddb = ddb::Ddb::connect(ctx, &setup.ddb)?;
+    let pg = ctx.pg()?;
+    let mut plan = plan(pg, &setup.pool);
+    plan.summary = format!(
+        "set up the local stack from scratch: database `{}` and table `{}` at {}",
+        pg.dbname, ddb.table, ddb.endpoint
+    );
+    plan.actions.push(format!(
+        "create DynamoDB table `{}` unless it exists",
+        setup.ddb.table
+    ));
+    plan.actions.push(format!(
+        "seed conversation {} (replacing it)",
+        seed.message_group_uuid
+    ));
+    if let Go::DryRun(plan) = guard::check(ctx, &plan, None)? {
+        return Ok(plan);
     }
     let all: Vec<&'static str> = STEPS
         .iter()
@@ -53,7 +60,6 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     steps.run("ddb seed", || {
         Ok(("ok", message(ddb::seed::run(ctx, &setup.ddb, &seed)?)))
     })?;
-    let pg = ctx.pg()?;
     steps.outcome(
         format!(
             "the local stack is set up: database `{}` and table `{}`",

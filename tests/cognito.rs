@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::harness::{cruddur, moto_config, runtime, TestDb};
 
 /// A pool with `users` (username, optional handle); returns its id and each username's sub.
-fn pool(users: &[(&str, Option<&str>)]) -> (String, Vec<(String, String)>) {
+pub fn pool(users: &[(&str, Option<&str>)]) -> (String, Vec<(String, String)>) {
     let rt = runtime();
     let client = Client::new(&moto_config());
     rt.block_on(async {

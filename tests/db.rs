@@ -282,7 +282,15 @@ fn setup_twice_in_a_row_and_with_a_session_open() {
 fn prod_uses_prod_connection_url_and_fails_clearly_without_it() {
     let db = TestDb::new("prod");
     let nowhere = "postgresql://postgres:x@127.0.0.1:1/local_only";
+    // A write in production: without a terminal it needs --yes.
     cruddur(&["--prod", "db", "create"])
+        .env("CONNECTION_URL", nowhere)
+        .env("PROD_CONNECTION_URL", db.url())
+        .run()
+        .code(3)
+        .stderr_has("--yes");
+    assert!(!db.exists());
+    cruddur(&["--prod", "db", "create", "--yes"])
         .env("CONNECTION_URL", nowhere)
         .env("PROD_CONNECTION_URL", db.url())
         .run()

@@ -213,9 +213,30 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
         .stderr_has("already has items")
         .stderr_has("--replace");
     assert_eq!(table.items().len(), 2 + lines.len());
+    // The same --now gives the same keys: every item is overwritten in place, none deleted.
     let replaced: serde_json::Value = seed(&db, &table, &["--replace"]).success().json();
-    assert_eq!(replaced["deleted"], 2 + lines.len());
+    assert_eq!(replaced["deleted"], 0);
     assert_eq!(table.items().len(), 2 + lines.len());
+    // A later --now: the new conversation is written, then every old item is deleted.
+    let later: serde_json::Value = cruddur(&[
+        "ddb",
+        "seed",
+        "--now",
+        "2026-03-02T12:00:00Z",
+        "--json",
+        "--replace",
+    ])
+    .db(&db)
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(later["deleted"], 2 + lines.len());
+    assert_eq!(table.items().len(), 2 + lines.len());
+    assert!(table
+        .items()
+        .iter()
+        .all(|i| i["sk"].starts_with("2026-03-02")));
 }
 
 /// `2026-03-01T12:00:00Z` minus `minutes`, in the items' format (no date crate in the tests).

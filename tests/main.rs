@@ -11,4 +11,5 @@ mod db;
 mod ddb;
 mod faults;
 mod rds;
+mod trust;
 mod workspace;

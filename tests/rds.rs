@@ -5,13 +5,13 @@ use aws_sdk_ec2::Client;
 
 use crate::harness::{cruddur, http_stub, moto_config, runtime, Run};
 
-struct Rule {
-    group: String,
-    rule: String,
+pub struct Rule {
+    pub group: String,
+    pub rule: String,
 }
 
 /// A security group with one ingress rule, tcp/5432 from 1.2.3.4/32.
-fn rule() -> Rule {
+pub fn rule() -> Rule {
     let rt = runtime();
     let client = Client::new(&moto_config());
     rt.block_on(async {
@@ -58,7 +58,7 @@ fn rule() -> Rule {
 
 impl Rule {
     /// (cidr, description) as EC2 has them now.
-    fn read(&self) -> (String, String) {
+    pub fn read(&self) -> (String, String) {
         let rt = runtime();
         let client = Client::new(&moto_config());
         rt.block_on(async {

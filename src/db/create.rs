@@ -6,42 +6,53 @@ use serde_json::json;
 
 use super::database_exists;
 use crate::ctx::Ctx;
+use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 use crate::pg::{db_message, quote_ident, PgTarget};
 
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
     let pg = ctx.pg()?;
-    let created = create(pg)?;
-    let message = if created {
-        format!("created database `{}` on {}", pg.dbname, pg.server())
-    } else {
-        format!(
-            "database `{}` already exists on {}; nothing to do",
-            pg.dbname,
-            pg.server()
+    create(ctx, pg)?.outcome(|created| {
+        let message = if created {
+            format!("created database `{}` on {}", pg.dbname, pg.server())
+        } else {
+            format!(
+                "database `{}` already exists on {}; nothing to do",
+                pg.dbname,
+                pg.server()
+            )
+        };
+        Outcome::done(
+            message,
+            json!({ "database": pg.dbname, "created": created }),
         )
-    };
-    Outcome::done(
-        message,
-        json!({ "database": pg.dbname, "created": created }),
-    )
+    })
 }
 
-/// Create the database unless it is there; true when this call created it.
-pub fn create(pg: &PgTarget) -> Result<bool> {
+/// Create the database unless it is there, through the guard; true when this call created it.
+pub fn create(ctx: &Ctx, pg: &PgTarget) -> Result<Done<bool>> {
     let mut client = pg.connect_maintenance()?;
     if database_exists(&mut client, &pg.dbname)? {
-        return Ok(false);
+        return Ok(Done::Executed(false));
     }
-    match client.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&pg.dbname))) {
-        Ok(()) => Ok(true),
-        // Someone else created it between the check and now.
-        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(false),
-        Err(e) => Err(anyhow::anyhow!(
-            "could not create database `{}` on {}: {}",
-            pg.dbname,
-            pg.server(),
-            db_message(&e)
-        )),
-    }
+    let statement = format!("CREATE DATABASE {}", quote_ident(&pg.dbname));
+    let plan = Plan {
+        destination: pg.destination(),
+        summary: format!("create database `{}`", pg.dbname),
+        actions: vec![statement.clone()],
+        confirm: pg.dbname.clone(),
+    };
+    guard::write(ctx, &plan, None, || {
+        match client.batch_execute(&statement) {
+            Ok(()) => Ok(true),
+            // Someone else created it between the check and now.
+            Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(false),
+            Err(e) => Err(anyhow::anyhow!(
+                "could not create database `{}` on {}: {}",
+                pg.dbname,
+                pg.server(),
+                db_message(&e)
+            )),
+        }
+    })
 }

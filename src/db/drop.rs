@@ -5,10 +5,11 @@ use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
 use serde::Serialize;
 
-use super::{database_exists, guard};
+use super::{database_exists, marker_of};
 use crate::cli::DropArgs;
 use crate::ctx::Ctx;
 use crate::error::refused;
+use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 use crate::pg::{db_message, quote_ident, sessions, PgTarget, Session};
 
@@ -17,23 +18,10 @@ pub struct DropReport {
     pub database: String,
     pub dropped: bool,
     pub terminated: Vec<Session>,
-    /// With --dry-run: what would have run (and `terminated` what it would end).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dry_run: Option<String>,
 }
 
 impl DropReport {
     pub fn summary(&self) -> String {
-        if let Some(statement) = &self.dry_run {
-            return format!(
-                "dry run, nothing was done: would run `{statement}`{}",
-                if self.terminated.is_empty() {
-                    String::new()
-                } else {
-                    format!(", terminating {}", describe_all(&self.terminated))
-                }
-            );
-        }
         match (self.dropped, self.terminated.len()) {
             (false, _) => format!(
                 "database `{}` does not exist; nothing to drop",
@@ -52,13 +40,12 @@ impl DropReport {
 
 pub fn run(ctx: &Ctx, args: &DropArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;
-    let report = drop_database(ctx, pg, args.force)?;
-    Outcome::done(report.summary(), &report)
+    drop_database(ctx, pg, args.force)?.outcome(|report| Outcome::done(report.summary(), &report))
 }
 
-/// Drop the database if it exists: guarded (production confirmation, the prod marker),
-/// refused while others use it unless `force`; with --dry-run, only said.
-pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<DropReport> {
+/// Drop the database if it exists, through the guard; refused while others use it unless
+/// `force`.
+pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<Done<DropReport>> {
     if ["postgres", "template0", "template1"].contains(&pg.dbname.as_str()) {
         return Err(refused(format!(
             "refusing to drop `{}`: it is one of the server's own databases",
@@ -70,16 +57,11 @@ pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<DropReport
         database: pg.dbname.clone(),
         dropped: false,
         terminated: Vec::new(),
-        dry_run: None,
     };
     if !database_exists(&mut client, &pg.dbname)? {
-        return Ok(report);
+        return Ok(Done::Executed(report));
     }
-    guard(ctx, pg, &mut client, "drop the database")?;
     let others = sessions(&mut client, Some(&pg.dbname))?;
-    if !others.is_empty() && !force {
-        return Err(in_use(pg, &others));
-    }
     let name = quote_ident(&pg.dbname);
     let version: i32 = client
         .query_one("SELECT current_setting('server_version_num')::int", &[])?
@@ -90,45 +72,56 @@ pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<DropReport
     } else {
         format!("DROP DATABASE IF EXISTS {name}")
     };
-    if ctx.dry_run {
-        report.dry_run = Some(statement);
-        report.terminated = others;
-        return Ok(report);
-    }
-    ctx.confirm_destructive(
-        &format!("drop database `{}` on {}", pg.dbname, pg.server()),
-        &pg.dbname,
-    )?;
-    let result = if force && version >= 130_000 {
-        client.batch_execute(&statement)
-    } else {
-        if force {
-            client.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = $1 AND pid <> pg_backend_pid()",
-                &[&pg.dbname],
-            )?;
-        }
-        client.batch_execute(&statement)
+    let mut actions = vec![statement.clone()];
+    actions.extend(others.iter().map(|s| {
+        format!(
+            "{} session {}",
+            if force { "terminate" } else { "refuse while" },
+            s.describe()
+        )
+    }));
+    let plan = Plan {
+        destination: pg.destination(),
+        summary: format!("drop database `{}`", pg.dbname),
+        actions,
+        confirm: pg.dbname.clone(),
     };
-    match result {
-        Ok(()) => {
-            report.dropped = true;
-            report.terminated = if force { others } else { Vec::new() };
-            Ok(report)
+    let marker = marker_of(&mut client, pg);
+    guard::write(ctx, &plan, Some(marker), || {
+        if !others.is_empty() && !force {
+            return Err(in_use(pg, &others));
         }
-        // A session connected between the check and the drop.
-        Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) => {
-            let now = sessions(&mut client, Some(&pg.dbname))?;
-            Err(in_use(pg, &now))
+        let result = if force && version >= 130_000 {
+            client.batch_execute(&statement)
+        } else {
+            if force {
+                client.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[&pg.dbname],
+                )?;
+            }
+            client.batch_execute(&statement)
+        };
+        match result {
+            Ok(()) => {
+                report.dropped = true;
+                report.terminated = if force { others } else { Vec::new() };
+                Ok(report)
+            }
+            // A session connected between the check and the drop.
+            Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) => {
+                let now = sessions(&mut client, Some(&pg.dbname))?;
+                Err(in_use(pg, &now))
+            }
+            Err(e) => Err(anyhow!(
+                "could not drop database `{}` on {}: {}",
+                pg.dbname,
+                pg.server(),
+                db_message(&e)
+            )),
         }
-        Err(e) => Err(anyhow!(
-            "could not drop database `{}` on {}: {}",
-            pg.dbname,
-            pg.server(),
-            db_message(&e)
-        )),
-    }
+    })
 }
 
 fn in_use(pg: &PgTarget, others: &[Session]) -> anyhow::Error {

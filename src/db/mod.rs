@@ -15,16 +15,16 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
-use postgres::error::ErrorPosition;
+use postgres::error::{ErrorPosition, SqlState};
 use serde::Serialize;
 
 use crate::cli::DbCommand;
 use crate::ctx::Ctx;
-use crate::ctx::Target;
-use crate::error::refused;
+use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 use crate::pg::{db_message, mark_statement, marker, PgTarget};
 use crate::sql;
+use crate::target::Target;
 
 pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
     match command {
@@ -70,21 +70,87 @@ pub struct LoadReport {
     pub elapsed_ms: u64,
 }
 
-/// Run every statement of `source` in ONE transaction. On the first error the transaction
-/// is rolled back (nothing applied) and the error names the file, line and column. With
-/// `mark`, the database also records which environment it belongs to, in the same transaction.
-pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource, mark: bool) -> Result<LoadReport> {
+/// Run every statement of `source` in ONE transaction, through the guard (the plan lists
+/// every statement). On the first error the transaction is rolled back (nothing applied) and
+/// the error names the file, line and column. With `mark`, the database also records which
+/// environment it belongs to, in the same transaction; in --prod, a marker that cannot be
+/// written fails the load, and locally a `prod` marker is never rewritten to `local`.
+pub fn load_file(
+    ctx: &Ctx,
+    pg: &PgTarget,
+    source: &SqlSource,
+    mark: bool,
+) -> Result<Done<LoadReport>> {
     let started = Instant::now();
     let text = &source.text;
     let statements = split(source)?;
     if statements.is_empty() {
         ctx.warn(format!("{} holds no SQL statement", source.name));
     }
-    let mut client = pg.connect()?;
-    guard(ctx, pg, &mut client, &format!("load {}", source.name))?;
+    let mut client = match pg.connect() {
+        Ok(client) => Some(client),
+        Err(error) if !ctx.dry_run => return Err(error),
+        Err(_) => None,
+    };
+    let current = match client.as_mut() {
+        Some(client) => marker(client, &pg.dbname),
+        None => Err(anyhow!("cannot connect to read it")),
+    };
+    let keep_prod_marker = matches!(&current, Ok(Some(m)) if m == Target::Prod.name());
+    let mark = mark && !(pg.target == Target::Local && keep_prod_marker);
+    let mut actions: Vec<String> = statements
+        .iter()
+        .map(|s| {
+            let (line, _) = sql::line_col(text, s.start);
+            let first = s.text.lines().next().unwrap_or("");
+            format!("line {line}: {}", crate::output::cut(first, 80))
+        })
+        .collect();
+    if mark {
+        actions.push(mark_statement(&pg.dbname, pg.target));
+    }
+    if let Err(why) = &current {
+        actions.push(format!(
+            "(the environment marker could not be read: {why:#})"
+        ));
+    }
+    let plan = Plan {
+        destination: pg.destination(),
+        summary: format!(
+            "run {} statements of {} in one transaction",
+            statements.len(),
+            source.name
+        ),
+        actions,
+        confirm: pg.dbname.clone(),
+    };
+    guard::write(ctx, &plan, Some(current), || {
+        let client = client
+            .as_mut()
+            .ok_or_else(|| anyhow!("internal: no connection"))?;
+        run_statements(ctx, pg, client, source, &statements, mark)
+    })
+    .map(|done| match done {
+        Done::Executed(mut report) => {
+            report.elapsed_ms = started.elapsed().as_millis() as u64;
+            Done::Executed(report)
+        }
+        planned => planned,
+    })
+}
+
+fn run_statements(
+    ctx: &Ctx,
+    pg: &PgTarget,
+    client: &mut postgres::Client,
+    source: &SqlSource,
+    statements: &[sql::Statement<'_>],
+    mark: bool,
+) -> Result<LoadReport> {
+    let text = &source.text;
     let mut tx = client.transaction()?;
     let mut ran = 0;
-    for statement in &statements {
+    for statement in statements {
         crate::interrupt::check(|| {
             format!(
                 "{} was rolled back after {ran} statements; nothing was applied",
@@ -119,8 +185,19 @@ pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource, mark: bool) -> Re
             };
             let (line, column) = sql::line_col(text, offset);
             drop(tx); // rolls back
+            crate::interrupt::check(|| {
+                format!(
+                    "{}:{line}: the running statement was cancelled and {} was rolled back; nothing was applied",
+                    source.name, source.name
+                )
+            })?;
+            let hint = if error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+                "\nanother session holds a lock this statement needs (the app?): try again when it is quieter, or raise --lock-timeout"
+            } else {
+                ""
+            };
             return Err(anyhow!(
-                "{}:{line}:{column}: {}\n{}\nnothing was applied: the file runs in one transaction, which was rolled back",
+                "{}:{line}:{column}: {}\n{}{hint}\nnothing was applied: the file runs in one transaction, which was rolled back",
                 source.name,
                 db_message(&error),
                 excerpt(text, line, column)
@@ -129,13 +206,13 @@ pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource, mark: bool) -> Re
         ran += 1;
     }
     if mark {
-        // Only the database's owner may comment on it: without the right, load anyway.
-        tx.batch_execute("SAVEPOINT cruddur_mark")?;
         if let Err(error) = tx.batch_execute(&mark_statement(&pg.dbname, pg.target)) {
-            tx.batch_execute("ROLLBACK TO SAVEPOINT cruddur_mark")?;
-            ctx.warn(format!(
-                "could not record the environment on `{}` ({}); the production guard cannot recognise it",
+            drop(tx);
+            return Err(anyhow!(
+                "could not record on `{}` that it belongs to {} ({}); nothing was applied. \
+                 The guard relies on that mark: load the schema as the database's owner",
                 pg.dbname,
+                pg.target.name(),
                 db_message(&error)
             ));
         }
@@ -147,7 +224,7 @@ pub fn load_file(ctx: &Ctx, pg: &PgTarget, source: &SqlSource, mark: bool) -> Re
         database: pg.dbname.clone(),
         file: source.name.clone(),
         statements: ran,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms: 0,
     })
 }
 
@@ -165,49 +242,10 @@ fn split(source: &SqlSource) -> Result<Vec<sql::Statement<'_>>> {
     })
 }
 
-/// What loading `source` would do, for --dry-run: every statement's first line.
-pub fn dry_run_file(pg: &PgTarget, source: &SqlSource, mark: bool) -> Result<Outcome> {
-    let statements = split(source)?;
-    let mut actions: Vec<String> = statements
-        .iter()
-        .map(|s| {
-            let (line, _) = sql::line_col(&source.text, s.start);
-            let first = s.text.lines().next().unwrap_or("");
-            format!("line {line}: {}", crate::output::cut(first, 80))
-        })
-        .collect();
-    if mark {
-        actions.push(mark_statement(&pg.dbname, pg.target));
-    }
-    Outcome::dry_run(
-        format!(
-            "would run {} statements of {} in one transaction on `{}` at {}",
-            statements.len(),
-            source.name,
-            pg.dbname,
-            pg.server()
-        ),
-        actions,
-    )
-}
-
-/// The production guard's second layer: a local-mode destructive command refuses a
-/// database that `--prod db schema-load` marked as production (a CONNECTION_URL that points
-/// at RDS by mistake), unless --override-prod-marker.
-pub fn guard(ctx: &Ctx, pg: &PgTarget, client: &mut postgres::Client, action: &str) -> Result<()> {
-    if pg.target != Target::Local || ctx.override_prod_marker {
-        return Ok(());
-    }
-    if marker(client, &pg.dbname)?.as_deref() == Some(Target::Prod.name()) {
-        return Err(refused(format!(
-            "database `{}` at {} is marked as production (by `cruddur --prod db schema-load`), \
-             but this is local mode: refusing to {action}. If CONNECTION_URL points there by mistake, fix it; \
-             if you really mean it, add --override-prod-marker",
-            pg.dbname,
-            pg.server()
-        )));
-    }
-    Ok(())
+/// The environment recorded on the target database, for the guard (read from any database
+/// of the same server).
+pub fn marker_of(client: &mut postgres::Client, pg: &PgTarget) -> crate::guard::Marker {
+    marker(client, &pg.dbname)
 }
 
 /// The offending line with a caret under the column.

@@ -8,9 +8,11 @@ use postgres::types::ToSql;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::guard;
+use super::marker_of;
 use crate::cli::QueryArgs;
 use crate::ctx::Ctx;
+use crate::error::Stop;
+use crate::guard::{self, Go, Plan};
 use crate::output::{Column, Outcome};
 use crate::pg::{db_message, TextParam};
 use crate::sql;
@@ -40,32 +42,33 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
         kind.as_str(),
         "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW"
     );
+    if !writes && ctx.dry_run {
+        return Err(Stop::Usage(format!(
+            "query `{name}` only reads: --dry-run has nothing to show; run it without --dry-run"
+        ))
+        .into());
+    }
     let pg = ctx.pg()?;
-    if writes && ctx.dry_run {
+    let mut client = pg.connect()?;
+    if writes {
         let given: Vec<String> = names
             .iter()
             .zip(&values)
             .map(|(n, v)| format!("{n} = {:?}", v.0))
             .collect();
-        return Outcome::dry_run(
-            format!(
-                "would run `{name}` (it writes) on `{}` at {}",
-                pg.dbname,
-                pg.server()
-            ),
-            vec![
+        let plan = Plan {
+            destination: pg.destination(),
+            summary: format!("run `{name}`, which writes"),
+            actions: vec![
                 statement.clone(),
                 format!("parameters: {}", given.join(", ")),
             ],
-        );
-    }
-    let mut client = pg.connect()?;
-    if writes {
-        guard(ctx, pg, &mut client, &format!("run `{name}`, which writes"))?;
-        ctx.confirm_destructive(
-            &format!("run `{name}` (it writes) on `{}`", pg.dbname),
-            &pg.dbname,
-        )?;
+            confirm: pg.dbname.clone(),
+        };
+        let marker = marker_of(&mut client, pg);
+        if let Go::DryRun(plan) = guard::check(ctx, &plan, Some(marker))? {
+            return Ok(plan);
+        }
     }
     let failed = |e: postgres::Error| anyhow!("query `{name}` failed: {}", db_message(&e));
     let params: Vec<&(dyn ToSql + Sync)> =

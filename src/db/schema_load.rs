@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::{dry_run_file, load_file, LoadReport, SqlSource};
+use super::{load_file, LoadReport, SqlSource};
 use crate::cli::SqlFileArgs;
 use crate::ctx::Ctx;
 use crate::output::Outcome;
@@ -11,20 +11,8 @@ use crate::sql;
 pub fn run(ctx: &Ctx, args: &SqlFileArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;
     let source = SqlSource::new(args.file.as_deref(), "sql/schema.sql", sql::SCHEMA)?;
-    if ctx.dry_run {
-        return dry_run_file(pg, &source, true);
-    }
-    ctx.confirm_destructive(
-        &format!(
-            "load {} into `{}` on {} (its tables are dropped and made anew)",
-            source.name,
-            pg.dbname,
-            pg.server()
-        ),
-        &pg.dbname,
-    )?;
-    let report = load_file(ctx, pg, &source, true)?;
-    Outcome::done(summary("loaded", &report), &report)
+    load_file(ctx, pg, &source, true)?
+        .outcome(|report| Outcome::done(summary("loaded", &report), &report))
 }
 
 pub fn summary(verb: &str, report: &LoadReport) -> String {

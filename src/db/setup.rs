@@ -9,7 +9,9 @@ use super::{create, drop, load_file, update_cognito_user_ids, SqlSource};
 use crate::cli::PoolArgs;
 use crate::ctx::{Ctx, Target};
 use crate::error::refused;
+use crate::guard::{self, Go, Plan};
 use crate::output::Outcome;
+use crate::pg::PgTarget;
 use crate::sql;
 use crate::steps::Steps;
 
@@ -24,15 +26,8 @@ pub const STEPS: &[&str] = &[
 pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
     refuse_prod(ctx, "db setup")?;
     let pg = ctx.pg()?;
-    if ctx.dry_run {
-        return Outcome::dry_run(
-            format!(
-                "would rebuild database `{}` on {} from scratch",
-                pg.dbname,
-                pg.server()
-            ),
-            plan(pool),
-        );
+    if let Go::DryRun(plan) = guard::check(ctx, &plan(pg, pool), None)? {
+        return Ok(plan);
     }
     let mut steps = Steps::new(ctx, STEPS);
     run_steps(ctx, pool, &mut steps)?;
@@ -46,25 +41,32 @@ pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
 pub fn run_steps(ctx: &Ctx, pool: &PoolArgs, steps: &mut Steps) -> Result<()> {
     let pg = ctx.pg()?;
     steps.run("drop", || {
-        Ok(("ok", drop::drop_database(ctx, pg, true)?.summary()))
+        Ok((
+            "ok",
+            drop::drop_database(ctx, pg, true)?.executed()?.summary(),
+        ))
     })?;
     steps.run("create", || {
-        create::create(pg)?;
+        create::create(ctx, pg)?.executed()?;
         Ok(("ok", format!("created database `{}`", pg.dbname)))
     })?;
     steps.run("schema-load", || {
         let source = SqlSource::new(None, "sql/schema.sql", sql::SCHEMA)?;
-        Ok(("ok", summary("loaded", &load_file(ctx, pg, &source, true)?)))
+        let report = load_file(ctx, pg, &source, true)?.executed()?;
+        Ok(("ok", summary("loaded", &report)))
     })?;
     steps.run("seed", || {
         let source = SqlSource::new(None, "sql/seed.sql", sql::SEED)?;
-        Ok((
-            "ok",
-            summary("seeded", &load_file(ctx, pg, &source, false)?),
-        ))
+        let report = load_file(ctx, pg, &source, false)?.executed()?;
+        Ok(("ok", summary("seeded", &report)))
     })?;
     steps.run("update-cognito-user-ids", || match pool_id(pool) {
-        Some(pool_id) => Ok(("ok", update_cognito_user_ids::link(ctx, pool_id)?.summary())),
+        Some(pool_id) => Ok((
+            "ok",
+            update_cognito_user_ids::link(ctx, pool, pool_id)?
+                .executed()?
+                .summary(),
+        )),
         None => Ok((
             "skipped",
             "no AWS_COGNITO_USER_POOL_ID (or --pool-id): cognito_user_id stays 'MOCK'".to_string(),
@@ -72,9 +74,9 @@ pub fn run_steps(ctx: &Ctx, pool: &PoolArgs, steps: &mut Steps) -> Result<()> {
     })
 }
 
-/// What the steps would do, for --dry-run.
-pub fn plan(pool: &PoolArgs) -> Vec<String> {
-    vec![
+/// What the steps would do (each passes the guard again as it runs).
+pub fn plan(pg: &PgTarget, pool: &PoolArgs) -> Plan {
+    let actions = vec![
         "drop the database, terminating its sessions (DROP DATABASE … WITH (FORCE))".into(),
         "create it".into(),
         "load sql/schema.sql (built in) in one transaction, marking the database `local`".into(),
@@ -83,7 +85,13 @@ pub fn plan(pool: &PoolArgs) -> Vec<String> {
             Some(id) => format!("link users to Cognito pool {id}"),
             None => "skip linking Cognito users (no AWS_COGNITO_USER_POOL_ID)".into(),
         },
-    ]
+    ];
+    Plan {
+        destination: pg.destination(),
+        summary: format!("rebuild database `{}` from scratch", pg.dbname),
+        actions,
+        confirm: pg.dbname.clone(),
+    }
 }
 
 fn pool_id(pool: &PoolArgs) -> Option<&str> {

@@ -2,12 +2,16 @@
 //! (`preferred_username`), `users.cognito_user_id = sub` where `users.handle = handle`, all in
 //! one transaction. Users without a handle are counted, never a crash (the old script's was).
 
+use std::collections::HashMap;
+
 use anyhow::{anyhow, Result};
 use serde::Serialize;
 
 use crate::cli::PoolArgs;
 use crate::cognito::{list_users, pool_id, PoolUser};
 use crate::ctx::Ctx;
+use crate::db::marker_of;
+use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 use crate::pg::db_message;
 
@@ -56,13 +60,14 @@ impl LinkReport {
 }
 
 pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
-    let report = link(ctx, pool_id(pool)?)?;
-    Outcome::done(report.summary(), &report)
+    link(ctx, pool, pool_id(pool)?)?.outcome(|report| Outcome::done(report.summary(), &report))
 }
 
-pub fn link(ctx: &Ctx, pool_id: &str) -> Result<LinkReport> {
+/// Read the pool, work out which rows would change, and write them through the guard, in one
+/// transaction.
+pub fn link(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Done<LinkReport>> {
     let pg = ctx.pg()?;
-    let users = list_users(ctx, pool_id)?;
+    let users = list_users(ctx, pool, pool_id)?;
     let mut report = LinkReport {
         pool_id: pool_id.to_string(),
         ..LinkReport::default()
@@ -96,19 +101,54 @@ pub fn link(ctx: &Ctx, pool_id: &str) -> Result<LinkReport> {
             db_message(&e)
         )
     };
-    let mut tx = client.transaction().map_err(failed)?;
-    let update = tx
-        .prepare("UPDATE public.users SET cognito_user_id = $1 WHERE handle = $2")
-        .map_err(failed)?;
-    for (handle, sub) in linkable {
-        if tx.execute(&update, &[&sub, &handle]).map_err(failed)? > 0 {
-            report.updated.push(handle.to_string());
-        } else {
-            report.missing.push(handle.to_string());
-        }
+    // What each handle's row holds now: the plan shows old → new.
+    let handles: Vec<&str> = linkable.iter().map(|(handle, _)| *handle).collect();
+    let mut current: HashMap<String, Option<String>> = HashMap::new();
+    for row in client
+        .query(
+            "SELECT handle, cognito_user_id FROM public.users WHERE handle = ANY($1)",
+            &[&handles],
+        )
+        .map_err(failed)?
+    {
+        current.insert(row.get(0), row.get(1));
     }
-    tx.commit().map_err(failed)?;
-    Ok(report)
+    let actions: Vec<String> = linkable
+        .iter()
+        .map(|(handle, sub)| match current.get(*handle) {
+            None => format!("{handle}: no row in public.users, nothing to set"),
+            Some(Some(old)) if old == sub => format!("{handle}: already {sub}"),
+            Some(old) => format!(
+                "{handle}: cognito_user_id {} → {sub}",
+                old.as_deref().unwrap_or("NULL")
+            ),
+        })
+        .collect();
+    let plan = Plan {
+        destination: pg.destination(),
+        summary: format!(
+            "link {} handle(s) of Cognito pool {pool_id} to `public.users` in one transaction",
+            linkable.len()
+        ),
+        actions,
+        confirm: pg.dbname.clone(),
+    };
+    let marker = marker_of(&mut client, pg);
+    guard::write(ctx, &plan, Some(marker), || {
+        let mut tx = client.transaction().map_err(failed)?;
+        let update = tx
+            .prepare("UPDATE public.users SET cognito_user_id = $1 WHERE handle = $2")
+            .map_err(failed)?;
+        for (handle, sub) in linkable {
+            if tx.execute(&update, &[&sub, &handle]).map_err(failed)? > 0 {
+                report.updated.push(handle.to_string());
+            } else {
+                report.missing.push(handle.to_string());
+            }
+        }
+        tx.commit().map_err(failed)?;
+        Ok(report)
+    })
 }
 
 fn count(users: &[PoolUser], handle: &str) -> usize {

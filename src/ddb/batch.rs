@@ -20,6 +20,32 @@ use crate::output::Progress;
 pub const BATCH_SIZE: usize = 25;
 const BACKOFF_BASE: Duration = Duration::from_millis(25);
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
+/// How long every call may fail to reach the endpoint before the endpoint counts as gone and
+/// the whole write stops (instead of spending every batch's retry budget on it).
+const DEAD_AFTER: Duration = Duration::from_secs(30);
+
+/// Whether the endpoint still answers: when connections have failed, with no success since,
+/// for longer than [`DEAD_AFTER`], every writer stops.
+#[derive(Default)]
+struct Health {
+    failing_since: Mutex<Option<std::time::Instant>>,
+}
+
+impl Health {
+    fn answered(&self) {
+        if let Ok(mut since) = self.failing_since.lock() {
+            *since = None;
+        }
+    }
+
+    /// A call could not reach the endpoint: true once it has been gone too long.
+    fn unreachable(&self) -> bool {
+        let Ok(mut since) = self.failing_since.lock() else {
+            return true;
+        };
+        since.get_or_insert_with(std::time::Instant::now).elapsed() >= DEAD_AFTER
+    }
+}
 
 /// How many calls in flight, and how many retries of one batch before giving up on it.
 pub type BatchOptions = crate::cli::WriteArgs;
@@ -72,16 +98,19 @@ pub async fn write_stream(
     let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
     let report = Arc::new(Mutex::new(BatchReport::default()));
     let stop = Arc::new(AtomicBool::new(false));
+    let health = Arc::new(Health::default());
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (receiver, report, progress, stop) = (
+        let (receiver, report, progress, stop, health) = (
             receiver.clone(),
             report.clone(),
             progress.clone(),
             stop.clone(),
+            health.clone(),
         );
         let client = ddb.client.clone();
         let table = ddb.table.clone();
+        let endpoint = ddb.endpoint.clone();
         workers.spawn(async move {
             loop {
                 if crate::interrupt::requested() || stop.load(Ordering::SeqCst) {
@@ -90,7 +119,14 @@ pub async fn write_stream(
                 let Some(batch) = receiver.lock().await.recv().await else {
                     return Ok::<(), anyhow::Error>(());
                 };
-                let outcome = write_batch(&client, &table, batch, options.max_retries).await;
+                let target = Target {
+                    client: &client,
+                    table: &table,
+                    endpoint: &endpoint,
+                    health: &health,
+                    stop: &stop,
+                };
+                let outcome = write_batch(&target, batch, options.max_retries).await;
                 progress.add(outcome.written);
                 let mut report = report
                     .lock()
@@ -177,12 +213,21 @@ struct BatchOutcome {
     error: Option<anyhow::Error>,
 }
 
+/// Where one writer writes, and what all writers share.
+struct Target<'a> {
+    client: &'a aws_sdk_dynamodb::Client,
+    table: &'a str,
+    endpoint: &'a str,
+    health: &'a Health,
+    stop: &'a AtomicBool,
+}
+
 async fn write_batch(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
+    target: &Target<'_>,
     batch: Vec<WriteRequest>,
     max_retries: u32,
 ) -> BatchOutcome {
+    let (client, table) = (target.client, target.table);
     let mut outcome = BatchOutcome {
         written: 0,
         requests: 0,
@@ -202,6 +247,7 @@ async fn write_batch(
             .await
         {
             Ok(output) => {
+                target.health.answered();
                 let left = output
                     .unprocessed_items()
                     .and_then(|items| items.get(table))
@@ -213,22 +259,39 @@ async fn write_batch(
                 }
                 pending = left;
             }
-            Err(error) if retryable(&error) => {}
+            Err(error) if unreachable(&error) => {
+                if target.health.unreachable() {
+                    outcome.unwritten = pending;
+                    outcome.error = Some(anyhow!(
+                        "DynamoDB at {} stopped answering: no call has reached it for {}s ({})",
+                        target.endpoint,
+                        DEAD_AFTER.as_secs(),
+                        crate::aws::explain("BatchWriteItem", target.endpoint, &error)
+                    ));
+                    return outcome;
+                }
+            }
+            Err(error) if retryable(&error) => target.health.answered(),
             Err(error) => {
                 outcome.unwritten = pending;
                 outcome.error = Some(match error.code() {
                     Some("ResourceNotFoundException") => anyhow!(
-                        "table `{table}` does not exist; create it with `cruddur ddb schema-load`"
+                        "table `{table}` does not exist at {}; create it with `cruddur ddb schema-load`",
+                        target.endpoint
                     ),
-                    _ => anyhow!(
-                        "BatchWriteItem failed: {}",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+                    _ => crate::aws::explain(
+                        "BatchWriteItem",
+                        &format!("DynamoDB at {}", target.endpoint),
+                        &error,
                     ),
                 });
                 return outcome;
             }
         }
-        if attempt >= max_retries || crate::interrupt::requested() {
+        if attempt >= max_retries
+            || crate::interrupt::requested()
+            || target.stop.load(Ordering::SeqCst)
+        {
             outcome.unwritten = pending;
             return outcome;
         }
@@ -236,6 +299,14 @@ async fn write_batch(
         outcome.retries += 1;
         tokio::time::sleep(backoff(attempt)).await;
     }
+}
+
+/// The call never reached the endpoint (refused, reset, no answer).
+fn unreachable<E, R>(error: &SdkError<E, R>) -> bool {
+    matches!(
+        error,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+    )
 }
 
 /// Throttling, a busy or failing service, a dropped connection: worth another try.

@@ -7,27 +7,30 @@ use serde_json::json;
 use super::Ddb;
 use crate::cli::{DdbArgs, DdbDropArgs};
 use crate::ctx::Ctx;
+use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
     let mut ddb = Ddb::connect(ctx, args)?;
     if let Some(name) = &drop.table_name {
+        super::check_table_name(name, "TABLE")?;
         ddb.table = name.clone();
     }
-    if ctx.dry_run {
-        return Outcome::dry_run(
-            format!("would delete table `{}` at {}", ddb.table, ddb.endpoint),
-            vec![format!("DeleteTable {}", ddb.table)],
-        );
-    }
-    ctx.confirm_destructive(
-        &format!(
+    let plan = Plan {
+        destination: ddb.destination(),
+        summary: format!(
             "delete table `{}` and every item in it (back it up first: `cruddur --prod ddb export --file backup.jsonl`)",
             ddb.table
         ),
-        &ddb.table,
-    )?;
-    let deleted = ctx.block_on(ddb.client.delete_table().table_name(&ddb.table).send())?;
+        actions: vec![format!("DeleteTable {}", ddb.table)],
+        confirm: ddb.table.clone(),
+    };
+    let deleted = match guard::write(ctx, &plan, None, || {
+        ctx.block_on(ddb.client.delete_table().table_name(&ddb.table).send())
+    })? {
+        Done::Planned(plan) => return Ok(plan),
+        Done::Executed(deleted) => deleted,
+    };
     match deleted {
         Ok(_) => Outcome::done(
             format!("deleted table `{}`", ddb.table),

@@ -11,6 +11,8 @@ pub struct Line {
     /// 1 or 2.
     pub person: u8,
     pub text: String,
+    /// Its line number in the file, for messages.
+    pub line: usize,
 }
 
 pub fn parse(name: &str, text: &str) -> Result<Vec<Line>> {
@@ -32,6 +34,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Line>> {
             Some((person, rest)) => lines.push(Line {
                 person,
                 text: rest.to_string(),
+                line: index + 1,
             }),
             None => bail!(
                 "{name}:{}: expected `Person 1: …` or `Person 2: …`, found `{}`",
@@ -69,11 +72,13 @@ mod tests {
             [
                 Line {
                     person: 1,
-                    text: "Hi: there".into()
+                    text: "Hi: there".into(),
+                    line: 3
                 },
                 Line {
                     person: 2,
-                    text: "Hello".into()
+                    text: "Hello".into(),
+                    line: 4
                 }
             ]
         );

@@ -16,41 +16,38 @@ use super::items::from_json_line;
 use super::Ddb;
 use crate::cli::{DdbArgs, ImportArgs};
 use crate::ctx::Ctx;
+use crate::guard::{self, Go, Plan};
 use crate::output::{Outcome, Progress};
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
     let path = &import.path;
     let (valid, skipped) = check(path, import)?;
     let ddb = Ddb::connect(ctx, args)?;
-    if ctx.dry_run {
-        return Outcome::dry_run(
-            format!(
-                "would import {valid} items from {} into `{}` at {}",
-                path.display(),
-                ddb.table,
-                ddb.endpoint
-            ),
-            vec![format!(
-                "{} BatchWriteItem requests, {} in flight; {} malformed lines skipped",
-                valid.div_ceil(batch::BATCH_SIZE),
-                import.write.concurrency,
-                skipped.len()
-            )],
-        );
-    }
-    ctx.confirm_destructive(
-        &format!(
-            "write {valid} items into `{}` (items with the same keys are replaced)",
-            ddb.table
+    let plan = Plan {
+        destination: ddb.destination(),
+        summary: format!(
+            "import {valid} items from {} (items with the same keys are replaced)",
+            path.display()
         ),
-        &ddb.table,
-    )?;
+        actions: vec![format!(
+            "{} BatchWriteItem requests, {} in flight; {} malformed lines skipped",
+            valid.div_ceil(batch::BATCH_SIZE),
+            import.write.concurrency,
+            skipped.len()
+        )],
+        confirm: ddb.table.clone(),
+    };
+    if let Go::DryRun(plan) = guard::check(ctx, &plan, None)? {
+        return Ok(plan);
+    }
     let started = Instant::now();
     let options = import.write;
     let requests = lines(path)?.filter_map(|(_, line)| match line {
         Err(error) => Some(Err(error)),
+        // The same checks as the first pass: a line it skipped is skipped here too.
         Ok(text) => from_json_line(&text, import.dynamodb_json)
             .ok()
+            .filter(|item| super::items::check_limits(item).is_ok())
             .map(batch::put),
     });
     let progress = Progress::new(ctx, "importing", Some(valid));
@@ -112,7 +109,9 @@ fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<(usize, String)
     let mut valid = 0;
     let mut skipped = Vec::new();
     for (number, line) in lines(path)? {
-        match from_json_line(&line?, import.dynamodb_json) {
+        let item = from_json_line(&line?, import.dynamodb_json)
+            .and_then(|item| super::items::check_limits(&item).map(|()| item));
+        match item {
             Ok(_) => valid += 1,
             Err(why) if import.skip_invalid => skipped.push((number, why)),
             Err(why) => {

@@ -21,13 +21,14 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 
 use crate::cli::{DdbArgs, DdbCommand, DdbGroup};
 use crate::ctx::{Ctx, Target};
 use crate::error::refused;
+use crate::guard::Destination;
 use crate::output::Outcome;
 
 pub use items::Person;
@@ -65,6 +66,7 @@ impl Ddb {
     /// (the emulator takes any), never the profile chain, never real AWS. Prod: the SDK's
     /// default chain, refusing an endpoint variable that would silently point it elsewhere.
     pub fn connect(ctx: &Ctx, args: &DdbArgs) -> Result<Ddb> {
+        check_table_name(&args.table, "--table (or DDB_MESSAGE_TABLE)")?;
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let ddb = match ctx.target {
             Target::Local => {
@@ -173,32 +175,53 @@ impl Ddb {
         }
     }
 
-    /// An SDK error as a sentence that says what to do.
+    /// An SDK error in plain words: the operation, the error code and message, the endpoint.
     pub fn explain<E>(&self, what: &str, error: SdkError<E, HttpResponse>) -> anyhow::Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        if let SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) = &error {
-            return anyhow!(
-                "cannot reach DynamoDB at {} ({}): {}",
-                self.endpoint,
-                DisplayErrorContext(&error),
-                if self.endpoint.contains("amazonaws.com") {
-                    "check the network and the region"
-                } else {
-                    "is the local emulator running? Start the app's stack (DynamoDB Local on port 8000) or point --endpoint-url / AWS_ENDPOINT_URL at it"
-                }
-            );
-        }
         match error.code() {
-            Some("ResourceNotFoundException") => anyhow!(
-                "{what}: table `{}` does not exist at {}; create it with `cruddur ddb schema-load`",
-                self.table,
-                self.endpoint
-            ),
-            _ => crate::aws::explain(what, &error),
+            Some("ResourceNotFoundException") => {
+                crate::output::debug(&format!("{what}: {error:?}"));
+                anyhow!(
+                    "{what}: table `{}` does not exist at {}; create it with `cruddur ddb schema-load`",
+                    self.table,
+                    self.endpoint
+                )
+            }
+            _ => crate::aws::explain(what, &format!("DynamoDB at {}", self.endpoint), &error),
         }
     }
+
+    /// Where this table is, for the guard.
+    pub fn destination(&self) -> Destination {
+        Destination::DynamoDb {
+            endpoint: self.endpoint.clone(),
+            table: self.table.clone(),
+        }
+    }
+}
+
+/// DynamoDB's rule for table names, checked before any call: 3 to 255 of `A-Z a-z 0-9 _ . -`.
+pub fn check_table_name(name: &str, source: &str) -> Result<()> {
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));
+    if let Some(c) = bad {
+        return Err(anyhow!(
+            "{source} `{}` holds {:?}: a table name is made of letters, digits, `_`, `.` and `-`",
+            crate::output::cut(name, 60),
+            c
+        ));
+    }
+    if !(3..=255).contains(&name.len()) {
+        return Err(anyhow!(
+            "{source} `{}` is {} characters long: a table name has 3 to 255",
+            crate::output::cut(name, 60),
+            name.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Which partition [`Ddb::query_partition`] reads.
@@ -237,7 +260,7 @@ fn local_endpoint(
             "{source} `{endpoint}` is not a URL: write it as http://host:port"
         ));
     }
-    if endpoint.contains("amazonaws.com") {
+    if crate::guard::endpoint_host(&endpoint).is_some_and(|h| crate::guard::is_aws_host(&h)) {
         return Err(refused(format!(
             "{source} points at real AWS ({endpoint}) but --prod is not given: \
              local mode never talks to AWS; add --prod if you mean production"
@@ -255,7 +278,11 @@ pub fn people(ctx: &Ctx, handles: &[&str]) -> Result<Vec<Person>> {
     let (statement, _) = crate::sql::placeholders(query)?;
     let mut client = pg.connect()?;
     let statement = client
-        .prepare(statement.trim_end().trim_end_matches(';'))
+        .prepare(&format!(
+            // Read as text: a NULL or odd value then says which row, instead of a panic.
+            "SELECT s.uuid::text, s.handle::text, s.display_name::text FROM ({}) AS s",
+            statement.trim_end().trim_end_matches(';')
+        ))
         .map_err(|e| {
             anyhow!(
                 "cannot look users up in `{}`: {}; run `cruddur db setup` first",
@@ -266,19 +293,41 @@ pub fn people(ctx: &Ctx, handles: &[&str]) -> Result<Vec<Person>> {
     handles
         .iter()
         .map(|handle| {
-            let row = client
-                .query_opt(&statement, &[handle])
-                .map_err(|e| anyhow!("cannot look up `{handle}`: {}", crate::pg::db_message(&e)))?
-                .ok_or_else(|| {
-                    anyhow!(
+            let rows = client
+                .query(&statement, &[handle])
+                .map_err(|e| anyhow!("cannot look up `{handle}`: {}", crate::pg::db_message(&e)))?;
+            let row = match rows.as_slice() {
+                [row] => row,
+                [] => {
+                    return Err(anyhow!(
                         "no user with handle `{handle}` in Postgres database `{}`: run `cruddur db setup` first (or pick another handle)",
                         pg.dbname
-                    )
+                    ))
+                }
+                several => {
+                    return Err(anyhow!(
+                        "{} users have the handle `{handle}` in Postgres database `{}` (was the seed loaded twice?): \
+                         rebuild it with `cruddur db setup`, or delete the duplicates",
+                        several.len(),
+                        pg.dbname
+                    ))
+                }
+            };
+            let column = |i: usize| -> Result<String> {
+                let value: Option<String> = row.try_get(i).map_err(|e| {
+                    anyhow!("the row of `{handle}` in public.users cannot be read: {e}")
                 })?;
+                value.ok_or_else(|| {
+                    anyhow!(
+                        "the row of `{handle}` in public.users has no {}: fix the row, or rebuild with `cruddur db setup`",
+                        ["uuid", "handle", "display_name"][i]
+                    )
+                })
+            };
             Ok(Person {
-                uuid: row.get::<_, uuid::Uuid>(0).to_string(),
-                handle: row.get(1),
-                display_name: row.get(2),
+                uuid: column(0)?,
+                handle: column(1)?,
+                display_name: column(2)?,
             })
         })
         .collect()
@@ -324,6 +373,27 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(crate::error::exit_code(&err), 3);
+        for aws in [
+            "https://DYNAMODB.US-EAST-1.AMAZONAWS.COM",
+            "https://dynamodb.us-east-1.api.aws",
+            "https://dynamodb.cn-north-1.amazonaws.com.cn",
+        ] {
+            let err = local_endpoint(Some(aws), env_of(&[])).unwrap_err();
+            assert_eq!(crate::error::exit_code(&err), 3, "{aws}");
+        }
         assert!(local_endpoint(Some("localhost:8000"), env_of(&[])).is_err());
+    }
+
+    #[test]
+    fn table_names_follow_dynamodb_rules() {
+        assert!(check_table_name("cruddur-messages", "--table").is_ok());
+        assert!(check_table_name("a.b_c-1", "--table").is_ok());
+        let short = check_table_name("ab", "--table").unwrap_err().to_string();
+        assert!(short.contains("3 to 255"), "{short}");
+        assert!(check_table_name(&"x".repeat(256), "--table").is_err());
+        let bad = check_table_name("my table", "--table")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("' '"), "{bad}");
     }
 }

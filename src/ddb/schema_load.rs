@@ -14,27 +14,27 @@ use serde_json::json;
 use super::{Ddb, INDEX};
 use crate::cli::{DdbArgs, DdbSchemaLoadArgs};
 use crate::ctx::Ctx;
+use crate::guard::{self, Plan};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
     let ddb = Ddb::connect(ctx, args)?;
-    if ctx.dry_run {
-        return Outcome::dry_run(
-            format!("would create table `{}` at {}", ddb.table, ddb.endpoint),
-            vec![
-                format!(
-                    "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both",
-                    ddb.table
-                ),
-                format!("DescribeTable until ACTIVE (up to {:?})", load.wait_timeout),
-            ],
-        );
-    }
-    ctx.confirm_destructive(
-        &format!("create table `{}` (billed capacity)", ddb.table),
-        &ddb.table,
-    )?;
-    ctx.block_on(create(ctx, &ddb, load))?
+    let plan = Plan {
+        destination: ddb.destination(),
+        summary: format!("create table `{}` (billed capacity)", ddb.table),
+        actions: vec![
+            format!(
+                "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both",
+                ddb.table
+            ),
+            format!("DescribeTable until ACTIVE (up to {:?})", load.wait_timeout),
+        ],
+        confirm: ddb.table.clone(),
+    };
+    guard::write(ctx, &plan, None, || {
+        ctx.block_on(create(ctx, &ddb, load))?
+    })?
+    .outcome(Ok)
 }
 
 async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcome> {

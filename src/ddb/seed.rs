@@ -2,6 +2,7 @@
 //! write path. Messages are one minute apart and end at --now; both group items carry the
 //! last message, as the stream Lambda would have left them.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
@@ -13,6 +14,7 @@ use super::items::{self, group_item, key_of, message_item, message_pk, timestamp
 use super::{fixture, people, Ddb, Partition, INDEX};
 use crate::cli::{DdbArgs, DdbSeedArgs};
 use crate::ctx::Ctx;
+use crate::guard::{self, Done, Plan};
 use crate::output::{Outcome, Progress};
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
@@ -54,14 +56,16 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     let found = people(ctx, &[&seed.my_handle, &seed.other_handle])?;
     let (me, other) = (&found[0], &found[1]);
     let first = now - Duration::minutes(lines.len() as i64 - 1);
+    let message_at = |i: usize| timestamp(first + Duration::minutes(i as i64));
     // Made as they are written, so a long fixture does not sit in memory as items.
-    let messages = lines.iter().enumerate().map(|(i, line)| {
-        let sender = if line.person == 1 { me } else { other };
-        let at = timestamp(first + Duration::minutes(i as i64));
-        // Random enough for ids (no secret rides on them), without a system call per message.
-        let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
-        message_item(&group, &id.to_string(), &at, &line.text, sender)
-    });
+    let messages = || {
+        lines.iter().enumerate().map(|(i, line)| {
+            let sender = if line.person == 1 { me } else { other };
+            // Random enough for ids (no secret rides on them), without a system call each.
+            let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+            message_item(&group, &id.to_string(), &message_at(i), &line.text, sender)
+        })
+    };
     let (last_at, last_text) = match lines.last() {
         Some(line) => (timestamp(now), line.text.clone()),
         None => bail!("{name} holds no message"),
@@ -70,13 +74,21 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
         group_item(me, other, &group, &last_at, &last_text),
         group_item(other, me, &group, &last_at, &last_text),
     ];
+    // Every item is checked against DynamoDB's limits before anything is written.
+    for (i, item) in messages().enumerate() {
+        items::check_limits(&item)
+            .map_err(|why| anyhow!("{name}:{}: {why}; nothing was written", lines[i].line))?;
+    }
+    for item in &groups {
+        items::check_limits(item).map_err(|why| anyhow!("{why}; nothing was written"))?;
+    }
 
     let ddb = Ddb::connect(ctx, args)?;
     let existing = ctx.block_on(existing_keys(&ddb, &group, !seed.replace))??;
     if !existing.is_empty() && !seed.replace {
         bail!(
             "conversation {group} already has items in `{}`; nothing was written \
-             (--replace deletes them first{})",
+             (--replace writes the new one, then deletes the old items{})",
             ddb.table,
             if ctx.target == crate::ctx::Target::Prod {
                 "; back the table up before you do"
@@ -85,57 +97,82 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             }
         );
     }
+    // The old items the new conversation does not overwrite: deleted once it is written.
+    let new_keys: HashSet<(String, String)> = groups
+        .iter()
+        .map(|g| {
+            (
+                items::text(g, "pk").unwrap_or("").to_string(),
+                last_at.clone(),
+            )
+        })
+        .chain((0..lines.len()).map(|i| (message_pk(&group), message_at(i))))
+        .collect();
+    let stale: Vec<Item> = existing
+        .into_iter()
+        .filter(|key| {
+            let pair = (
+                items::text(key, "pk").unwrap_or("").to_string(),
+                items::text(key, "sk").unwrap_or("").to_string(),
+            );
+            !new_keys.contains(&pair)
+        })
+        .collect();
     let total = groups.len() + lines.len();
-    if ctx.dry_run {
-        let mut actions = Vec::new();
-        if !existing.is_empty() {
-            actions.push(format!(
-                "delete the conversation's {} items: {} BatchWriteItem requests",
-                existing.len(),
-                existing.len().div_ceil(batch::BATCH_SIZE)
-            ));
-        }
+    let mut actions = vec![format!(
+        "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, {} in flight",
+        lines.len(),
+        timestamp(first),
+        last_at,
+        total.div_ceil(batch::BATCH_SIZE),
+        seed.write.concurrency
+    )];
+    if !stale.is_empty() {
         actions.push(format!(
-            "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, {} in flight",
-            lines.len(),
-            timestamp(first),
-            last_at,
-            total.div_ceil(batch::BATCH_SIZE),
-            seed.write.concurrency
+            "then delete the old conversation's {} items the new one does not overwrite: {} BatchWriteItem requests",
+            stale.len(),
+            stale.len().div_ceil(batch::BATCH_SIZE)
         ));
-        return Outcome::dry_run(
-            format!(
-                "would seed conversation {group} between {} and {} in `{}` at {}",
-                me.handle, other.handle, ddb.table, ddb.endpoint
-            ),
-            actions,
-        );
     }
-    if seed.replace {
-        ctx.confirm_destructive(
-            &format!("replace conversation {group} in `{}` (back it up first: `cruddur --prod ddb export --file backup.jsonl`)", ddb.table),
-            &ddb.table,
-        )?;
-    }
+    let plan = Plan {
+        destination: ddb.destination(),
+        summary: format!(
+            "{} conversation {group} between {} and {}",
+            if stale.is_empty() { "seed" } else { "replace" },
+            me.handle,
+            other.handle
+        ),
+        actions,
+        confirm: ddb.table.clone(),
+    };
     let options = seed.write;
     let started = Instant::now();
-    let (deleted, report) = ctx.block_on(async {
-        let mut deleted = BatchReport::default();
-        if !existing.is_empty() {
-            let deletes = existing
-                .into_iter()
-                .map(batch::delete)
-                .collect::<Result<Vec<_>>>()?;
-            let progress = Progress::new(ctx, "deleting", Some(deletes.len()));
-            deleted = batch::write_all(&ddb, deletes, options, &progress).await?;
-            unwritten("delete", &deleted, options.max_retries)?;
-        }
-        let puts = groups.into_iter().chain(messages).map(batch::put);
-        let progress = Progress::new(ctx, "seeding", Some(total));
-        let report = batch::write_stream(&ddb, puts, options, &progress).await?;
-        unwritten("write", &report, options.max_retries)?;
-        Ok::<_, anyhow::Error>((deleted, report))
-    })??;
+    let done = guard::write(ctx, &plan, None, || {
+        ctx.block_on(async {
+            let puts = groups.into_iter().chain(messages()).map(batch::put);
+            let progress = Progress::new(ctx, "seeding", Some(total));
+            let report = batch::write_stream(&ddb, puts, options, &progress)
+                .await
+                .map_err(|e| e.context(kept_old(stale.len())))?;
+            unwritten("write", &report, options.max_retries)
+                .map_err(|e| e.context(kept_old(stale.len())))?;
+            let mut deleted = BatchReport::default();
+            if !stale.is_empty() {
+                let deletes = stale
+                    .into_iter()
+                    .map(batch::delete)
+                    .collect::<Result<Vec<_>>>()?;
+                let progress = Progress::new(ctx, "deleting the old items", Some(deletes.len()));
+                deleted = batch::write_all(&ddb, deletes, options, &progress).await?;
+                unwritten("delete", &deleted, options.max_retries)?;
+            }
+            Ok::<_, anyhow::Error>((deleted, report))
+        })?
+    })?;
+    let (deleted, report) = match done {
+        Done::Planned(plan) => return Ok(plan),
+        Done::Executed(result) => result,
+    };
     let elapsed_ms = started.elapsed().as_millis() as u64;
     Outcome::done(
         format!(
@@ -164,6 +201,18 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             "last_message_at": last_at,
         }),
     )
+}
+
+/// What a failed write left: the old conversation is whole, as nothing was deleted yet.
+fn kept_old(old: usize) -> String {
+    if old == 0 {
+        "the seed was not finished: run `cruddur ddb seed --replace` again to finish it".to_string()
+    } else {
+        format!(
+            "the seed was not finished; the old conversation's {old} items were kept (nothing is \
+             deleted before the new one is whole): run `cruddur ddb seed --replace` again to finish it"
+        )
+    }
 }
 
 /// Keys of the group's items: its messages and the members' group items (through the index).
@@ -201,7 +250,7 @@ fn unwritten(what: &str, report: &BatchReport, retries: u32) -> Result<()> {
     let shown: Vec<&str> = report.failed.iter().take(10).map(String::as_str).collect();
     bail!(
         "could not {what} {} item{} after {retries} retries (DynamoDB kept them unprocessed or throttled): {}{}; \
-         {} were done — run the seed again with --replace",
+         {} were done — run the seed again with --replace (it writes the new conversation, then deletes what is left of the old)",
         report.failed.len(),
         if report.failed.len() == 1 { "" } else { "s" },
         shown.join(", "),

@@ -13,31 +13,45 @@ use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, get: &GetConversationArgs) -> Result<Outcome> {
     let ddb = Ddb::connect(ctx, args)?;
-    let output = ctx
-        .block_on(
-            ddb.client
-                .query()
-                .table_name(&ddb.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(message_pk(&get.message_group_uuid)),
-                )
-                .scan_index_forward(false)
-                .limit(get.limit)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send(),
-        )?
-        .map_err(|e| ddb.explain("Query", e))?;
-    if let Some(capacity) = output.consumed_capacity() {
-        ctx.detail(format!(
-            "consumed capacity: {} read units on `{}`",
-            capacity.capacity_units().unwrap_or_default(),
-            capacity.table_name().unwrap_or(&ddb.table)
-        ));
+    // One page holds at most 1 MB: follow pages until --limit messages (or the end).
+    let wanted = usize::try_from(get.limit).unwrap_or(usize::MAX);
+    let mut found = Vec::new();
+    let mut start = None;
+    let mut capacity = 0.0;
+    loop {
+        let output = ctx
+            .block_on(
+                ddb.client
+                    .query()
+                    .table_name(&ddb.table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(
+                        ":pk",
+                        AttributeValue::S(message_pk(&get.message_group_uuid)),
+                    )
+                    .scan_index_forward(false)
+                    .limit(i32::try_from(wanted - found.len()).unwrap_or(i32::MAX))
+                    .set_exclusive_start_key(start.take())
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send(),
+            )?
+            .map_err(|e| ddb.explain("Query", e))?;
+        capacity += output
+            .consumed_capacity()
+            .and_then(|c| c.capacity_units())
+            .unwrap_or_default();
+        found.extend(output.items().iter().cloned());
+        match output.last_evaluated_key() {
+            Some(last) if found.len() < wanted => start = Some(last.clone()),
+            _ => break,
+        }
+        crate::interrupt::check(|| format!("{} messages were read", found.len()))?;
     }
-    let mut messages: Vec<Entry> = output
-        .items()
+    ctx.detail(format!(
+        "consumed capacity: {capacity} read units on `{}`",
+        ddb.table
+    ));
+    let mut messages: Vec<Entry> = found
         .iter()
         .map(|item| Entry::from_item(item, "message_uuid"))
         .collect();

@@ -12,8 +12,9 @@ use serde_json::json;
 
 use crate::cli::{DdbArgs, SendMessageArgs};
 use crate::ctx::Ctx;
-use crate::ddb::items::{group_item, group_pk, key_of, message_item, text, timestamp, Item};
+use crate::ddb::items::{self, group_item, group_pk, key_of, message_item, text, timestamp, Item};
 use crate::ddb::{people, Ddb, Partition, INDEX};
+use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome> {
@@ -32,36 +33,73 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome>
     let created_at = timestamp(Utc::now());
     let message_uuid = uuid::Uuid::new_v4().to_string();
 
-    let (group, created) = ctx.block_on(async {
+    let (existing, old_groups) = ctx.block_on(async {
         let existing = find_group(&ddb, &sender.uuid, &receiver.uuid).await?;
-        let group = match &existing {
-            Some(item) => text(item, "message_group_uuid").unwrap_or_default().to_string(),
-            None => uuid::Uuid::new_v4().to_string(),
-        };
-        let mut writes = vec![put(&ddb, message_item(&group, &message_uuid, &created_at, &send.message, sender), true)?];
-        if existing.is_some() {
-            // Both members' group items, wherever their sk stands now.
-            for old in group_items(&ddb, &group).await? {
-                if text(&old, "sk") != Some(created_at.as_str()) {
-                    writes.push(delete(&ddb, key_of(&old))?);
-                }
+        let old_groups = match &existing {
+            Some(item) => {
+                group_items(&ddb, text(item, "message_group_uuid").unwrap_or_default()).await?
             }
-        }
-        writes.push(put(&ddb, group_item(sender, receiver, &group, &created_at, &send.message), false)?);
-        writes.push(put(&ddb, group_item(receiver, sender, &group, &created_at, &send.message), false)?);
-        ddb.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map_err(|error| match error.code() {
-                Some("TransactionCanceledException") => anyhow!(
-                    "the conversation changed while this message was sent; nothing was written — send it again"
-                ),
-                _ => ddb.explain("TransactWriteItems", error),
-            })?;
-        Ok::<_, anyhow::Error>((group, existing.is_none()))
+            None => Vec::new(),
+        };
+        Ok::<_, anyhow::Error>((existing, old_groups))
     })??;
+    let group = match &existing {
+        Some(item) => text(item, "message_group_uuid")
+            .unwrap_or_default()
+            .to_string(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let created = existing.is_none();
+    let message = message_item(&group, &message_uuid, &created_at, &send.message, sender);
+    items::check_limits(&message).map_err(|why| anyhow!("--message: {why}; nothing was sent"))?;
+    let mut writes = vec![put(&ddb, message, true)?];
+    // Both members' group items, wherever their sk stands now.
+    for old in &old_groups {
+        if text(old, "sk") != Some(created_at.as_str()) {
+            writes.push(delete(&ddb, key_of(old))?);
+        }
+    }
+    writes.push(put(
+        &ddb,
+        group_item(sender, receiver, &group, &created_at, &send.message),
+        false,
+    )?);
+    writes.push(put(
+        &ddb,
+        group_item(receiver, sender, &group, &created_at, &send.message),
+        false,
+    )?);
+    let plan = Plan {
+        destination: ddb.destination(),
+        summary: format!(
+            "send a message from {} to {}{}",
+            sender.handle,
+            receiver.handle,
+            if created { " (a new conversation)" } else { "" }
+        ),
+        actions: vec![format!(
+            "TransactWriteItems: put message {message_uuid} in group {group}, {} old group item(s) deleted, 2 group items put at {created_at}",
+            old_groups.len()
+        )],
+        confirm: ddb.table.clone(),
+    };
+    let done = guard::write(ctx, &plan, None, || {
+        ctx.block_on(
+            ddb.client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send(),
+        )?
+        .map_err(|error| match error.code() {
+            Some("TransactionCanceledException") => anyhow!(
+                "the conversation changed while this message was sent; nothing was written — send it again"
+            ),
+            _ => ddb.explain("TransactWriteItems", error),
+        })
+    })?;
+    if let Done::Planned(plan) = done {
+        return Ok(plan);
+    }
 
     Outcome::done(
         format!(
