@@ -157,11 +157,13 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print a shell completion script
     #[command(
-        after_help = "Examples:\n  cruddur completions bash > ~/.local/share/bash-completion/completions/cruddur\n  cruddur completions zsh > \"${fpath[1]}/_cruddur\""
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur completions bash > ~/.local/share/bash-completion/completions/cruddur\n  cruddur completions zsh > \"${fpath[1]}/_cruddur\""
     )]
     Completions(CompletionsArgs),
     /// Print the manual page (roff)
-    #[command(after_help = "Example:\n  cruddur man > cruddur.1 && man ./cruddur.1")]
+    #[command(
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExample:\n  cruddur man > cruddur.1 && man ./cruddur.1"
+    )]
     Man,
 }
 

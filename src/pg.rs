@@ -425,7 +425,7 @@ fn connector(
         Tls::Disable => return Ok(None),
         Tls::Prefer | Tls::Require => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_custom_certificate_verifier(Arc::new(Verifier { provider, ca: None }))
             .with_no_client_auth(),
         Tls::VerifyCa | Tls::VerifyFull => {
             let path = root_cert.ok_or("no sslrootcert")?;
@@ -454,7 +454,10 @@ fn connector(
             } else {
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(AnyName(webpki)))
+                    .with_custom_certificate_verifier(Arc::new(Verifier {
+                        provider: Arc::new(rustls::crypto::ring::default_provider()),
+                        ca: Some(webpki),
+                    }))
                     .with_no_client_auth()
             }
         }
@@ -482,11 +485,17 @@ fn is_tls_failure(error: &postgres::Error) -> bool {
     false
 }
 
-/// `verify-ca`: the chain must lead to the CA, whatever name the certificate carries.
+/// How the server's certificate is checked: not at all (`prefer`, `require`: the channel is
+/// encrypted, as libpq does it) or against a CA for any name (`verify-ca`). Handshake
+/// signatures are always verified. (`verify-full` uses rustls's own WebPKI verifier.)
 #[derive(Debug)]
-struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+struct Verifier {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    /// The CA check of `verify-ca`; None: encrypt only.
+    ca: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+}
 
-impl rustls::client::danger::ServerCertVerifier for AnyName {
+impl rustls::client::danger::ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &rustls::pki_types::CertificateDer<'_>,
@@ -495,54 +504,16 @@ impl rustls::client::danger::ServerCertVerifier for AnyName {
         ocsp_response: &[u8],
         now: rustls::pki_types::UnixTime,
     ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::NotValidForNameContext { .. },
+        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+        let Some(ca) = &self.ca else {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        };
+        match ca.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                NotValidForName | NotValidForNameContext { .. },
             )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
             other => other,
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-#[derive(Debug)]
-struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -555,7 +526,7 @@ impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -569,12 +540,14 @@ impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

@@ -56,34 +56,23 @@ fn help_lists_every_leaf_with_a_description() {
 }
 
 #[test]
-fn every_leaf_help_shows_an_example() {
+fn every_leaf_help_shows_an_example_and_whether_it_writes() {
     // Walk the real command tree, so a new leaf cannot slip by without one.
-    fn leaves(command: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
-        let children: Vec<&clap::Command> = command
-            .get_subcommands()
-            .filter(|c| c.get_name() != "help")
-            .collect();
-        if children.is_empty() {
-            out.push(path);
-            return;
-        }
-        for child in children {
-            let mut next = path.clone();
-            next.push(child.get_name().to_string());
-            leaves(child, next, out);
-        }
-    }
-    let mut all = Vec::new();
-    leaves(
-        &<cruddur::cli::Cli as clap::CommandFactory>::command(),
-        Vec::new(),
-        &mut all,
-    );
+    let all = crate::harness::leaves();
     assert!(all.len() >= 24, "{all:?}");
     for leaf in all {
         let mut args: Vec<&str> = leaf.iter().map(String::as_str).collect();
         args.push("--help");
-        cruddur(&args).run().success().stdout_has("Example");
+        let done = cruddur(&args).run().success().stdout_has("Example");
+        assert!(
+            done.stdout.contains("Writes")
+                || done.stdout.contains("writes")
+                || done.stdout.contains("Only reads")
+                || done.stdout.contains("psql"),
+            "`{}` does not say whether it writes\n{done}",
+            leaf.join(" ")
+        );
+        done.stdout_has("--dry-run");
     }
 }
 

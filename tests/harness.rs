@@ -533,3 +533,56 @@ pub fn ground_at(tag: &str, endpoint: &str) -> (TestDb, TestTable) {
 pub fn ground(tag: &str) -> (TestDb, TestTable) {
     ground_at(tag, &moto_url())
 }
+
+/// The ground, with the seed conversation written into the table.
+pub fn seeded(tag: &str) -> (TestDb, TestTable) {
+    let (db, table) = ground(tag);
+    cruddur(&["ddb", "seed"])
+        .db(&db)
+        .table(&table)
+        .run()
+        .success();
+    (db, table)
+}
+
+/// `cruddur ddb patterns send-message` between two handles of the seed.
+pub fn send_message(from: &str, to: &str, message: &str) -> Run {
+    cruddur(&[
+        "ddb",
+        "patterns",
+        "send-message",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--message",
+        message,
+    ])
+}
+
+/// Every leaf of clap's own command tree, as its path (`["ddb", "patterns", "scan"]`): tests
+/// that must cover every command walk this, so a new one cannot slip by.
+pub fn leaves() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let children: Vec<&clap::Command> = command
+            .get_subcommands()
+            .filter(|c| c.get_name() != "help")
+            .collect();
+        if children.is_empty() {
+            out.push(path);
+            return;
+        }
+        for child in children {
+            let mut next = path.clone();
+            next.push(child.get_name().to_string());
+            walk(child, next, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &<cruddur::cli::Cli as clap::CommandFactory>::command(),
+        Vec::new(),
+        &mut out,
+    );
+    out
+}

@@ -4,10 +4,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::CommandFactory;
 use serde_json::Value;
 
-use crate::harness::{cruddur, ground, scratch, write, TestDb};
+use crate::harness::{cruddur, ground, scratch, seeded, send_message, write, TestDb};
 
 const RDS_URL: &str =
     "postgresql://root:Sekr3t-Rds@mydb.abc.us-east-1.rds.amazonaws.com:5432/cruddur";
@@ -92,31 +91,9 @@ fn a_prod_marker_is_never_rewritten_by_a_local_override() {
     assert_eq!(comment.as_deref(), Some("cruddur environment: prod"));
 }
 
-/// Every leaf of the command tree, with the arguments it needs to get as far as its plan.
-fn leaves(command: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
-    let children: Vec<&clap::Command> = command
-        .get_subcommands()
-        .filter(|c| c.get_name() != "help")
-        .collect();
-    if children.is_empty() {
-        out.push(path);
-        return;
-    }
-    for child in children {
-        let mut next = path.clone();
-        next.push(child.get_name().to_string());
-        leaves(child, next, out);
-    }
-}
-
 #[test]
 fn dry_run_leaves_every_store_unchanged_for_every_command() {
-    let (db, table) = ground("tr_dry");
-    cruddur(&["ddb", "seed"])
-        .db(&db)
-        .table(&table)
-        .run()
-        .success();
+    let (db, table) = seeded("tr_dry");
     let before = (db.count("public.users"), table.items().len());
     let dir = scratch();
     let export = write(
@@ -179,8 +156,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
         })
     };
     let fresh_db = TestDb::new("tr_dry_fresh");
-    let mut all = Vec::new();
-    leaves(&cruddur::cli::Cli::command(), Vec::new(), &mut all);
+    let all = crate::harness::leaves();
     assert!(all.len() >= 25, "{all:?}");
     for leaf in all {
         let name = leaf.join(" ");
@@ -363,12 +339,7 @@ fn a_password_with_a_raw_at_sign_is_never_shown_in_part() {
 
 #[test]
 fn seed_replace_keeps_the_old_conversation_when_the_new_one_cannot_be_written() {
-    let (db, table) = ground("tr_replace");
-    cruddur(&["ddb", "seed"])
-        .db(&db)
-        .table(&table)
-        .run()
-        .success();
+    let (db, table) = seeded("tr_replace");
     let old = table.raw_items();
     let dir = scratch();
     let huge = format!("Person 1: hello\nPerson 2: {}\n", "x".repeat(400 * 1024));
@@ -584,21 +555,11 @@ fn huge_durations_and_counts_are_usage_errors() {
 fn escape_sequences_in_data_never_reach_the_terminal() {
     let (db, table) = ground("tr_escape");
     let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[31mred\u{1b}[0m\rover";
-    cruddur(&[
-        "ddb",
-        "patterns",
-        "send-message",
-        "--from",
-        "timmy-cde",
-        "--to",
-        "londo",
-        "--message",
-        hostile,
-    ])
-    .db(&db)
-    .table(&table)
-    .run()
-    .success();
+    send_message("timmy-cde", "londo", hostile)
+        .db(&db)
+        .table(&table)
+        .run()
+        .success();
     let group: String = table
         .items()
         .into_iter()
@@ -656,22 +617,12 @@ fn a_duplicated_handle_or_a_null_column_says_what_to_fix() {
              UPDATE public.users SET display_name = NULL WHERE handle = 'londo';",
         )
         .unwrap();
-    cruddur(&[
-        "ddb",
-        "patterns",
-        "send-message",
-        "--from",
-        "timmy-cde",
-        "--to",
-        "londo",
-        "--message",
-        "hi",
-    ])
-    .db(&db)
-    .table(&table)
-    .run()
-    .code(1)
-    .stderr_has("the row of `londo` in public.users has no display_name");
+    send_message("timmy-cde", "londo", "hi")
+        .db(&db)
+        .table(&table)
+        .run()
+        .code(1)
+        .stderr_has("the row of `londo` in public.users has no display_name");
 }
 
 #[test]
