@@ -492,6 +492,18 @@ fn aws_errors_are_plain_words() {
     done.stderr_has(&format!(
         "ListTables at DynamoDB at {stub} failed: ValidationException: 1 validation error detected"
     ));
+    // An emulator that lacks an operation says which one, and where.
+    let stub = aws_error_stub(
+        "com.amazonaws.dynamodb.v20120810#UnknownOperationException",
+        "",
+    );
+    cruddur(&["ddb", "list-tables"])
+        .env("AWS_ENDPOINT_URL", &stub)
+        .run()
+        .code(1)
+        .stderr_has(&format!(
+            "DynamoDB at {stub} does not implement ListTables (UnknownOperationException)"
+        ));
 }
 
 /// An endpoint that answers every call with this AWS error (HTTP 400, awsJson 1.0), as
