@@ -13,12 +13,18 @@ where
     R: std::fmt::Debug + 'static,
 {
     crate::output::debug(&format!("{operation} at {endpoint}: {error:?}"));
-    let is_aws =
-        crate::guard::endpoint_host(endpoint).is_some_and(|h| crate::guard::is_aws_host(&h));
-    let reach_hint = if is_aws {
+    // `endpoint` says where, in words: `DynamoDB at http://…` or `Cognito in us-east-1`.
+    let emulator = endpoint
+        .split_whitespace()
+        .filter(|word| word.contains("://"))
+        .find_map(crate::guard::endpoint_host)
+        .is_some_and(|host| !crate::guard::is_aws_host(&host));
+    let reach_hint = if !emulator {
         "check the network, the region and any proxy"
+    } else if endpoint.starts_with("DynamoDB") {
+        "is the emulator running there? Start the local stack (DynamoDB Local on port 8000), or point --endpoint-url / AWS_ENDPOINT_URL_DYNAMODB at it"
     } else {
-        "is the emulator running there? Start it, or point the endpoint (--endpoint-url, AWS_ENDPOINT_URL) at it"
+        "is the emulator running there? Start it, or point the endpoint variable or flag at it"
     };
     match error {
         SdkError::DispatchFailure(_) => {

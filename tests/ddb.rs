@@ -610,7 +610,7 @@ fn drop_and_list_tables() {
             .aws_credentials()
             .env("DDB_MESSAGE_TABLE", &table.name)
     };
-    let endpoint = moto_url();
+    let endpoint = crate::harness::ddb_url();
     prod(&["--prod", "ddb", "drop", "--endpoint-url", &endpoint])
         .run()
         .code(3)
@@ -651,7 +651,7 @@ fn drop_and_list_tables() {
 fn local_mode_needs_no_credentials_and_never_reaches_aws() {
     // The harness clears the environment: no key, no region, no profile.
     cruddur(&["ddb", "list-tables", "--json"])
-        .env("AWS_ENDPOINT_URL", moto_url())
+        .env("AWS_ENDPOINT_URL", crate::harness::ddb_url())
         .run()
         .success();
     cruddur(&["ddb", "list-tables"])

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::harness::{cruddur, fixture_lines, ground_at, moto_url};
+use crate::harness::{cruddur, fixture_lines, ground_at};
 
 #[derive(Clone, Copy)]
 enum Fault {
@@ -31,7 +31,7 @@ impl Proxy {
     fn start(fault: Fault) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let upstream = moto_url().trim_start_matches("http://").to_string();
+        let upstream = crate::harness::ddb_url().trim_start_matches("http://").to_string();
         let injected = Arc::new(AtomicUsize::new(0));
         let counter = injected.clone();
         std::thread::spawn(move || {

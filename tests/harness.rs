@@ -338,6 +338,44 @@ pub fn moto_url() -> String {
         .unwrap_or_else(|_| panic!("CRUDDUR_TEST_MOTO_URL is not set: {START}"))
 }
 
+/// The DynamoDB endpoint the tests use: `CRUDDUR_TEST_DDB_URL` when set (`scripts/test
+/// --also-moto` sets it to moto for a second pass), else dynoxide, started once in this
+/// process on a free loopback port, in memory.
+pub fn ddb_url() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| match std::env::var("CRUDDUR_TEST_DDB_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => start_dynoxide(),
+    })
+    .clone()
+}
+
+/// Which emulator serves DynamoDB: `dynoxide` (in-process) or what CRUDDUR_TEST_DDB names.
+/// Only assertions about AWS's own limits depend on it; everything cruddur does is checked on
+/// both.
+pub fn strict_ddb() -> bool {
+    std::env::var("CRUDDUR_TEST_DDB_URL").map_or(true, |url| url.is_empty())
+}
+
+fn start_dynoxide() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("no free loopback port");
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("cannot start dynoxide's runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let db = dynoxide::Database::memory().expect("dynoxide cannot open its database");
+            dynoxide::server::serve_on(listener, db).await;
+        });
+    });
+    url
+}
+
 /// A table name of this test's own, and a client to look inside the emulator with.
 pub struct TestTable {
     pub name: String,
@@ -348,7 +386,7 @@ pub struct TestTable {
 
 impl TestTable {
     pub fn new(tag: &str) -> TestTable {
-        TestTable::at(tag, &moto_url())
+        TestTable::at(tag, &ddb_url())
     }
 
     /// A table reached through another endpoint (a fault-injecting proxy); inspected directly.
@@ -360,7 +398,7 @@ impl TestTable {
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                 "test", "test", None, None, "test",
             ))
-            .endpoint_url(moto_url())
+            .endpoint_url(ddb_url())
             .build();
         TestTable {
             name: format!("t-{tag}-{}-{n}", std::process::id()),
@@ -403,7 +441,8 @@ impl Run {
     /// Point `ddb` commands at this test's table (local mode, no credentials at all).
     pub fn table(self, table: &TestTable) -> Run {
         let endpoint = table.endpoint.clone();
-        self.env("AWS_ENDPOINT_URL", endpoint)
+        // DynamoDB's own variable: AWS_ENDPOINT_URL stays free for Cognito and EC2 (moto).
+        self.env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
             .env("DDB_MESSAGE_TABLE", &table.name)
     }
 }
@@ -531,7 +570,7 @@ pub fn ground_at(tag: &str, endpoint: &str) -> (TestDb, TestTable) {
 }
 
 pub fn ground(tag: &str) -> (TestDb, TestTable) {
-    ground_at(tag, &moto_url())
+    ground_at(tag, &ddb_url())
 }
 
 /// The ground, with the seed conversation written into the table.

@@ -167,11 +167,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
         args.push("--dry-run");
         // db create plans only for a database that is not there yet.
         let target = if name == "db create" { &fresh_db } else { &db };
-        let done = cruddur(&args)
-            .db(target)
-            .table(&table)
-            .aws_credentials()
-            .run();
+        let done = cruddur(&args).db(target).table(&table).aws().run();
         if writes {
             assert_eq!(done.code, 0, "`{name}` did not print its plan\n{done}");
             done.stdout_has("dry run, nothing was done");
@@ -379,7 +375,7 @@ fn dying_proxy(requests: usize) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let upstream = crate::harness::moto_url()
+    let upstream = crate::harness::ddb_url()
         .trim_start_matches("http://")
         .to_string();
     let seen = Arc::new(AtomicUsize::new(0));

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::harness::{cruddur, fixture_lines, moto_url, Run, TestDb, TestTable};
+use crate::harness::{cruddur, fixture_lines, Run, TestDb, TestTable};
 
 fn stack(run: Run, db: &TestDb, table: &TestTable) -> Run {
     run.db(db).table(table)
@@ -125,7 +125,7 @@ fn prod_ddb_commands_need_yes_without_a_terminal() {
             .aws_credentials()
             .env("DDB_MESSAGE_TABLE", &table.name)
     };
-    let endpoint = moto_url();
+    let endpoint = crate::harness::ddb_url();
     prod(&["--prod", "ddb", "schema-load", "--endpoint-url", &endpoint])
         .run()
         .code(3)
