@@ -441,8 +441,10 @@ pub struct ScanArgs {
 /// How the bulk write path writes (`ddb seed`, `ddb import`).
 #[derive(Debug, Args, Clone, Copy)]
 pub struct WriteArgs {
-    /// BatchWriteItem requests in flight at once
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
+    /// The most BatchWriteItem requests in flight at once. The writer starts at 4 and adds
+    /// more while calls come back about as fast as the fastest (a distant endpoint), and
+    /// halves on throttling (a partition's limit), never above this
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
     pub concurrency: u16,
 
     /// Retries of one batch (unprocessed items, throttling) before its keys are reported unwritten

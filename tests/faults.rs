@@ -13,7 +13,13 @@ use serde_json::{json, Value};
 use crate::harness::{cruddur, fixture_lines, ground_at};
 
 #[derive(Clone, Copy)]
-enum Fault {
+pub enum Fault {
+    /// Nothing injected: every call is passed on (and each batch's size recorded).
+    None,
+    /// A token bucket of this many writes a second, as a DynamoDB partition has: a batch
+    /// gets what the bucket holds, the rest comes back unprocessed (or, when nothing is
+    /// left, the whole call is refused with ProvisionedThroughputExceeded).
+    Bucket(f64),
     /// The first `n` BatchWriteItem calls write only half their items.
     Unprocessed(usize),
     /// The first `n` BatchWriteItem calls are refused with ProvisionedThroughputExceeded.
@@ -22,30 +28,50 @@ enum Fault {
     NeverWrites,
 }
 
-struct Proxy {
-    url: String,
-    injected: Arc<AtomicUsize>,
+pub struct Proxy {
+    pub url: String,
+    shared: Arc<Shared>,
+}
+
+/// What the proxy's connections share.
+struct Shared {
+    injected: AtomicUsize,
+    /// The number of requests of every BatchWriteItem call, in order.
+    sizes: std::sync::Mutex<Vec<usize>>,
+    /// The bucket's tokens and when it was last filled.
+    bucket: std::sync::Mutex<(f64, std::time::Instant)>,
 }
 
 impl Proxy {
-    fn start(fault: Fault) -> Proxy {
+    pub fn start(fault: Fault) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let upstream = crate::harness::ddb_url().trim_start_matches("http://").to_string();
-        let injected = Arc::new(AtomicUsize::new(0));
-        let counter = injected.clone();
+        let upstream = crate::harness::ddb_url()
+            .trim_start_matches("http://")
+            .to_string();
+        let shared = Arc::new(Shared {
+            injected: AtomicUsize::new(0),
+            sizes: std::sync::Mutex::new(Vec::new()),
+            bucket: std::sync::Mutex::new((0.0, std::time::Instant::now())),
+        });
+        let for_threads = shared.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
-                let (upstream, counter) = (upstream.clone(), counter.clone());
-                std::thread::spawn(move || serve(stream, &upstream, fault, &counter));
+                let (upstream, shared) = (upstream.clone(), for_threads.clone());
+                std::thread::spawn(move || serve(stream, &upstream, fault, &shared));
             }
         });
-        Proxy { url, injected }
+        Proxy { url, shared }
     }
 
     fn injected(&self) -> usize {
-        self.injected.load(Ordering::SeqCst)
+        self.shared.injected.load(Ordering::SeqCst)
+    }
+
+    /// The number of requests of every BatchWriteItem call so far.
+    pub fn batch_sizes(&self) -> Vec<usize> {
+        self.shared.sizes.lock().unwrap().clone()
     }
 }
 
@@ -83,7 +109,7 @@ fn header<'a>(head: &'a [String], name: &str) -> Option<&'a str> {
 }
 
 /// One request at a time on this connection; each answered with `Connection: close`.
-fn serve(stream: TcpStream, upstream: &str, fault: Fault, injected: &AtomicUsize) {
+fn serve(stream: TcpStream, upstream: &str, fault: Fault, shared: &Shared) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut client = stream;
     let Some(request) = read_request(&mut reader) else {
@@ -93,7 +119,7 @@ fn serve(stream: TcpStream, upstream: &str, fault: Fault, injected: &AtomicUsize
         .unwrap_or("")
         .to_string();
     let (status, body) = if target.ends_with(".BatchWriteItem") {
-        batch_write(&request, upstream, fault, injected)
+        batch_write(&request, upstream, fault, shared)
     } else {
         forward(&request, &request.body, upstream)
     };
@@ -106,28 +132,42 @@ fn serve(stream: TcpStream, upstream: &str, fault: Fault, injected: &AtomicUsize
     let _ = client.write_all(&body);
 }
 
-fn batch_write(
-    request: &Request,
-    upstream: &str,
-    fault: Fault,
-    injected: &AtomicUsize,
-) -> (u16, Vec<u8>) {
-    let call = injected.load(Ordering::SeqCst);
-    let inject = match fault {
-        Fault::Unprocessed(n) | Fault::Throttle(n) => call < n,
-        Fault::NeverWrites => true,
-    };
-    if !inject {
-        return forward(request, &request.body, upstream);
-    }
-    injected.fetch_add(1, Ordering::SeqCst);
+fn batch_write(request: &Request, upstream: &str, fault: Fault, shared: &Shared) -> (u16, Vec<u8>) {
     let mut sent: Value = serde_json::from_slice(&request.body).unwrap();
     let (table, writes) = {
         let items = sent["RequestItems"].as_object().unwrap();
         let (table, writes) = items.iter().next().unwrap();
         (table.clone(), writes.as_array().unwrap().clone())
     };
+    shared.sizes.lock().unwrap().push(writes.len());
+    let call = shared.injected.load(Ordering::SeqCst);
+    let inject = match fault {
+        Fault::Unprocessed(n) | Fault::Throttle(n) => call < n,
+        Fault::NeverWrites => true,
+        Fault::None => false,
+        Fault::Bucket(rate) => {
+            let mut bucket = shared.bucket.lock().unwrap();
+            // A tenth of a second of burst, no more.
+            let refill = bucket.1.elapsed().as_secs_f64() * rate;
+            bucket.0 = (bucket.0 + refill).min(rate / 10.0);
+            bucket.1 = std::time::Instant::now();
+            let allowed = (bucket.0.floor() as usize).min(writes.len());
+            bucket.0 -= allowed as f64;
+            drop(bucket);
+            if allowed == writes.len() {
+                false
+            } else {
+                shared.injected.fetch_add(1, Ordering::SeqCst);
+                return throttled(request, upstream, sent, &table, &writes, allowed);
+            }
+        }
+    };
+    if !inject {
+        return forward(request, &request.body, upstream);
+    }
+    shared.injected.fetch_add(1, Ordering::SeqCst);
     match fault {
+        Fault::None | Fault::Bucket(_) => forward(request, &request.body, upstream),
         Fault::Throttle(_) => (
             400,
             json!({
@@ -158,7 +198,7 @@ fn batch_write(
             assert_eq!(
                 status,
                 200,
-                "moto refused the trimmed batch: {}",
+                "the emulator refused the trimmed batch: {}",
                 String::from_utf8_lossy(&body)
             );
             let mut answer: Value = serde_json::from_slice(&body).unwrap();
@@ -166,6 +206,35 @@ fn batch_write(
             (200, answer.to_string().into_bytes())
         }
     }
+}
+
+/// Write the first `allowed` requests and hand the rest back unprocessed; with none allowed,
+/// refuse the call as DynamoDB does when it can process nothing.
+fn throttled(
+    request: &Request,
+    upstream: &str,
+    mut sent: Value,
+    table: &str,
+    writes: &[Value],
+    allowed: usize,
+) -> (u16, Vec<u8>) {
+    if allowed == 0 {
+        return (
+            400,
+            json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                "message": "the test's token bucket is empty"
+            })
+            .to_string()
+            .into_bytes(),
+        );
+    }
+    sent["RequestItems"][table] = Value::Array(writes[..allowed].to_vec());
+    let (status, body) = forward(request, sent.to_string().as_bytes(), upstream);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let mut answer: Value = serde_json::from_slice(&body).unwrap();
+    answer["UnprocessedItems"] = json!({ table: writes[allowed..].to_vec() });
+    (200, answer.to_string().into_bytes())
 }
 
 /// Send the request (with this body) to moto; its status and body.

@@ -1,6 +1,6 @@
 //! The one integration-test crate: the real binary against the real PostgreSQL server and
-//! moto server that `scripts/test` starts. A test never skips: without its server it fails
-//! and says how to start it.
+//! moto server that `scripts/test` starts, and dynoxide, started in-process by the harness.
+//! A test never skips: without its server it fails and says how to start it.
 
 mod harness;
 
@@ -11,5 +11,6 @@ mod db;
 mod ddb;
 mod faults;
 mod rds;
+mod strict;
 mod trust;
 mod workspace;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
 
 use super::items::{describe_key, Item};
 use super::Ddb;
@@ -23,6 +23,103 @@ const BACKOFF_CAP: Duration = Duration::from_secs(2);
 /// How long every call may fail to reach the endpoint before the endpoint counts as gone and
 /// the whole write stops (instead of spending every batch's retry budget on it).
 const DEAD_AFTER: Duration = Duration::from_secs(30);
+
+/// How many calls may be in flight: it starts small, grows by one per window of calls while
+/// they come back about as fast as the fastest seen (additive increase), and halves on
+/// throttling (multiplicative decrease), between 1 and the --concurrency ceiling. Against a
+/// distant endpoint it climbs to where latency stops paying; against a throttled partition
+/// (about 1,000 writes/s on DynamoDB) it settles near the allowed rate instead of burning
+/// its retries.
+struct Window {
+    ceiling: usize,
+    state: Mutex<WindowState>,
+    freed: tokio::sync::Notify,
+}
+
+struct WindowState {
+    limit: f64,
+    in_flight: usize,
+    fastest: Option<Duration>,
+    last_cut: Option<std::time::Instant>,
+    peak: usize,
+}
+
+/// Where the window starts.
+const WINDOW_START: usize = 4;
+
+impl Window {
+    fn new(ceiling: usize) -> Window {
+        Window {
+            ceiling,
+            state: Mutex::new(WindowState {
+                limit: WINDOW_START.min(ceiling) as f64,
+                in_flight: 0,
+                fastest: None,
+                last_cut: None,
+                peak: 0,
+            }),
+            freed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Wait for a place in the window.
+    async fn enter(&self) {
+        loop {
+            let freed = self.freed.notified();
+            if let Ok(mut state) = self.state.lock() {
+                if state.in_flight < (state.limit as usize).max(1) {
+                    state.in_flight += 1;
+                    state.peak = state.peak.max(state.in_flight);
+                    return;
+                }
+            } else {
+                return;
+            }
+            freed.await;
+        }
+    }
+
+    /// A call came back whole in `took`: grow while calls are about as fast as the fastest.
+    fn leave_answered(&self, took: Duration) {
+        if let Ok(mut state) = self.state.lock() {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            let fastest = *state.fastest.get_or_insert(took);
+            state.fastest = Some(fastest.min(took));
+            if took <= fastest * 2 + Duration::from_millis(2) {
+                state.limit = (state.limit + 1.0 / state.limit).min(self.ceiling as f64);
+            }
+        }
+        self.freed.notify_waiters();
+    }
+
+    /// A call was throttled (or had unprocessed items): halve, at most once per round trip.
+    fn leave_throttled(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            let round_trip = state
+                .fastest
+                .unwrap_or_default()
+                .max(Duration::from_millis(20));
+            if state.last_cut.map_or(true, |at| at.elapsed() >= round_trip) {
+                state.limit = (state.limit / 2.0).max(1.0);
+                state.last_cut = Some(std::time::Instant::now());
+            }
+        }
+        self.freed.notify_waiters();
+    }
+
+    /// A call failed otherwise: the window stays as it is.
+    fn leave(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.in_flight = state.in_flight.saturating_sub(1);
+        }
+        self.freed.notify_waiters();
+    }
+
+    fn peak(&self) -> usize {
+        self.state.lock().map_or(0, |s| s.peak)
+    }
+}
 
 /// Whether the endpoint still answers: when connections have failed, with no success since,
 /// for longer than [`DEAD_AFTER`], every writer stops.
@@ -61,6 +158,10 @@ pub struct BatchReport {
     /// Keys still unwritten when the retry budget ran out.
     #[serde(skip)]
     pub failed: Vec<String>,
+    /// Write capacity units consumed, the table's and its indexes' (as DynamoDB counts them).
+    pub capacity_units: f64,
+    /// The most calls that were in flight at once (the adaptive window's peak).
+    pub peak_in_flight: usize,
 }
 
 pub fn put(item: Item) -> Result<WriteRequest> {
@@ -99,14 +200,16 @@ pub async fn write_stream(
     let report = Arc::new(Mutex::new(BatchReport::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let health = Arc::new(Health::default());
+    let window = Arc::new(Window::new(concurrency));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (receiver, report, progress, stop, health) = (
+        let (receiver, report, progress, stop, health, window) = (
             receiver.clone(),
             report.clone(),
             progress.clone(),
             stop.clone(),
             health.clone(),
+            window.clone(),
         );
         let client = ddb.client.clone();
         let table = ddb.table.clone();
@@ -125,6 +228,7 @@ pub async fn write_stream(
                     endpoint: &endpoint,
                     health: &health,
                     stop: &stop,
+                    window: &window,
                 };
                 let outcome = write_batch(&target, batch, options.max_retries).await;
                 progress.add(outcome.written);
@@ -134,6 +238,7 @@ pub async fn write_stream(
                 report.requests += outcome.requests;
                 report.retries += outcome.retries;
                 report.written += outcome.written;
+                report.capacity_units += outcome.capacity_units;
                 report
                     .failed
                     .extend(outcome.unwritten.iter().map(describe_request));
@@ -187,6 +292,7 @@ pub async fn write_stream(
             .lock()
             .map_err(|_| anyhow!("internal: report poisoned"))?,
     );
+    report.peak_in_flight = window.peak();
     if first_error.is_none() && crate::interrupt::requested() {
         // Retries cut short by Ctrl-C are not failures of the budget.
         report.failed.clear();
@@ -197,16 +303,17 @@ pub async fn write_stream(
         .into());
     }
     match first_error {
-        Some(error) => Err(error.context(format!(
-            "{} of the {given} writes read so far were done before the failure",
+        Some(error) => Err(anyhow!(
+            "{error:#}; {} of the {given} writes read so far were done before the failure",
             report.written
-        ))),
+        )),
         None => Ok(report),
     }
 }
 
 struct BatchOutcome {
     written: usize,
+    capacity_units: f64,
     requests: usize,
     retries: usize,
     unwritten: Vec<WriteRequest>,
@@ -220,6 +327,7 @@ struct Target<'a> {
     endpoint: &'a str,
     health: &'a Health,
     stop: &'a AtomicBool,
+    window: &'a Window,
 }
 
 async fn write_batch(
@@ -230,6 +338,7 @@ async fn write_batch(
     let (client, table) = (target.client, target.table);
     let mut outcome = BatchOutcome {
         written: 0,
+        capacity_units: 0.0,
         requests: 0,
         retries: 0,
         unwritten: Vec::new(),
@@ -240,14 +349,22 @@ async fn write_batch(
     loop {
         outcome.requests += 1;
         let sent = pending.len();
-        match client
+        target.window.enter().await;
+        let started = std::time::Instant::now();
+        let answer = client
             .batch_write_item()
             .request_items(table, pending.clone())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await
-        {
+            .await;
+        match answer {
             Ok(output) => {
                 target.health.answered();
+                outcome.capacity_units += output
+                    .consumed_capacity()
+                    .iter()
+                    .filter_map(|c| c.capacity_units())
+                    .sum::<f64>();
                 let left = output
                     .unprocessed_items()
                     .and_then(|items| items.get(table))
@@ -255,11 +372,22 @@ async fn write_batch(
                     .unwrap_or_default();
                 outcome.written += sent - left.len();
                 if left.is_empty() {
+                    target.window.leave_answered(started.elapsed());
                     return outcome;
+                }
+                target.window.leave_throttled();
+                if left.len() < sent {
+                    // Progress: the retry budget is for a batch that gets nowhere.
+                    attempt = 0;
                 }
                 pending = left;
             }
+            Err(error) if is_throttling(&error) => {
+                target.window.leave_throttled();
+                target.health.answered();
+            }
             Err(error) if unreachable(&error) => {
+                target.window.leave();
                 if target.health.unreachable() {
                     outcome.unwritten = pending;
                     outcome.error = Some(anyhow!(
@@ -271,8 +399,12 @@ async fn write_batch(
                     return outcome;
                 }
             }
-            Err(error) if retryable(&error) => target.health.answered(),
+            Err(error) if retryable(&error) => {
+                target.window.leave();
+                target.health.answered();
+            }
             Err(error) => {
+                target.window.leave();
                 outcome.unwritten = pending;
                 outcome.error = Some(match error.code() {
                     Some("ResourceNotFoundException") => anyhow!(
@@ -306,6 +438,19 @@ fn unreachable<E, R>(error: &SdkError<E, R>) -> bool {
     matches!(
         error,
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+    )
+}
+
+/// DynamoDB said "slower": the window halves.
+fn is_throttling<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    matches!(
+        error.code(),
+        Some(
+            "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "LimitExceededException"
+        )
     )
 }
 

@@ -3,6 +3,7 @@
 //! stops everything before any write, unless --skip-invalid — then streamed, never read into
 //! memory at once.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -12,7 +13,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
 
 use super::batch;
-use super::items::from_json_line;
+use super::items::{describe_key, from_json_line, text};
 use super::Ddb;
 use crate::cli::{DdbArgs, ImportArgs};
 use crate::ctx::Ctx;
@@ -30,7 +31,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
             path.display()
         ),
         actions: vec![format!(
-            "{} BatchWriteItem requests, {} in flight; {} malformed lines skipped",
+            "{} BatchWriteItem requests, up to {} in flight; {} malformed lines skipped",
             valid.div_ceil(batch::BATCH_SIZE),
             import.write.concurrency,
             skipped.len()
@@ -42,7 +43,9 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
     }
     let started = Instant::now();
     let options = import.write;
-    let requests = lines(path)?.filter_map(|(_, line)| match line {
+    let skip: HashSet<usize> = skipped.iter().map(|(n, _)| *n).collect();
+    let requests = lines(path)?.filter_map(|(number, line)| match line {
+        _ if skip.contains(&number) => None,
         Err(error) => Some(Err(error)),
         // The same checks as the first pass: a line it skipped is skipped here too.
         Ok(text) => from_json_line(&text, import.dynamodb_json)
@@ -62,6 +65,10 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
         );
     }
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    ctx.detail(format!(
+        "consumed {} write capacity units (the table's and its index's); at most {} calls were in flight",
+        report.capacity_units, report.peak_in_flight
+    ));
     let skipped_lines: Vec<usize> = skipped.iter().map(|(n, _)| *n).collect();
     Outcome::done(
         format!(
@@ -83,6 +90,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
             "skipped_lines": skipped_lines,
             "requests": report.requests,
             "retries": report.retries,
+            "capacity_units": report.capacity_units,
             "elapsed_ms": elapsed_ms,
         }),
     )
@@ -108,9 +116,28 @@ fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, Result<String>)>> {
 fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<(usize, String)>)> {
     let mut valid = 0;
     let mut skipped = Vec::new();
+    // Each key's first line: DynamoDB refuses a batch with a key twice, and across batches a
+    // later line would silently replace an earlier one.
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
     for (number, line) in lines(path)? {
         let item = from_json_line(&line?, import.dynamodb_json)
-            .and_then(|item| super::items::check_limits(&item).map(|()| item));
+            .and_then(|item| super::items::check_limits(&item).map(|()| item))
+            .and_then(|item| {
+                let key = (
+                    text(&item, "pk").unwrap_or_default().to_string(),
+                    text(&item, "sk").unwrap_or_default().to_string(),
+                );
+                match seen.get(&key) {
+                    Some(first) => Err(format!(
+                        "the key {} is already on line {first}; each item may appear once",
+                        describe_key(&item)
+                    )),
+                    None => {
+                        seen.insert(key, number);
+                        Ok(item)
+                    }
+                }
+            });
         match item {
             Ok(_) => valid += 1,
             Err(why) if import.skip_invalid => skipped.push((number, why)),

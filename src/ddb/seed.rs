@@ -120,7 +120,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
         .collect();
     let total = groups.len() + lines.len();
     let mut actions = vec![format!(
-        "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, {} in flight",
+        "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, up to {} in flight",
         lines.len(),
         timestamp(first),
         last_at,
@@ -174,6 +174,11 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
         Done::Executed(result) => result,
     };
     let elapsed_ms = started.elapsed().as_millis() as u64;
+    ctx.detail(format!(
+        "consumed {} write capacity units (the table's and its index's); at most {} calls were in flight",
+        report.capacity_units + deleted.capacity_units,
+        report.peak_in_flight.max(deleted.peak_in_flight)
+    ));
     Outcome::done(
         format!(
             "seeded conversation {group} between {} and {} in `{}`: {} items (2 groups + {} messages){} \
@@ -196,6 +201,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
             "deleted": deleted.written,
             "requests": report.requests + deleted.requests,
             "retries": report.retries + deleted.retries,
+            "capacity_units": report.capacity_units + deleted.capacity_units,
             "elapsed_ms": elapsed_ms,
             "first_message_at": timestamp(first),
             "last_message_at": last_at,

@@ -1,0 +1,207 @@
+//! What only an emulator as strict as DynamoDB can show: its batch limit, its item size limit,
+//! duplicate keys, capacity that counts the index, a partition's throughput. cruddur's side of
+//! each is asserted on any emulator; the emulator's own refusals only where it is strict
+//! (dynoxide, the default of `scripts/test`).
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use serde_json::Value;
+
+use crate::faults::{Fault, Proxy};
+use crate::harness::{cruddur, ground_at, scratch, strict_ddb, write, TestTable};
+
+/// `n` distinct items as JSON lines, `ddb import`'s format.
+fn lines(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{{\"pk\":\"MSG#strict\",\"sk\":\"2026-01-01T00:00:{i:02}\",\"message\":\"m{i}\"}}\n"))
+        .collect()
+}
+
+#[test]
+fn batches_hold_at_most_25_requests_and_26_split_25_plus_1() {
+    let proxy = Proxy::start(Fault::None);
+    let table = TestTable::at("strict-25", &proxy.url);
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .success();
+    let dir = scratch();
+    for (n, expected) in [(25, vec![25]), (26, vec![1, 25])] {
+        let before = proxy.batch_sizes().len();
+        let file = write(dir.path(), &format!("{n}.jsonl"), &lines(n));
+        cruddur(&["ddb", "import", file.to_str().unwrap()])
+            .table(&table)
+            .run()
+            .success();
+        let mut sizes = proxy.batch_sizes()[before..].to_vec();
+        sizes.sort_unstable();
+        assert_eq!(sizes, expected, "{n} items");
+    }
+    assert_eq!(table.items().len(), 26, "the 25 are overwritten by the 26");
+    if strict_ddb() {
+        // The emulator holds AWS's line: a 26-request batch is refused outright.
+        let requests: Vec<WriteRequest> = (0..26)
+            .map(|i| {
+                let item = [
+                    ("pk".to_string(), AttributeValue::S("MSG#raw".into())),
+                    ("sk".to_string(), AttributeValue::S(format!("{i:02}"))),
+                ];
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item.into()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        let refused = table.block_on(
+            table
+                .client
+                .batch_write_item()
+                .request_items(&table.name, requests)
+                .send(),
+        );
+        assert!(refused.is_err(), "a strict emulator refuses 26 requests");
+    }
+}
+
+#[test]
+fn duplicate_keys_in_an_import_are_refused_naming_the_line() {
+    let table = TestTable::new("strict-dupe");
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .success();
+    let dir = scratch();
+    let file = write(
+        dir.path(),
+        "dupe.jsonl",
+        "{\"pk\":\"MSG#d\",\"sk\":\"a\",\"message\":\"one\"}\n\
+         {\"pk\":\"MSG#d\",\"sk\":\"b\",\"message\":\"two\"}\n\
+         {\"pk\":\"MSG#d\",\"sk\":\"a\",\"message\":\"three\"}\n",
+    );
+    cruddur(&["ddb", "import", file.to_str().unwrap()])
+        .table(&table)
+        .run()
+        .code(1)
+        .stderr_has("dupe.jsonl:3: the key MSG#d / a is already on line 1")
+        .stderr_has("nothing was written");
+    assert!(table.items().is_empty());
+    let report: Value = cruddur(&[
+        "ddb",
+        "import",
+        file.to_str().unwrap(),
+        "--skip-invalid",
+        "--json",
+    ])
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(report["items"], 2);
+    assert_eq!(report["skipped_lines"], serde_json::json!([3]));
+    let mut messages: Vec<String> = table
+        .items()
+        .into_iter()
+        .map(|i| i["message"].clone())
+        .collect();
+    messages.sort();
+    assert_eq!(messages, ["one", "two"], "the first line of a key wins");
+}
+
+/// One item of exactly `size` bytes as DynamoDB counts them (names and values).
+fn item_of(size: usize, sk: &str) -> String {
+    // "pk" + "MSG#big" + "sk" + sk + "message" + the message
+    let fixed = 2 + 7 + 2 + sk.len() + 7;
+    format!(
+        "{{\"pk\":\"MSG#big\",\"sk\":\"{sk}\",\"message\":\"{}\"}}\n",
+        "x".repeat(size - fixed)
+    )
+}
+
+#[test]
+fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() {
+    let table = TestTable::new("strict-400k");
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .success();
+    let dir = scratch();
+    let limit = 400 * 1024;
+    // Emulators count sizes their own way (moto refuses this one); AWS and dynoxide accept it.
+    let largest = if strict_ddb() { limit } else { limit - 100 * 1024 };
+    let exact = write(dir.path(), "exact.jsonl", &item_of(largest, "a"));
+    cruddur(&["ddb", "import", exact.to_str().unwrap()])
+        .table(&table)
+        .run()
+        .success();
+    assert_eq!(
+        table.items().len(),
+        1,
+        "an item of exactly 400 KB is accepted"
+    );
+    let over = write(
+        dir.path(),
+        "over.jsonl",
+        &format!("{}{}", lines(1), item_of(limit + 1, "b")),
+    );
+    cruddur(&["ddb", "import", over.to_str().unwrap()])
+        .table(&table)
+        .run()
+        .code(1)
+        .stderr_has("over.jsonl:2")
+        .stderr_has(&format!("is {} bytes, over DynamoDB's limit", limit + 1))
+        .stderr_has("nothing was written");
+    assert_eq!(
+        table.items().len(),
+        1,
+        "the good line was not written either"
+    );
+}
+
+#[test]
+fn consumed_capacity_counts_the_index() {
+    let (db, table) = crate::harness::ground("strict_capacity");
+    let done = cruddur(&["ddb", "seed", "-v", "--json"])
+        .db(&db)
+        .table(&table)
+        .run()
+        .success();
+    let report: Value = done.json();
+    if strict_ddb() {
+        // 99 small items on the table, and the 2 group items again on the index.
+        assert_eq!(report["capacity_units"], 101.0, "{done}");
+    }
+    done.stderr_has("write capacity units (the table's and its index's)");
+}
+
+#[test]
+fn a_throttled_partition_is_written_whole_without_exhausting_the_retries() {
+    // A partition that takes 1,000 writes a second, as one DynamoDB partition does.
+    let proxy = Proxy::start(Fault::Bucket(1000.0));
+    let (db, table) = ground_at("strict_bucket", &proxy.url);
+    let dir = scratch();
+    let fixture: String = (0..2500)
+        .map(|i| format!("Person {}: message {i}\n", i % 2 + 1))
+        .collect();
+    let fixture = write(dir.path(), "long.txt", &fixture);
+    let report: Value = cruddur(&[
+        "ddb",
+        "seed",
+        "--fixture",
+        fixture.to_str().unwrap(),
+        "--json",
+    ])
+    .db(&db)
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(report["items"], 2502);
+    assert!(
+        report["retries"].as_u64().unwrap() > 0,
+        "it was throttled: {report}"
+    );
+    assert_eq!(table.items().len(), 2502);
+}
