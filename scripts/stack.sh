@@ -128,6 +128,59 @@ stack_start_moto() {
   die "the moto server did not start on 127.0.0.1:$port"
 }
 
+# stack_start_dynoxide [PORT]: the DynamoDB emulator closest to AWS, in memory, on loopback;
+# installed with cargo when missing (a few minutes, once). Sets DYNOXIDE_URL and DYNOXIDE_PID.
+stack_start_dynoxide() {
+  local port=${1:-$(free_port)} i
+  if ! command -v dynoxide >/dev/null 2>&1; then
+    say "dynoxide not found: installing it (cargo install dynoxide-rs)"
+    cargo install --locked --quiet dynoxide-rs >&2 || die "could not install dynoxide-rs"
+  fi
+  [ -n "$STACK_DIR" ] || STACK_DIR=$(mktemp -d /tmp/cruddur-stack.XXXXXX)
+  dynoxide --host 127.0.0.1 --port "$port" >"$STACK_DIR/dynoxide.log" 2>&1 &
+  STACK_PIDS+=("$!")
+  DYNOXIDE_PID=$!
+  for i in $(seq 1 100); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+      DYNOXIDE_URL="http://127.0.0.1:$port"
+      say "dynoxide $(dynoxide --version 2>/dev/null | awk '{print $2}') on $DYNOXIDE_URL (pid $DYNOXIDE_PID, in memory)"
+      return
+    fi
+    kill -0 "$DYNOXIDE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$STACK_DIR/dynoxide.log" >&2
+  die "dynoxide did not start on 127.0.0.1:$port"
+}
+
+# stack_start_proxy NAME ARGS…: bench/proxy.py in front of an emulator; sets PROXY_URL and
+# PROXY_PID (stop it with stop_pid to get its stats).
+stack_start_proxy() {
+  local name=$1; shift
+  [ -n "$STACK_DIR" ] || STACK_DIR=$(mktemp -d /tmp/cruddur-stack.XXXXXX)
+  python3 bench/proxy.py "$@" > "$STACK_DIR/$name.port" 2>"$STACK_DIR/$name.log" &
+  PROXY_PID=$!
+  STACK_PIDS+=("$PROXY_PID")
+  local i
+  for i in $(seq 1 100); do
+    if [ -s "$STACK_DIR/$name.port" ]; then
+      PROXY_URL="http://127.0.0.1:$(head -1 "$STACK_DIR/$name.port")"
+      return
+    fi
+    sleep 0.05
+  done
+  cat "$STACK_DIR/$name.log" >&2
+  die "the $name proxy did not start"
+}
+
+# Stop one process this script started (SIGTERM, then wait for it).
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
 # Stop everything this script started, by PID, and remove its files.
 stack_stop() {
   local pid i

@@ -433,7 +433,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", value_parser = positive_i32, allow_hyphen_values = true)]
     pub page_size: Option<i32>,
 
-    /// Scan in this many parallel segments
+    /// Scan in this many parallel segments: how a large table is read fast on DynamoDB; on an
+    /// emulator that serves one request at a time (dynoxide, DynamoDB Local) it is slower
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=64))]
     pub segments: i32,
 }

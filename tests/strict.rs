@@ -130,7 +130,11 @@ fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() 
     let dir = scratch();
     let limit = 400 * 1024;
     // Emulators count sizes their own way (moto refuses this one); AWS and dynoxide accept it.
-    let largest = if strict_ddb() { limit } else { limit - 100 * 1024 };
+    let largest = if strict_ddb() {
+        limit
+    } else {
+        limit - 100 * 1024
+    };
     let exact = write(dir.path(), "exact.jsonl", &item_of(largest, "a"));
     cruddur(&["ddb", "import", exact.to_str().unwrap()])
         .table(&table)
@@ -204,4 +208,45 @@ fn a_throttled_partition_is_written_whole_without_exhausting_the_retries() {
         "it was throttled: {report}"
     );
     assert_eq!(table.items().len(), 2502);
+}
+
+#[test]
+fn get_conversation_follows_pages_until_the_limit() {
+    let table = TestTable::new("strict-pages");
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .success();
+    // Three messages of 390 KB: DynamoDB (and dynoxide) answer a Query with at most 1 MB a page.
+    let group = "0b7f1f57-5a8b-4f0b-9d43-3c1f6f3b4a10";
+    let body: String = (0..3)
+        .map(|i| {
+            format!(
+                "{{\"pk\":\"MSG#{group}\",\"sk\":\"2026-01-01T00:00:0{i}.000000+00:00\",\"message_uuid\":\"m{i}\",\"user_handle\":\"h\",\"message\":\"{}\"}}\n",
+                "x".repeat(390 * 1024)
+            )
+        })
+        .collect();
+    let dir = scratch();
+    let file = write(dir.path(), "big.jsonl", &body);
+    cruddur(&["ddb", "import", file.to_str().unwrap()])
+        .table(&table)
+        .run()
+        .success();
+    let messages: Vec<Value> = cruddur(&[
+        "ddb",
+        "patterns",
+        "get-conversation",
+        "--message-group-uuid",
+        group,
+        "--limit",
+        "3",
+        "--json",
+    ])
+    .table(&table)
+    .run()
+    .success()
+    .json();
+    assert_eq!(messages.len(), 3, "every page was followed");
+    assert_eq!(messages[0]["uuid"], "m0", "oldest first");
 }

@@ -376,11 +376,18 @@ async fn write_batch(
                     return outcome;
                 }
                 target.window.leave_throttled();
-                if left.len() < sent {
-                    // Progress: the retry budget is for a batch that gets nowhere.
-                    attempt = 0;
-                }
                 pending = left;
+                if pending.len() < sent {
+                    // Progress: the window (now smaller) sets the pace, not a sleep; the
+                    // retry budget is for a batch that gets nowhere.
+                    attempt = 0;
+                    if crate::interrupt::requested() || target.stop.load(Ordering::SeqCst) {
+                        outcome.unwritten = pending;
+                        return outcome;
+                    }
+                    outcome.retries += 1;
+                    continue;
+                }
             }
             Err(error) if is_throttling(&error) => {
                 target.window.leave_throttled();
