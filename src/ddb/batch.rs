@@ -34,10 +34,15 @@ struct Window {
     ceiling: usize,
     state: Mutex<WindowState>,
     freed: tokio::sync::Notify,
+    /// Requests written so far, by every writer: a batch that waits while others progress is
+    /// waiting its turn at a partition's rate, not failing.
+    written: std::sync::atomic::AtomicUsize,
 }
 
 struct WindowState {
     limit: f64,
+    /// After throttling, no new call starts before this: the pace of a throttled partition.
+    paused_until: Option<std::time::Instant>,
     in_flight: usize,
     fastest: Option<Duration>,
     last_cut: Option<std::time::Instant>,
@@ -53,21 +58,36 @@ impl Window {
             ceiling,
             state: Mutex::new(WindowState {
                 limit: WINDOW_START.min(ceiling) as f64,
+                paused_until: None,
                 in_flight: 0,
                 fastest: None,
                 last_cut: None,
                 peak: 0,
             }),
             freed: tokio::sync::Notify::new(),
+            written: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    fn wrote(&self, n: usize) {
+        self.written.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn progress(&self) -> usize {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// Wait for a place in the window.
     async fn enter(&self) {
         loop {
             let freed = self.freed.notified();
+            let mut pause = None;
             if let Ok(mut state) = self.state.lock() {
-                if state.in_flight < (state.limit as usize).max(1) {
+                match state.paused_until {
+                    Some(until) if until > std::time::Instant::now() => pause = Some(until),
+                    _ => state.paused_until = None,
+                }
+                if pause.is_none() && state.in_flight < (state.limit as usize).max(1) {
                     state.in_flight += 1;
                     state.peak = state.peak.max(state.in_flight);
                     return;
@@ -75,7 +95,10 @@ impl Window {
             } else {
                 return;
             }
-            freed.await;
+            match pause {
+                Some(until) => tokio::time::sleep_until(until.into()).await,
+                None => freed.await,
+            }
         }
     }
 
@@ -100,10 +123,14 @@ impl Window {
                 .fastest
                 .unwrap_or_default()
                 .max(Duration::from_millis(20));
+            let now = std::time::Instant::now();
             if state.last_cut.map_or(true, |at| at.elapsed() >= round_trip) {
                 state.limit = (state.limit / 2.0).max(1.0);
-                state.last_cut = Some(std::time::Instant::now());
+                state.last_cut = Some(now);
             }
+            // Let the partition refill before the next call: a few ms, jittered.
+            let until = now + Duration::from_millis(5).mul_f64(1.0 + fastrand::f64());
+            state.paused_until = Some(state.paused_until.map_or(until, |p| p.max(until)));
         }
         self.freed.notify_waiters();
     }
@@ -349,12 +376,20 @@ async fn write_batch(
     loop {
         outcome.requests += 1;
         let sent = pending.len();
+        let progress_before = target.window.progress();
         target.window.enter().await;
         let started = std::time::Instant::now();
+        // The SDK's own retries are off here: its throttling backoff (up to seconds) would
+        // stall the window, which sets the pace itself, and hide every retry from the report.
         let answer = client
             .batch_write_item()
             .request_items(table, pending.clone())
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .customize()
+            .config_override(
+                aws_sdk_dynamodb::Config::builder()
+                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()),
+            )
             .send()
             .await;
         match answer {
@@ -371,6 +406,7 @@ async fn write_batch(
                     .cloned()
                     .unwrap_or_default();
                 outcome.written += sent - left.len();
+                target.window.wrote(sent - left.len());
                 if left.is_empty() {
                     target.window.leave_answered(started.elapsed());
                     return outcome;
@@ -426,6 +462,11 @@ async fn write_batch(
                 });
                 return outcome;
             }
+        }
+        if target.window.progress() > progress_before {
+            // Others wrote meanwhile: the table is taking writes at its own pace, and this
+            // batch waits its turn rather than spending its budget.
+            attempt = 0;
         }
         if attempt >= max_retries
             || crate::interrupt::requested()

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
 use serde_json::json;
 
@@ -74,10 +75,26 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
         group_item(me, other, &group, &last_at, &last_text),
         group_item(other, me, &group, &last_at, &last_text),
     ];
-    // Every item is checked against DynamoDB's limits before anything is written.
-    for (i, item) in messages().enumerate() {
-        items::check_limits(&item)
-            .map_err(|why| anyhow!("{name}:{}: {why}; nothing was written", lines[i].line))?;
+    // Every item is checked against DynamoDB's limits before anything is written. A message
+    // differs from its sender's empty one only by its text: its size is that plus the text's.
+    let empty = |sender| {
+        message_item(
+            &group,
+            &uuid::Uuid::nil().to_string(),
+            &message_at(0),
+            "",
+            sender,
+        )
+    };
+    let (mine, theirs) = (empty(me), empty(other));
+    for line in &lines {
+        let base = if line.person == 1 { &mine } else { &theirs };
+        if items::item_size(base) + line.text.len() > items::MAX_ITEM_BYTES {
+            let mut item = base.clone();
+            item.insert("message".into(), AttributeValue::S(line.text.clone()));
+            items::check_limits(&item)
+                .map_err(|why| anyhow!("{name}:{}: {why}; nothing was written", line.line))?;
+        }
     }
     for item in &groups {
         items::check_limits(item).map_err(|why| anyhow!("{why}; nothing was written"))?;
