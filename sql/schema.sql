@@ -4,6 +4,8 @@ CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
 
 DROP TABLE IF EXISTS public.activities;
 DROP TABLE IF EXISTS public.users;
+DROP TABLE IF EXISTS public.schema_information;
+DROP TABLE IF EXISTS public.cruddur_migrations;
 
 CREATE TABLE public.users (
   uuid            UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
@@ -25,3 +27,11 @@ CREATE TABLE public.activities (
   expires_at             TIMESTAMP,
   created_at             TIMESTAMP DEFAULT current_timestamp NOT NULL
 );
+
+-- The app's migration marker: the newest migration applied ('0': none yet). The app's
+-- bin/db/migrate and `cruddur db migrate` both read and move it.
+CREATE TABLE public.schema_information (
+  id                  INTEGER UNIQUE,
+  last_successful_run TEXT
+);
+INSERT INTO public.schema_information (id, last_successful_run) VALUES (1, '0');

@@ -173,6 +173,9 @@ pub struct SetupArgs {
     pub pool: PoolArgs,
 
     #[command(flatten)]
+    pub dir: MigrationsDirArgs,
+
+    #[command(flatten)]
     pub ddb: DdbArgs,
 }
 
@@ -200,6 +203,9 @@ pub enum Store {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub pool: PoolArgs,
+
+    #[command(flatten)]
+    pub dir: MigrationsDirArgs,
 
     #[command(flatten)]
     pub ddb: DdbArgs,
@@ -261,7 +267,7 @@ pub enum DbCommand {
     #[command(
         after_help = "Writes, through the guard (local only); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db setup\n  AWS_COGNITO_USER_POOL_ID=us-east-1_abc cruddur db setup   # also links the pool's users"
     )]
-    Setup(PoolArgs),
+    Setup(DbSetupArgs),
     /// Open psql on the database (the password goes through the environment, never argv)
     #[command(
         after_help = "Opens psql: what you run there is up to you (no --dry-run).\n\nExamples:\n  cruddur db connect\n  cruddur db connect -- -c 'select count(*) from users'"
@@ -277,6 +283,84 @@ pub enum DbCommand {
         after_help = "A query that writes goes through the guard (confirmation in --prod; --dry-run prints it); one that reads refuses --dry-run.\n\nExamples:\n  cruddur db query                       # list the queries and their parameters\n  cruddur db query users/short --param handle=timmy-cde\n  cruddur db query activities/home --output json"
     )]
     Query(QueryArgs),
+    /// List the app's migrations (backend-flask/db/migrations) and which are applied
+    #[command(
+        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur db migrations\n  cruddur db migrations --check   # exit 1 when any is pending (a CI gate)"
+    )]
+    Migrations(MigrationsArgs),
+    /// Apply the pending migrations, oldest first, each with its marker in one transaction
+    #[command(
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db migrate\n  cruddur db migrate --to 16812345671234567 --dry-run"
+    )]
+    Migrate(MigrateArgs),
+    /// Undo the newest applied migrations, newest first, each in one transaction
+    #[command(
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db rollback\n  cruddur db rollback --steps 2"
+    )]
+    Rollback(RollbackArgs),
+    /// Write a new migration file in the app's format, with empty SQL to fill in
+    #[command(
+        after_help = "Writes a file, nothing else; --dry-run prints its path and does nothing.\n\nExamples:\n  cruddur db new-migration add_bio_column\n  cruddur db new-migration 'add bio column'   # becomes add_bio_column"
+    )]
+    NewMigration(NewMigrationArgs),
+}
+
+/// Where the app's migrations are.
+#[derive(Debug, Args)]
+pub struct MigrationsDirArgs {
+    /// The migrations folder [default: backend-flask/db/migrations or db/migrations, in this
+    /// folder or the first above it that has one]
+    #[arg(long, env = "CRUDDUR_MIGRATIONS_DIR", value_name = "PATH")]
+    pub migrations_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrationsArgs {
+    /// Exit 1 when any migration is pending
+    #[arg(long)]
+    pub check: bool,
+
+    #[command(flatten)]
+    pub dir: MigrationsDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Stop after this version (apply it and the pending ones before it)
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    #[command(flatten)]
+    pub dir: MigrationsDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// How many of the newest applied migrations to undo
+    #[arg(long, default_value = "1", value_parser = positive_usize, value_name = "N")]
+    pub steps: usize,
+
+    #[command(flatten)]
+    pub dir: MigrationsDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct NewMigrationArgs {
+    /// What it does, in snake_case (spaces and dashes become `_`), e.g. add_bio_column
+    pub name: String,
+
+    #[command(flatten)]
+    pub dir: MigrationsDirArgs,
+}
+
+/// `db setup`: the pool to link, the migrations to apply.
+#[derive(Debug, Args)]
+pub struct DbSetupArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+
+    #[command(flatten)]
+    pub dir: MigrationsDirArgs,
 }
 
 #[derive(Debug, Args)]

@@ -38,6 +38,7 @@ fn check(
 pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
     let mut checks = vec![check("target", "ok", ctx.target.name(), "")];
     postgres(ctx, &mut checks);
+    migrations(ctx, args, &mut checks);
     dynamodb(ctx, args, &mut checks);
     cognito(ctx, args, &mut checks);
     let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
@@ -286,6 +287,55 @@ fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
                 ddb.table
             ),
             format!("cruddur ddb drop && {schema_load} (back the table up first)"),
+        ),
+    });
+}
+
+/// Pending migrations are a warning with the command that applies them; no folder, no row.
+fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
+    use crate::db::migration::{find_folder, read_all, read_state, statuses};
+    let folder = match find_folder(args.dir.migrations_dir.as_deref()) {
+        Ok(Some(folder)) => folder,
+        Ok(None) => return,
+        Err(error) => {
+            checks.push(check("migrations", "fail", format!("{error:#}"), ""));
+            return;
+        }
+    };
+    let found = read_all(&folder.path).and_then(|migrations| {
+        let mut client = ctx.pg()?.connect()?;
+        let state = read_state(&mut client)?;
+        Ok(statuses(&migrations, &state))
+    });
+    checks.push(match found {
+        Ok(rows) => {
+            let pending = rows.iter().filter(|r| r.state == "pending").count();
+            let warned = rows.iter().filter(|r| r.warning.is_some()).count();
+            if pending == 0 && warned == 0 {
+                check(
+                    "migrations",
+                    "ok",
+                    format!("all {} of {} applied", rows.len(), folder.path.display()),
+                    "",
+                )
+            } else {
+                check(
+                    "migrations",
+                    "warn",
+                    format!(
+                        "{pending} of {} pending, {warned} with a warning ({})",
+                        rows.len(),
+                        folder.path.display()
+                    ),
+                    "cruddur db migrations; cruddur db migrate",
+                )
+            }
+        }
+        Err(error) => check(
+            "migrations",
+            "warn",
+            format!("{error:#}"),
+            "cruddur db migrations",
         ),
     });
 }

@@ -62,7 +62,10 @@ pub fn run(ctx: &Ctx, command: &Command) -> Result<Outcome> {
 /// statement, so it takes the flag and refuses it itself for a read.
 pub fn writes(command: &Command) -> bool {
     match command {
-        Command::Db(db) => !matches!(db, DbCommand::Sessions | DbCommand::Connect(_)),
+        Command::Db(db) => !matches!(
+            db,
+            DbCommand::Sessions | DbCommand::Connect(_) | DbCommand::Migrations(_)
+        ),
         Command::Ddb(group) => match &group.command {
             DdbCommand::Scan(_) | DdbCommand::ListTables | DdbCommand::Export(_) => false,
             DdbCommand::Patterns(pattern) => matches!(pattern, PatternsCommand::SendMessage(_)),

@@ -28,7 +28,7 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     let seed = Defaults::<DdbSeedArgs>::try_parse_from(["seed", "--replace"])?.args;
     let ddb = ddb::Ddb::connect(ctx, &setup.ddb)?;
     let pg = ctx.pg()?;
-    let mut plan = plan(pg, &setup.pool);
+    let mut plan = plan(pg, &setup.pool, &setup.dir)?;
     plan.summary = format!(
         "set up the local stack from scratch: database `{}` and table `{}` at {}",
         pg.dbname, ddb.table, ddb.endpoint
@@ -50,7 +50,7 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
         .chain(["ddb schema-load", "ddb seed"])
         .collect();
     let mut steps = Steps::new(ctx, &all);
-    run_steps(ctx, &setup.pool, &mut steps)?;
+    run_steps(ctx, &setup.pool, &setup.dir, &mut steps)?;
     steps.run("ddb schema-load", || {
         Ok((
             "ok",

@@ -248,6 +248,7 @@ fn setup_twice_in_a_row_and_with_a_session_open() {
         "schema-load",
         "seed",
         "update-cognito-user-ids",
+        "migrate",
     ] {
         assert!(
             first
@@ -270,7 +271,7 @@ fn setup_twice_in_a_row_and_with_a_session_open() {
     let report: serde_json::Value = second.json();
     assert_eq!(
         report["steps"].as_array().map(Vec::len),
-        Some(5),
+        Some(6),
         "{second}"
     );
     assert_eq!(report["steps"][4]["status"], "skipped");

@@ -10,6 +10,7 @@ mod cognito;
 mod db;
 mod ddb;
 mod faults;
+mod migrations;
 mod rds;
 mod strict;
 mod trust;

@@ -104,6 +104,20 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
     let export = export.to_str().unwrap().to_string();
     let (pool, _) = crate::cognito::pool(&[("timmy", Some("timmy-cde"))]);
     let rule = crate::rds::rule();
+    // Two migrations, the first applied (the app's marker says so): one to apply, one to undo.
+    let folder = scratch();
+    for (version, table) in [("1681234567123456", "one"), ("1683000000123456", "two")] {
+        write(
+            folder.path(),
+            &format!("{version}_create_{table}.py"),
+            &format!("class CreateMigration:\n  def migrate_sql():\n    data = \"\"\"CREATE TABLE public.{table} (id int);\"\"\"\n    return data\n  def rollback_sql():\n    data = \"\"\"DROP TABLE public.{table};\"\"\"\n    return data\nmigration = CreateMigration\n"),
+        );
+    }
+    db.client()
+        .batch_execute("CREATE TABLE public.one (id int); UPDATE public.schema_information SET last_successful_run = '1681234567123456'")
+        .unwrap();
+    let migrations = folder.path().to_str().unwrap().to_string();
+    let files_before = std::fs::read_dir(folder.path()).unwrap().count();
     // What each leaf needs beyond --dry-run, and whether it writes (so plans). A new leaf
     // must be added here: this list is the spec, not the code under test.
     let expect = |leaf: &str| -> Option<(Vec<&str>, bool)> {
@@ -138,6 +152,14 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
                 true,
             ),
             "db update-cognito-user-ids" => (vec!["--pool-id", &pool], true),
+            "db migrate" | "db rollback" | "db new-migration" => {
+                let mut extra = vec!["--migrations-dir", migrations.as_str()];
+                if leaf == "db new-migration" {
+                    extra.push("add_things");
+                }
+                (extra, true)
+            }
+            "db migrations" => (vec!["--migrations-dir", migrations.as_str()], false),
             "db create" | "db drop" | "db schema-load" | "db seed" | "db setup"
             | "ddb schema-load" | "ddb drop" | "setup" => (vec![], true),
             "completions" => (vec!["bash"], false),
@@ -177,6 +199,11 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
         }
     }
     assert!(!fresh_db.exists());
+    assert!(db.table_exists("public.one") && !db.table_exists("public.two"));
+    assert_eq!(
+        std::fs::read_dir(folder.path()).unwrap().count(),
+        files_before
+    );
     assert_eq!(rule.read().0, "1.2.3.4/32");
     assert_eq!((db.count("public.users"), table.items().len()), before);
     assert!(db.exists());

@@ -23,6 +23,7 @@ fn setup_twice_leaves_one_seeded_conversation() {
             "schema-load",
             "seed",
             "update-cognito-user-ids",
+            "migrate",
             "ddb schema-load",
             "ddb seed",
         ] {

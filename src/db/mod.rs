@@ -4,7 +4,12 @@
 mod connect;
 pub mod create;
 mod drop;
+pub mod migrate;
+pub mod migration;
+mod migrations;
+mod new_migration;
 mod query;
+mod rollback;
 mod schema_load;
 mod seed;
 mod sessions;
@@ -33,14 +38,19 @@ pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
         DbCommand::SchemaLoad(args) => schema_load::run(ctx, args),
         DbCommand::Seed(args) => seed::run(ctx, args),
         DbCommand::Sessions => sessions::run(ctx),
-        DbCommand::Setup(pool) => setup::run(ctx, pool),
+        DbCommand::Setup(args) => setup::run(ctx, args),
         DbCommand::Connect(args) => connect::run(ctx, args),
         DbCommand::UpdateCognitoUserIds(pool) => update_cognito_user_ids::run(ctx, pool),
         DbCommand::Query(args) => query::run(ctx, args),
+        DbCommand::Migrations(args) => migrations::run(ctx, args),
+        DbCommand::Migrate(args) => migrate::run(ctx, args),
+        DbCommand::Rollback(args) => rollback::run(ctx, args),
+        DbCommand::NewMigration(args) => new_migration::run(ctx, args),
     }
 }
 
 /// A SQL file to run: one of the built-in ones, or one the user named.
+#[derive(Debug)]
 pub struct SqlSource {
     pub name: String,
     pub text: String,
@@ -128,7 +138,27 @@ pub fn load_file(
         let client = client
             .as_mut()
             .ok_or_else(|| anyhow!("internal: no connection"))?;
-        run_statements(ctx, pg, client, source, &statements, mark)
+        run_statements(ctx, client, source, &statements, |tx| {
+            if !mark {
+                return Ok(());
+            }
+            tx.batch_execute(&mark_statement(&pg.dbname, pg.target))
+                .map_err(|error| {
+                    anyhow!(
+                        "could not record on `{}` that it belongs to {} ({}); nothing was applied. \
+                         The guard relies on that mark: load the schema as the database's owner",
+                        pg.dbname,
+                        pg.target.name(),
+                        db_message(&error)
+                    )
+                })
+        })
+        .map(|statements| LoadReport {
+            database: pg.dbname.clone(),
+            file: source.name.clone(),
+            statements,
+            elapsed_ms: 0,
+        })
     })
     .map(|done| match done {
         Done::Executed(mut report) => {
@@ -139,14 +169,16 @@ pub fn load_file(
     })
 }
 
-fn run_statements(
+/// Run `statements` of `source` in one transaction, then `finish` in the same transaction
+/// (a marker, a record), then commit; on any error, roll back: nothing applied. How many
+/// statements ran.
+pub fn run_statements(
     ctx: &Ctx,
-    pg: &PgTarget,
     client: &mut postgres::Client,
     source: &SqlSource,
     statements: &[sql::Statement<'_>],
-    mark: bool,
-) -> Result<LoadReport> {
+    finish: impl FnOnce(&mut postgres::Transaction) -> Result<()>,
+) -> Result<usize> {
     let text = &source.text;
     let mut tx = client.transaction()?;
     let mut ran = 0;
@@ -205,31 +237,15 @@ fn run_statements(
         }
         ran += 1;
     }
-    if mark {
-        if let Err(error) = tx.batch_execute(&mark_statement(&pg.dbname, pg.target)) {
-            drop(tx);
-            return Err(anyhow!(
-                "could not record on `{}` that it belongs to {} ({}); nothing was applied. \
-                 The guard relies on that mark: load the schema as the database's owner",
-                pg.dbname,
-                pg.target.name(),
-                db_message(&error)
-            ));
-        }
-    }
+    finish(&mut tx)?;
     crate::interrupt::check(|| format!("{} was rolled back; nothing was applied", source.name))?;
     tx.commit()
         .with_context(|| format!("could not commit {}; nothing was applied", source.name))?;
-    Ok(LoadReport {
-        database: pg.dbname.clone(),
-        file: source.name.clone(),
-        statements: ran,
-        elapsed_ms: 0,
-    })
+    Ok(ran)
 }
 
 /// The statements of a file, or an error naming where it cannot be split.
-fn split(source: &SqlSource) -> Result<Vec<sql::Statement<'_>>> {
+pub fn split(source: &SqlSource) -> Result<Vec<sql::Statement<'_>>> {
     let text = &source.text;
     sql::split(text).map_err(|e| {
         let (line, column) = sql::line_col(text, e.offset);

@@ -4,9 +4,11 @@
 use anyhow::Result;
 use serde_json::json;
 
+use super::migrate::migrate;
+use super::migration::find_folder;
 use super::schema_load::summary;
 use super::{create, drop, load_file, update_cognito_user_ids, SqlSource};
-use crate::cli::PoolArgs;
+use crate::cli::{DbSetupArgs, MigrationsDirArgs, PoolArgs};
 use crate::ctx::{Ctx, Target};
 use crate::error::refused;
 use crate::guard::{self, Go, Plan};
@@ -21,16 +23,17 @@ pub const STEPS: &[&str] = &[
     "schema-load",
     "seed",
     "update-cognito-user-ids",
+    "migrate",
 ];
 
-pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
+pub fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
     refuse_prod(ctx, "db setup")?;
     let pg = ctx.pg()?;
-    if let Go::DryRun(plan) = guard::check(ctx, &plan(pg, pool), None)? {
+    if let Go::DryRun(plan) = guard::check(ctx, &plan(pg, &args.pool, &args.dir)?, None)? {
         return Ok(plan);
     }
     let mut steps = Steps::new(ctx, STEPS);
-    run_steps(ctx, pool, &mut steps)?;
+    run_steps(ctx, &args.pool, &args.dir, &mut steps)?;
     steps.outcome(
         format!("database `{}` on {} is set up", pg.dbname, pg.server()),
         json!({ "database": pg.dbname }),
@@ -38,7 +41,12 @@ pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
 }
 
 /// The steps, for `db setup` and for `setup`, which goes on with DynamoDB.
-pub fn run_steps(ctx: &Ctx, pool: &PoolArgs, steps: &mut Steps) -> Result<()> {
+pub fn run_steps(
+    ctx: &Ctx,
+    pool: &PoolArgs,
+    dir: &MigrationsDirArgs,
+    steps: &mut Steps,
+) -> Result<()> {
     let pg = ctx.pg()?;
     steps.run("drop", || {
         Ok((
@@ -71,11 +79,22 @@ pub fn run_steps(ctx: &Ctx, pool: &PoolArgs, steps: &mut Steps) -> Result<()> {
             "skipped",
             "no AWS_COGNITO_USER_POOL_ID (or --pool-id): cognito_user_id stays 'MOCK'".to_string(),
         )),
+    })?;
+    steps.run("migrate", || match find_folder(dir.migrations_dir.as_deref())? {
+        Some(folder) => {
+            let report = migrate(ctx, pg, &folder.path, None)?.executed()?;
+            Ok(("ok", report.summary()))
+        }
+        None => Ok((
+            "skipped",
+            "no migrations folder (backend-flask/db/migrations or db/migrations here or above; or --migrations-dir)"
+                .to_string(),
+        )),
     })
 }
 
 /// What the steps would do (each passes the guard again as it runs).
-pub fn plan(pg: &PgTarget, pool: &PoolArgs) -> Plan {
+pub fn plan(pg: &PgTarget, pool: &PoolArgs, dir: &MigrationsDirArgs) -> Result<Plan> {
     let actions = vec![
         "drop the database, terminating its sessions (DROP DATABASE … WITH (FORCE))".into(),
         "create it".into(),
@@ -85,13 +104,17 @@ pub fn plan(pg: &PgTarget, pool: &PoolArgs) -> Plan {
             Some(id) => format!("link users to Cognito pool {id}"),
             None => "skip linking Cognito users (no AWS_COGNITO_USER_POOL_ID)".into(),
         },
+        match find_folder(dir.migrations_dir.as_deref())? {
+            Some(folder) => format!("apply the migrations of {}", folder.path.display()),
+            None => "skip the migrations (no migrations folder)".into(),
+        },
     ];
-    Plan {
+    Ok(Plan {
         destination: pg.destination(),
         summary: format!("rebuild database `{}` from scratch", pg.dbname),
         actions,
         confirm: pg.dbname.clone(),
-    }
+    })
 }
 
 fn pool_id(pool: &PoolArgs) -> Option<&str> {

@@ -238,7 +238,7 @@ pub async fn write_stream(
             health.clone(),
             window.clone(),
         );
-        let client = ddb.client.clone();
+        let client = ddb.bulk.clone();
         let table = ddb.table.clone();
         let endpoint = ddb.endpoint.clone();
         workers.spawn(async move {
@@ -379,17 +379,12 @@ async fn write_batch(
         let progress_before = target.window.progress();
         target.window.enter().await;
         let started = std::time::Instant::now();
-        // The SDK's own retries are off here: its throttling backoff (up to seconds) would
-        // stall the window, which sets the pace itself, and hide every retry from the report.
+        // `client` is the one without the SDK's own retries: its throttling backoff (up to
+        // seconds) would stall the window, which sets the pace itself.
         let answer = client
             .batch_write_item()
             .request_items(table, pending.clone())
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .customize()
-            .config_override(
-                aws_sdk_dynamodb::Config::builder()
-                    .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled()),
-            )
             .send()
             .await;
         match answer {

@@ -56,6 +56,9 @@ pub fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
 /// The table and a client for the endpoint it lives behind.
 pub struct Ddb {
     pub client: Client,
+    /// The same, without the SDK's own retries: the bulk writer retries and paces itself
+    /// (the SDK's throttling backoff, seconds long, would stall its window).
+    pub bulk: Client,
     pub table: String,
     pub endpoint: String,
     pub region: String,
@@ -104,6 +107,7 @@ impl Ddb {
                     args.table
                 ));
                 Ddb {
+                    bulk: without_retries(&config),
                     client: Client::from_conf(config),
                     table: args.table.clone(),
                     endpoint,
@@ -135,8 +139,10 @@ impl Ddb {
                     "PRODUCTION DynamoDB: table {} in {region} ({endpoint})",
                     args.table
                 ));
+                let config = builder.build();
                 Ddb {
-                    client: Client::from_conf(builder.build()),
+                    bulk: without_retries(&config),
+                    client: Client::from_conf(config),
                     table: args.table.clone(),
                     endpoint,
                     region,
@@ -222,6 +228,15 @@ pub fn check_table_name(name: &str, source: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn without_retries(config: &aws_sdk_dynamodb::Config) -> Client {
+    Client::from_conf(
+        config
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
 }
 
 /// Which partition [`Ddb::query_partition`] reads.

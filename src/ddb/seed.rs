@@ -2,7 +2,7 @@
 //! write path. Messages are one minute apart and end at --now; both group items carry the
 //! last message, as the stream Lambda would have left them.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
@@ -115,26 +115,30 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
         );
     }
     // The old items the new conversation does not overwrite: deleted once it is written.
-    let new_keys: HashSet<(String, String)> = groups
-        .iter()
-        .map(|g| {
-            (
+    // Only the old keys are held (none without --replace), each new key struck off them.
+    let mut stale: HashMap<(String, String), Item> = existing
+        .into_iter()
+        .map(|key| {
+            let pair = (
+                items::text(&key, "pk").unwrap_or("").to_string(),
+                items::text(&key, "sk").unwrap_or("").to_string(),
+            );
+            (pair, key)
+        })
+        .collect();
+    if !stale.is_empty() {
+        for g in &groups {
+            stale.remove(&(
                 items::text(g, "pk").unwrap_or("").to_string(),
                 last_at.clone(),
-            )
-        })
-        .chain((0..lines.len()).map(|i| (message_pk(&group), message_at(i))))
-        .collect();
-    let stale: Vec<Item> = existing
-        .into_iter()
-        .filter(|key| {
-            let pair = (
-                items::text(key, "pk").unwrap_or("").to_string(),
-                items::text(key, "sk").unwrap_or("").to_string(),
-            );
-            !new_keys.contains(&pair)
-        })
-        .collect();
+            ));
+        }
+        let pk = message_pk(&group);
+        for i in 0..lines.len() {
+            stale.remove(&(pk.clone(), message_at(i)));
+        }
+    }
+    let stale: Vec<Item> = stale.into_values().collect();
     let total = groups.len() + lines.len();
     let mut actions = vec![format!(
         "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, up to {} in flight",

@@ -1,0 +1,416 @@
+//! The app's migrations, read as they are: `<digits>_<snake_name>.py` files in
+//! `backend-flask/db/migrations/`, each a class whose `migrate_sql()` and `rollback_sql()`
+//! return a triple-quoted SQL string, and the app's marker `public.schema_information`
+//! (`last_successful_run`, id 1). What the `db migrate`, `db rollback`, `db migrations` and
+//! `db new-migration` commands share: finding the folder, reading the files, ordering versions
+//! as time, and the state of a database.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+
+use super::SqlSource;
+
+/// Where the folder comes from, for `-v` and errors.
+pub struct Folder {
+    pub path: PathBuf,
+    pub source: String,
+}
+
+/// The migrations folder: the flag (or CRUDDUR_MIGRATIONS_DIR), else the first
+/// `backend-flask/db/migrations` or `db/migrations` walking up from the current folder.
+pub fn find_folder(flag: Option<&Path>) -> Result<Option<Folder>> {
+    if let Some(path) = flag {
+        if !path.is_dir() {
+            bail!(
+                "--migrations-dir (or CRUDDUR_MIGRATIONS_DIR) {} is not a folder",
+                path.display()
+            );
+        }
+        return Ok(Some(Folder {
+            path: path.to_path_buf(),
+            source: "--migrations-dir (or CRUDDUR_MIGRATIONS_DIR)".into(),
+        }));
+    }
+    let start = std::env::current_dir().context("cannot read the current folder")?;
+    for dir in start.ancestors() {
+        for candidate in ["backend-flask/db/migrations", "db/migrations"] {
+            let path = dir.join(candidate);
+            if path.is_dir() {
+                return Ok(Some(Folder {
+                    path,
+                    source: format!("found from {}", start.display()),
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The folder, or an error that says where it was looked for.
+pub fn require_folder(flag: Option<&Path>) -> Result<Folder> {
+    find_folder(flag)?.ok_or_else(|| {
+        anyhow!(
+            "no migrations folder: none of backend-flask/db/migrations or db/migrations in this folder or above it; \
+             run from the app's repository, or pass --migrations-dir (or set CRUDDUR_MIGRATIONS_DIR)"
+        )
+    })
+}
+
+/// A version as the app writes it: Unix time with the decimal point removed (10 digits of
+/// seconds, then 6 or 7 of fraction). Compared as time, never as an integer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version(pub String);
+
+impl Version {
+    /// (seconds, nanoseconds): what the digits mean.
+    fn key(&self) -> (u64, u64) {
+        let digits = self.0.as_str();
+        let (seconds, fraction) = digits.split_at(digits.len().min(10));
+        let seconds = seconds.parse().unwrap_or(0);
+        let mut fraction: String = fraction.chars().take(9).collect();
+        while fraction.len() < 9 {
+            fraction.push('0');
+        }
+        (seconds, fraction.parse().unwrap_or(0))
+    }
+
+    pub fn parse(text: &str) -> Option<Version> {
+        let text = text.trim();
+        (!text.is_empty() && text.chars().all(|c| c.is_ascii_digit()))
+            .then(|| Version(text.to_string()))
+    }
+}
+
+impl Ord for Version {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key()).then(self.0.cmp(&other.0))
+    }
+}
+
+impl PartialOrd for Version {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// One migration file, read.
+pub struct Migration {
+    pub version: Version,
+    pub name: String,
+    pub file: PathBuf,
+    pub migrate: SqlSource,
+    pub rollback: SqlSource,
+    /// A checksum of the migrate SQL, to notice a file edited after it was applied.
+    pub checksum: String,
+}
+
+/// Every migration of the folder, oldest first; an unreadable file is an error naming it.
+pub fn read_all(folder: &Path) -> Result<Vec<Migration>> {
+    let entries = std::fs::read_dir(folder)
+        .with_context(|| format!("cannot read the migrations folder {}", folder.display()))?;
+    let mut migrations = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(stem) = file_name.strip_suffix(".py") else {
+            continue;
+        };
+        let Some((digits, name)) = stem.split_once('_') else {
+            continue;
+        };
+        let Some(version) = Version::parse(digits) else {
+            continue;
+        };
+        migrations.push(read(&path, version, name)?);
+    }
+    migrations.sort_by(|a, b| a.version.cmp(&b.version));
+    for pair in migrations.windows(2) {
+        if pair[0].version.key() == pair[1].version.key() {
+            bail!(
+                "{} and {} have the same version (the same time): rename one",
+                pair[0].file.display(),
+                pair[1].file.display()
+            );
+        }
+    }
+    Ok(migrations)
+}
+
+fn read(path: &Path, version: Version, name: &str) -> Result<Migration> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read migration {}", path.display()))?;
+    let shown = path.display().to_string();
+    let migrate = sql_of(&text, "migrate_sql", &shown)?;
+    let rollback = sql_of(&text, "rollback_sql", &shown)?;
+    Ok(Migration {
+        checksum: checksum(&migrate.text),
+        version,
+        name: name.to_string(),
+        file: path.to_path_buf(),
+        migrate,
+        rollback,
+    })
+}
+
+/// The SQL of `def METHOD():` — the triple-quoted string it assigns to `data` — with the
+/// file's line numbers kept (blank lines before it) and psycopg's `%%` turned into `%`.
+fn sql_of(text: &str, method: &str, shown: &str) -> Result<SqlSource> {
+    let expected = format!(
+        "expected `def {method}():` with `data = \"\"\"…\"\"\"` and `return data`, as the app's migrations have"
+    );
+    let def = text
+        .find(&format!("def {method}("))
+        .ok_or_else(|| anyhow!("{shown}: no `def {method}()`: {expected}"))?;
+    let after = &text[def..];
+    // The first `data =` after the `def`, which must come before the next method.
+    let assign = after
+        .match_indices("data")
+        .map(|(at, _)| at)
+        .find(|at| {
+            let rest = after[at + 4..].trim_start();
+            rest.starts_with('=') && !rest.starts_with("==")
+        })
+        .filter(|at| !after[4..*at].contains("def "))
+        .ok_or_else(|| anyhow!("{shown}: `def {method}()` assigns no `data`: {expected}"))?;
+    let value = after[assign + 4..].trim_start()[1..].trim_start();
+    let (raw, value) = match value.strip_prefix(['r', 'R']) {
+        Some(rest) => (true, rest),
+        None => (false, value),
+    };
+    let quote = [r#"""""#, "'''"]
+        .into_iter()
+        .find(|q| value.starts_with(q))
+        .ok_or_else(|| {
+            anyhow!(
+                "{shown}: in `def {method}()`, `data` is not a triple-quoted string: {expected}"
+            )
+        })?;
+    let body_start = text.len() - value.len() + 3;
+    let body_len = text[body_start..].find(quote).ok_or_else(|| {
+        anyhow!("{shown}: the string of `def {method}()` is never closed: {expected}")
+    })?;
+    let body = &text[body_start..body_start + body_len];
+    let body = if raw {
+        body.to_string()
+    } else {
+        unescape(body)
+    };
+    let (line, _) = crate::sql::line_col(text, body_start);
+    Ok(SqlSource {
+        name: shown.to_string(),
+        text: format!("{}{}", "\n".repeat(line - 1), body.replace("%%", "%")),
+    })
+}
+
+/// Python's escapes in a plain string literal (the few SQL could hold).
+fn unescape(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\n') => {}
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(other @ ('\\' | '\'' | '"')) => out.push(other),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// FNV-1a, 64 bits, as hex: enough to notice an edited file (not a security check).
+pub fn checksum(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// What a database says about its migrations.
+pub struct State {
+    /// The app's marker (`'0'` when it has none).
+    pub marker: Version,
+    /// Whether `schema_information` exists at all.
+    pub has_marker_table: bool,
+    /// Whether cruddur's own `cruddur_migrations` exists.
+    pub has_records_table: bool,
+    /// cruddur's own records: version → checksum.
+    pub records: HashMap<String, String>,
+}
+
+pub const CREATE_MARKER: &str = "CREATE TABLE IF NOT EXISTS public.schema_information \
+     (id integer UNIQUE, last_successful_run text); \
+     INSERT INTO public.schema_information (id, last_successful_run) \
+     SELECT 1, '0' WHERE NOT EXISTS (SELECT 1 FROM public.schema_information WHERE id = 1)";
+
+pub const CREATE_RECORDS: &str = "CREATE TABLE IF NOT EXISTS public.cruddur_migrations \
+     (version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, \
+      how text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())";
+
+/// Read the state; no table is created (a read stays a read).
+pub fn read_state(client: &mut postgres::Client) -> Result<State> {
+    let tables: (bool, bool) = {
+        let row = client.query_one(
+            "SELECT to_regclass('public.schema_information') IS NOT NULL, \
+                    to_regclass('public.cruddur_migrations') IS NOT NULL",
+            &[],
+        )?;
+        (row.get(0), row.get(1))
+    };
+    let marker = if tables.0 {
+        let row = client.query_opt(
+            "SELECT last_successful_run FROM public.schema_information WHERE id = 1",
+            &[],
+        )?;
+        let text: Option<String> = row.and_then(|r| r.get(0));
+        match text {
+            Some(text) => Version::parse(&text).ok_or_else(|| {
+                anyhow!(
+                    "schema_information.last_successful_run is `{}`, which is not a migration version; \
+                     set it to the newest applied version, or '0'",
+                    crate::output::cut(&text, 40)
+                )
+            })?,
+            None => Version("0".into()),
+        }
+    } else {
+        Version("0".into())
+    };
+    let mut records = HashMap::new();
+    if tables.1 {
+        for row in client.query(
+            "SELECT version, checksum FROM public.cruddur_migrations",
+            &[],
+        )? {
+            records.insert(row.get(0), row.get(1));
+        }
+    }
+    Ok(State {
+        marker,
+        has_marker_table: tables.0,
+        has_records_table: tables.1,
+        records,
+    })
+}
+
+/// A migration's state in a database, as `db migrations` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub version: String,
+    pub name: String,
+    /// `applied` or `pending`.
+    pub state: &'static str,
+    pub file: String,
+    /// Something to look at: an applied file that was edited, or an old file never applied.
+    pub warning: Option<String>,
+}
+
+/// Each migration's state. The marker is authoritative: up to it, applied — except a file
+/// cruddur never recorded that is older than one it did record (it appeared after newer ones
+/// ran: the old scripts skipped those for good; here it is pending).
+pub fn statuses(migrations: &[Migration], state: &State) -> Vec<Status> {
+    let newest_record = migrations
+        .iter()
+        .filter(|m| state.records.contains_key(&m.version.0))
+        .map(|m| &m.version)
+        .max();
+    migrations
+        .iter()
+        .map(|m| {
+            let recorded = state.records.get(&m.version.0);
+            let below_marker = m.version <= state.marker;
+            let skipped = below_marker
+                && recorded.is_none()
+                && newest_record.is_some_and(|newest| m.version < *newest);
+            let applied = below_marker && !skipped;
+            let warning = match recorded {
+                Some(sum) if applied && *sum != m.checksum => Some(
+                    "edited since it was applied: the database has the SQL it had then".to_string(),
+                ),
+                _ if skipped => Some(
+                    "older than migrations already applied, and never applied itself".to_string(),
+                ),
+                _ => None,
+            };
+            Status {
+                version: m.version.0.clone(),
+                name: m.name.clone(),
+                state: if applied { "applied" } else { "pending" },
+                file: m.file.display().to_string(),
+                warning,
+            }
+        })
+        .collect()
+}
+
+/// `add_bio_column` → `AddBioColumn`.
+pub fn camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_as_time_not_as_integers() {
+        // April 2023 with 7 fraction digits, May 2023 with 6: as integers April looks later.
+        let april = Version("16812345671234567".into());
+        let may = Version("1683000000123456".into());
+        assert!(april < may);
+        assert!(Version("0".into()) < may);
+        assert!(Version("1683000000123456".into()) < Version("16830000001234561".into()));
+        assert_eq!(Version::parse(" 42 "), Some(Version("42".into())));
+        assert_eq!(Version::parse("4x2"), None);
+    }
+
+    #[test]
+    fn sql_comes_out_of_the_python_file_with_its_lines() {
+        let file = "from lib.db import db\n\nclass AddThingsMigration:\n  @staticmethod\n  def migrate_sql():\n    data = \"\"\"\n    ALTER TABLE t ADD COLUMN c text DEFAULT '100%%';\n    \"\"\"\n    return data\n  @staticmethod\n  def rollback_sql():\n    data = '''DROP TABLE x'''\n    return data\n";
+        let migrate = sql_of(file, "migrate_sql", "f.py").unwrap();
+        assert!(migrate.text.contains("DEFAULT '100%'"), "{}", migrate.text);
+        let (line, _) = crate::sql::line_col(&migrate.text, migrate.text.find("ALTER").unwrap());
+        assert_eq!(line, 7);
+        let rollback = sql_of(file, "rollback_sql", "f.py").unwrap();
+        assert_eq!(rollback.text.trim(), "DROP TABLE x");
+        let err = sql_of("class X:\n  pass\n", "migrate_sql", "f.py")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("f.py") && err.contains("def migrate_sql"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn names_become_class_names() {
+        assert_eq!(camel("add_bio_column"), "AddBioColumn");
+        assert_eq!(camel("x"), "X");
+        assert_eq!(checksum("a"), checksum("a"));
+        assert_ne!(checksum("a"), checksum("b"));
+    }
+}

@@ -1,0 +1,98 @@
+//! `cruddur db new-migration NAME`: a new file in the app's format, `<version>_<name>.py`,
+//! where the version is now, as the app's generator writes it (seconds and microseconds,
+//! without the decimal point). The SQL strings are empty, to fill in.
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+
+use super::migration::{camel, require_folder};
+use crate::cli::NewMigrationArgs;
+use crate::ctx::Ctx;
+use crate::output::Outcome;
+
+pub fn run(ctx: &Ctx, args: &NewMigrationArgs) -> Result<Outcome> {
+    let name = snake(&args.name)?;
+    let folder = require_folder(args.dir.migrations_dir.as_deref())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the clock is before 1970")?;
+    let version = format!("{}{:06}", now.as_secs(), now.subsec_micros());
+    let path = folder.path.join(format!("{version}_{name}.py"));
+    let class = format!("{}Migration", camel(&name));
+    if ctx.dry_run {
+        return Outcome::dry_run(
+            format!("would write {}", path.display()),
+            vec![format!("class {class}, version {version}")],
+        );
+    }
+    let text = file_text(&class);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Outcome::done(
+        format!(
+            "wrote {}: fill in migrate_sql and rollback_sql, then `cruddur db migrate`",
+            path.display()
+        ),
+        json!({ "path": path.display().to_string(), "version": version, "class": class }),
+    )
+}
+
+/// The name as the file and class need it: lowercase words joined by `_`.
+fn snake(name: &str) -> Result<String> {
+    let words: Vec<String> = name
+        .split(|c: char| c == '_' || c == '-' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let joined = words.join("_");
+    if joined.is_empty()
+        || !joined
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        || joined.starts_with(|c: char| c.is_ascii_digit())
+    {
+        bail!(
+            "`{}` is not a migration name: use letters, digits and `_`, starting with a letter (e.g. add_bio_column)",
+            crate::output::cut(name, 60)
+        );
+    }
+    Ok(joined)
+}
+
+/// The file, in the app's format: a class with the two SQL methods (static, returning the
+/// triple-quoted `data`), the two methods that run them through the app's `db.query_commit`,
+/// and the module-level `migration` the app's scripts look for.
+fn file_text(class: &str) -> String {
+    let mut text = String::new();
+    text.push_str("from lib.db import db\n\n");
+    text.push_str(&format!("class {class}:\n"));
+    for (sql, run) in [("migrate_sql", "migrate"), ("rollback_sql", "rollback")] {
+        text.push_str(&format!(
+            "  @staticmethod\n  def {sql}():\n    data = \"\"\"\n    \"\"\"\n    return data\n\n"
+        ));
+        text.push_str(&format!(
+            "  @staticmethod\n  def {run}():\n    db.query_commit({class}.{sql}(), {{\n    }})\n\n"
+        ));
+    }
+    text.push_str(&format!("migration = {class}\n"));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_snake_case() {
+        assert_eq!(snake("add bio-column").unwrap(), "add_bio_column");
+        assert_eq!(snake("AddBio").unwrap(), "addbio");
+        assert!(snake("1st").is_err());
+        assert!(snake("drop; rm").is_err());
+        assert!(snake("  ").is_err());
+    }
+}

@@ -1,0 +1,452 @@
+//! `cruddur db migrations`, `migrate`, `rollback` and `new-migration` on migration files
+//! written here in the app's format (a Python class per file), in a temporary folder.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::harness::{cruddur, scratch, write, TestDb};
+
+/// A migration file as the app writes them: `<version>_<name>.py`, a class whose static
+/// `migrate_sql()` / `rollback_sql()` return a triple-quoted string.
+fn migration(dir: &Path, version: &str, name: &str, up: &str, down: &str) {
+    let class: String = name
+        .split('_')
+        .map(|w| w[..1].to_uppercase() + &w[1..])
+        .collect::<String>()
+        + "Migration";
+    let text = format!(
+        "from lib.db import db\n\nclass {class}:\n  @staticmethod\n  def migrate_sql():\n    data = \"\"\"\n{up}\n    \"\"\"\n    return data\n\n  @staticmethod\n  def rollback_sql():\n    data = \"\"\"\n{down}\n    \"\"\"\n    return data\n\n  @staticmethod\n  def migrate():\n    db.query_commit({class}.migrate_sql(), {{}})\n\n  @staticmethod\n  def rollback():\n    db.query_commit({class}.rollback_sql(), {{}})\n\nmigration = {class}\n"
+    );
+    write(dir, &format!("{version}_{name}.py"), &text);
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    version: String,
+    name: String,
+    state: String,
+    file: String,
+    warning: Option<String>,
+}
+
+fn list(db: &TestDb, dir: &Path) -> Vec<Row> {
+    cruddur(&["db", "migrations", "--json"])
+        .db(db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir)
+        .run()
+        .success()
+        .json()
+}
+
+fn marker(db: &TestDb) -> String {
+    db.client()
+        .query_one(
+            "SELECT last_successful_run FROM public.schema_information WHERE id = 1",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+fn migrate(db: &TestDb, dir: &Path, extra: &[&str]) -> crate::harness::Done {
+    let mut args = vec!["db", "migrate"];
+    args.extend_from_slice(extra);
+    cruddur(&args)
+        .db(db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir)
+        .run()
+}
+
+// April 2023 with seven fraction digits; May 2023 with six: as integers, April looks later.
+const APRIL: &str = "16812345671234567";
+const MAY: &str = "1683000000123456";
+const JUNE: &str = "1686000000123456";
+
+#[test]
+fn migrations_apply_in_time_order_whatever_their_digit_count() {
+    let db = TestDb::set_up("mig_order");
+    let dir = scratch();
+    migration(
+        dir.path(),
+        MAY,
+        "add_rating",
+        "ALTER TABLE public.reviews ADD COLUMN rating int;",
+        "ALTER TABLE public.reviews DROP COLUMN rating;",
+    );
+    migration(
+        dir.path(),
+        APRIL,
+        "create_reviews",
+        "CREATE TABLE public.reviews (id int);",
+        "DROP TABLE public.reviews;",
+    );
+    let rows = list(&db, dir.path());
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.version.as_str(), r.state.as_str()))
+            .collect::<Vec<_>>(),
+        [(APRIL, "pending"), (MAY, "pending")]
+    );
+    cruddur(&["db", "migrations", "--check"])
+        .db(&db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .code(1)
+        .stderr_has("2 migrations are pending")
+        .stderr_has("cruddur db migrate");
+    migrate(&db, dir.path(), &[])
+        .success()
+        .stdout_has("applied 2 migrations");
+    assert_eq!(marker(&db), MAY);
+    assert!(list(&db, dir.path())
+        .iter()
+        .all(|r| r.state == "applied" && r.warning.is_none()));
+    cruddur(&["db", "migrations", "--check"])
+        .db(&db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .success();
+    migrate(&db, dir.path(), &[])
+        .success()
+        .stdout_has("nothing to do");
+}
+
+#[test]
+fn percent_signs_and_several_statements() {
+    let db = TestDb::set_up("mig_percent");
+    let dir = scratch();
+    migration(
+        dir.path(),
+        APRIL,
+        "create_badges",
+        "CREATE TABLE public.badges (label text DEFAULT '100%%');\n    CREATE TABLE public.awards (id int);",
+        "DROP TABLE public.awards;\n    DROP TABLE public.badges;",
+    );
+    migrate(&db, dir.path(), &[]).success();
+    let default: String = db
+        .client()
+        .query_one(
+            "SELECT column_default FROM information_schema.columns WHERE table_name = 'badges' AND column_name = 'label'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(default.starts_with("'100%'"), "{default}");
+    assert!(db.table_exists("public.awards"));
+}
+
+#[test]
+fn a_failing_migration_applies_nothing_and_names_its_line() {
+    let db = TestDb::set_up("mig_fail");
+    let dir = scratch();
+    migration(
+        dir.path(),
+        APRIL,
+        "create_reviews",
+        "CREATE TABLE public.reviews (id int);",
+        "DROP TABLE public.reviews;",
+    );
+    migration(
+        dir.path(),
+        MAY,
+        "broken",
+        "CREATE TABLE public.half (id int);\n    ALTER TABLE public.nowhere ADD COLUMN x int;",
+        "DROP TABLE public.half;",
+    );
+    migration(
+        dir.path(),
+        JUNE,
+        "after",
+        "CREATE TABLE public.later (id int);",
+        "DROP TABLE public.later;",
+    );
+    let done = migrate(&db, dir.path(), &[]).code(1);
+    // The file's own line: the ALTER is on line 8 of the .py file.
+    done.stderr_has(&format!("{MAY}_broken.py:8"))
+        .stderr_has("relation \"public.nowhere\" does not exist")
+        .stderr_has(&format!("the marker stays at {APRIL}"))
+        .stderr_lacks("Traceback");
+    assert!(db.table_exists("public.reviews"));
+    assert!(
+        !db.table_exists("public.half"),
+        "its first statement was rolled back too"
+    );
+    assert!(
+        !db.table_exists("public.later"),
+        "it stopped at the failure"
+    );
+    assert_eq!(marker(&db), APRIL);
+}
+
+#[test]
+fn rollback_undoes_the_newest_and_moves_the_marker_back() {
+    let db = TestDb::set_up("mig_rollback");
+    let dir = scratch();
+    for (version, table) in [(APRIL, "one"), (MAY, "two"), (JUNE, "three")] {
+        migration(
+            dir.path(),
+            version,
+            &format!("create_{table}"),
+            &format!("CREATE TABLE public.{table} (id int);"),
+            &format!("DROP TABLE public.{table};"),
+        );
+    }
+    migrate(&db, dir.path(), &[]).success();
+    cruddur(&["db", "rollback"])
+        .db(&db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .success()
+        .stdout_has(&format!("{JUNE}_create_three"));
+    assert!(!db.table_exists("public.three") && db.table_exists("public.two"));
+    assert_eq!(
+        marker(&db),
+        MAY,
+        "the newest still applied, not the undone file's own"
+    );
+    cruddur(&["db", "rollback", "--steps", "2"])
+        .db(&db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .success();
+    assert!(!db.table_exists("public.two") && !db.table_exists("public.one"));
+    assert_eq!(marker(&db), "0");
+    // --to stops there.
+    migrate(&db, dir.path(), &["--to", MAY]).success();
+    assert_eq!(marker(&db), MAY);
+    assert!(!db.table_exists("public.three"));
+}
+
+#[test]
+fn a_marker_set_by_the_apps_scripts_is_adopted() {
+    let db = TestDb::set_up("mig_adopt");
+    let dir = scratch();
+    migration(
+        dir.path(),
+        APRIL,
+        "create_one",
+        "CREATE TABLE public.one (id int);",
+        "DROP TABLE public.one;",
+    );
+    migration(
+        dir.path(),
+        MAY,
+        "create_two",
+        "CREATE TABLE public.two (id int);",
+        "DROP TABLE public.two;",
+    );
+    migration(
+        dir.path(),
+        JUNE,
+        "create_three",
+        "CREATE TABLE public.three (id int);",
+        "DROP TABLE public.three;",
+    );
+    // The app's bin/db/migrate ran the first two and wrote its marker.
+    db.client()
+        .batch_execute(&format!(
+            "CREATE TABLE public.one (id int); CREATE TABLE public.two (id int);
+             UPDATE public.schema_information SET last_successful_run = '{MAY}' WHERE id = 1"
+        ))
+        .unwrap();
+    let states: Vec<String> = list(&db, dir.path()).into_iter().map(|r| r.state).collect();
+    assert_eq!(states, ["applied", "applied", "pending"]);
+    migrate(&db, dir.path(), &[])
+        .success()
+        .stdout_has("applied 1 migration");
+    assert!(db.table_exists("public.three"));
+    // A file older than those applied, which appeared later: pending, with a warning; then
+    // applied, and the marker stays at the newest.
+    migration(
+        dir.path(),
+        "1682000000123456",
+        "late_arrival",
+        "CREATE TABLE public.late (id int);",
+        "DROP TABLE public.late;",
+    );
+    let late = list(&db, dir.path())
+        .into_iter()
+        .find(|r| r.name == "late_arrival")
+        .unwrap();
+    assert_eq!(late.state, "pending");
+    assert!(late.warning.unwrap().contains("never applied"));
+    migrate(&db, dir.path(), &[]).success();
+    assert!(db.table_exists("public.late"));
+    assert_eq!(marker(&db), JUNE);
+    // An applied file edited afterwards is flagged.
+    migration(
+        dir.path(),
+        JUNE,
+        "create_three",
+        "CREATE TABLE public.three (id bigint);",
+        "DROP TABLE public.three;",
+    );
+    let three = list(&db, dir.path())
+        .into_iter()
+        .find(|r| r.name == "create_three")
+        .unwrap();
+    assert!(three.warning.unwrap().contains("edited"), "{}", three.file);
+}
+
+#[test]
+fn new_migration_writes_a_file_the_apps_scripts_can_import() {
+    let db = TestDb::set_up("mig_new");
+    let dir = scratch();
+    let done: serde_json::Value = cruddur(&["db", "new-migration", "add bio-column", "--json"])
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .success()
+        .json();
+    let path = done["path"].as_str().unwrap().to_string();
+    let file_name = Path::new(&path)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(file_name.ends_with("_add_bio_column.py"), "{file_name}");
+    assert_eq!(file_name.split('_').next().unwrap().len(), 16);
+    assert_eq!(done["class"], "AddBioColumnMigration");
+    // Imported by Python with a stub `lib.db`, as the app's scripts would.
+    let stub = scratch();
+    std::fs::create_dir(stub.path().join("lib")).unwrap();
+    write(&stub.path().join("lib"), "__init__.py", "");
+    write(
+        &stub.path().join("lib"),
+        "db.py",
+        "class _Db:\n  def query_commit(self, sql, params):\n    return sql\ndb = _Db()\n",
+    );
+    let check = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(format!(
+            "import importlib.util, sys\nsys.path.insert(0, {stub:?})\nspec = importlib.util.spec_from_file_location('m', {path:?})\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\nassert m.migration.__name__ == 'AddBioColumnMigration'\nassert m.migration.migrate_sql().strip() == ''\nm.migration.migrate()\nm.migration.rollback()\nprint('ok')",
+            stub = stub.path().to_str().unwrap()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // cruddur reads it back: an empty migration, pending.
+    let rows = list(&db, dir.path());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, "pending");
+    cruddur(&["db", "new-migration", "1bad"])
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .code(1)
+        .stderr_has("not a migration name");
+}
+
+#[test]
+fn setup_applies_the_pending_migrations_last() {
+    let db = TestDb::new("mig_setup");
+    let dir = scratch();
+    migration(
+        dir.path(),
+        APRIL,
+        "create_reviews",
+        "CREATE TABLE public.reviews (id int);",
+        "DROP TABLE public.reviews;",
+    );
+    cruddur(&["db", "setup"])
+        .db(&db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .success()
+        .stderr_has("migrate")
+        .stderr_has("applied 1 migration");
+    assert!(db.table_exists("public.reviews"));
+    assert_eq!(marker(&db), APRIL);
+    // The folder is found by walking up from the current one, as in the app's repository.
+    let repo = scratch();
+    let found = repo.path().join("backend-flask/db/migrations");
+    std::fs::create_dir_all(&found).unwrap();
+    migration(
+        &found,
+        APRIL,
+        "create_reviews",
+        "CREATE TABLE public.reviews (id int);",
+        "DROP TABLE public.reviews;",
+    );
+    let deep = repo.path().join("frontend-react-js/src");
+    std::fs::create_dir_all(&deep).unwrap();
+    cruddur(&["db", "migrations", "-v"])
+        .db(&db)
+        .dir(&deep)
+        .run()
+        .success()
+        .stderr_has("backend-flask/db/migrations");
+    // Without a folder, db setup says it skipped them; the commands say where to look.
+    cruddur(&["db", "migrate"])
+        .db(&db)
+        .run()
+        .code(1)
+        .stderr_has("no migrations folder")
+        .stderr_has("--migrations-dir");
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_named_and_nothing_runs() {
+    let db = TestDb::set_up("mig_bad_file");
+    let dir = scratch();
+    migration(
+        dir.path(),
+        APRIL,
+        "create_one",
+        "CREATE TABLE public.one (id int);",
+        "DROP TABLE public.one;",
+    );
+    write(
+        dir.path(),
+        &format!("{MAY}_not_a_migration.py"),
+        "print('hello')\n",
+    );
+    migrate(&db, dir.path(), &[])
+        .code(1)
+        .stderr_has(&format!("{MAY}_not_a_migration.py"))
+        .stderr_has("def migrate_sql");
+    assert!(!db.table_exists("public.one"));
+}
+
+#[test]
+fn production_migrations_need_a_confirmation() {
+    let db = TestDb::set_up("mig_prod");
+    let dir = scratch();
+    migration(
+        dir.path(),
+        APRIL,
+        "create_one",
+        "CREATE TABLE public.one (id int);",
+        "DROP TABLE public.one;",
+    );
+    cruddur(&["--prod", "db", "migrate"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .code(3)
+        .stderr_has("--yes");
+    cruddur(&["--prod", "db", "rollback"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .success()
+        .stdout_has("nothing to roll back");
+    assert!(!db.table_exists("public.one"));
+    cruddur(&["--prod", "db", "migrate", "--dry-run"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .success()
+        .stdout_has(&format!("{APRIL}_create_one: 1 statement"));
+    cruddur(&["--prod", "db", "migrate", "--yes"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run()
+        .success();
+    assert!(db.table_exists("public.one"));
+}
