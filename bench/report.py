@@ -147,8 +147,12 @@ if seed_wall < 4 or scan_wall < 6:
                  "means the emulator's single request thread bounds both tools, and the ratio is its ceiling, not cruddur's.")
 profile = os.path.join(out, "profile.txt")
 if os.path.exists(profile) and os.path.getsize(profile) > 0:
-    notes.append("Top costs of cruddur's seed (perf, release build; symbols are stripped, so most rows name the library):\n\n```\n"
+    notes.append("Top costs of cruddur's seed, by function on its own (perf, a release build with symbols):\n\n```\n"
                  + open(profile).read().rstrip() + "\n```")
+inclusive = os.path.join(out, "profile-inclusive.txt")
+if os.path.exists(inclusive) and os.path.getsize(inclusive) > 0:
+    notes.append("The same, with what each function calls (where the time goes by layer):\n\n```\n"
+                 + open(inclusive).read().rstrip() + "\n```")
 if notes:
     add("What bounds it:")
     add("")
