@@ -149,10 +149,7 @@ profile = os.path.join(out, "profile.txt")
 if os.path.exists(profile) and os.path.getsize(profile) > 0:
     notes.append("Top costs of cruddur's seed, by function on its own (perf, a release build with symbols):\n\n```\n"
                  + open(profile).read().rstrip() + "\n```")
-inclusive = os.path.join(out, "profile-inclusive.txt")
-if os.path.exists(inclusive) and os.path.getsize(inclusive) > 0:
-    notes.append("The same, with what each function calls (where the time goes by layer):\n\n```\n"
-                 + open(inclusive).read().rstrip() + "\n```")
+
 if notes:
     add("What bounds it:")
     add("")

@@ -625,3 +625,11 @@ pub fn leaves() -> Vec<Vec<String>> {
     );
     out
 }
+
+/// A conversation of `lines` messages in the fixture format, written into `dir`.
+pub fn long_conversation(dir: &Path, lines: usize) -> PathBuf {
+    let text: String = (0..lines)
+        .map(|i| format!("Person {}: message {i}\n", i % 2 + 1))
+        .collect();
+    write(dir, "long.txt", &text)
+}

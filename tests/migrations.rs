@@ -21,6 +21,17 @@ fn migration(dir: &Path, version: &str, name: &str, up: &str, down: &str) {
     write(dir, &format!("{version}_{name}.py"), &text);
 }
 
+/// `<version>_create_<table>.py`: creates the table, and drops it on rollback.
+fn table_migration(dir: &Path, version: &str, table: &str) {
+    migration(
+        dir,
+        version,
+        &format!("create_{table}"),
+        &format!("CREATE TABLE public.{table} (id int);"),
+        &format!("DROP TABLE public.{table};"),
+    );
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Row {
@@ -75,13 +86,7 @@ fn migrations_apply_in_time_order_whatever_their_digit_count() {
         "ALTER TABLE public.reviews ADD COLUMN rating int;",
         "ALTER TABLE public.reviews DROP COLUMN rating;",
     );
-    migration(
-        dir.path(),
-        APRIL,
-        "create_reviews",
-        "CREATE TABLE public.reviews (id int);",
-        "DROP TABLE public.reviews;",
-    );
+    table_migration(dir.path(), APRIL, "reviews");
     let rows = list(&db, dir.path());
     assert_eq!(
         rows.iter()
@@ -141,13 +146,7 @@ fn percent_signs_and_several_statements() {
 fn a_failing_migration_applies_nothing_and_names_its_line() {
     let db = TestDb::set_up("mig_fail");
     let dir = scratch();
-    migration(
-        dir.path(),
-        APRIL,
-        "create_reviews",
-        "CREATE TABLE public.reviews (id int);",
-        "DROP TABLE public.reviews;",
-    );
+    table_migration(dir.path(), APRIL, "reviews");
     migration(
         dir.path(),
         MAY,
@@ -223,27 +222,9 @@ fn rollback_undoes_the_newest_and_moves_the_marker_back() {
 fn a_marker_set_by_the_apps_scripts_is_adopted() {
     let db = TestDb::set_up("mig_adopt");
     let dir = scratch();
-    migration(
-        dir.path(),
-        APRIL,
-        "create_one",
-        "CREATE TABLE public.one (id int);",
-        "DROP TABLE public.one;",
-    );
-    migration(
-        dir.path(),
-        MAY,
-        "create_two",
-        "CREATE TABLE public.two (id int);",
-        "DROP TABLE public.two;",
-    );
-    migration(
-        dir.path(),
-        JUNE,
-        "create_three",
-        "CREATE TABLE public.three (id int);",
-        "DROP TABLE public.three;",
-    );
+    table_migration(dir.path(), APRIL, "one");
+    table_migration(dir.path(), MAY, "two");
+    table_migration(dir.path(), JUNE, "three");
     // The app's bin/db/migrate ran the first two and wrote its marker.
     db.client()
         .batch_execute(&format!(
@@ -346,13 +327,7 @@ fn new_migration_writes_a_file_the_apps_scripts_can_import() {
 fn setup_applies_the_pending_migrations_last() {
     let db = TestDb::new("mig_setup");
     let dir = scratch();
-    migration(
-        dir.path(),
-        APRIL,
-        "create_reviews",
-        "CREATE TABLE public.reviews (id int);",
-        "DROP TABLE public.reviews;",
-    );
+    table_migration(dir.path(), APRIL, "reviews");
     cruddur(&["db", "setup"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
@@ -366,13 +341,7 @@ fn setup_applies_the_pending_migrations_last() {
     let repo = scratch();
     let found = repo.path().join("backend-flask/db/migrations");
     std::fs::create_dir_all(&found).unwrap();
-    migration(
-        &found,
-        APRIL,
-        "create_reviews",
-        "CREATE TABLE public.reviews (id int);",
-        "DROP TABLE public.reviews;",
-    );
+    table_migration(&found, APRIL, "reviews");
     let deep = repo.path().join("frontend-react-js/src");
     std::fs::create_dir_all(&deep).unwrap();
     cruddur(&["db", "migrations", "-v"])
@@ -394,13 +363,7 @@ fn setup_applies_the_pending_migrations_last() {
 fn a_file_that_cannot_be_read_is_named_and_nothing_runs() {
     let db = TestDb::set_up("mig_bad_file");
     let dir = scratch();
-    migration(
-        dir.path(),
-        APRIL,
-        "create_one",
-        "CREATE TABLE public.one (id int);",
-        "DROP TABLE public.one;",
-    );
+    table_migration(dir.path(), APRIL, "one");
     write(
         dir.path(),
         &format!("{MAY}_not_a_migration.py"),
@@ -417,13 +380,7 @@ fn a_file_that_cannot_be_read_is_named_and_nothing_runs() {
 fn production_migrations_need_a_confirmation() {
     let db = TestDb::set_up("mig_prod");
     let dir = scratch();
-    migration(
-        dir.path(),
-        APRIL,
-        "create_one",
-        "CREATE TABLE public.one (id int);",
-        "DROP TABLE public.one;",
-    );
+    table_migration(dir.path(), APRIL, "one");
     cruddur(&["--prod", "db", "migrate"])
         .env("PROD_CONNECTION_URL", db.url())
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())

@@ -186,10 +186,7 @@ fn a_throttled_partition_is_written_whole_without_exhausting_the_retries() {
     let proxy = Proxy::start(Fault::Bucket(1000.0));
     let (db, table) = ground_at("strict_bucket", &proxy.url);
     let dir = scratch();
-    let fixture: String = (0..2500)
-        .map(|i| format!("Person {}: message {i}\n", i % 2 + 1))
-        .collect();
-    let fixture = write(dir.path(), "long.txt", &fixture);
+    let fixture = crate::harness::long_conversation(dir.path(), 2500);
     let report: Value = cruddur(&[
         "ddb",
         "seed",

@@ -447,10 +447,7 @@ fn a_dynamodb_endpoint_that_dies_mid_seed_fails_within_a_minute() {
     // Two queries (what is there already), then a few batches, then it dies.
     let proxy = dying_proxy(8);
     let dir = scratch();
-    let lines: String = (0..3000)
-        .map(|i| format!("Person {}: message {i}\n", i % 2 + 1))
-        .collect();
-    let fixture = write(dir.path(), "long.txt", &lines);
+    let fixture = crate::harness::long_conversation(dir.path(), 3000);
     let started = Instant::now();
     let done = cruddur(&[
         "ddb",

@@ -46,12 +46,7 @@ impl MigrateReport {
 }
 
 pub fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
-    let folder = require_folder(args.dir.migrations_dir.as_deref())?;
-    ctx.detail(format!(
-        "migrations: {} ({})",
-        folder.path.display(),
-        folder.source
-    ));
+    let folder = require_folder(ctx, args.dir.migrations_dir.as_deref())?;
     let to = match &args.to {
         Some(text) => Some(Version::parse(text).ok_or_else(|| {
             anyhow!(

@@ -50,14 +50,20 @@ pub fn find_folder(flag: Option<&Path>) -> Result<Option<Folder>> {
     Ok(None)
 }
 
-/// The folder, or an error that says where it was looked for.
-pub fn require_folder(flag: Option<&Path>) -> Result<Folder> {
-    find_folder(flag)?.ok_or_else(|| {
+/// The folder, or an error that says where it was looked for; `-v` says which it is.
+pub fn require_folder(ctx: &crate::ctx::Ctx, flag: Option<&Path>) -> Result<Folder> {
+    let folder = find_folder(flag)?.ok_or_else(|| {
         anyhow!(
             "no migrations folder: none of backend-flask/db/migrations or db/migrations in this folder or above it; \
              run from the app's repository, or pass --migrations-dir (or set CRUDDUR_MIGRATIONS_DIR)"
         )
-    })
+    })?;
+    ctx.detail(format!(
+        "migrations: {} ({})",
+        folder.path.display(),
+        folder.source
+    ));
+    Ok(folder)
 }
 
 /// A version as the app writes it: Unix time with the decimal point removed (10 digits of

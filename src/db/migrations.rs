@@ -9,12 +9,7 @@ use crate::ctx::Ctx;
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &MigrationsArgs) -> Result<Outcome> {
-    let folder = require_folder(args.dir.migrations_dir.as_deref())?;
-    ctx.detail(format!(
-        "migrations: {} ({})",
-        folder.path.display(),
-        folder.source
-    ));
+    let folder = require_folder(ctx, args.dir.migrations_dir.as_deref())?;
     let migrations = read_all(&folder.path)?;
     let pg = ctx.pg()?;
     let mut client = pg.connect()?;

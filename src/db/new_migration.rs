@@ -12,7 +12,7 @@ use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &NewMigrationArgs) -> Result<Outcome> {
     let name = snake(&args.name)?;
-    let folder = require_folder(args.dir.migrations_dir.as_deref())?;
+    let folder = require_folder(ctx, args.dir.migrations_dir.as_deref())?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("the clock is before 1970")?;
