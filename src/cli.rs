@@ -455,6 +455,39 @@ pub enum DdbCommand {
     /// The app's three access patterns
     #[command(subcommand)]
     Patterns(PatternsCommand),
+    /// Follow the table's stream and do the stream Lambda's work: move both group items of a
+    /// conversation to each new message
+    #[command(
+        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb stream              # runs until Ctrl-C, next to the app\n  cruddur ddb stream --once       # what is in the stream now, then exit"
+    )]
+    Stream(StreamArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Process what the stream holds now, then exit (for scripts and CI)
+    #[arg(long)]
+    pub once: bool,
+
+    /// Where to start: the oldest record still in the stream, or only what comes next
+    #[arg(long, value_enum, default_value_t = StreamStart::TrimHorizon, value_name = "WHERE")]
+    pub from: StreamStart,
+
+    /// How often an idle shard is polled
+    #[arg(long, default_value = "500ms", value_parser = parse_duration, value_name = "DURATION")]
+    pub poll: Duration,
+
+    /// Turn on the table's stream (NEW_IMAGE) when it has none (an UpdateTable)
+    #[arg(long)]
+    pub enable_stream: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StreamStart {
+    /// The oldest record still in the stream (24 hours on DynamoDB): nothing missed
+    TrimHorizon,
+    /// Only records written from now on
+    Latest,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ mod ddb;
 mod faults;
 mod migrations;
 mod rds;
+mod stream;
 mod strict;
 mod trust;
 mod workspace;

@@ -140,6 +140,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
                 true,
             ),
             "ddb seed" => (vec!["--replace"], true),
+            "ddb stream" => (vec!["--once"], true),
             "rds update-sg-rule" => (
                 vec![
                     "--ip",

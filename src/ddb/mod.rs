@@ -13,6 +13,7 @@ mod patterns;
 mod scan;
 pub mod schema_load;
 pub mod seed;
+mod stream;
 
 use std::time::Duration;
 
@@ -50,6 +51,7 @@ pub fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
         DdbCommand::Export(a) => export::run(ctx, args, a),
         DdbCommand::Import(a) => import::run(ctx, args, a),
         DdbCommand::Patterns(command) => patterns::run(ctx, args, command),
+        DdbCommand::Stream(a) => stream::run(ctx, args, a),
     }
 }
 
@@ -59,6 +61,8 @@ pub struct Ddb {
     /// The same, without the SDK's own retries: the bulk writer retries and paces itself
     /// (the SDK's throttling backoff, seconds long, would stall its window).
     pub bulk: Client,
+    /// DynamoDB Streams, at the same endpoint, with the same credentials and region.
+    pub streams: aws_sdk_dynamodbstreams::Client,
     pub table: String,
     pub endpoint: String,
     pub region: String,
@@ -89,6 +93,18 @@ impl Ddb {
                         "placeholder",
                     ),
                 };
+                let streams = aws_sdk_dynamodbstreams::Config::builder()
+                    .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
+                    .region(aws_sdk_dynamodbstreams::config::Region::new(region.clone()))
+                    .credentials_provider(credentials.clone())
+                    .endpoint_url(&endpoint)
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(Duration::from_secs(3))
+                            .operation_attempt_timeout(Duration::from_secs(30))
+                            .build(),
+                    )
+                    .build();
                 let config = aws_sdk_dynamodb::Config::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(region.clone()))
@@ -109,6 +125,7 @@ impl Ddb {
                 Ddb {
                     bulk: without_retries(&config),
                     client: Client::from_conf(config),
+                    streams: aws_sdk_dynamodbstreams::Client::from_conf(streams),
                     table: args.table.clone(),
                     endpoint,
                     region,
@@ -128,8 +145,10 @@ impl Ddb {
                 let sdk = ctx.aws()?;
                 let region = crate::aws::region(sdk)?;
                 let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
+                let mut streams = aws_sdk_dynamodbstreams::config::Builder::from(sdk);
                 if let Some(url) = &args.endpoint_url {
                     builder = builder.endpoint_url(url);
+                    streams = streams.endpoint_url(url);
                 }
                 let endpoint = args
                     .endpoint_url
@@ -143,6 +162,7 @@ impl Ddb {
                 Ddb {
                     bulk: without_retries(&config),
                     client: Client::from_conf(config),
+                    streams: aws_sdk_dynamodbstreams::Client::from_conf(streams.build()),
                     table: args.table.clone(),
                     endpoint,
                     region,

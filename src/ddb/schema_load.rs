@@ -7,7 +7,8 @@ use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ProvisionedThroughput, ScalarAttributeType, TableDescription, TableStatus,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TableDescription, TableStatus,
 };
 use serde_json::json;
 
@@ -24,7 +25,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcom
         summary: format!("create table `{}` (billed capacity)", ddb.table),
         actions: vec![
             format!(
-                "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both",
+                "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; stream NEW_IMAGE (as production has it, for `cruddur ddb stream`)",
                 ddb.table
             ),
             format!("DescribeTable until ACTIVE (up to {:?})", load.wait_timeout),
@@ -77,6 +78,12 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcom
         .global_secondary_indexes(index)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(capacity)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()?,
+        )
         .send()
         .await;
     match created {
@@ -162,8 +169,13 @@ fn summary(message: String, table: &TableDescription, created: bool) -> Result<O
         .provisioned_throughput()
         .map(|t| json!({ "read": t.read_capacity_units(), "write": t.write_capacity_units() }));
     let status = table.table_status().map(|s| s.as_str().to_string());
+    let stream = table
+        .stream_specification()
+        .filter(|s| s.stream_enabled())
+        .and_then(|s| s.stream_view_type())
+        .map(|v| v.as_str().to_string());
     let text = format!(
-        "{message}: keys pk (HASH) + sk (RANGE); index {}; {billing} {}; status {}",
+        "{message}: keys pk (HASH) + sk (RANGE); index {}; {billing} {}; stream {}; status {}",
         indexes
             .iter()
             .map(|i| i["name"].as_str().unwrap_or("?").to_string())
@@ -173,6 +185,7 @@ fn summary(message: String, table: &TableDescription, created: bool) -> Result<O
             .as_ref()
             .map(|t| format!("{}/{}", t["read"], t["write"]))
             .unwrap_or_default(),
+        stream.as_deref().unwrap_or("none"),
         status.as_deref().unwrap_or("?")
     );
     Outcome::done(
@@ -184,6 +197,7 @@ fn summary(message: String, table: &TableDescription, created: bool) -> Result<O
             "indexes": indexes,
             "billing": billing,
             "throughput": throughput,
+            "stream": stream,
             "status": status,
         }),
     )

@@ -1,0 +1,406 @@
+//! `cruddur ddb stream`: the production stream Lambda's work, done locally. It follows the
+//! table's stream (every shard, and new shards as they appear) and, for every `MSG#` item
+//! written, moves both members' group items to that message's time and text — in one
+//! transaction, never backwards, so that a replay or a record delivered twice changes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, StreamSpecification, StreamViewType, TransactWriteItem,
+};
+use aws_sdk_dynamodbstreams::types::{
+    AttributeValue as StreamValue, OperationType, Record, ShardIteratorType,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use super::items::{key_of, text, Item};
+use super::{Ddb, Partition, INDEX};
+use crate::cli::{DdbArgs, StreamArgs, StreamStart};
+use crate::ctx::Ctx;
+use crate::guard::{self, Go, Plan};
+use crate::output::Outcome;
+use crate::target::Target;
+
+/// One group move, as `--json` prints it (a line each).
+#[derive(Debug, Serialize)]
+struct Moved {
+    message_group_uuid: String,
+    sk: String,
+    members: Vec<String>,
+    message: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct StreamReport {
+    table: String,
+    records: usize,
+    moved: usize,
+    left_alone: usize,
+    skipped: usize,
+}
+
+pub fn run(ctx: &Ctx, args: &DdbArgs, stream: &StreamArgs) -> Result<Outcome> {
+    let ddb = Ddb::connect(ctx, args)?;
+    if ctx.target == Target::Prod {
+        ctx.info(
+            "in production the cruddur-messaging-stream Lambda does this work; run this only to \
+             debug the stream by hand",
+        );
+    }
+    let table = ctx.block_on(super::schema_load::describe(&ddb))??;
+    let arn = table.latest_stream_arn().map(String::from).filter(|_| {
+        table
+            .stream_specification()
+            .is_some_and(|s| s.stream_enabled())
+    });
+    let mut actions = Vec::new();
+    if arn.is_none() {
+        if !stream.enable_stream {
+            return Err(anyhow!(
+                "table `{}` at {} has no stream: add --enable-stream (an UpdateTable that turns on a NEW_IMAGE stream), \
+                 or recreate the table with `cruddur ddb schema-load`",
+                ddb.table,
+                ddb.endpoint
+            ));
+        }
+        actions.push(format!(
+            "UpdateTable {}: turn on its stream (NEW_IMAGE)",
+            ddb.table
+        ));
+    }
+    actions.push(format!(
+        "follow every shard of the stream from {}, and for each MSG# item move both group items \
+         (TransactWriteItems: delete the old key, put the new one) to its time and text, never backwards",
+        match stream.from {
+            StreamStart::TrimHorizon => "the oldest record",
+            StreamStart::Latest => "now",
+        }
+    ));
+    let plan = Plan {
+        destination: ddb.destination(),
+        summary: "apply the stream Lambda's updates to the message groups".to_string(),
+        actions,
+        confirm: ddb.table.clone(),
+    };
+    if let Go::DryRun(plan) = guard::check(ctx, &plan, None)? {
+        return Ok(plan);
+    }
+    let arn = match arn {
+        Some(arn) => arn,
+        None => ctx.block_on(enable(ctx, &ddb))??,
+    };
+    ctx.detail(format!("stream {arn}"));
+    let mut report = StreamReport {
+        table: ddb.table.clone(),
+        ..StreamReport::default()
+    };
+    ctx.block_on(follow(ctx, &ddb, &arn, stream, &mut report))??;
+    if ctx.output != crate::cli::OutputFormat::Table {
+        // Machines read lines: the moves were printed as they came, the count comes last.
+        crate::output::write_lines(&[json!(&report).as_object().cloned().unwrap_or_default()])?;
+        return Ok(Outcome::Nothing);
+    }
+    Outcome::done(
+        format!(
+            "{} stream record{} of `{}`: {} group move{}, {} left alone (already at or past the message), {} skipped",
+            report.records,
+            if report.records == 1 { "" } else { "s" },
+            ddb.table,
+            report.moved,
+            if report.moved == 1 { "" } else { "s" },
+            report.left_alone,
+            report.skipped
+        ),
+        &report,
+    )
+}
+
+/// Turn the table's stream on and wait for its ARN.
+async fn enable(ctx: &Ctx, ddb: &Ddb) -> Result<String> {
+    ddb.client
+        .update_table()
+        .table_name(&ddb.table)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| ddb.explain("UpdateTable", e))?;
+    for _ in 0..60 {
+        let table = super::schema_load::describe(ddb).await?;
+        if let Some(arn) = table.latest_stream_arn() {
+            ctx.info(format!("turned on the stream of `{}`", ddb.table));
+            return Ok(arn.to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(anyhow!(
+        "table `{}` took its stream but never reported it: check it with `cruddur doctor`",
+        ddb.table
+    ))
+}
+
+/// Read every shard until caught up (`--once`) or until Ctrl-C.
+async fn follow(
+    ctx: &Ctx,
+    ddb: &Ddb,
+    arn: &str,
+    stream: &StreamArgs,
+    report: &mut StreamReport,
+) -> Result<()> {
+    let place = format!("DynamoDB Streams at {}", ddb.endpoint);
+    // Shard → its next iterator; a shard read to its end is remembered as done.
+    let mut iterators: HashMap<String, String> = HashMap::new();
+    let mut done: HashSet<String> = HashSet::new();
+    let mut first_look = true;
+    loop {
+        // New shards appear as the stream rolls over: look for them every round.
+        for shard in shards(ddb, arn, &place).await? {
+            if iterators.contains_key(&shard) || done.contains(&shard) {
+                continue;
+            }
+            // History only where asked: a shard found later is read whole.
+            let kind = match (first_look, stream.from) {
+                (true, StreamStart::Latest) => ShardIteratorType::Latest,
+                _ => ShardIteratorType::TrimHorizon,
+            };
+            let iterator = ddb
+                .streams
+                .get_shard_iterator()
+                .stream_arn(arn)
+                .shard_id(&shard)
+                .shard_iterator_type(kind)
+                .send()
+                .await
+                .map_err(|e| crate::aws::explain("GetShardIterator", &place, &e))?;
+            match iterator.shard_iterator() {
+                Some(it) => {
+                    iterators.insert(shard, it.to_string());
+                }
+                None => {
+                    done.insert(shard);
+                }
+            }
+        }
+        first_look = false;
+        let mut seen = 0;
+        let shard_ids: Vec<String> = iterators.keys().cloned().collect();
+        for shard in shard_ids {
+            let Some(iterator) = iterators.get(&shard).cloned() else {
+                continue;
+            };
+            let page = ddb
+                .streams
+                .get_records()
+                .shard_iterator(iterator)
+                .send()
+                .await
+                .map_err(|e| crate::aws::explain("GetRecords", &place, &e))?;
+            for record in page.records() {
+                seen += 1;
+                report.records += 1;
+                apply(ctx, ddb, record, report).await?;
+            }
+            match page.next_shard_iterator() {
+                Some(next) => {
+                    iterators.insert(shard, next.to_string());
+                }
+                None => {
+                    iterators.remove(&shard);
+                    done.insert(shard);
+                }
+            }
+        }
+        if crate::interrupt::requested() || (stream.once && seen == 0) {
+            return Ok(());
+        }
+        if seen == 0 {
+            // Idle: wait a poll interval, waking early for Ctrl-C.
+            let until = tokio::time::Instant::now() + stream.poll;
+            while tokio::time::Instant::now() < until && !crate::interrupt::requested() {
+                tokio::time::sleep(Duration::from_millis(50).min(stream.poll)).await;
+            }
+        }
+    }
+}
+
+/// Every shard of the stream (all pages of DescribeStream).
+async fn shards(ddb: &Ddb, arn: &str, place: &str) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let page = ddb
+            .streams
+            .describe_stream()
+            .stream_arn(arn)
+            .set_exclusive_start_shard_id(start.take())
+            .send()
+            .await
+            .map_err(|e| crate::aws::explain("DescribeStream", place, &e))?;
+        let description = page
+            .stream_description()
+            .ok_or_else(|| anyhow!("DescribeStream at {place} returned no description"))?;
+        found.extend(
+            description
+                .shards()
+                .iter()
+                .filter_map(|s| s.shard_id().map(String::from)),
+        );
+        match description.last_evaluated_shard_id() {
+            Some(last) => start = Some(last.to_string()),
+            None => return Ok(found),
+        }
+    }
+}
+
+/// The Lambda's update for one record: a `MSG#` item moves its group's two items to its time
+/// and text. A REMOVE, or any other item, is not a message: nothing to do.
+async fn apply(ctx: &Ctx, ddb: &Ddb, record: &Record, report: &mut StreamReport) -> Result<()> {
+    if record.event_name() == Some(&OperationType::Remove) {
+        return Ok(());
+    }
+    let Some(image) = record.dynamodb().and_then(|d| d.new_image()) else {
+        return Ok(());
+    };
+    let image: Item = image.iter().map(|(k, v)| (k.clone(), convert(v))).collect();
+    let Some(group) = text(&image, "pk").and_then(|pk| pk.strip_prefix("MSG#")) else {
+        return Ok(());
+    };
+    let (Some(sk), Some(message)) = (text(&image, "sk"), text(&image, "message")) else {
+        report.skipped += 1;
+        ctx.warn(format!(
+            "skipped MSG#{group}: the item has no string `sk` or `message`"
+        ));
+        return Ok(());
+    };
+    // A concurrent write by the app can cancel the transaction: read again and retry.
+    for _ in 0..3 {
+        let groups = ddb
+            .query_partition(Partition {
+                index: Some(INDEX),
+                attribute: "message_group_uuid",
+                value: group,
+                ..Partition::default()
+            })
+            .await?;
+        if groups.len() != 2 {
+            report.skipped += 1;
+            ctx.warn(format!(
+                "skipped MSG#{group} / {sk}: the group has {} item(s) on {INDEX}, not its two members'",
+                groups.len()
+            ));
+            return Ok(());
+        }
+        let behind: Vec<&Item> = groups
+            .iter()
+            .filter(|g| text(g, "sk").is_some_and(|at| at < sk))
+            .collect();
+        if behind.is_empty() {
+            report.left_alone += 1;
+            return Ok(());
+        }
+        let mut writes = Vec::new();
+        for old in &behind {
+            let mut moved = (*old).clone();
+            moved.insert("sk".into(), AttributeValue::S(sk.to_string()));
+            moved.insert("message".into(), AttributeValue::S(message.to_string()));
+            writes.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&ddb.table)
+                            .set_key(Some(key_of(old)))
+                            .condition_expression("attribute_exists(pk) AND message = :was")
+                            .expression_attribute_values(
+                                ":was",
+                                old.get("message")
+                                    .cloned()
+                                    .unwrap_or(AttributeValue::Null(true)),
+                            )
+                            .build()?,
+                    )
+                    .build(),
+            );
+            writes.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&ddb.table)
+                            .set_item(Some(moved))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()?,
+                    )
+                    .build(),
+            );
+        }
+        match ddb
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => {
+                report.moved += 1;
+                let members: Vec<String> = behind
+                    .iter()
+                    .filter_map(|g| text(g, "pk").map(String::from))
+                    .collect();
+                ctx.info(format!(
+                    "group {group} ({}) → {sk}: {}",
+                    members.join(", "),
+                    crate::output::cut(message, 60)
+                ));
+                if ctx.output != crate::cli::OutputFormat::Table {
+                    crate::output::write_lines(&[json!(Moved {
+                        message_group_uuid: group.to_string(),
+                        sk: sk.to_string(),
+                        members,
+                        message: message.to_string(),
+                    })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()])?;
+                }
+                return Ok(());
+            }
+            Err(error) if error.code() == Some("TransactionCanceledException") => continue,
+            Err(error) => return Err(ddb.explain("TransactWriteItems", error)),
+        }
+    }
+    report.skipped += 1;
+    ctx.warn(format!(
+        "skipped MSG#{group} / {sk}: its group kept changing under three tries"
+    ));
+    Ok(())
+}
+
+/// A stream image's value as the table's own type.
+fn convert(value: &StreamValue) -> AttributeValue {
+    match value {
+        StreamValue::S(s) => AttributeValue::S(s.clone()),
+        StreamValue::N(n) => AttributeValue::N(n.clone()),
+        StreamValue::B(b) => AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(b.as_ref())),
+        StreamValue::Bool(b) => AttributeValue::Bool(*b),
+        StreamValue::Null(n) => AttributeValue::Null(*n),
+        StreamValue::Ss(list) => AttributeValue::Ss(list.clone()),
+        StreamValue::Ns(list) => AttributeValue::Ns(list.clone()),
+        StreamValue::Bs(list) => AttributeValue::Bs(
+            list.iter()
+                .map(|b| aws_sdk_dynamodb::primitives::Blob::new(b.as_ref()))
+                .collect(),
+        ),
+        StreamValue::L(list) => AttributeValue::L(list.iter().map(convert).collect()),
+        StreamValue::M(map) => {
+            AttributeValue::M(map.iter().map(|(k, v)| (k.clone(), convert(v))).collect())
+        }
+        _ => AttributeValue::Null(true),
+    }
+}
