@@ -93,22 +93,13 @@ impl Ddb {
                         "placeholder",
                     ),
                 };
-                let streams = aws_sdk_dynamodbstreams::Config::builder()
-                    .behavior_version(aws_sdk_dynamodbstreams::config::BehaviorVersion::latest())
-                    .region(aws_sdk_dynamodbstreams::config::Region::new(region.clone()))
-                    .credentials_provider(credentials.clone())
-                    .endpoint_url(&endpoint)
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(Duration::from_secs(3))
-                            .operation_attempt_timeout(Duration::from_secs(30))
-                            .build(),
-                    )
-                    .build();
-                let config = aws_sdk_dynamodb::Config::builder()
+                // One configuration for the table's client and its stream's.
+                let sdk = aws_config::SdkConfig::builder()
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(region.clone()))
-                    .credentials_provider(credentials)
+                    .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                        credentials,
+                    ))
                     .endpoint_url(&endpoint)
                     .retry_config(RetryConfig::standard())
                     .timeout_config(
@@ -118,6 +109,8 @@ impl Ddb {
                             .build(),
                     )
                     .build();
+                let config = aws_sdk_dynamodb::config::Builder::from(&sdk).build();
+                let streams = aws_sdk_dynamodbstreams::config::Builder::from(&sdk).build();
                 ctx.detail(format!(
                     "local DynamoDB: {endpoint} (from {source}), table {}",
                     args.table

@@ -78,12 +78,7 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcom
         .global_secondary_indexes(index)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(capacity)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()?,
-        )
+        .stream_specification(stream()?)
         .send()
         .await;
     match created {
@@ -125,6 +120,14 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcom
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(2));
     }
+}
+
+/// The stream production's table has, and `cruddur ddb stream` follows: new images.
+pub fn stream() -> Result<StreamSpecification> {
+    Ok(StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewImage)
+        .build()?)
 }
 
 pub async fn describe(ddb: &Ddb) -> Result<TableDescription> {

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, StreamSpecification, StreamViewType, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use aws_sdk_dynamodbstreams::types::{
     AttributeValue as StreamValue, OperationType, Record, ShardIteratorType,
 };
@@ -124,12 +122,7 @@ async fn enable(ctx: &Ctx, ddb: &Ddb) -> Result<String> {
     ddb.client
         .update_table()
         .table_name(&ddb.table)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()?,
-        )
+        .stream_specification(super::schema_load::stream()?)
         .send()
         .await
         .map_err(|e| ddb.explain("UpdateTable", e))?;
