@@ -152,6 +152,8 @@ async fn follow(
     // Shard → its next iterator; a shard read to its end is remembered as done.
     let mut iterators: HashMap<String, String> = HashMap::new();
     let mut done: HashSet<String> = HashSet::new();
+    // Shard → the sequence number of the last record applied, to resume after an expiry.
+    let mut last: HashMap<String, String> = HashMap::new();
     let mut first_look = true;
     loop {
         // New shards appear as the stream rolls over: look for them every round.
@@ -189,17 +191,49 @@ async fn follow(
             let Some(iterator) = iterators.get(&shard).cloned() else {
                 continue;
             };
-            let page = ddb
+            let page = match ddb
                 .streams
                 .get_records()
                 .shard_iterator(iterator)
                 .send()
                 .await
-                .map_err(|e| crate::aws::explain("GetRecords", &place, &e))?;
+            {
+                Ok(page) => page,
+                // An iterator lives 15 minutes: an idle worker takes a new one where it was.
+                Err(error) if error.code() == Some("ExpiredIteratorException") => {
+                    let mut again = ddb
+                        .streams
+                        .get_shard_iterator()
+                        .stream_arn(arn)
+                        .shard_id(&shard);
+                    again = match last.get(&shard) {
+                        Some(sequence) => again
+                            .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                            .sequence_number(sequence),
+                        None => again.shard_iterator_type(ShardIteratorType::TrimHorizon),
+                    };
+                    let fresh = again
+                        .send()
+                        .await
+                        .map_err(|e| crate::aws::explain("GetShardIterator", &place, &e))?;
+                    ctx.detail(format!(
+                        "shard {shard}: its iterator expired; took a new one"
+                    ));
+                    match fresh.shard_iterator() {
+                        Some(it) => iterators.insert(shard, it.to_string()),
+                        None => iterators.remove(&shard),
+                    };
+                    continue;
+                }
+                Err(error) => return Err(crate::aws::explain("GetRecords", &place, &error)),
+            };
             for record in page.records() {
                 seen += 1;
                 report.records += 1;
                 apply(ctx, ddb, record, report).await?;
+                if let Some(sequence) = record.dynamodb().and_then(|d| d.sequence_number()) {
+                    last.insert(shard.clone(), sequence.to_string());
+                }
             }
             match page.next_shard_iterator() {
                 Some(next) => {
