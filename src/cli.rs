@@ -66,6 +66,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub allow_remote_host: bool,
 
+    /// The AWS profile to use, as the AWS CLI's --profile (wins over AWS_PROFILE)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The AWS region, as the AWS CLI's --region (wins over AWS_REGION and the profile's)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub region: Option<String>,
+
     /// Read variables from this file (default: .env in the current folder, when present;
     /// the real environment wins over the file)
     #[arg(long, global = true, value_name = "PATH")]

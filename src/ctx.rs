@@ -29,6 +29,9 @@ pub struct Ctx {
     pub override_prod_marker: bool,
     /// Local mode may reach a Postgres host that is not local (a remote development database).
     pub allow_remote_host: bool,
+    /// --profile and --region: the AWS CLI's flags, over the environment and the profile.
+    pub profile: Option<String>,
+    pub region: Option<String>,
     /// The Postgres target, or why there is none (resolved eagerly, reported when a
     /// command needs it, so that `ddb …` works without any Postgres variable).
     pg: std::result::Result<PgTarget, Kept>,
@@ -68,6 +71,8 @@ impl Ctx {
             dry_run: global.dry_run,
             override_prod_marker: global.override_prod_marker,
             allow_remote_host: global.allow_remote_host,
+            profile: global.profile.clone(),
+            region: global.region.clone(),
             pg: PgTarget::resolve(target, &global.pg).map_err(|e| Kept::new(&e)),
             secrets: secrets(&global.pg),
             runtime: OnceLock::new(),
@@ -142,11 +147,16 @@ impl Ctx {
             .connect_timeout(std::time::Duration::from_secs(5))
             .operation_attempt_timeout(std::time::Duration::from_secs(30))
             .build();
-        let config = self.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .timeout_config(timeouts)
-                .load(),
-        )?;
+        // The AWS CLI's precedence: the flag, then the environment, then the profile.
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &self.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        let config = self.block_on(loader.load())?;
         Ok(self.aws.get_or_init(|| config))
     }
 

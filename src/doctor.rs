@@ -10,7 +10,7 @@ use crate::cli::DoctorArgs;
 use crate::ctx::{Ctx, Target};
 use crate::db::database_exists;
 use crate::ddb::{Ddb, INDEX};
-use crate::output::Outcome;
+use crate::output::{Column, Outcome, View};
 use crate::pg::marker;
 
 #[derive(Debug, Serialize)]
@@ -37,6 +37,23 @@ fn check(
 
 pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
     let mut checks = vec![check("target", "ok", ctx.target.name(), "")];
+    checks.push(check(
+        "aws profile and region",
+        "ok",
+        format!(
+            "profile {}, region {}",
+            ctx.profile
+                .clone()
+                .or_else(|| std::env::var("AWS_PROFILE").ok())
+                .unwrap_or_else(|| "default".into()),
+            ctx.region
+                .clone()
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+                .unwrap_or_else(|| "from the profile (or us-east-1 locally)".into())
+        ),
+        "",
+    ));
     postgres(ctx, &mut checks);
     migrations(ctx, args, &mut checks);
     dynamodb(ctx, args, &mut checks);
@@ -53,7 +70,19 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
         )
     });
     let failed = checks.iter().filter(|c| c.status == "fail").count();
-    let outcome = Outcome::rows(&["check", "status", "detail", "fix"], &checks)?;
+    let outcome = match Outcome::rows(&["check", "status", "detail", "fix"], &checks)? {
+        Outcome::Rows { rows, .. } => Outcome::rows_with(
+            vec![
+                Column::new("check"),
+                Column::new("status").view(View::Status),
+                Column::new("detail"),
+                Column::new("fix"),
+            ],
+            rows,
+        )
+        .uncounted(),
+        other => other,
+    };
     if failed == 0 {
         return Ok(outcome);
     }

@@ -18,6 +18,8 @@ pub enum Outcome {
     Rows {
         columns: Vec<Column>,
         rows: Vec<Map<String, Value>>,
+        /// Say how many rows under the table (not for a report such as `doctor`'s).
+        count: bool,
     },
     /// Plain values (names, ids): one column for people, an array of values for machines.
     List { header: String, values: Vec<Value> },
@@ -47,12 +49,29 @@ impl Outcome {
         Ok(Outcome::Rows {
             columns: columns.iter().map(|key| Column::new(key)).collect(),
             rows,
+            count: true,
         })
     }
 
     /// Rows already in JSON form, with columns that may cut or reformat values in the table.
     pub fn rows_with(columns: Vec<Column>, rows: Vec<Map<String, Value>>) -> Outcome {
-        Outcome::Rows { columns, rows }
+        Outcome::Rows {
+            columns,
+            rows,
+            count: true,
+        }
+    }
+
+    /// The same rows without the count under the table: a report, not a listing.
+    pub fn uncounted(self) -> Outcome {
+        match self {
+            Outcome::Rows { columns, rows, .. } => Outcome::Rows {
+                columns,
+                rows,
+                count: false,
+            },
+            other => other,
+        }
     }
 
     /// What a `--dry-run` would have done: a summary and the actions, nothing done.
@@ -92,6 +111,8 @@ pub enum View {
     Cut(usize),
     /// An ISO-8601 timestamp as `YYYY-MM-DD hh:mm AM`.
     Clock,
+    /// `ok` / `warn` / `fail`, green / yellow / red when stdout is a terminal without NO_COLOR.
+    Status,
 }
 
 impl Column {
@@ -119,6 +140,18 @@ impl Column {
             View::Plain => text,
             View::Cut(max) => cut(&text, max),
             View::Clock => clock(&text).unwrap_or(text),
+            View::Status => {
+                let colour = match text.as_str() {
+                    "ok" => "32",
+                    "warn" => "33",
+                    "fail" => "31",
+                    _ => return visible(&text).into_owned(),
+                };
+                if colour_stdout() {
+                    return format!("\x1b[{colour}m{text}\x1b[0m");
+                }
+                text
+            }
         };
         visible(&shown).into_owned()
     }
@@ -177,6 +210,12 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether stdout may carry colour: a terminal, and NO_COLOR unset.
+fn colour_stdout() -> bool {
+    use std::io::IsTerminal;
+    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// `text` in an ANSI colour (`32` green, `33` yellow, `31` red) on a terminal without
@@ -299,10 +338,19 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
         (Outcome::Nothing, _) => {}
         (Outcome::Text(text), _) => write!(out, "{text}")?,
         (Outcome::Failing { outcome, .. }, format) => write(outcome, format)?,
-        (Outcome::Rows { columns, rows }, OutputFormat::Table) => {
+        (
+            Outcome::Rows {
+                columns,
+                rows,
+                count,
+            },
+            OutputFormat::Table,
+        ) => {
             writeln!(out, "{}", table(columns, rows))?;
-            let noun = if rows.len() == 1 { "row" } else { "rows" };
-            note(&format!("({} {noun})", rows.len()));
+            if *count {
+                let noun = if rows.len() == 1 { "row" } else { "rows" };
+                note(&format!("({} {noun})", rows.len()));
+            }
         }
         (Outcome::Rows { rows, .. }, OutputFormat::Json) => {
             serde_json::to_writer_pretty(&mut out, rows)?;
@@ -323,7 +371,8 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
                 table.add_row([visible(&cell(value)).into_owned()]);
             }
             writeln!(out, "{table}")?;
-            note(&format!("({} {header})", values.len()));
+            let plural = if values.len() == 1 { "" } else { "s" };
+            note(&format!("({} {header}{plural})", values.len()));
         }
         (Outcome::List { values, .. }, OutputFormat::Json) => {
             serde_json::to_writer_pretty(&mut out, values)?;
@@ -353,9 +402,15 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
 
 fn table(columns: &[Column], rows: &[Map<String, Value>]) -> Table {
     let mut table = Table::new();
+    // Fit the terminal's width — unless it reports none worth fitting (a pseudo-terminal
+    // without a size says 0), where squeezing would break every word into letters.
+    let arrangement = match table.width() {
+        Some(width) if width >= 40 => ContentArrangement::Dynamic,
+        _ => ContentArrangement::Disabled,
+    };
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_content_arrangement(arrangement)
         .set_header(columns.iter().map(|c| c.header.as_str()));
     for row in rows {
         table.add_row(
@@ -421,7 +476,7 @@ mod tests {
             b: i32,
             a: &'static str,
         }
-        let Outcome::Rows { columns, rows } =
+        let Outcome::Rows { columns, rows, .. } =
             Outcome::rows(&["b", "a"], &[Row { b: 1, a: "x" }]).unwrap()
         else {
             panic!("expected rows")

@@ -323,3 +323,44 @@ fn completions_and_the_man_page_generate() {
     }
     cruddur(&["man"]).run().success().stdout_has(".TH cruddur");
 }
+
+#[test]
+fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_region() {
+    let db = TestDb::set_up("ws_doctor_colour");
+    let table = TestTable::new("ws-doctor-colour");
+    let terminal = stack(cruddur(&["doctor", "--region", "eu-west-1"]), &db, &table)
+        .in_terminal()
+        .run();
+    assert!(
+        terminal.stdout.contains("\u{1b}[32mok\u{1b}[0m"),
+        "ok is green on a terminal\n{terminal}"
+    );
+    assert!(
+        terminal.stdout.contains("region eu-west-1"),
+        "--region wins\n{terminal}"
+    );
+    assert!(
+        !terminal.stdout.contains(" rows)"),
+        "no row count\n{terminal}"
+    );
+    let plain = stack(cruddur(&["doctor"]), &db, &table)
+        .env("NO_COLOR", "1")
+        .in_terminal()
+        .run();
+    assert!(!plain.stdout.contains('\u{1b}'), "{plain}");
+    let piped = stack(cruddur(&["doctor"]), &db, &table).run();
+    assert!(
+        !piped.stdout.contains('\u{1b}') && !piped.stderr.contains(" rows)"),
+        "{piped}"
+    );
+    // Lists count in plain words.
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .run()
+        .success();
+    cruddur(&["ddb", "list-tables"])
+        .table(&table)
+        .run()
+        .success()
+        .stderr_has(" tables)");
+}

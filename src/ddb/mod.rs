@@ -78,7 +78,10 @@ impl Ddb {
         let ddb = match ctx.target {
             Target::Local => {
                 let (endpoint, source) = local_endpoint(args.endpoint_url.as_deref(), env)?;
-                let region = env("AWS_REGION")
+                let region = ctx
+                    .region
+                    .clone()
+                    .or_else(|| env("AWS_REGION"))
                     .or_else(|| env("AWS_DEFAULT_REGION"))
                     .unwrap_or_else(|| LOCAL_REGION.to_string());
                 let credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
