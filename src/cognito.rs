@@ -4,6 +4,7 @@
 //! `AWS_ENDPOINT_URL` reaches an emulator, as with the AWS CLI).
 
 use anyhow::{anyhow, Result};
+#[cfg(feature = "cognito")]
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
 use serde::Serialize;
 
@@ -42,6 +43,34 @@ pub fn pool_id(args: &PoolArgs) -> Result<&str> {
 }
 
 /// Every user of the pool, following PaginationToken.
+#[cfg(not(feature = "cognito"))]
+pub fn list_users(_ctx: &Ctx, _pool: &PoolArgs, _pool_id: &str) -> Result<Vec<PoolUser>> {
+    Err(crate::error::missing_feature("cognito", "Cognito support"))
+}
+
+/// Whether the pool is there (for `doctor`).
+#[cfg(not(feature = "cognito"))]
+pub fn describe_pool(_ctx: &Ctx, _pool: &PoolArgs, _pool_id: &str) -> Result<()> {
+    Err(crate::error::missing_feature("cognito", "Cognito support"))
+}
+
+/// Whether the pool is there (for `doctor`).
+#[cfg(feature = "cognito")]
+pub fn describe_pool(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<()> {
+    let (sdk, endpoint) = crate::aws::service_config(
+        ctx,
+        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+        pool.cognito_endpoint_url.as_deref(),
+        "--cognito-endpoint-url",
+    )?;
+    let client = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let place = endpoint.map_or_else(|| "Cognito".to_string(), |e| format!("Cognito at {e}"));
+    ctx.block_on(client.describe_user_pool().user_pool_id(pool_id).send())?
+        .map_err(|e| crate::aws::explain("DescribeUserPool", &place, &e))?;
+    Ok(())
+}
+
+#[cfg(feature = "cognito")]
 pub fn list_users(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Vec<PoolUser>> {
     let (sdk, endpoint) = crate::aws::service_config(
         ctx,

@@ -384,18 +384,7 @@ fn cognito(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
         ));
         return;
     };
-    let reached = crate::aws::service_config(
-        ctx,
-        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
-        args.pool.cognito_endpoint_url.as_deref(),
-        "--cognito-endpoint-url",
-    )
-    .and_then(|(sdk, endpoint)| {
-        let client = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
-        let place = endpoint.map_or_else(|| "Cognito".to_string(), |e| format!("Cognito at {e}"));
-        ctx.block_on(client.describe_user_pool().user_pool_id(pool_id).send())?
-            .map_err(|e| crate::aws::explain("DescribeUserPool", &place, &e))
-    });
+    let reached = crate::cognito::describe_pool(ctx, &args.pool, pool_id);
     checks.push(match reached {
         Ok(_) => check("cognito pool", "ok", format!("{pool_id} is reachable"), ""),
         Err(error) => check(

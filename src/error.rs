@@ -70,6 +70,15 @@ impl Kept {
     }
 }
 
+/// A command whose AWS SDK this build left out (`cargo install --no-default-features`).
+pub fn missing_feature(feature: &str, what: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "this cruddur was built without {what} (cargo feature `{feature}`, on by default): \
+         reinstall with `cargo install --locked --path . --features {feature}`, or without \
+         --no-default-features"
+    )
+}
+
 /// The exit code for any error a command returns.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     error

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
+#[cfg(feature = "ec2")]
 use aws_sdk_ec2::types::{
     Filter, SecurityGroupRule, SecurityGroupRuleRequest, SecurityGroupRuleUpdate,
 };
@@ -13,6 +14,7 @@ use serde::Serialize;
 
 use crate::cli::{RdsCommand, SgRuleArgs};
 use crate::ctx::Ctx;
+#[cfg(feature = "ec2")]
 use crate::guard::{self, Destination, Done, Plan};
 use crate::output::Outcome;
 
@@ -26,6 +28,7 @@ pub struct RuleView {
 }
 
 impl RuleView {
+    #[cfg(feature = "ec2")]
     fn of(rule: &SecurityGroupRule) -> RuleView {
         RuleView {
             protocol: rule.ip_protocol().map(String::from),
@@ -36,6 +39,7 @@ impl RuleView {
         }
     }
 
+    #[cfg(feature = "ec2")]
     fn describe(&self) -> String {
         format!(
             "{} {}-{} from {} ({})",
@@ -54,6 +58,12 @@ pub fn run(ctx: &Ctx, command: &RdsCommand) -> Result<Outcome> {
     }
 }
 
+#[cfg(not(feature = "ec2"))]
+fn update_sg_rule(_ctx: &Ctx, _args: &SgRuleArgs) -> Result<Outcome> {
+    Err(crate::error::missing_feature("ec2", "EC2 support"))
+}
+
+#[cfg(feature = "ec2")]
 fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
     let group_id = required(
         &args.group_id,
@@ -166,6 +176,7 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
     )
 }
 
+#[cfg_attr(not(feature = "ec2"), allow(dead_code))]
 fn required<'a>(
     value: &'a Option<String>,
     variable: &str,
@@ -178,6 +189,7 @@ fn required<'a>(
         .ok_or_else(|| anyhow!("no {what}: set {variable} or pass {flag}"))
 }
 
+#[cfg(feature = "ec2")]
 async fn read_rule(
     client: &aws_sdk_ec2::Client,
     place: &str,
@@ -210,6 +222,7 @@ async fn read_rule(
 
 /// This machine's public IP, from a page that answers with it (checkip.amazonaws.com by
 /// default). Whatever comes back must be a public IPv4 address, or nothing goes further.
+#[cfg_attr(not(feature = "ec2"), allow(dead_code))]
 fn look_up_ip(ctx: &Ctx, url: &str) -> Result<Ipv4Addr> {
     ctx.detail(format!("looking this machine's public IP up at {url}"));
     let agent: ureq::Agent = ureq::Agent::config_builder()
