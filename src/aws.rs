@@ -26,6 +26,19 @@ where
     } else {
         "is the emulator running there? Start it, or point the endpoint variable or flag at it"
     };
+    // The credential chain fails inside the request: that is not the network.
+    let chain = aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string();
+    if matches!(
+        error,
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+    ) && chain.contains("credentials")
+    {
+        return anyhow::anyhow!(
+            "{operation} at {endpoint}: no usable AWS credentials ({}); set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY, pass --profile (or set AWS_PROFILE), or log in with `aws sso login`",
+            root_cause(error)
+        );
+    }
     match error {
         SdkError::DispatchFailure(_) => {
             return anyhow::anyhow!(
@@ -114,7 +127,7 @@ fn root_cause(error: &(dyn StdError + 'static)) -> String {
 pub fn region(config: &aws_config::SdkConfig) -> anyhow::Result<String> {
     config.region().map(|r| r.to_string()).ok_or_else(|| {
         anyhow::anyhow!(
-            "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or a region in your AWS profile"
+            "no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION), or a region in your AWS profile"
         )
     })
 }

@@ -80,7 +80,10 @@ fn describe(path: &Path, error: dotenvy::Error) -> anyhow::Error {
         dotenvy::Error::Io(e) => anyhow!(
             "--env-file {}: cannot read the file: {}",
             path.display(),
-            e.kind()
+            e.to_string()
+                .split(" (os error")
+                .next()
+                .unwrap_or("unreadable")
         ),
         _ => anyhow!(
             "--env-file {}: cannot be read as KEY=VALUE lines",

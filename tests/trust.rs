@@ -513,6 +513,19 @@ fn aws_errors_are_plain_words() {
     done.stderr_has(&format!(
         "ListTables at DynamoDB at {stub} failed: ValidationException: 1 validation error detected"
     ));
+    // No credentials anywhere is said as such, not as a network problem.
+    cruddur(&[
+        "--prod",
+        "ddb",
+        "list-tables",
+        "--endpoint-url",
+        "http://127.0.0.1:1",
+    ])
+    .env("AWS_REGION", "us-east-1")
+    .run()
+    .code(1)
+    .stderr_has("no usable AWS credentials")
+    .stderr_has("--profile");
     // An emulator that lacks an operation says which one, and where.
     let stub = aws_error_stub(
         "com.amazonaws.dynamodb.v20120810#UnknownOperationException",
