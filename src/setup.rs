@@ -3,7 +3,6 @@
 //! This is what a Gitpod/Codespaces start task runs.
 
 use anyhow::Result;
-use clap::Parser;
 use serde_json::json;
 
 use crate::cli::{DdbSchemaLoadArgs, DdbSeedArgs, SetupArgs};
@@ -14,18 +13,17 @@ use crate::guard::{self, Go};
 use crate::output::Outcome;
 use crate::steps::Steps;
 
-/// The ddb steps' own defaults, as their flags give them.
-#[derive(Parser)]
-struct Defaults<T: clap::Args> {
-    #[command(flatten)]
-    args: T,
-}
-
 pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     refuse_prod(ctx, "setup")?;
-    let schema =
-        Defaults::<DdbSchemaLoadArgs>::try_parse_from(["schema-load", "--if-not-exists"])?.args;
-    let seed = Defaults::<DdbSeedArgs>::try_parse_from(["seed", "--replace"])?.args;
+    // The ddb steps' own defaults (cli.rs keeps them equal to the flags'), with these two set.
+    let schema = DdbSchemaLoadArgs {
+        if_not_exists: true,
+        ..DdbSchemaLoadArgs::default()
+    };
+    let seed = DdbSeedArgs {
+        replace: true,
+        ..DdbSeedArgs::default()
+    };
     let ddb = ddb::Ddb::connect(ctx, &setup.ddb)?;
     let pg = ctx.pg()?;
     let mut plan = plan(pg, &setup.pool, &setup.dir)?;
