@@ -15,6 +15,7 @@ mod seed;
 mod sessions;
 pub mod setup;
 mod update_cognito_user_ids;
+pub mod users;
 
 use std::path::Path;
 use std::time::Instant;

@@ -19,13 +19,7 @@ use serde_json::{Map, Number, Value};
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// A user as the items carry one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Person {
-    pub uuid: String,
-    pub handle: String,
-    pub display_name: String,
-}
+pub use crate::db::users::Person;
 
 pub fn message_pk(group_uuid: &str) -> String {
     format!("MSG#{group_uuid}")
