@@ -54,24 +54,12 @@ pub fn describe_pool(_ctx: &Ctx, _pool: &PoolArgs, _pool_id: &str) -> Result<()>
     Err(crate::error::missing_feature("cognito", "Cognito support"))
 }
 
-/// Whether the pool is there (for `doctor`).
+/// A Cognito client from the one AWS configuration, the region, and where it goes, in words.
 #[cfg(feature = "cognito")]
-pub fn describe_pool(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<()> {
-    let (sdk, endpoint) = crate::aws::service_config(
-        ctx,
-        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
-        pool.cognito_endpoint_url.as_deref(),
-        "--cognito-endpoint-url",
-    )?;
-    let client = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
-    let place = endpoint.map_or_else(|| "Cognito".to_string(), |e| format!("Cognito at {e}"));
-    ctx.block_on(client.describe_user_pool().user_pool_id(pool_id).send())?
-        .map_err(|e| crate::aws::explain("DescribeUserPool", &place, &e))?;
-    Ok(())
-}
-
-#[cfg(feature = "cognito")]
-pub fn list_users(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Vec<PoolUser>> {
+fn client(
+    ctx: &Ctx,
+    pool: &PoolArgs,
+) -> Result<(aws_sdk_cognitoidentityprovider::Client, String, String)> {
     let (sdk, endpoint) = crate::aws::service_config(
         ctx,
         "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
@@ -79,12 +67,30 @@ pub fn list_users(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Vec<PoolU
         "--cognito-endpoint-url",
     )?;
     let region = crate::aws::region(&sdk)?;
-    ctx.detail(format!("Cognito user pool {pool_id} in {region}"));
     let place = match &endpoint {
         Some(url) => format!("Cognito at {url}"),
         None => format!("Cognito in {region}"),
     };
-    let client = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    Ok((
+        aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+        region,
+        place,
+    ))
+}
+
+/// Whether the pool is there (for `doctor`).
+#[cfg(feature = "cognito")]
+pub fn describe_pool(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<()> {
+    let (client, _, place) = client(ctx, pool)?;
+    ctx.block_on(client.describe_user_pool().user_pool_id(pool_id).send())?
+        .map_err(|e| crate::aws::explain("DescribeUserPool", &place, &e))?;
+    Ok(())
+}
+
+#[cfg(feature = "cognito")]
+pub fn list_users(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Vec<PoolUser>> {
+    let (client, region, place) = client(ctx, pool)?;
+    ctx.detail(format!("Cognito user pool {pool_id} in {region}"));
     ctx.block_on(async {
         let mut users = Vec::new();
         let mut token: Option<String> = None;
