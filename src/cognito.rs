@@ -93,23 +93,21 @@ pub fn list_users(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Vec<PoolU
     ctx.detail(format!("Cognito user pool {pool_id} in {region}"));
     ctx.block_on(async {
         let mut users = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = client
-                .list_users()
-                .user_pool_id(pool_id)
-                .attributes_to_get("preferred_username")
-                .attributes_to_get("sub")
-                .attributes_to_get("email")
-                .set_pagination_token(token.take())
-                .send()
-                .await
-                .map_err(|error| match error.code() {
-                    Some("ResourceNotFoundException") => anyhow!(
-                        "user pool {pool_id} does not exist in {region}: check AWS_COGNITO_USER_POOL_ID (or --pool-id) and the region"
-                    ),
-                    _ => crate::aws::explain("ListUsers", &place, &error),
-                })?;
+        let mut pages = client
+            .list_users()
+            .user_pool_id(pool_id)
+            .attributes_to_get("preferred_username")
+            .attributes_to_get("sub")
+            .attributes_to_get("email")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| match error.code() {
+                Some("ResourceNotFoundException") => anyhow!(
+                    "user pool {pool_id} does not exist in {region}: check AWS_COGNITO_USER_POOL_ID (or --pool-id) and the region"
+                ),
+                _ => crate::aws::explain("ListUsers", &place, &error),
+            })?;
             for user in page.users() {
                 let attribute = |name: &str| {
                     user.attributes()
@@ -127,10 +125,7 @@ pub fn list_users(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Vec<PoolU
                     enabled: user.enabled(),
                 });
             }
-            match page.pagination_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => return Ok(users),
-            }
         }
+        Ok::<_, anyhow::Error>(users)
     })?
 }

@@ -171,30 +171,28 @@ impl Ddb {
     /// Every item of one partition (all pages), of the table or of an index. With `first`,
     /// only that many: enough to know whether there are any.
     pub async fn query_partition(&self, partition: Partition<'_>) -> Result<Vec<items::Item>> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(partition.index.map(String::from))
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", partition.attribute)
+            .expression_attribute_values(":v", AttributeValue::S(partition.value.to_string()))
+            .scan_index_forward(!partition.newest_first)
+            .set_projection_expression(partition.keys_only.then(|| "pk, sk".to_string()))
+            .set_limit(partition.first)
+            .into_paginator()
+            .send();
         let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(partition.index.map(String::from))
-                .key_condition_expression("#k = :v")
-                .expression_attribute_names("#k", partition.attribute)
-                .expression_attribute_values(":v", AttributeValue::S(partition.value.to_string()))
-                .scan_index_forward(!partition.newest_first)
-                .set_projection_expression(partition.keys_only.then(|| "pk, sk".to_string()))
-                .set_limit(partition.first)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| self.explain("Query", e))?;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.explain("Query", e))?;
             found.extend(page.items().iter().cloned());
-            match page.last_evaluated_key() {
-                Some(last) if partition.first.is_none() => start = Some(last.clone()),
-                _ => return Ok(found),
+            if partition.first.is_some() {
+                break;
             }
         }
+        Ok(found)
     }
 
     /// An SDK error in plain words: the operation, the error code and message, the endpoint.
