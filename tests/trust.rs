@@ -828,3 +828,30 @@ fn dynamodb_commands_neither_announce_nor_wait_for_postgres() {
         .run()
         .code(130);
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_scan_and_export_quietly() {
+    let (_db, table) = seeded("tr_head");
+    for command in ["scan --output jsonl", "export"] {
+        let status = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; '{}' ddb {command} | head -c 10 >/dev/null",
+                env!("CARGO_BIN_EXE_cruddur")
+            ))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &table.endpoint)
+            .env("DDB_MESSAGE_TABLE", &table.name)
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            status.status.code(),
+            Some(0),
+            "`ddb {command} | head`: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    }
+}

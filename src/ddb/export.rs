@@ -60,6 +60,10 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, export: &ExportArgs) -> Result<Outcome> {
     drop(out);
     let items = match finished {
         Ok(items) => items,
+        // stdout closed by its reader (`| head`): it has what it wanted, as with `ddb scan`.
+        Err(error) if partial.is_none() && crate::output::is_broken_pipe(&error) => {
+            return Ok(Outcome::Nothing)
+        }
         Err(error) => {
             if let Some(path) = &partial {
                 let _ = std::fs::remove_file(path);
