@@ -4,13 +4,17 @@
 
 use std::error::Error as StdError;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 /// `operation` at `endpoint` failed: why, in plain words, with what to do about it.
-pub fn explain<E, R>(operation: &str, endpoint: &str, error: &SdkError<E, R>) -> anyhow::Error
+pub fn explain<E>(
+    operation: &str,
+    endpoint: &str,
+    error: &SdkError<E, HttpResponse>,
+) -> anyhow::Error
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: std::fmt::Debug + 'static,
 {
     crate::output::debug(&format!("{operation} at {endpoint}: {error:?}"));
     // `endpoint` says where, in words: `DynamoDB at http://…` or `Cognito in us-east-1`.
@@ -70,10 +74,7 @@ where
         .message()
         .map(|m| crate::output::cut(m.trim(), 300))
         .unwrap_or_default();
-    let status = error
-        .raw_response()
-        .map(|r| format!("{r:?}"))
-        .unwrap_or_default();
+    let status = error.raw_response().map(|r| r.status().as_u16());
     match code {
         "UnrecognizedClientException"
         | "InvalidSignatureException"
@@ -91,7 +92,7 @@ where
             "{endpoint} does not implement {operation} ({code}{}); use an emulator that does (dynoxide, DynamoDB Local) or real AWS",
             if message.is_empty() { String::new() } else { format!(": {message}") }
         ),
-        "" if status.contains("404") || status.contains("501") => anyhow::anyhow!(
+        "" if matches!(status, Some(404 | 501)) => anyhow::anyhow!(
             "{endpoint} does not implement {operation} (it answered without an AWS error code); is that endpoint really the AWS service?"
         ),
         "" => anyhow::anyhow!(
@@ -132,6 +133,20 @@ pub fn region(config: &aws_config::SdkConfig) -> anyhow::Result<String> {
     })
 }
 
+/// In --prod, an endpoint variable (the service's own, or AWS_ENDPOINT_URL) would silently send
+/// production work elsewhere: refused, unless a flag names the endpoint on purpose.
+pub fn refuse_endpoint_variables(variable: &str, flag_name: &str) -> anyhow::Result<()> {
+    for name in [variable, "AWS_ENDPOINT_URL"] {
+        if std::env::var(name).is_ok_and(|v| !v.trim().is_empty()) {
+            return Err(crate::error::refused(format!(
+                "{name} is set, so --prod would not reach AWS: unset it (or name the \
+                 endpoint on purpose with {flag_name})"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The SDK configuration for one AWS service other than DynamoDB (Cognito, EC2), and where it
 /// goes (`AWS` or the endpoint). `variable` is the service's own endpoint variable
 /// (`AWS_ENDPOINT_URL_EC2`). With --prod an endpoint variable is refused (it would silently
@@ -144,14 +159,7 @@ pub fn service_config(
 ) -> anyhow::Result<(aws_config::SdkConfig, Option<String>)> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     if ctx.target == crate::target::Target::Prod && flag.is_none() {
-        for name in [variable, "AWS_ENDPOINT_URL"] {
-            if env(name).is_some() {
-                return Err(crate::error::refused(format!(
-                    "{name} is set, so --prod would not reach AWS: unset it (or name the \
-                     endpoint on purpose with {flag_name})"
-                )));
-            }
-        }
+        refuse_endpoint_variables(variable, flag_name)?;
     }
     let sdk = ctx.aws()?;
     let endpoint = match flag {

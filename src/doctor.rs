@@ -305,7 +305,12 @@ fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
         Some(index) => check(
             "dynamodb index",
             "warn",
-            format!("{INDEX} is {:?}", index.index_status()),
+            format!(
+                "{INDEX} is {}",
+                index
+                    .index_status()
+                    .map_or("without a status", |s| s.as_str())
+            ),
             "wait, then run doctor again",
         ),
         None => check(

@@ -180,16 +180,9 @@ pub fn local_only(ctx: &Ctx, destination: &Destination) -> Result<()> {
             }
             Ok(())
         }
-        Destination::DynamoDb { endpoint, .. } => match endpoint_host(endpoint) {
-            Some(host) if is_aws_host(&host) => Err(refused(format!(
-                "the DynamoDB endpoint {endpoint} is AWS, but this is local mode: nothing was \
-                 done; add --prod if you mean production"
-            ))),
-            Some(_) => Ok(()),
-            None => Err(anyhow::anyhow!(
-                "the DynamoDB endpoint `{endpoint}` names no host: write it as http://host:port"
-            )),
-        },
+        Destination::DynamoDb { endpoint, .. } => {
+            refuse_aws_endpoint(endpoint, "the DynamoDB endpoint")
+        }
         Destination::Aws {
             service, endpoint, ..
         } => match endpoint.as_deref().map(|e| (e, endpoint_host(e))) {
@@ -199,6 +192,21 @@ pub fn local_only(ctx: &Ctx, destination: &Destination) -> Result<()> {
                  done. Add --prod (and --yes without a terminal) if you mean it"
             ))),
         },
+    }
+}
+
+/// Local mode never sends DynamoDB work to AWS: `endpoint` (named by `source`) must not be on
+/// an AWS domain, in any case or partition (exit 3 otherwise).
+pub fn refuse_aws_endpoint(endpoint: &str, source: &str) -> Result<()> {
+    match endpoint_host(endpoint) {
+        Some(host) if is_aws_host(&host) => Err(refused(format!(
+            "{source} `{endpoint}` is AWS, but this is local mode, which never talks to AWS: \
+             nothing was done; add --prod if you mean production"
+        ))),
+        Some(_) => Ok(()),
+        None => Err(anyhow::anyhow!(
+            "{source} `{endpoint}` names no host: write it as http://host:port"
+        )),
     }
 }
 

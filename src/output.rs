@@ -157,6 +157,17 @@ impl Column {
     }
 }
 
+/// A duration as the flags take it: `500ms`, `5s`, `1.5s`, `2m`.
+pub fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        _ if ms < 1000 => format!("{ms}ms"),
+        _ if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        _ if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        _ => format!("{:.1}s", d.as_secs_f64()),
+    }
+}
+
 /// The first `max` characters, with `…` when there were more.
 pub fn cut(text: &str, max: usize) -> String {
     let mut chars = text.chars();
@@ -446,6 +457,15 @@ mod tests {
         assert_eq!(visible("\u{9b}31m"), "\\x9b31m");
         let column = Column::new("message");
         assert_eq!(column.show(&json!("a\u{1b}[2Jb")), "a\\x1b[2Jb");
+    }
+
+    #[test]
+    fn durations_read_as_the_flags_take_them() {
+        use std::time::Duration;
+        assert_eq!(duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(duration(Duration::from_secs(5)), "5s");
+        assert_eq!(duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(duration(Duration::from_secs(120)), "2m");
     }
 
     #[test]

@@ -374,9 +374,9 @@ impl PgTarget {
             Target::Local => "; is the host right and the server up? (raise the limit with --connect-timeout)",
         };
         anyhow!(
-            "could not reach Postgres at {} within {:?} ({}){hint}",
+            "could not reach Postgres at {} within {} ({}){hint}",
             self.server(),
-            self.timeout,
+            crate::output::duration(self.timeout),
             self.source
         )
     }

@@ -98,14 +98,14 @@ pub fn load_file(
     if statements.is_empty() {
         ctx.warn(format!("{} holds no SQL statement", source.name));
     }
-    let mut client = match pg.connect() {
-        Ok(client) => Some(client),
+    // A dry run plans even when the database cannot be reached, and says so.
+    let (mut client, current) = match pg.connect() {
+        Ok(mut client) => {
+            let current = marker(&mut client, &pg.dbname);
+            (Some(client), current)
+        }
         Err(error) if !ctx.dry_run => return Err(error),
-        Err(_) => None,
-    };
-    let current = match client.as_mut() {
-        Some(client) => marker(client, &pg.dbname),
-        None => Err(anyhow!("cannot connect to read it")),
+        Err(error) => (None, Err(error)),
     };
     let keep_prod_marker = matches!(&current, Ok(Some(m)) if m == Target::Prod.name());
     let mark = mark && !(pg.target == Target::Local && keep_prod_marker);

@@ -28,7 +28,6 @@ use aws_sdk_dynamodb::Client;
 
 use crate::cli::{DdbArgs, DdbCommand, DdbGroup};
 use crate::ctx::{Ctx, Target};
-use crate::error::refused;
 use crate::guard::Destination;
 use crate::output::Outcome;
 
@@ -129,14 +128,10 @@ impl Ddb {
             }
             Target::Prod => {
                 if args.endpoint_url.is_none() {
-                    for name in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"] {
-                        if env(name).is_some() {
-                            return Err(refused(format!(
-                                "{name} is set, so --prod would not reach AWS: unset it \
-                                 (or name the endpoint on purpose with --endpoint-url)"
-                            )));
-                        }
-                    }
+                    crate::aws::refuse_endpoint_variables(
+                        "AWS_ENDPOINT_URL_DYNAMODB",
+                        "--endpoint-url",
+                    )?;
                 }
                 let sdk = ctx.aws()?;
                 let region = crate::aws::region(sdk)?;
@@ -289,12 +284,7 @@ fn local_endpoint(
             "{source} `{endpoint}` is not a URL: write it as http://host:port"
         ));
     }
-    if crate::guard::endpoint_host(&endpoint).is_some_and(|h| crate::guard::is_aws_host(&h)) {
-        return Err(refused(format!(
-            "{source} points at real AWS ({endpoint}) but --prod is not given: \
-             local mode never talks to AWS; add --prod if you mean production"
-        )));
-    }
+    crate::guard::refuse_aws_endpoint(&endpoint, source)?;
     Ok((endpoint, source))
 }
 

@@ -28,7 +28,10 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcom
                 "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; stream NEW_IMAGE (as production has it, for `cruddur ddb stream`)",
                 ddb.table
             ),
-            format!("DescribeTable until ACTIVE (up to {:?})", load.wait_timeout),
+            format!(
+                    "DescribeTable until ACTIVE (up to {})",
+                    crate::output::duration(load.wait_timeout)
+                ),
         ],
         confirm: ddb.table.clone(),
     };
@@ -110,10 +113,10 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcom
         }
         if started.elapsed() > load.wait_timeout {
             return Err(anyhow!(
-                "table `{}` was created but is still {:?} after {:?}; check it later with `cruddur ddb list-tables`",
+                "table `{}` was created but is still {} after {}; check it later with `cruddur doctor`",
                 ddb.table,
-                table.table_status(),
-                load.wait_timeout
+                table.table_status().map_or("without a status", |s| s.as_str()),
+                crate::output::duration(load.wait_timeout)
             ));
         }
         ctx.detail(format!("waiting for `{}` to become ACTIVE…", ddb.table));
