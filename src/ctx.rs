@@ -233,7 +233,7 @@ fn secrets(pg: &crate::cli::PgArgs) -> Vec<String> {
         }
     }
     found.retain(|s| s.len() >= 3);
-    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    found.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     found.dedup();
     found
 }

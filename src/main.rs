@@ -56,17 +56,17 @@ fn main() -> ExitCode {
             }
         ));
     }
-    let secrets = ctx.secrets().to_vec();
+    let secrets = ctx.secrets();
     match cruddur::run(&ctx, &cli.command) {
         Ok(Outcome::Failing { outcome, error }) => match output::render(&outcome, ctx.output) {
-            Ok(()) => fail(&error, &secrets),
-            Err(render_error) => fail(&render_error, &secrets),
+            Ok(()) => fail(&error, secrets),
+            Err(render_error) => fail(&render_error, secrets),
         },
         Ok(outcome) => match output::render(&outcome, ctx.output) {
             Ok(()) => ExitCode::from(code::OK),
-            Err(error) => fail(&error, &secrets),
+            Err(error) => fail(&error, secrets),
         },
-        Err(error) => fail(&error, &secrets),
+        Err(error) => fail(&error, secrets),
     }
 }
 
@@ -96,13 +96,12 @@ fn watch_ctrl_c() {
 
 /// `error: …` and its causes on stderr, with any known secret scrubbed; the exit code.
 fn fail(error: &anyhow::Error, secrets: &[String]) -> ExitCode {
+    // `Ctx::secrets` keeps only those long enough to scrub, longest first.
     let scrub = |text: String| {
         secrets
             .iter()
-            .filter(|s| s.len() >= 3)
             .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
     };
-
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let label = if colour {
         "\x1b[1;31merror:\x1b[0m"

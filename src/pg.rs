@@ -189,7 +189,7 @@ impl PgTarget {
         }
     }
 
-    /// The password, if the URL has one: used only to scrub it from messages.
+    /// The password, if the URL has one: for `db connect`, which hands it to psql through PGPASSWORD.
     pub fn password(&self) -> Option<String> {
         self.config
             .get_password()
