@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use crate::cli::DoctorArgs;
 use crate::ctx::{Ctx, Target};
-use crate::db::database_exists;
 use crate::ddb::{Ddb, INDEX};
 use crate::output::{Column, Outcome, View};
+use crate::pg::database_exists;
 use crate::pg::marker;
 
 #[derive(Debug, Serialize)]

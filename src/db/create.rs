@@ -4,10 +4,10 @@ use anyhow::Result;
 use postgres::error::SqlState;
 use serde_json::json;
 
-use super::database_exists;
 use crate::ctx::Ctx;
 use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
+use crate::pg::database_exists;
 use crate::pg::{db_message, quote_ident, PgTarget};
 
 pub fn run(ctx: &Ctx) -> Result<Outcome> {

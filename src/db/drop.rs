@@ -5,12 +5,12 @@ use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
 use serde::Serialize;
 
-use super::{database_exists, marker_of};
 use crate::cli::DropArgs;
 use crate::ctx::Ctx;
 use crate::error::refused;
 use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
+use crate::pg::{database_exists, marker};
 use crate::pg::{db_message, quote_ident, sessions, PgTarget, Session};
 
 #[derive(Debug, Serialize)]
@@ -86,7 +86,7 @@ pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<Done<DropR
         actions,
         confirm: pg.dbname.clone(),
     };
-    let marker = marker_of(&mut client, pg);
+    let marker = marker(&mut client, &pg.dbname);
     guard::write(ctx, &plan, Some(marker), || {
         if !others.is_empty() && !force {
             return Err(in_use(pg, &others));

@@ -11,7 +11,7 @@ use super::migration::{
     read_all, read_state, require_folder, statuses, Migration, State, Version, CREATE_MARKER,
     CREATE_RECORDS,
 };
-use super::{marker_of, run_statements, split};
+use super::{run_statements, split};
 use crate::cli::MigrateArgs;
 use crate::ctx::Ctx;
 use crate::guard::{self, Done, Plan};
@@ -128,7 +128,7 @@ pub fn migrate(
         actions,
         confirm: pg.dbname.clone(),
     };
-    let current = marker_of(&mut client, pg);
+    let current = crate::pg::marker(&mut client, &pg.dbname);
     guard::write(ctx, &plan, Some(current), || {
         prepare(&mut client, &migrations, &state)?;
         let mut marker = state.marker.clone();

@@ -259,12 +259,6 @@ pub fn split(source: &SqlSource) -> Result<Vec<sql::Statement<'_>>> {
     })
 }
 
-/// The environment recorded on the target database, for the guard (read from any database
-/// of the same server).
-pub fn marker_of(client: &mut postgres::Client, pg: &PgTarget) -> crate::guard::Marker {
-    marker(client, &pg.dbname)
-}
-
 /// The offending line with a caret under the column.
 fn excerpt(text: &str, line: usize, column: usize) -> String {
     let source_line = text.lines().nth(line - 1).unwrap_or("");
@@ -278,13 +272,6 @@ fn excerpt(text: &str, line: usize, column: usize) -> String {
         "  {gutter} | {source_line}\n  {} | {pad}^",
         " ".repeat(gutter.len())
     )
-}
-
-/// Whether the server has this database.
-pub fn database_exists(client: &mut postgres::Client, name: &str) -> Result<bool> {
-    Ok(client
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])?
-        .is_some())
 }
 
 #[cfg(test)]

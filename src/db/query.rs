@@ -8,12 +8,12 @@ use postgres::types::ToSql;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::marker_of;
 use crate::cli::QueryArgs;
 use crate::ctx::Ctx;
 use crate::error::Stop;
 use crate::guard::{self, Go, Plan};
 use crate::output::{Column, Outcome};
+use crate::pg::marker;
 use crate::pg::{db_message, TextParam};
 use crate::sql;
 
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
             ],
             confirm: pg.dbname.clone(),
         };
-        let marker = marker_of(&mut client, pg);
+        let marker = marker(&mut client, &pg.dbname);
         if let Go::DryRun(plan) = guard::check(ctx, &plan, Some(marker))? {
             return Ok(plan);
         }

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::migrate::prepare;
 use super::migration::{read_all, read_state, require_folder, statuses, Migration};
-use super::{marker_of, run_statements, split};
+use super::{run_statements, split};
 use crate::cli::RollbackArgs;
 use crate::ctx::Ctx;
 use crate::guard::{self, Done, Plan};
@@ -84,7 +84,7 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
         actions,
         confirm: pg.dbname.clone(),
     };
-    let current = marker_of(&mut client, pg);
+    let current = crate::pg::marker(&mut client, &pg.dbname);
     let done = guard::write(ctx, &plan, Some(current), || {
         prepare(&mut client, &migrations, &state)?;
         let mut undone: Vec<String> = Vec::new();

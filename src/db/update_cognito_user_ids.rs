@@ -10,10 +10,10 @@ use serde::Serialize;
 use crate::cli::PoolArgs;
 use crate::cognito::{list_users, pool_id, PoolUser};
 use crate::ctx::Ctx;
-use crate::db::marker_of;
 use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 use crate::pg::db_message;
+use crate::pg::marker;
 
 #[derive(Debug, Default, Serialize)]
 pub struct LinkReport {
@@ -133,7 +133,7 @@ pub fn link(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Done<LinkReport
         actions,
         confirm: pg.dbname.clone(),
     };
-    let marker = marker_of(&mut client, pg);
+    let marker = marker(&mut client, &pg.dbname);
     guard::write(ctx, &plan, Some(marker), || {
         let mut tx = client.transaction().map_err(failed)?;
         let update = tx

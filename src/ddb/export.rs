@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Context, Result};
 use serde_json::json;
 
-use super::items::{to_json, to_typed_json};
+use super::codec::{to_json, to_typed_json};
 use super::scan::{scan_pages, Pages};
 use super::Ddb;
 use crate::cli::{DdbArgs, ExportArgs};

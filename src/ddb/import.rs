@@ -13,7 +13,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
 
 use super::batch;
-use super::items::{describe_key, from_json_line, text};
+use super::codec::from_json_line;
+use super::items::{describe_key, text};
+use super::limits;
 use super::Ddb;
 use crate::cli::{DdbArgs, ImportArgs};
 use crate::ctx::Ctx;
@@ -50,7 +52,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
         // The same checks as the first pass: a line it skipped is skipped here too.
         Ok(text) => from_json_line(&text, import.dynamodb_json)
             .ok()
-            .filter(|item| super::items::check_limits(item).is_ok())
+            .filter(|item| limits::check_limits(item).is_ok())
             .map(batch::put),
     });
     let progress = Progress::new(ctx, "importing", Some(valid));
@@ -121,7 +123,7 @@ fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<(usize, String)
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     for (number, line) in lines(path)? {
         let item = from_json_line(&line?, import.dynamodb_json)
-            .and_then(|item| super::items::check_limits(&item).map(|()| item))
+            .and_then(|item| limits::check_limits(&item).map(|()| item))
             .and_then(|item| {
                 let key = (
                     text(&item, "pk").unwrap_or_default().to_string(),

@@ -3,11 +3,13 @@
 //! in `items.rs`, the bulk write path in `batch.rs`.
 
 mod batch;
+mod codec;
 mod drop;
 mod export;
 mod fixture;
 mod import;
 mod items;
+mod limits;
 mod list_tables;
 mod patterns;
 mod scan;

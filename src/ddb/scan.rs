@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::scan::ScanError;
 use serde_json::{Map, Value};
 
-use super::items::{to_json, Item};
+use super::codec::to_json;
+use super::items::Item;
 use super::Ddb;
 use crate::cli::{DdbArgs, OutputFormat, ScanArgs};
 use crate::ctx::Ctx;

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::batch::{self, BatchReport};
 use super::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
+use super::limits;
 use super::{fixture, people, Ddb, Partition, INDEX};
 use crate::cli::{DdbArgs, DdbSeedArgs};
 use crate::ctx::Ctx;
@@ -89,15 +90,15 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     let (mine, theirs) = (empty(me), empty(other));
     for line in &lines {
         let base = if line.person == 1 { &mine } else { &theirs };
-        if items::item_size(base) + line.text.len() > items::MAX_ITEM_BYTES {
+        if limits::item_size(base) + line.text.len() > limits::MAX_ITEM_BYTES {
             let mut item = base.clone();
             item.insert("message".into(), AttributeValue::S(line.text.clone()));
-            items::check_limits(&item)
+            limits::check_limits(&item)
                 .map_err(|why| anyhow!("{name}:{}: {why}; nothing was written", line.line))?;
         }
     }
     for item in &groups {
-        items::check_limits(item).map_err(|why| anyhow!("{why}; nothing was written"))?;
+        limits::check_limits(item).map_err(|why| anyhow!("{why}; nothing was written"))?;
     }
 
     let ddb = Ddb::connect(ctx, args)?;

@@ -12,7 +12,8 @@ use serde_json::json;
 
 use crate::cli::{DdbArgs, SendMessageArgs};
 use crate::ctx::Ctx;
-use crate::ddb::items::{self, group_item, group_pk, key_of, message_item, text, timestamp, Item};
+use crate::ddb::items::{group_item, group_pk, key_of, message_item, text, timestamp, Item};
+use crate::ddb::limits;
 use crate::ddb::{people, Ddb, Partition, INDEX};
 use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
@@ -51,7 +52,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome>
     };
     let created = existing.is_none();
     let message = message_item(&group, &message_uuid, &created_at, &send.message, sender);
-    items::check_limits(&message).map_err(|why| anyhow!("--message: {why}; nothing was sent"))?;
+    limits::check_limits(&message).map_err(|why| anyhow!("--message: {why}; nothing was sent"))?;
     let mut writes = vec![put(&ddb, message, true)?];
     // Both members' group items, wherever their sk stands now.
     for old in &old_groups {

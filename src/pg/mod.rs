@@ -1,0 +1,18 @@
+//! Postgres, shared by the `db` commands (and `doctor`, `setup`): one job per file.
+//!
+//! - `target`: which database, from the flags and the environment; the printable URL.
+//! - `connect`: TLS, a bounded login, Ctrl-C cancel, connection errors in plain words.
+//! - `catalog`: sessions, databases and the environment marker, read from the catalogs.
+//! - `params`: binding the named queries' parameters.
+
+mod catalog;
+mod connect;
+mod params;
+mod target;
+
+pub use catalog::{
+    database_exists, mark_statement, marker, quote_ident, sessions, Session, SESSION_COLUMNS,
+};
+pub use connect::db_message;
+pub use params::TextParam;
+pub use target::{url_password, PgTarget, Tls, DEFAULT_LOCAL_URL};
