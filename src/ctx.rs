@@ -66,7 +66,7 @@ impl Ctx {
             verbose: global.verbose,
             quiet: global.quiet,
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-            colour: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            colour: crate::term::colour_stderr(),
             stderr_terminal: std::io::stderr().is_terminal(),
             dry_run: global.dry_run,
             override_prod_marker: global.override_prod_marker,

@@ -19,6 +19,7 @@ pub mod setup;
 pub mod sql;
 pub mod steps;
 pub mod target;
+pub mod term;
 pub mod wait;
 
 use anyhow::Result;

@@ -1,7 +1,7 @@
 //! Parse → build the context → run → render → exit code. The only place that exits.
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -9,7 +9,7 @@ use clap::Parser;
 use cruddur::cli::Cli;
 use cruddur::error::{code, exit_code};
 use cruddur::output::Outcome;
-use cruddur::{envfile, interrupt, output, Ctx};
+use cruddur::{envfile, interrupt, output, term, Ctx};
 
 fn main() -> ExitCode {
     watch_ctrl_c();
@@ -102,12 +102,7 @@ fn fail(error: &anyhow::Error, secrets: &[String]) -> ExitCode {
             .iter()
             .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
     };
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let label = if colour {
-        "\x1b[1;31merror:\x1b[0m"
-    } else {
-        "error:"
-    };
+    let label = term::paint(term::colour_stderr(), term::Colour::BoldRed, "error:");
     let mut causes = error.chain();
     if let Some(top) = causes.next() {
         output::note(&format!(

@@ -2,13 +2,16 @@
 //! Results go to stdout; everything else (progress, notices, errors) goes to stderr.
 
 use std::io::{self, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::cli::OutputFormat;
+use crate::term::{colour_stdout, paint, Colour};
 
 /// What a command found or did, as data.
 #[derive(Debug)]
@@ -141,16 +144,10 @@ impl Column {
             View::Cut(max) => cut(&text, max),
             View::Clock => clock(&text).unwrap_or(text),
             View::Status => {
-                let colour = match text.as_str() {
-                    "ok" => "32",
-                    "warn" => "33",
-                    "fail" => "31",
-                    _ => return visible(&text).into_owned(),
+                let Some(colour) = Colour::of_status(&text) else {
+                    return visible(&text).into_owned();
                 };
-                if colour_stdout() {
-                    return format!("\x1b[{colour}m{text}\x1b[0m");
-                }
-                text
+                return paint(colour_stdout(), colour, &text);
             }
         };
         visible(&shown).into_owned()
@@ -223,102 +220,125 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Whether stdout may carry colour: a terminal, and NO_COLOR unset.
-fn colour_stdout() -> bool {
-    use std::io::IsTerminal;
-    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+/// JSON lines written as they are produced (`ddb scan --output jsonl`, `ddb export`, `ddb
+/// stream`): to stdout, or to a file written beside its name (`NAME.partial`) and renamed into
+/// place when whole, so a half backup never looks done.
+///
+/// The one rule for a closed pipe: when stdout's reader goes away (`… | head`), writing stops
+/// quietly and the producer is told to stop ([`ControlFlow::Break`]); the command then ends
+/// with success, since the reader has what it wanted. A file that cannot be written is an
+/// error, and a file not finished (an error, Ctrl-C) is removed.
+pub struct Lines {
+    out: Box<dyn Write>,
+    /// The file being written, and the name it gets when whole.
+    file: Option<(PathBuf, PathBuf)>,
+    written: usize,
+    reader_gone: bool,
 }
 
-/// `text` in an ANSI colour (`32` green, `33` yellow, `31` red) on a terminal without
-/// NO_COLOR; plain everywhere else.
-pub fn paint(ctx: &crate::ctx::Ctx, colour: &str, text: &str) -> String {
-    if ctx.colour {
-        format!("\x1b[{colour}m{text}\x1b[0m")
-    } else {
-        text.to_string()
+/// What a [`Lines`] wrote.
+#[derive(Debug)]
+pub struct LinesWritten {
+    pub lines: usize,
+    /// stdout's reader went away before the end.
+    pub reader_gone: bool,
+}
+
+impl Lines {
+    pub fn stdout() -> Lines {
+        Lines {
+            out: Box::new(io::BufWriter::new(io::stdout().lock())),
+            file: None,
+            written: 0,
+            reader_gone: false,
+        }
     }
-}
 
-/// A one-line progress bar on stderr, for work that can take more than a second. Drawn only
-/// on a terminal and without --quiet; at most ten times a second; cleared when done.
-pub struct Progress {
-    enabled: bool,
-    label: String,
-    total: Option<usize>,
-    done: std::sync::atomic::AtomicUsize,
-    drawn: std::sync::Mutex<Option<std::time::Instant>>,
-    /// The width of the line on screen now.
-    width: std::sync::atomic::AtomicUsize,
-}
-
-impl Progress {
-    pub fn new(
-        ctx: &crate::ctx::Ctx,
-        label: &str,
-        total: Option<usize>,
-    ) -> std::sync::Arc<Progress> {
-        std::sync::Arc::new(Progress {
-            enabled: ctx.stderr_terminal && !ctx.quiet,
-            label: label.to_string(),
-            total,
-            done: std::sync::atomic::AtomicUsize::new(0),
-            drawn: std::sync::Mutex::new(None),
-            width: std::sync::atomic::AtomicUsize::new(0),
+    /// Lines to `path`, written first to `path.partial`.
+    pub fn file(path: &Path) -> Result<Lines> {
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("--file: cannot write {}", partial.display()))?;
+        Ok(Lines {
+            out: Box::new(io::BufWriter::new(file)),
+            file: Some((partial, path.to_path_buf())),
+            written: 0,
+            reader_gone: false,
         })
     }
 
-    pub fn add(&self, n: usize) {
-        let done = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-        if !self.enabled {
-            return;
+    /// Write these rows, one line each, and flush them (a reader sees them now).
+    /// `Break` when stdout's reader has gone: produce no more.
+    pub fn write<T: Serialize>(
+        &mut self,
+        rows: impl IntoIterator<Item = T>,
+    ) -> Result<ControlFlow<()>> {
+        if self.reader_gone {
+            return Ok(ControlFlow::Break(()));
         }
-        let Ok(mut drawn) = self.drawn.lock() else {
-            return;
-        };
-        if drawn.is_some_and(|at| at.elapsed() < std::time::Duration::from_millis(100)) {
-            return;
-        }
-        *drawn = Some(std::time::Instant::now());
-        let line = match self.total {
-            Some(total) if total > 0 => {
-                let filled = (done.min(total) * 30) / total;
-                format!(
-                    "{} [{}{}] {done}/{total}",
-                    self.label,
-                    "#".repeat(filled),
-                    ".".repeat(30 - filled)
-                )
+        let mut written = 0;
+        let result = (|| -> Result<()> {
+            for row in rows {
+                serde_json::to_writer(&mut self.out, &row)?;
+                self.out.write_all(b"\n")?;
+                written += 1;
             }
-            _ => format!("{} {done}", self.label),
-        };
-        // Plain spaces, not an escape code, wipe what a longer line left (NO_COLOR-safe).
-        let width = line.chars().count();
-        let wipe = self
-            .width
-            .swap(width, std::sync::atomic::Ordering::Relaxed)
-            .saturating_sub(width);
-        let _ = write!(io::stderr().lock(), "\r{line}{}", " ".repeat(wipe));
+            self.out.flush()?;
+            Ok(())
+        })();
+        self.written += written;
+        match result {
+            Ok(()) => Ok(ControlFlow::Continue(())),
+            Err(error) if self.file.is_none() && is_broken_pipe(&error) => {
+                self.reader_gone = true;
+                Ok(ControlFlow::Break(()))
+            }
+            Err(error) => Err(error),
+        }
     }
 
-    /// Clear the bar's line (if one was drawn).
-    pub fn finish(&self) {
-        let width = self.width.swap(0, std::sync::atomic::Ordering::Relaxed);
-        if self.enabled && width > 0 {
-            let _ = write!(io::stderr().lock(), "\r{}\r", " ".repeat(width));
+    /// Whether stdout's reader has gone: nothing more will be written.
+    pub fn reader_gone(&self) -> bool {
+        self.reader_gone
+    }
+
+    /// Flush, and give a file its name.
+    pub fn finish(mut self) -> Result<LinesWritten> {
+        if !self.reader_gone {
+            if let Err(error) = self.out.flush() {
+                let error = anyhow::Error::from(error);
+                if self.file.is_some() || !is_broken_pipe(&error) {
+                    return Err(error);
+                }
+                self.reader_gone = true;
+            }
         }
+        if let Some((partial, path)) = self.file.take() {
+            if let Err(e) = std::fs::rename(&partial, &path) {
+                let _ = std::fs::remove_file(&partial);
+                anyhow::bail!(
+                    "cannot rename {} to {}: {e}",
+                    partial.display(),
+                    path.display()
+                );
+            }
+        }
+        Ok(LinesWritten {
+            lines: self.written,
+            reader_gone: self.reader_gone,
+        })
     }
 }
 
-/// JSON lines straight to stdout, for output that streams as it arrives (`ddb scan`).
-pub fn write_lines(rows: &[Map<String, Value>]) -> Result<()> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    for row in rows {
-        serde_json::to_writer(&mut out, row)?;
-        writeln!(out)?;
+impl Drop for Lines {
+    /// A file not finished is removed: no half file is left under a name that looks whole.
+    fn drop(&mut self) {
+        if let Some((partial, _)) = &self.file {
+            let _ = std::fs::remove_file(partial);
+        }
     }
-    out.flush()?;
-    Ok(())
 }
 
 pub fn render(outcome: &Outcome, format: OutputFormat) -> Result<()> {

@@ -9,7 +9,8 @@ use serde_json::json;
 
 use crate::ctx::Ctx;
 use crate::interrupt;
-use crate::output::{paint, Outcome};
+use crate::output::Outcome;
+use crate::term::{paint, Colour};
 
 #[derive(Debug, Serialize)]
 pub struct Step {
@@ -54,10 +55,8 @@ impl<'a> Steps<'a> {
             error.context(context)
         })?;
         let elapsed_ms = at.elapsed().as_millis() as u64;
-        let shown = match status {
-            "ok" => paint(self.ctx, "32", status),
-            _ => paint(self.ctx, "33", status),
-        };
+        let colour = Colour::of_status(status).unwrap_or(Colour::Yellow);
+        let shown = paint(self.ctx.colour, colour, status);
         let pad = " ".repeat(7usize.saturating_sub(status.len()));
         self.ctx.info(format!(
             "{name:<24} {shown}{pad} {elapsed_ms:>5} ms  {detail}"

@@ -830,9 +830,14 @@ fn dynamodb_commands_neither_announce_nor_wait_for_postgres() {
 }
 
 #[test]
-fn a_reader_that_stops_early_ends_scan_and_export_quietly() {
+fn a_reader_that_stops_early_ends_scan_export_and_stream_quietly() {
     let (_db, table) = seeded("tr_head");
-    for command in ["scan --output jsonl", "export"] {
+    for command in [
+        "scan --output jsonl",
+        "export",
+        "export --dynamodb-json",
+        "stream --once --output jsonl",
+    ] {
         let status = Command::new("bash")
             .arg("-c")
             .arg(format!(

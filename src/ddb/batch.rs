@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity,
 
 use super::items::{describe_key, Item};
 use super::Ddb;
-use crate::output::Progress;
+use crate::term::Progress;
 
 /// DynamoDB's limit for one BatchWriteItem call.
 pub const BATCH_SIZE: usize = 25;

@@ -20,7 +20,8 @@ use super::Ddb;
 use crate::cli::{DdbArgs, ImportArgs};
 use crate::ctx::Ctx;
 use crate::guard::{self, Go, Plan};
-use crate::output::{Outcome, Progress};
+use crate::output::Outcome;
+use crate::term::Progress;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
     let path = &import.path;

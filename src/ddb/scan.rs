@@ -3,6 +3,8 @@
 //! asked. With `--output jsonl` each page is printed as it arrives, so memory does not grow
 //! with the table. `ddb export` reads the table through the same path.
 
+use std::ops::ControlFlow;
+
 use anyhow::Result;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
@@ -14,37 +16,35 @@ use super::items::Item;
 use super::Ddb;
 use crate::cli::{DdbArgs, OutputFormat, ScanArgs};
 use crate::ctx::Ctx;
-use crate::output::{self, Column, Outcome, Progress, View};
+use crate::output::{Column, Lines, Outcome, View};
+use crate::term::Progress;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, scan: &ScanArgs) -> Result<Outcome> {
     let ddb = Ddb::connect(ctx, args)?;
-    let streaming = ctx.output == OutputFormat::Jsonl;
-    let mut rows: Vec<Map<String, Value>> = Vec::new();
     let progress = Progress::new(ctx, "scanning", None);
     let pages = Pages {
         segments: scan.segments,
         page_size: scan.page_size,
         limit: scan.limit,
     };
-    let seen = ctx.block_on(scan_pages(&ddb, pages, |items| {
-        progress.add(items.len());
-        let json: Vec<Map<String, Value>> = items.iter().map(to_json).collect();
-        if streaming {
-            output::write_lines(&json)?;
-        } else {
-            rows.extend(json);
-        }
-        Ok(())
-    }));
-    progress.finish();
-    match seen? {
-        Ok(_) => {}
-        Err(e) if output::is_broken_pipe(&e) => {}
-        Err(e) => return Err(e),
-    }
-    if streaming {
+    if ctx.output == OutputFormat::Jsonl {
+        // Each page is printed as it arrives: memory does not grow with the table.
+        let mut lines = Lines::stdout();
+        ctx.block_on(scan_pages(&ddb, pages, |items| {
+            progress.add(items.len());
+            lines.write(items.iter().map(to_json))
+        }))??;
+        progress.finish();
+        lines.finish()?;
         return Ok(Outcome::Nothing);
     }
+    let mut rows: Vec<Map<String, Value>> = Vec::new();
+    ctx.block_on(scan_pages(&ddb, pages, |items| {
+        progress.add(items.len());
+        rows.extend(items.iter().map(to_json));
+        Ok(ControlFlow::Continue(()))
+    }))??;
+    progress.finish();
     Ok(Outcome::rows_with(
         vec![
             Column::new("pk"),
@@ -65,11 +65,12 @@ pub struct Pages {
 }
 
 /// Read every page of the table (segments in parallel, each page handed to `sink` as it
-/// arrives, at most `limit` items in all); the number of items handed over.
+/// arrives, at most `limit` items in all, until `sink` says `Break`); how many items were
+/// handed over.
 pub async fn scan_pages(
     ddb: &Ddb,
     pages: Pages,
-    mut sink: impl FnMut(&[Item]) -> Result<()>,
+    mut sink: impl FnMut(&[Item]) -> Result<ControlFlow<()>>,
 ) -> Result<usize> {
     let segments = pages.segments.max(1);
     // Readers send their pages, or the SDK's error, which is explained here like any other.
@@ -121,9 +122,9 @@ pub async fn scan_pages(
         let items = page.map_err(|e| ddb.explain("Scan", e))?;
         let room = pages.limit.map_or(usize::MAX, |limit| limit - seen);
         let take = items.len().min(room);
-        sink(&items[..take])?;
+        let flow = sink(&items[..take])?;
         seen += take;
-        if pages.limit.is_some_and(|limit| seen >= limit) {
+        if flow.is_break() || pages.limit.is_some_and(|limit| seen >= limit) {
             break;
         }
     }

@@ -17,7 +17,8 @@ use super::{fixture, people, Ddb, Partition, INDEX};
 use crate::cli::{DdbArgs, DdbSeedArgs};
 use crate::ctx::Ctx;
 use crate::guard::{self, Done, Plan};
-use crate::output::{Outcome, Progress};
+use crate::output::Outcome;
+use crate::term::Progress;
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
     // Everything that can be wrong with the input is found before any store is touched.

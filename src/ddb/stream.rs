@@ -13,14 +13,13 @@ use aws_sdk_dynamodbstreams::types::{
     AttributeValue as StreamValue, OperationType, Record, ShardIteratorType,
 };
 use serde::Serialize;
-use serde_json::json;
 
 use super::items::{key_of, text, Item};
 use super::{Ddb, Partition, INDEX};
 use crate::cli::{DdbArgs, StreamArgs, StreamStart};
 use crate::ctx::Ctx;
 use crate::guard::{self, Go, Plan};
-use crate::output::Outcome;
+use crate::output::{Lines, Outcome};
 use crate::target::Target;
 
 /// One group move, as `--json` prints it (a line each).
@@ -96,10 +95,13 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, stream: &StreamArgs) -> Result<Outcome> {
         table: ddb.table.clone(),
         ..StreamReport::default()
     };
-    ctx.block_on(follow(ctx, &ddb, &arn, stream, &mut report))??;
-    if ctx.output != crate::cli::OutputFormat::Table {
-        // Machines read lines: the moves were printed as they came, the count comes last.
-        crate::output::write_lines(&[json!(&report).as_object().cloned().unwrap_or_default()])?;
+    // Machines read lines: each move is printed as it happens, the count comes last.
+    let mut lines = (ctx.output != crate::cli::OutputFormat::Table).then(Lines::stdout);
+    ctx.block_on(follow(ctx, &ddb, &arn, stream, &mut report, &mut lines))??;
+    if let Some(mut lines) = lines {
+        // The last line; a reader already gone is no failure.
+        let _ = lines.write([&report])?;
+        lines.finish()?;
         return Ok(Outcome::Nothing);
     }
     Outcome::done(
@@ -147,6 +149,7 @@ async fn follow(
     arn: &str,
     stream: &StreamArgs,
     report: &mut StreamReport,
+    lines: &mut Option<Lines>,
 ) -> Result<()> {
     let place = format!("DynamoDB Streams at {}", ddb.endpoint);
     // Shard → its next iterator; a shard read to its end is remembered as done.
@@ -230,7 +233,7 @@ async fn follow(
             for record in page.records() {
                 seen += 1;
                 report.records += 1;
-                apply(ctx, ddb, record, report).await?;
+                apply(ctx, ddb, record, report, lines).await?;
                 if let Some(sequence) = record.dynamodb().and_then(|d| d.sequence_number()) {
                     last.insert(shard.clone(), sequence.to_string());
                 }
@@ -245,7 +248,9 @@ async fn follow(
                 }
             }
         }
-        if crate::interrupt::requested() || (stream.once && seen == 0) {
+        // Its reader gone (`| head -3`): the lines it wanted were printed.
+        let reader_gone = lines.as_ref().is_some_and(Lines::reader_gone);
+        if reader_gone || crate::interrupt::requested() || (stream.once && seen == 0) {
             return Ok(());
         }
         if seen == 0 {
@@ -289,7 +294,13 @@ async fn shards(ddb: &Ddb, arn: &str, place: &str) -> Result<Vec<String>> {
 
 /// The Lambda's update for one record: a `MSG#` item moves its group's two items to its time
 /// and text. A REMOVE, or any other item, is not a message: nothing to do.
-async fn apply(ctx: &Ctx, ddb: &Ddb, record: &Record, report: &mut StreamReport) -> Result<()> {
+async fn apply(
+    ctx: &Ctx,
+    ddb: &Ddb,
+    record: &Record,
+    report: &mut StreamReport,
+    lines: &mut Option<Lines>,
+) -> Result<()> {
     if record.event_name() == Some(&OperationType::Remove) {
         return Ok(());
     }
@@ -385,16 +396,14 @@ async fn apply(ctx: &Ctx, ddb: &Ddb, record: &Record, report: &mut StreamReport)
                     members.join(", "),
                     crate::output::cut(message, 60)
                 ));
-                if ctx.output != crate::cli::OutputFormat::Table {
-                    crate::output::write_lines(&[json!(Moved {
+                if let Some(lines) = lines {
+                    // Whether its reader is gone is `follow`'s to check, between records.
+                    let _ = lines.write([Moved {
                         message_group_uuid: group.to_string(),
                         sk: sk.to_string(),
                         members,
                         message: message.to_string(),
-                    })
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default()])?;
+                    }])?;
                 }
                 return Ok(());
             }
