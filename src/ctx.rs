@@ -95,7 +95,8 @@ impl Ctx {
         if let Some(timeout) = self.wait_for_pg {
             let waited = self.waited.get_or_init(|| {
                 self.info(format!("waiting for Postgres at {}…", pg.display));
-                pg.wait_until_up(std::time::Instant::now() + timeout)
+                self.block_on(pg.wait_until_up(std::time::Instant::now() + timeout))
+                    .and_then(|waited| waited)
                     .map(|_| ())
                     .map_err(|e| Kept::new(&e))
             });

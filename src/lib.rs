@@ -14,6 +14,7 @@ pub mod guard;
 pub mod interrupt;
 pub mod output;
 pub mod pg;
+pub mod poll;
 pub mod rds;
 pub mod setup;
 pub mod sql;

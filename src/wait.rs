@@ -10,6 +10,7 @@ use crate::cli::{DdbArgs, Store, WaitArgs};
 use crate::ctx::Ctx;
 use crate::ddb::Ddb;
 use crate::output::Outcome;
+use crate::poll::{self, Probe, Wait};
 
 #[derive(Debug, Serialize)]
 struct Ready {
@@ -38,7 +39,7 @@ pub fn run(ctx: &Ctx, args: &WaitArgs) -> Result<Outcome> {
 fn postgres(ctx: &Ctx, deadline: Instant) -> Result<Ready> {
     let pg = ctx.pg_unwaited()?;
     ctx.info(format!("waiting for Postgres at {}…", pg.display));
-    let waited = pg.wait_until_up(deadline)?;
+    let waited = ctx.block_on(pg.wait_until_up(deadline))??;
     Ok(Ready {
         store: "postgres",
         target: pg.display.clone(),
@@ -49,34 +50,29 @@ fn postgres(ctx: &Ctx, deadline: Instant) -> Result<Ready> {
 fn dynamodb(ctx: &Ctx, args: &DdbArgs, deadline: Instant) -> Result<Ready> {
     let ddb = Ddb::connect(ctx, args)?;
     ctx.info(format!("waiting for DynamoDB at {}…", ddb.endpoint));
-    let started = Instant::now();
-    loop {
+    let endpoint = &ddb.endpoint;
+    let probe = || async {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let attempt = ctx.block_on(async {
-            tokio::time::timeout(
-                remaining.max(Duration::from_millis(1)),
-                ddb.client.list_tables().limit(1).send(),
-            )
-            .await
-        })?;
-        let last = match attempt {
-            Ok(Ok(_)) => {
-                return Ok(Ready {
-                    store: "dynamodb",
-                    target: ddb.endpoint.clone(),
-                    waited_ms: started.elapsed().as_millis() as u64,
-                })
-            }
-            Ok(Err(error)) => format!("{:#}", ddb.explain("ListTables", error)),
-            Err(_) => "no answer".to_string(),
-        };
-        crate::interrupt::check(|| format!("DynamoDB at {} was not up yet", ddb.endpoint))?;
-        if Instant::now() + Duration::from_millis(250) >= deadline {
-            return Err(anyhow!(
-                "DynamoDB at {} did not come up in time (last: {last})",
-                ddb.endpoint
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+        let answer = tokio::time::timeout(
+            remaining.max(Duration::from_millis(1)),
+            ddb.client.list_tables().limit(1).send(),
+        )
+        .await;
+        Ok(match answer {
+            Ok(Ok(_)) => Probe::Ready(()),
+            Ok(Err(error)) => Probe::NotYet(format!("{:#}", ddb.explain("ListTables", error))),
+            Err(_) => Probe::NotYet("no answer".to_string()),
+        })
+    };
+    let (_, waited) = ctx.block_on(poll::until(
+        Wait::steady(deadline),
+        || format!("DynamoDB at {endpoint} was not up yet"),
+        probe,
+        |last| anyhow!("DynamoDB at {endpoint} did not come up in time (last: {last})"),
+    ))??;
+    Ok(Ready {
+        store: "dynamodb",
+        target: endpoint.clone(),
+        waited_ms: waited.as_millis() as u64,
+    })
 }

@@ -1,8 +1,6 @@
 //! `cruddur ddb schema-load [--if-not-exists]`: the messages table with its index, as the
 //! app expects it, waited for until ACTIVE.
 
-use std::time::{Duration, Instant};
-
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
@@ -17,6 +15,7 @@ use crate::cli::{DdbArgs, DdbSchemaLoadArgs};
 use crate::ctx::Ctx;
 use crate::guard::{self, Plan};
 use crate::output::Outcome;
+use crate::poll::{self, Probe, Wait};
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
     let ddb = Ddb::connect(ctx, args)?;
@@ -104,25 +103,32 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcom
         }
         Err(error) => return Err(ddb.explain("CreateTable", error)),
     }
-    let started = Instant::now();
-    let mut delay = Duration::from_millis(50);
-    loop {
-        let table = describe(ddb).await?;
-        if table.table_status() == Some(&TableStatus::Active) {
-            return summary(format!("created table `{}`", ddb.table), &table, true);
-        }
-        if started.elapsed() > load.wait_timeout {
-            return Err(anyhow!(
-                "table `{}` was created but is still {} after {}; check it later with `cruddur doctor`",
-                ddb.table,
-                table.table_status().map_or("without a status", |s| s.as_str()),
+    let name = &ddb.table;
+    let (table, _) = poll::until(
+        Wait::backing_off(load.wait_timeout),
+        || format!("table `{name}` was created but was not ACTIVE yet"),
+        || async {
+            let table = describe(ddb).await?;
+            if table.table_status() == Some(&TableStatus::Active) {
+                return Ok(Probe::Ready(table));
+            }
+            ctx.detail(format!("waiting for `{name}` to become ACTIVE…"));
+            Ok(Probe::NotYet(
+                table
+                    .table_status()
+                    .map_or("without a status", |s| s.as_str())
+                    .to_string(),
+            ))
+        },
+        |last| {
+            anyhow!(
+                "table `{name}` was created but is still {last} after {}; check it later with `cruddur doctor`",
                 crate::output::duration(load.wait_timeout)
-            ));
-        }
-        ctx.detail(format!("waiting for `{}` to become ACTIVE…", ddb.table));
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
-    }
+            )
+        },
+    )
+    .await?;
+    summary(format!("created table `{name}`"), &table, true)
 }
 
 /// The stream production's table has, and `cruddur ddb stream` follows: new images.

@@ -20,6 +20,7 @@ use crate::cli::{DdbArgs, StreamArgs, StreamStart};
 use crate::ctx::Ctx;
 use crate::guard::{self, Go, Plan};
 use crate::output::{Lines, Outcome};
+use crate::poll::{self, Probe, Wait};
 use crate::target::Target;
 
 /// One group move, as `--json` prints it (a line each).
@@ -128,18 +129,26 @@ async fn enable(ctx: &Ctx, ddb: &Ddb) -> Result<String> {
         .send()
         .await
         .map_err(|e| ddb.explain("UpdateTable", e))?;
-    for _ in 0..60 {
-        let table = super::schema_load::describe(ddb).await?;
-        if let Some(arn) = table.latest_stream_arn() {
-            ctx.info(format!("turned on the stream of `{}`", ddb.table));
-            return Ok(arn.to_string());
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    Err(anyhow!(
-        "table `{}` took its stream but never reported it: check it with `cruddur doctor`",
-        ddb.table
-    ))
+    let name = &ddb.table;
+    let (arn, _) = poll::until(
+        Wait::backing_off(Duration::from_secs(15)),
+        || format!("the stream of `{name}` was turned on but not reported yet"),
+        || async {
+            let table = super::schema_load::describe(ddb).await?;
+            Ok(match table.latest_stream_arn() {
+                Some(arn) => Probe::Ready(arn.to_string()),
+                None => Probe::NotYet("no stream ARN".into()),
+            })
+        },
+        |_| {
+            anyhow!(
+                "table `{name}` took its stream but did not report it within 15s: check it with `cruddur doctor`"
+            )
+        },
+    )
+    .await?;
+    ctx.info(format!("turned on the stream of `{name}`"));
+    Ok(arn)
 }
 
 /// Read every shard until caught up (`--once`) or until Ctrl-C.

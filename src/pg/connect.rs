@@ -11,6 +11,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls};
 
 use super::target::{PgTarget, Tls};
+use crate::poll::{self, Probe, Wait};
 use crate::target::Target;
 
 impl PgTarget {
@@ -44,29 +45,41 @@ impl PgTarget {
 
     /// Poll until the server takes a login (to the maintenance database), or `deadline`.
     /// A refused login or a missing role is final: waiting would not mend it.
-    pub fn wait_until_up(&self, deadline: std::time::Instant) -> Result<Duration> {
-        let started = std::time::Instant::now();
-        loop {
-            let last = match self.connect_to("postgres") {
-                Ok(_) => return Ok(started.elapsed()),
-                Err(Failure::Pg(e)) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {
-                    return Ok(started.elapsed())
+    pub async fn wait_until_up(&self, deadline: std::time::Instant) -> Result<Duration> {
+        let server = self.server();
+        let (_, waited) = poll::until(
+            Wait::steady(deadline),
+            || format!("Postgres at {server} was not up yet"),
+            // The blocking driver must not run (nor be dropped) on the async runtime's thread.
+            || {
+                let pg = self.clone();
+                async move {
+                    tokio::task::spawn_blocking(move || pg.probe_up())
+                        .await
+                        .map_err(|e| anyhow!("internal: the login attempt failed to run: {e}"))?
                 }
-                Err(Failure::Pg(e))
-                    if e.code().is_some() && e.code() != Some(&SqlState::CANNOT_CONNECT_NOW) =>
-                {
-                    return Err(self.explain(Failure::Pg(e), "postgres"))
-                }
-                Err(failure) => format!("{:#}", self.explain(failure, "postgres")),
-            };
-            crate::interrupt::check(|| format!("Postgres at {} was not up yet", self.server()))?;
-            if std::time::Instant::now() + Duration::from_millis(250) >= deadline {
-                return Err(anyhow!(
-                    "Postgres at {} did not come up in time (last: {last})",
-                    self.server()
-                ));
+            },
+            |last| anyhow!("Postgres at {server} did not come up in time (last: {last})"),
+        )
+        .await?;
+        Ok(waited)
+    }
+
+    fn probe_up(&self) -> Result<Probe<()>> {
+        match self.connect_to("postgres") {
+            Ok(_) => Ok(Probe::Ready(())),
+            Err(Failure::Pg(e)) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {
+                Ok(Probe::Ready(()))
             }
-            std::thread::sleep(Duration::from_millis(250));
+            Err(Failure::Pg(e))
+                if e.code().is_some() && e.code() != Some(&SqlState::CANNOT_CONNECT_NOW) =>
+            {
+                Err(self.explain(Failure::Pg(e), "postgres"))
+            }
+            Err(failure) => Ok(Probe::NotYet(format!(
+                "{:#}",
+                self.explain(failure, "postgres")
+            ))),
         }
     }
 
