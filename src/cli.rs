@@ -512,34 +512,6 @@ pub struct DdbSchemaLoadArgs {
 /// The seed conversation's message group, as the old scripts had it.
 pub const SEED_GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
 
-/// The flags' defaults as values, for commands that run these steps themselves (`setup`); a
-/// test keeps them equal to what clap gives for no flag.
-impl Default for DdbSchemaLoadArgs {
-    fn default() -> Self {
-        DdbSchemaLoadArgs {
-            if_not_exists: false,
-            wait_timeout: Duration::from_secs(60),
-        }
-    }
-}
-
-impl Default for DdbSeedArgs {
-    fn default() -> Self {
-        DdbSeedArgs {
-            fixture: None,
-            my_handle: "timmy-cde".into(),
-            other_handle: "tim-suarez".into(),
-            message_group_uuid: SEED_GROUP.into(),
-            now: None,
-            replace: false,
-            write: WriteArgs {
-                concurrency: 32,
-                max_retries: 10,
-            },
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct DdbSeedArgs {
     /// The conversation: lines of `Person 1: …` / `Person 2: …` [default: fixtures/conversation.txt, built in]
@@ -851,29 +823,6 @@ mod tests {
     #[test]
     fn the_command_tree_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    /// `setup` runs the ddb steps with these values: they must be the flags' own defaults.
-    #[test]
-    fn step_defaults_match_the_flags() {
-        #[derive(Parser)]
-        struct Of<T: Args> {
-            #[command(flatten)]
-            args: T,
-        }
-        let load = Of::<DdbSchemaLoadArgs>::try_parse_from(["x"]).unwrap().args;
-        let expected = DdbSchemaLoadArgs::default();
-        assert_eq!(
-            (load.if_not_exists, load.wait_timeout),
-            (expected.if_not_exists, expected.wait_timeout)
-        );
-        let seed = Of::<DdbSeedArgs>::try_parse_from(["x"]).unwrap().args;
-        let expected = DdbSeedArgs::default();
-        assert_eq!(
-            format!("{seed:?}"),
-            format!("{expected:?}"),
-            "DdbSeedArgs::default() drifted from the flags"
-        );
     }
 
     #[test]

@@ -23,34 +23,54 @@ pub struct PoolUser {
     pub enabled: bool,
 }
 
+/// The app's user pool and where to reach it (plain options, from the flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool {
+    pub id: String,
+    /// An emulator's endpoint, named on purpose (`--cognito-endpoint-url`).
+    pub endpoint_url: Option<String>,
+}
+
+impl Pool {
+    /// The pool the flags or the environment name, if any.
+    pub fn configured(args: &PoolArgs) -> Option<Pool> {
+        let id = args
+            .pool_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())?;
+        Some(Pool {
+            id: id.to_string(),
+            endpoint_url: args.cognito_endpoint_url.clone(),
+        })
+    }
+
+    /// The pool the flags name, or an error naming the variable and the flag.
+    pub fn required(args: &PoolArgs) -> Result<Pool> {
+        Pool::configured(args).ok_or_else(|| {
+            anyhow!("no Cognito user pool: set AWS_COGNITO_USER_POOL_ID or pass --pool-id (e.g. us-east-1_bnfXCOI56)")
+        })
+    }
+}
+
 pub fn run(ctx: &Ctx, command: &CognitoCommand) -> Result<Outcome> {
     match command {
         CognitoCommand::ListUsers(pool) => {
-            let users = list_users(ctx, pool, pool_id(pool)?)?;
+            let users = list_users(ctx, &Pool::required(pool)?)?;
             Outcome::rows(&["handle", "sub", "email", "status", "enabled"], &users)
         }
     }
 }
 
-/// The configured pool id, or an error naming the variable and the flag.
-pub fn pool_id(args: &PoolArgs) -> Result<&str> {
-    args.pool_id
-        .as_deref()
-        .filter(|id| !id.trim().is_empty())
-        .ok_or_else(|| {
-            anyhow!("no Cognito user pool: set AWS_COGNITO_USER_POOL_ID or pass --pool-id (e.g. us-east-1_bnfXCOI56)")
-        })
-}
-
 /// Every user of the pool, following PaginationToken.
 #[cfg(not(feature = "cognito"))]
-pub fn list_users(_ctx: &Ctx, _pool: &PoolArgs, _pool_id: &str) -> Result<Vec<PoolUser>> {
+pub fn list_users(_ctx: &Ctx, _pool: &Pool) -> Result<Vec<PoolUser>> {
     Err(crate::error::missing_feature("cognito", "Cognito support"))
 }
 
 /// Whether the pool is there (for `doctor`).
 #[cfg(not(feature = "cognito"))]
-pub fn describe_pool(_ctx: &Ctx, _pool: &PoolArgs, _pool_id: &str) -> Result<()> {
+pub fn describe_pool(_ctx: &Ctx, _pool: &Pool) -> Result<()> {
     Err(crate::error::missing_feature("cognito", "Cognito support"))
 }
 
@@ -58,12 +78,12 @@ pub fn describe_pool(_ctx: &Ctx, _pool: &PoolArgs, _pool_id: &str) -> Result<()>
 #[cfg(feature = "cognito")]
 fn client(
     ctx: &Ctx,
-    pool: &PoolArgs,
+    pool: &Pool,
 ) -> Result<(aws_sdk_cognitoidentityprovider::Client, String, String)> {
     let (sdk, endpoint) = crate::aws::service_config(
         ctx,
         "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
-        pool.cognito_endpoint_url.as_deref(),
+        pool.endpoint_url.as_deref(),
         "--cognito-endpoint-url",
     )?;
     let region = crate::aws::region(&sdk)?;
@@ -80,16 +100,18 @@ fn client(
 
 /// Whether the pool is there (for `doctor`).
 #[cfg(feature = "cognito")]
-pub fn describe_pool(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<()> {
+pub fn describe_pool(ctx: &Ctx, pool: &Pool) -> Result<()> {
     let (client, _, place) = client(ctx, pool)?;
+    let pool_id = &pool.id;
     ctx.block_on(client.describe_user_pool().user_pool_id(pool_id).send())?
         .map_err(|e| crate::aws::explain("DescribeUserPool", &place, &e))?;
     Ok(())
 }
 
 #[cfg(feature = "cognito")]
-pub fn list_users(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Vec<PoolUser>> {
+pub fn list_users(ctx: &Ctx, pool: &Pool) -> Result<Vec<PoolUser>> {
     let (client, region, place) = client(ctx, pool)?;
+    let pool_id = &pool.id;
     ctx.detail(format!("Cognito user pool {pool_id} in {region}"));
     ctx.block_on(async {
         let mut users = Vec::new();

@@ -375,12 +375,7 @@ fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
 }
 
 fn cognito(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
-    let Some(pool_id) = args
-        .pool
-        .pool_id
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-    else {
+    let Some(pool) = crate::cognito::Pool::configured(&args.pool) else {
         checks.push(check(
             "cognito pool",
             "warn",
@@ -389,9 +384,14 @@ fn cognito(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
         ));
         return;
     };
-    let reached = crate::cognito::describe_pool(ctx, &args.pool, pool_id);
+    let reached = crate::cognito::describe_pool(ctx, &pool);
     checks.push(match reached {
-        Ok(_) => check("cognito pool", "ok", format!("{pool_id} is reachable"), ""),
+        Ok(_) => check(
+            "cognito pool",
+            "ok",
+            format!("{} is reachable", pool.id),
+            "",
+        ),
         Err(error) => check(
             "cognito pool",
             "fail",

@@ -132,6 +132,14 @@ impl<R> Done<R> {
         }
     }
 
+    /// The executed result turned into another (a report from raw results).
+    pub fn map<T>(self, f: impl FnOnce(R) -> T) -> Done<T> {
+        match self {
+            Done::Planned(plan) => Done::Planned(plan),
+            Done::Executed(result) => Done::Executed(f(result)),
+        }
+    }
+
     /// The result, for a step of a larger command (which did its own dry run before).
     pub fn executed(self) -> Result<R> {
         match self {

@@ -5,28 +5,31 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::cli::{DdbSchemaLoadArgs, DdbSeedArgs, SetupArgs};
+use crate::cli::SetupArgs;
 use crate::ctx::Ctx;
-use crate::db::setup::{plan, refuse_prod, run_steps, STEPS};
-use crate::ddb;
+use crate::db::setup::{plan, refuse_prod, run_steps, SetupOptions, STEPS};
+use crate::ddb::schema_load::{create_table, TableOptions};
+use crate::ddb::seed::{seed_conversation, SeedOptions};
+use crate::ddb::Ddb;
 use crate::guard::{self, Go};
 use crate::output::Outcome;
-use crate::steps::Steps;
+use crate::steps::{StepEnd, Steps};
 
 pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     refuse_prod(ctx, "setup")?;
-    // The ddb steps' own defaults (cli.rs keeps them equal to the flags'), with these two set.
-    let schema = DdbSchemaLoadArgs {
+    // The ddb steps' own defaults (a test keeps them equal to the flags'), with these two set.
+    let table = TableOptions {
         if_not_exists: true,
-        ..DdbSchemaLoadArgs::default()
+        ..TableOptions::default()
     };
-    let seed = DdbSeedArgs {
+    let seed = SeedOptions {
         replace: true,
-        ..DdbSeedArgs::default()
+        ..SeedOptions::default()
     };
-    let ddb = ddb::Ddb::connect(ctx, &setup.ddb)?;
+    let ddb = Ddb::connect(ctx, &setup.ddb)?;
     let pg = ctx.pg()?;
-    let mut plan = plan(pg, &setup.pool, &setup.dir)?;
+    let options = SetupOptions::new(&setup.pool, &setup.dir);
+    let mut plan = plan(pg, &options)?;
     plan.summary = format!(
         "set up the local stack from scratch: database `{}` and table `{}` at {}",
         pg.dbname, ddb.table, ddb.endpoint
@@ -48,15 +51,14 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
         .chain(["ddb schema-load", "ddb seed"])
         .collect();
     let mut steps = Steps::new(ctx, &all);
-    run_steps(ctx, &setup.pool, &setup.dir, &mut steps)?;
+    run_steps(ctx, &options, &mut steps)?;
     steps.run("ddb schema-load", || {
-        Ok((
-            "ok",
-            message(ddb::schema_load::run(ctx, &setup.ddb, &schema)?),
-        ))
+        let report = create_table(ctx, &ddb, table)?.executed()?;
+        StepEnd::ok(report.summary(), &report)
     })?;
     steps.run("ddb seed", || {
-        Ok(("ok", message(ddb::seed::run(ctx, &setup.ddb, &seed)?)))
+        let report = seed_conversation(ctx, &ddb, &seed)?.executed()?;
+        StepEnd::ok(report.summary(), &report)
     })?;
     steps.outcome(
         format!(
@@ -67,9 +69,23 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     )
 }
 
-fn message(outcome: Outcome) -> String {
-    match outcome {
-        Outcome::Done { message, .. } => message,
-        _ => String::new(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{DdbSchemaLoadArgs, DdbSeedArgs};
+    use clap::{Args, Parser};
+
+    /// `setup` starts from these values: they must be the flags' own defaults.
+    #[test]
+    fn step_defaults_match_the_flags() {
+        #[derive(Parser)]
+        struct Of<T: Args> {
+            #[command(flatten)]
+            args: T,
+        }
+        let load = Of::<DdbSchemaLoadArgs>::try_parse_from(["x"]).unwrap().args;
+        assert_eq!(TableOptions::from(&load), TableOptions::default());
+        let seed = Of::<DdbSeedArgs>::try_parse_from(["x"]).unwrap().args;
+        assert_eq!(SeedOptions::from(&seed), SeedOptions::default());
     }
 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::ctx::Ctx;
 use crate::interrupt;
@@ -18,6 +18,36 @@ pub struct Step {
     pub status: &'static str,
     pub elapsed_ms: u64,
     pub detail: String,
+    /// The step's own typed report (what `cruddur db seed --json` would print), if it ran.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub report: Value,
+}
+
+/// How a step ended: done (with its report) or skipped (with why).
+#[derive(Debug)]
+pub struct StepEnd {
+    status: &'static str,
+    detail: String,
+    report: Value,
+}
+
+impl StepEnd {
+    /// Done: `detail` is the report's one line for people.
+    pub fn ok(detail: String, report: &impl Serialize) -> Result<StepEnd> {
+        Ok(StepEnd {
+            status: "ok",
+            detail,
+            report: serde_json::to_value(report)?,
+        })
+    }
+
+    pub fn skipped(why: impl Into<String>) -> Result<StepEnd> {
+        Ok(StepEnd {
+            status: "skipped",
+            detail: why.into(),
+            report: Value::Null,
+        })
+    }
 }
 
 pub struct Steps<'a> {
@@ -38,15 +68,19 @@ impl<'a> Steps<'a> {
         }
     }
 
-    /// Run one step; `work` returns its status (`ok`, `skipped`) and a one-line detail.
+    /// Run one step; `work` says how it ended.
     pub fn run(
         &mut self,
         name: &'static str,
-        work: impl FnOnce() -> Result<(&'static str, String)>,
+        work: impl FnOnce() -> Result<StepEnd>,
     ) -> Result<()> {
         interrupt::check(|| self.progress(name))?;
         let at = Instant::now();
-        let (status, detail) = work().map_err(|error| {
+        let StepEnd {
+            status,
+            detail,
+            report,
+        } = work().map_err(|error| {
             let context = if interrupt::requested() {
                 format!("during step `{name}`; {}", self.progress(name))
             } else {
@@ -66,6 +100,7 @@ impl<'a> Steps<'a> {
             status,
             elapsed_ms,
             detail,
+            report,
         });
         Ok(())
     }

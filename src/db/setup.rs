@@ -1,6 +1,8 @@
 //! `cruddur db setup`: local only. Drop (terminating other sessions), create, load the
 //! schema and the seed, then link Cognito users. Safe to re-run.
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 use serde_json::json;
 
@@ -9,13 +11,14 @@ use super::migration::find_folder;
 use super::schema_load::summary;
 use super::{create, drop, load_file, update_cognito_user_ids, SqlSource};
 use crate::cli::{DbSetupArgs, MigrationsDirArgs, PoolArgs};
+use crate::cognito::Pool;
 use crate::ctx::{Ctx, Target};
 use crate::error::refused;
 use crate::guard::{self, Go, Plan};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::sql;
-use crate::steps::Steps;
+use crate::steps::{StepEnd, Steps};
 
 pub const STEPS: &[&str] = &[
     "drop",
@@ -26,14 +29,33 @@ pub const STEPS: &[&str] = &[
     "migrate",
 ];
 
+/// What `db setup` needs besides the database (plain options, from the flags).
+#[derive(Debug, Clone, Default)]
+pub struct SetupOptions {
+    /// The Cognito pool to link users to; None: the step is skipped.
+    pub pool: Option<Pool>,
+    /// `--migrations-dir`; None: looked for from here up.
+    pub migrations_dir: Option<PathBuf>,
+}
+
+impl SetupOptions {
+    pub fn new(pool: &PoolArgs, dir: &MigrationsDirArgs) -> SetupOptions {
+        SetupOptions {
+            pool: Pool::configured(pool),
+            migrations_dir: dir.migrations_dir.clone(),
+        }
+    }
+}
+
 pub fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
     refuse_prod(ctx, "db setup")?;
     let pg = ctx.pg()?;
-    if let Go::DryRun(plan) = guard::check(ctx, &plan(pg, &args.pool, &args.dir)?, None)? {
+    let options = SetupOptions::new(&args.pool, &args.dir);
+    if let Go::DryRun(plan) = guard::check(ctx, &plan(pg, &options)?, None)? {
         return Ok(plan);
     }
     let mut steps = Steps::new(ctx, STEPS);
-    run_steps(ctx, &args.pool, &args.dir, &mut steps)?;
+    run_steps(ctx, &options, &mut steps)?;
     steps.outcome(
         format!("database `{}` on {} is set up", pg.dbname, pg.server()),
         json!({ "database": pg.dbname }),
@@ -41,70 +63,61 @@ pub fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
 }
 
 /// The steps, for `db setup` and for `setup`, which goes on with DynamoDB.
-pub fn run_steps(
-    ctx: &Ctx,
-    pool: &PoolArgs,
-    dir: &MigrationsDirArgs,
-    steps: &mut Steps,
-) -> Result<()> {
+pub fn run_steps(ctx: &Ctx, options: &SetupOptions, steps: &mut Steps) -> Result<()> {
     let pg = ctx.pg()?;
     steps.run("drop", || {
-        Ok((
-            "ok",
-            drop::drop_database(ctx, pg, true)?.executed()?.summary(),
-        ))
+        let report = drop::drop_database(ctx, pg, true)?.executed()?;
+        StepEnd::ok(report.summary(), &report)
     })?;
     steps.run("create", || {
-        create::create(ctx, pg)?.executed()?;
-        Ok(("ok", format!("created database `{}`", pg.dbname)))
+        let created = create::create(ctx, pg)?.executed()?;
+        StepEnd::ok(
+            format!("created database `{}`", pg.dbname),
+            &json!({ "database": pg.dbname, "created": created }),
+        )
     })?;
     steps.run("schema-load", || {
         let source = SqlSource::new(None, "sql/schema.sql", sql::SCHEMA)?;
         let report = load_file(ctx, pg, &source, true)?.executed()?;
-        Ok(("ok", summary("loaded", &report)))
+        StepEnd::ok(summary("loaded", &report), &report)
     })?;
     steps.run("seed", || {
         let source = SqlSource::new(None, "sql/seed.sql", sql::SEED)?;
         let report = load_file(ctx, pg, &source, false)?.executed()?;
-        Ok(("ok", summary("seeded", &report)))
+        StepEnd::ok(summary("seeded", &report), &report)
     })?;
-    steps.run("update-cognito-user-ids", || match pool_id(pool) {
-        Some(pool_id) => Ok((
-            "ok",
-            update_cognito_user_ids::link(ctx, pool, pool_id)?
-                .executed()?
-                .summary(),
-        )),
-        None => Ok((
-            "skipped",
-            "no AWS_COGNITO_USER_POOL_ID (or --pool-id): cognito_user_id stays 'MOCK'".to_string(),
-        )),
+    steps.run("update-cognito-user-ids", || match &options.pool {
+        Some(pool) => {
+            let report = update_cognito_user_ids::link(ctx, pool)?.executed()?;
+            StepEnd::ok(report.summary(), &report)
+        }
+        None => StepEnd::skipped(
+            "no AWS_COGNITO_USER_POOL_ID (or --pool-id): cognito_user_id stays 'MOCK'",
+        ),
     })?;
-    steps.run("migrate", || match find_folder(dir.migrations_dir.as_deref())? {
+    steps.run("migrate", || match find_folder(options.migrations_dir.as_deref())? {
         Some(folder) => {
             let report = migrate(ctx, pg, &folder.path, None)?.executed()?;
-            Ok(("ok", report.summary()))
+            StepEnd::ok(report.summary(), &report)
         }
-        None => Ok((
-            "skipped",
-            "no migrations folder (backend-flask/db/migrations or db/migrations here or above; or --migrations-dir)"
-                .to_string(),
-        )),
+        None => StepEnd::skipped(
+            "no migrations folder (backend-flask/db/migrations or db/migrations here or above; or --migrations-dir)",
+        ),
     })
 }
 
 /// What the steps would do (each passes the guard again as it runs).
-pub fn plan(pg: &PgTarget, pool: &PoolArgs, dir: &MigrationsDirArgs) -> Result<Plan> {
+pub fn plan(pg: &PgTarget, options: &SetupOptions) -> Result<Plan> {
     let actions = vec![
         "drop the database, terminating its sessions (DROP DATABASE … WITH (FORCE))".into(),
         "create it".into(),
         "load sql/schema.sql (built in) in one transaction, marking the database `local`".into(),
         "load sql/seed.sql (built in) in one transaction".into(),
-        match pool_id(pool) {
-            Some(id) => format!("link users to Cognito pool {id}"),
+        match &options.pool {
+            Some(pool) => format!("link users to Cognito pool {}", pool.id),
             None => "skip linking Cognito users (no AWS_COGNITO_USER_POOL_ID)".into(),
         },
-        match find_folder(dir.migrations_dir.as_deref())? {
+        match find_folder(options.migrations_dir.as_deref())? {
             Some(folder) => format!("apply the migrations of {}", folder.path.display()),
             None => "skip the migrations (no migrations folder)".into(),
         },
@@ -115,10 +128,6 @@ pub fn plan(pg: &PgTarget, pool: &PoolArgs, dir: &MigrationsDirArgs) -> Result<P
         actions,
         confirm: pg.dbname.clone(),
     })
-}
-
-fn pool_id(pool: &PoolArgs) -> Option<&str> {
-    pool.pool_id.as_deref().filter(|id| !id.trim().is_empty())
 }
 
 /// The commands that rebuild from scratch are for the local stack only.

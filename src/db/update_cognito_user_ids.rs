@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use serde::Serialize;
 
 use crate::cli::PoolArgs;
-use crate::cognito::{list_users, pool_id, PoolUser};
+use crate::cognito::{list_users, Pool, PoolUser};
 use crate::ctx::Ctx;
 use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
@@ -60,14 +60,15 @@ impl LinkReport {
 }
 
 pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
-    link(ctx, pool, pool_id(pool)?)?.outcome(|report| Outcome::done(report.summary(), &report))
+    link(ctx, &Pool::required(pool)?)?.outcome(|report| Outcome::done(report.summary(), &report))
 }
 
 /// Read the pool, work out which rows would change, and write them through the guard, in one
 /// transaction.
-pub fn link(ctx: &Ctx, pool: &PoolArgs, pool_id: &str) -> Result<Done<LinkReport>> {
+pub fn link(ctx: &Ctx, pool: &Pool) -> Result<Done<LinkReport>> {
     let pg = ctx.pg()?;
-    let users = list_users(ctx, pool, pool_id)?;
+    let users = list_users(ctx, pool)?;
+    let pool_id = &pool.id;
     let mut report = LinkReport {
         pool_id: pool_id.to_string(),
         ..LinkReport::default()

@@ -172,7 +172,22 @@ impl Health {
 }
 
 /// How many calls in flight, and how many retries of one batch before giving up on it.
-pub type BatchOptions = crate::cli::WriteArgs;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOptions {
+    /// The ceiling of the adaptive window.
+    pub concurrency: u16,
+    /// Tries of one batch without progress before its keys are reported unwritten.
+    pub max_retries: u32,
+}
+
+impl From<crate::cli::WriteArgs> for BatchOptions {
+    fn from(args: crate::cli::WriteArgs) -> BatchOptions {
+        BatchOptions {
+            concurrency: args.concurrency,
+            max_retries: args.max_retries,
+        }
+    }
+}
 
 #[derive(Debug, Default, serde::Serialize)]
 pub struct BatchReport {

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
         return Ok(plan);
     }
     let started = Instant::now();
-    let options = import.write;
+    let options = batch::BatchOptions::from(import.write);
     let skip: HashSet<usize> = skipped.iter().map(|(n, _)| *n).collect();
     let requests = lines(path)?.filter_map(|(number, line)| match line {
         _ if skip.contains(&number) => None,

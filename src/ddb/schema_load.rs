@@ -1,6 +1,8 @@
 //! `cruddur ddb schema-load [--if-not-exists]`: the messages table with its index, as the
 //! app expects it, waited for until ACTIVE.
 
+use std::time::Duration;
+
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
@@ -8,17 +10,151 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
     StreamViewType, TableDescription, TableStatus,
 };
-use serde_json::json;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
 
 use super::{Ddb, INDEX};
 use crate::cli::{DdbArgs, DdbSchemaLoadArgs};
 use crate::ctx::Ctx;
-use crate::guard::{self, Plan};
+use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 use crate::poll::{self, Probe, Wait};
 
+/// How to create the table (plain options: from `ddb schema-load`'s flags, or from `setup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableOptions {
+    /// An existing table is fine: report it, change nothing.
+    pub if_not_exists: bool,
+    /// How long to wait for the table to become ACTIVE.
+    pub wait_timeout: Duration,
+}
+
+/// The flags' defaults (`setup` starts from them; a test keeps them equal).
+impl Default for TableOptions {
+    fn default() -> TableOptions {
+        TableOptions {
+            if_not_exists: false,
+            wait_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl From<&DdbSchemaLoadArgs> for TableOptions {
+    fn from(args: &DdbSchemaLoadArgs) -> TableOptions {
+        TableOptions {
+            if_not_exists: args.if_not_exists,
+            wait_timeout: args.wait_timeout,
+        }
+    }
+}
+
+/// The table as DescribeTable reports it once it is ACTIVE (or as it already was).
+#[derive(Debug, Serialize)]
+pub struct TableReport {
+    pub table: String,
+    /// False when it existed already (`--if-not-exists`).
+    pub created: bool,
+    /// Key attribute → HASH / RANGE.
+    pub keys: Map<String, Value>,
+    pub indexes: Vec<IndexReport>,
+    pub billing: String,
+    pub throughput: Option<Throughput>,
+    /// The stream's view type (NEW_IMAGE), if it has one.
+    pub stream: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IndexReport {
+    pub name: String,
+    pub keys: Map<String, Value>,
+    pub projection: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Throughput {
+    pub read: Option<i64>,
+    pub write: Option<i64>,
+}
+
+impl TableReport {
+    fn new(table: &TableDescription, created: bool) -> TableReport {
+        let keys = |schema: &[KeySchemaElement]| -> Map<String, Value> {
+            schema
+                .iter()
+                .map(|k| (k.attribute_name().to_string(), json!(k.key_type().as_str())))
+                .collect()
+        };
+        TableReport {
+            table: table.table_name().unwrap_or_default().to_string(),
+            created,
+            keys: keys(table.key_schema()),
+            indexes: table
+                .global_secondary_indexes()
+                .iter()
+                .map(|index| IndexReport {
+                    name: index.index_name().unwrap_or_default().to_string(),
+                    keys: keys(index.key_schema()),
+                    projection: index
+                        .projection()
+                        .and_then(|p| p.projection_type())
+                        .map(|p| p.as_str().to_string()),
+                    status: index.index_status().map(|s| s.as_str().to_string()),
+                })
+                .collect(),
+            billing: table
+                .billing_mode_summary()
+                .and_then(|b| b.billing_mode())
+                .map(|b| b.as_str().to_string())
+                .unwrap_or_else(|| "PROVISIONED".into()),
+            throughput: table.provisioned_throughput().map(|t| Throughput {
+                read: t.read_capacity_units(),
+                write: t.write_capacity_units(),
+            }),
+            stream: table
+                .stream_specification()
+                .filter(|s| s.stream_enabled())
+                .and_then(|s| s.stream_view_type())
+                .map(|v| v.as_str().to_string()),
+            status: table.table_status().map(|s| s.as_str().to_string()),
+        }
+    }
+
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        let show = |n: Option<i64>| n.map_or("?".to_string(), |n| n.to_string());
+        format!(
+            "{}: keys pk (HASH) + sk (RANGE); index {}; {} {}; stream {}; status {}",
+            if self.created {
+                format!("created table `{}`", self.table)
+            } else {
+                format!("table `{}` exists, skipped", self.table)
+            },
+            self.indexes
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.billing,
+            self.throughput
+                .as_ref()
+                .map(|t| format!("{}/{}", show(t.read), show(t.write)))
+                .unwrap_or_default(),
+            self.stream.as_deref().unwrap_or("none"),
+            self.status.as_deref().unwrap_or("?")
+        )
+    }
+}
+
 pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
     let ddb = Ddb::connect(ctx, args)?;
+    create_table(ctx, &ddb, TableOptions::from(load))?
+        .outcome(|report| Outcome::done(report.summary(), &report))
+}
+
+/// Create the messages table through the guard, and wait until it is ACTIVE.
+pub fn create_table(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<Done<TableReport>> {
     let plan = Plan {
         destination: ddb.destination(),
         summary: format!("create table `{}` (billed capacity)", ddb.table),
@@ -28,19 +164,18 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcom
                 ddb.table
             ),
             format!(
-                    "DescribeTable until ACTIVE (up to {})",
-                    crate::output::duration(load.wait_timeout)
-                ),
+                "DescribeTable until ACTIVE (up to {})",
+                crate::output::duration(options.wait_timeout)
+            ),
         ],
         confirm: ddb.table.clone(),
     };
     guard::write(ctx, &plan, None, || {
-        ctx.block_on(create(ctx, &ddb, load))?
-    })?
-    .outcome(Ok)
+        ctx.block_on(create(ctx, ddb, options))?
+    })
 }
 
-async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
+async fn create(ctx: &Ctx, ddb: &Ddb, load: TableOptions) -> Result<TableReport> {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -87,12 +222,7 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcom
         Ok(_) => {}
         Err(error) if error.code() == Some("ResourceInUseException") => {
             if load.if_not_exists {
-                let table = describe(ddb).await?;
-                return summary(
-                    format!("table `{}` exists, skipped", ddb.table),
-                    &table,
-                    false,
-                );
+                return Ok(TableReport::new(&describe(ddb).await?, false));
             }
             return Err(anyhow!(
                 "table `{}` already exists at {}; nothing was changed \
@@ -128,7 +258,7 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: &DdbSchemaLoadArgs) -> Result<Outcom
         },
     )
     .await?;
-    summary(format!("created table `{name}`"), &table, true)
+    Ok(TableReport::new(&table, true))
 }
 
 /// The stream production's table has, and `cruddur ddb stream` follows: new images.
@@ -150,67 +280,4 @@ pub async fn describe(ddb: &Ddb) -> Result<TableDescription> {
     output
         .table
         .ok_or_else(|| anyhow!("DescribeTable returned no table for `{}`", ddb.table))
-}
-
-fn summary(message: String, table: &TableDescription, created: bool) -> Result<Outcome> {
-    let keys = |schema: &[KeySchemaElement]| -> serde_json::Value {
-        schema
-            .iter()
-            .map(|k| (k.attribute_name().to_string(), json!(k.key_type().as_str())))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    };
-    let indexes: Vec<serde_json::Value> = table
-        .global_secondary_indexes()
-        .iter()
-        .map(|index| {
-            json!({
-                "name": index.index_name(),
-                "keys": keys(index.key_schema()),
-                "projection": index.projection().and_then(|p| p.projection_type()).map(|p| p.as_str()),
-                "status": index.index_status().map(|s| s.as_str()),
-            })
-        })
-        .collect();
-    let billing = table
-        .billing_mode_summary()
-        .and_then(|b| b.billing_mode())
-        .map(|b| b.as_str().to_string())
-        .unwrap_or_else(|| "PROVISIONED".into());
-    let throughput = table
-        .provisioned_throughput()
-        .map(|t| json!({ "read": t.read_capacity_units(), "write": t.write_capacity_units() }));
-    let status = table.table_status().map(|s| s.as_str().to_string());
-    let stream = table
-        .stream_specification()
-        .filter(|s| s.stream_enabled())
-        .and_then(|s| s.stream_view_type())
-        .map(|v| v.as_str().to_string());
-    let text = format!(
-        "{message}: keys pk (HASH) + sk (RANGE); index {}; {billing} {}; stream {}; status {}",
-        indexes
-            .iter()
-            .map(|i| i["name"].as_str().unwrap_or("?").to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        throughput
-            .as_ref()
-            .map(|t| format!("{}/{}", t["read"], t["write"]))
-            .unwrap_or_default(),
-        stream.as_deref().unwrap_or("none"),
-        status.as_deref().unwrap_or("?")
-    );
-    Outcome::done(
-        text,
-        json!({
-            "table": table.table_name(),
-            "created": created,
-            "keys": keys(table.key_schema()),
-            "indexes": indexes,
-            "billing": billing,
-            "throughput": throughput,
-            "stream": stream,
-            "status": status,
-        }),
-    )
 }

@@ -3,14 +3,15 @@
 //! last message, as the stream Lambda would have left them.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, Utc};
-use serde_json::json;
+use serde::Serialize;
 
-use super::batch::{self, BatchReport};
+use super::batch::{self, BatchOptions, BatchReport};
 use super::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
 use super::limits;
 use super::{fixture, people, Ddb, Partition, INDEX};
@@ -20,7 +21,106 @@ use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 use crate::term::Progress;
 
+/// What to seed (plain options: from `ddb seed`'s flags, or from `setup`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedOptions {
+    /// The conversation file; None: the built-in fixture.
+    pub fixture: Option<PathBuf>,
+    pub my_handle: String,
+    pub other_handle: String,
+    pub message_group_uuid: String,
+    /// The last message's time (RFC 3339); None: now.
+    pub now: Option<String>,
+    /// Replace a conversation that already has items.
+    pub replace: bool,
+    pub write: BatchOptions,
+}
+
+/// The flags' defaults (`setup` starts from them; a test keeps them equal).
+impl Default for SeedOptions {
+    fn default() -> SeedOptions {
+        SeedOptions {
+            fixture: None,
+            my_handle: "timmy-cde".into(),
+            other_handle: "tim-suarez".into(),
+            message_group_uuid: crate::cli::SEED_GROUP.into(),
+            now: None,
+            replace: false,
+            write: BatchOptions {
+                concurrency: 32,
+                max_retries: 10,
+            },
+        }
+    }
+}
+
+impl From<&DdbSeedArgs> for SeedOptions {
+    fn from(args: &DdbSeedArgs) -> SeedOptions {
+        SeedOptions {
+            fixture: args.fixture.clone(),
+            my_handle: args.my_handle.clone(),
+            other_handle: args.other_handle.clone(),
+            message_group_uuid: args.message_group_uuid.clone(),
+            now: args.now.clone(),
+            replace: args.replace,
+            write: BatchOptions::from(args.write),
+        }
+    }
+}
+
+/// What a seed wrote.
+#[derive(Debug, Serialize)]
+pub struct SeedReport {
+    pub table: String,
+    pub message_group_uuid: String,
+    /// Handles of person 1 and person 2.
+    pub between: [String; 2],
+    pub items: usize,
+    pub groups: usize,
+    pub messages: usize,
+    /// Old items of the conversation deleted (`--replace`).
+    pub deleted: usize,
+    pub requests: usize,
+    pub retries: usize,
+    pub capacity_units: f64,
+    pub elapsed_ms: u64,
+    pub first_message_at: String,
+    pub last_message_at: String,
+}
+
+impl SeedReport {
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        format!(
+            "seeded conversation {} between {} and {} in `{}`: {} items ({} groups + {} messages){} \
+             in {} requests, {} retries, {} ms",
+            self.message_group_uuid,
+            self.between[0],
+            self.between[1],
+            self.table,
+            self.items,
+            self.groups,
+            self.messages,
+            if self.deleted > 0 {
+                format!(", replacing {}", self.deleted)
+            } else {
+                String::new()
+            },
+            self.requests,
+            self.retries,
+            self.elapsed_ms
+        )
+    }
+}
+
 pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
+    let ddb = Ddb::connect(ctx, args)?;
+    seed_conversation(ctx, &ddb, &SeedOptions::from(seed))?
+        .outcome(|report| Outcome::done(report.summary(), &report))
+}
+
+/// Check the input whole, read the two people from Postgres, plan, pass the guard, write.
+pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Done<SeedReport>> {
     // Everything that can be wrong with the input is found before any store is touched.
     let (name, text) = match &seed.fixture {
         Some(path) => (
@@ -102,8 +202,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
         limits::check_limits(item).map_err(|why| anyhow!("{why}; nothing was written"))?;
     }
 
-    let ddb = Ddb::connect(ctx, args)?;
-    let existing = ctx.block_on(existing_keys(&ddb, &group, !seed.replace))??;
+    let existing = ctx.block_on(existing_keys(ddb, &group, !seed.replace))??;
     if !existing.is_empty() && !seed.replace {
         bail!(
             "conversation {group} already has items in `{}`; nothing was written \
@@ -174,7 +273,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
         ctx.block_on(async {
             let puts = groups.into_iter().chain(messages()).map(batch::put);
             let progress = Progress::new(ctx, "seeding", Some(total));
-            let report = batch::write_stream(&ddb, puts, options, &progress)
+            let report = batch::write_stream(ddb, puts, options, &progress)
                 .await
                 .map_err(|e| e.context(kept_old(stale.len())))?;
             unwritten("write", &report, options.max_retries)
@@ -186,50 +285,34 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
                     .map(batch::delete)
                     .collect::<Result<Vec<_>>>()?;
                 let progress = Progress::new(ctx, "deleting the old items", Some(deletes.len()));
-                deleted = batch::write_all(&ddb, deletes, options, &progress).await?;
+                deleted = batch::write_all(ddb, deletes, options, &progress).await?;
                 unwritten("delete", &deleted, options.max_retries)?;
             }
             Ok::<_, anyhow::Error>((deleted, report))
         })?
     })?;
-    let (deleted, report) = match done {
-        Done::Planned(plan) => return Ok(plan),
-        Done::Executed(result) => result,
-    };
-    let elapsed_ms = started.elapsed().as_millis() as u64;
-    ctx.detail(format!(
-        "consumed {} write capacity units (the table's and its index's); at most {} calls were in flight",
-        report.capacity_units + deleted.capacity_units,
-        report.peak_in_flight.max(deleted.peak_in_flight)
-    ));
-    Outcome::done(
-        format!(
-            "seeded conversation {group} between {} and {} in `{}`: {} items (2 groups + {} messages){} \
-             in {} requests, {} retries, {elapsed_ms} ms",
-            me.handle,
-            other.handle,
-            ddb.table,
-            report.written,
-            lines.len(),
-            if deleted.written > 0 { format!(", replacing {}", deleted.written) } else { String::new() },
-            report.requests + deleted.requests,
-            report.retries + deleted.retries,
-        ),
-        json!({
-            "table": ddb.table,
-            "message_group_uuid": group,
-            "items": report.written,
-            "groups": 2,
-            "messages": lines.len(),
-            "deleted": deleted.written,
-            "requests": report.requests + deleted.requests,
-            "retries": report.retries + deleted.retries,
-            "capacity_units": report.capacity_units + deleted.capacity_units,
-            "elapsed_ms": elapsed_ms,
-            "first_message_at": timestamp(first),
-            "last_message_at": last_at,
-        }),
-    )
+    Ok(done.map(|(deleted, report)| {
+        ctx.detail(format!(
+            "consumed {} write capacity units (the table's and its index's); at most {} calls were in flight",
+            report.capacity_units + deleted.capacity_units,
+            report.peak_in_flight.max(deleted.peak_in_flight)
+        ));
+        SeedReport {
+            table: ddb.table.clone(),
+            message_group_uuid: group,
+            between: [me.handle.clone(), other.handle.clone()],
+            items: report.written,
+            groups: 2,
+            messages: lines.len(),
+            deleted: deleted.written,
+            requests: report.requests + deleted.requests,
+            retries: report.retries + deleted.retries,
+            capacity_units: report.capacity_units + deleted.capacity_units,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            first_message_at: timestamp(first),
+            last_message_at: last_at,
+        }
+    }))
 }
 
 /// What a failed write left: the old conversation is whole, as nothing was deleted yet.
