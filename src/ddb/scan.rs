@@ -82,35 +82,22 @@ pub async fn scan_pages(
         let client = ddb.client.clone();
         let table = ddb.table.clone();
         readers.spawn(async move {
-            let mut start: Option<Item> = None;
-            loop {
-                let mut request = client
-                    .scan()
-                    .table_name(&table)
-                    .set_exclusive_start_key(start.take())
-                    .set_limit(pages.page_size);
-                if segments > 1 {
-                    request = request.segment(segment).total_segments(segments);
-                }
-                let page = match request.send().await {
-                    Ok(page) => page,
-                    Err(error) => {
-                        let _ = sender.send(Err(error)).await;
-                        return;
-                    }
-                };
-                let next = page.last_evaluated_key().cloned();
+            let mut request = client
+                .scan()
+                .table_name(&table)
+                .set_limit(pages.page_size);
+            if segments > 1 {
+                request = request.segment(segment).total_segments(segments);
+            }
+            // The SDK's paginator follows LastEvaluatedKey; the next page is asked for while
+            // this one is being written out (the channel holds one page per segment).
+            let mut stream = request.into_paginator().send();
+            while let Some(page) = stream.next().await {
+                let page = page.map(|page| page.items.unwrap_or_default());
+                let failed = page.is_err();
                 // A closed channel: the reader has all it wants.
-                if sender
-                    .send(Ok(page.items.unwrap_or_default()))
-                    .await
-                    .is_err()
-                {
+                if sender.send(page).await.is_err() || failed {
                     return;
-                }
-                match next {
-                    Some(last) => start = Some(last),
-                    None => return,
                 }
             }
         });
