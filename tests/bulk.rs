@@ -24,15 +24,10 @@ fn keys(items: &[serde_json::Value]) -> Vec<(String, String)> {
 #[test]
 fn a_parallel_scan_returns_exactly_the_items_of_a_sequential_one() {
     let (db, table) = ground("bulk-scan");
-    cruddur(&["ddb", "seed"])
-        .db(&db)
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "seed"]).db(&db).table(&table).run();
     let one: Vec<serde_json::Value> = cruddur(&["ddb", "scan", "--json"])
         .table(&table)
         .run()
-        .success()
         .json();
     let four: Vec<serde_json::Value> = cruddur(&[
         "ddb",
@@ -45,14 +40,12 @@ fn a_parallel_scan_returns_exactly_the_items_of_a_sequential_one() {
     ])
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(one.len(), four.len());
     assert_eq!(keys(&one), keys(&four));
     let lines = cruddur(&["ddb", "scan", "--output", "jsonl", "--segments", "3"])
         .table(&table)
-        .run()
-        .success();
+        .run();
     assert_eq!(lines.stdout.lines().count(), one.len());
 }
 
@@ -87,11 +80,7 @@ fn odd_item() -> HashMap<String, AttributeValue> {
 #[test]
 fn export_drop_schema_load_import_round_trips_item_for_item() {
     let (db, table) = ground("bulk-export");
-    cruddur(&["ddb", "seed"])
-        .db(&db)
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "seed"]).db(&db).table(&table).run();
     table
         .block_on(
             table
@@ -119,15 +108,12 @@ fn export_drop_schema_load_import_round_trips_item_for_item() {
         if typed {
             args.push("--dynamodb-json");
         }
-        let report: serde_json::Value = cruddur(&args).table(&table).run().success().json();
+        let report: serde_json::Value = cruddur(&args).table(&table).run().json();
         assert_eq!(report["items"], before.len());
         assert!(!dir.path().join(format!("{name}.partial")).exists());
 
-        cruddur(&["ddb", "drop"]).table(&table).run().success();
-        cruddur(&["ddb", "schema-load"])
-            .table(&table)
-            .run()
-            .success();
+        cruddur(&["ddb", "drop"]).table(&table).run();
+        cruddur(&["ddb", "schema-load"]).table(&table).run();
         let mut args = vec![
             "ddb",
             "import",
@@ -140,9 +126,8 @@ fn export_drop_schema_load_import_round_trips_item_for_item() {
         }
         cruddur(&args)
             .table(&table)
-            .run()
-            .success()
-            .stdout_has(&format!("imported {} items", before.len()));
+            .stdout_has(&format!("imported {} items", before.len()))
+            .run();
         assert_eq!(
             table.raw_items(),
             before,
@@ -154,10 +139,7 @@ fn export_drop_schema_load_import_round_trips_item_for_item() {
 #[test]
 fn import_of_a_malformed_file_writes_nothing() {
     let table = TestTable::new("bulk-bad");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
     let dir = scratch();
     let file = write(
         dir.path(),
@@ -166,10 +148,10 @@ fn import_of_a_malformed_file_writes_nothing() {
     );
     cruddur(&["ddb", "import", file.to_str().unwrap()])
         .table(&table)
-        .run()
         .code(1)
         .stderr_has(&format!("{}:4: no string `sk`", file.display()))
-        .stderr_has("nothing was written");
+        .stderr_has("nothing was written")
+        .run();
     assert!(table.raw_items().is_empty());
 
     let report: serde_json::Value = cruddur(&[
@@ -181,7 +163,6 @@ fn import_of_a_malformed_file_writes_nothing() {
     ])
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(report["items"], 3);
     assert_eq!(report["skipped_lines"], serde_json::json!([4, 5]));
@@ -208,7 +189,6 @@ fn concurrent_writes_write_every_item_exactly_once() {
     .db(&db)
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(report["items"], 602);
     let items = table.items();

@@ -83,7 +83,6 @@ fn list_users_returns_every_user_across_pages_including_those_without_a_handle()
         cruddur(&["cognito", "list-users", "--pool-id", &pool_id, "--json"])
             .aws()
             .run()
-            .success()
             .json();
     assert_eq!(listed.len(), 65, "more than Cognito's 60 a page");
     let nohandle = listed.iter().find(|u| u.username == "nohandle").unwrap();
@@ -97,25 +96,24 @@ fn list_users_returns_every_user_across_pages_including_those_without_a_handle()
     cruddur(&["cognito", "list-users"])
         .aws()
         .env("AWS_COGNITO_USER_POOL_ID", &pool_id)
-        .run()
-        .success()
         .stdout_has("handle-63")
-        .stderr_has("(65 rows)");
+        .stderr_has("(65 rows)")
+        .run();
 }
 
 #[test]
 fn list_users_errors_name_what_to_set() {
     cruddur(&["cognito", "list-users"])
         .aws()
-        .run()
         .code(1)
         .stderr_has("AWS_COGNITO_USER_POOL_ID")
-        .stderr_has("--pool-id");
+        .stderr_has("--pool-id")
+        .run();
     cruddur(&["cognito", "list-users", "--pool-id", "us-east-1_nothere"])
         .aws()
-        .run()
         .code(1)
-        .stderr_has("does not exist");
+        .stderr_has("does not exist")
+        .run();
 }
 
 #[test]
@@ -139,9 +137,8 @@ fn update_cognito_user_ids_links_matching_handles_in_one_go() {
     ])
     .aws()
     .db(&db)
-    .run()
-    .success()
     .stderr_has("anonymous")
+    .run()
     .json();
     assert_eq!(report["updated"], serde_json::json!(["timmy-cde", "londo"]));
     assert_eq!(report["missing"], serde_json::json!(["ghost"]));
@@ -174,8 +171,7 @@ fn db_setup_links_cognito_users_when_a_pool_is_configured() {
         .aws()
         .db(&db)
         .env("AWS_COGNITO_USER_POOL_ID", &pool_id)
-        .run()
-        .success();
+        .run();
     let line = done
         .stderr
         .lines()

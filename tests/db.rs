@@ -13,15 +13,13 @@ fn create_makes_the_database_and_is_fine_when_it_exists() {
     let db = TestDb::new("create");
     cruddur(&["db", "create"])
         .db(&db)
-        .run()
-        .success()
-        .stdout_has(&format!("created database `{}`", db.name));
+        .stdout_has(&format!("created database `{}`", db.name))
+        .run();
     assert!(db.exists());
     cruddur(&["db", "create"])
         .db(&db)
-        .run()
-        .success()
-        .stdout_has("already exists");
+        .stdout_has("already exists")
+        .run();
 }
 
 #[test]
@@ -37,10 +35,7 @@ fn create_reaches_the_server_whatever_the_user_and_host_are_called() {
         .unwrap();
     let db = TestDb::new("cruddurroot");
     let url = db.url().replacen("postgres:", "cruddurroot:", 1);
-    cruddur(&["db", "create"])
-        .env("CONNECTION_URL", url)
-        .run()
-        .success();
+    cruddur(&["db", "create"]).env("CONNECTION_URL", url).run();
     assert!(db.exists());
 }
 
@@ -48,11 +43,13 @@ fn create_reaches_the_server_whatever_the_user_and_host_are_called() {
 fn drop_refuses_while_sessions_are_connected_and_force_terminates_them() {
     let db = TestDb::created("drop");
     let app = db.client_named("flask-app");
-    let done = cruddur(&["db", "drop"]).db(&db).run().code(1);
-    let done = done
+    let done = cruddur(&["db", "drop"])
+        .db(&db)
+        .code(1)
         .stderr_has("--force")
         .stderr_has("flask-app")
-        .stderr_has("in use by 1 other session");
+        .stderr_has("in use by 1 other session")
+        .run();
     let pid: i32 = {
         let mut app = app;
         let pid = app
@@ -63,10 +60,9 @@ fn drop_refuses_while_sessions_are_connected_and_force_terminates_them() {
         assert!(db.exists(), "the database must survive a refused drop");
         cruddur(&["db", "drop", "--force"])
             .db(&db)
-            .run()
-            .success()
             .stdout_has("terminating 1 session")
-            .stdout_has(&format!("pid {pid}"));
+            .stdout_has(&format!("pid {pid}"))
+            .run();
         assert!(
             app.query_one("SELECT 1", &[]).is_err(),
             "the app's session was terminated"
@@ -77,9 +73,8 @@ fn drop_refuses_while_sessions_are_connected_and_force_terminates_them() {
     assert!(!db.exists());
     cruddur(&["db", "drop"])
         .db(&db)
-        .run()
-        .success()
-        .stdout_has("does not exist");
+        .stdout_has("does not exist")
+        .run();
 }
 
 #[test]
@@ -87,15 +82,13 @@ fn schema_load_and_seed_use_the_built_in_files_from_any_folder() {
     let db = TestDb::created("load");
     cruddur(&["db", "schema-load"])
         .db(&db)
-        .run()
-        .success()
-        .stdout_has("sql/schema.sql (built in)");
+        .stdout_has("sql/schema.sql (built in)")
+        .run();
     assert!(db.table_exists("public.users") && db.table_exists("public.activities"));
     cruddur(&["db", "seed", "--json"])
         .db(&db)
-        .run()
-        .success()
-        .stdout_has("\"statements\": 2");
+        .stdout_has("\"statements\": 2")
+        .run();
     assert_eq!(db.count("public.users"), 3);
     assert_eq!(db.count("public.activities"), 1);
     let expires_in_days: f64 = db
@@ -122,14 +115,14 @@ fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
          \n\
          CREATE TABLE public.broken (\n  id int,\n  name txet\n);\n",
     );
-    let done = cruddur(&["db", "schema-load", "--file", file.to_str().unwrap()])
+    cruddur(&["db", "schema-load", "--file", file.to_str().unwrap()])
         .db(&db)
-        .run()
-        .code(1);
-    done.stderr_has(&format!("{}:7:8:", file.display()))
+        .code(1)
+        .stderr_has(&format!("{}:7:8:", file.display()))
         .stderr_has("type \"txet\" does not exist")
         .stderr_has("  7 |   name txet")
-        .stderr_has("nothing was applied");
+        .stderr_has("nothing was applied")
+        .run();
     assert!(
         db.table_exists("public.activities"),
         "the DROP must have been rolled back"
@@ -145,15 +138,15 @@ fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
     );
     cruddur(&["db", "seed", "--file", file.to_str().unwrap()])
         .db(&db)
-        .run()
         .code(1)
-        .stderr_has("seed.sql:1:");
+        .stderr_has("seed.sql:1:")
+        .run();
     let file = write(dir.path(), "seed2.sql", "SELECT 1;\n\n  SELECT 1/0;\n");
     cruddur(&["db", "seed", "--file", file.to_str().unwrap()])
         .db(&db)
-        .run()
         .code(1)
-        .stderr_has("seed2.sql:3:3: division by zero");
+        .stderr_has("seed2.sql:3:3: division by zero")
+        .run();
     assert_eq!(db.count("public.users"), 3);
 
     // A file that cannot even be split says where, before anything runs.
@@ -164,17 +157,17 @@ fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
     );
     cruddur(&["db", "schema-load", "--file", file.to_str().unwrap()])
         .db(&db)
-        .run()
         .code(1)
-        .stderr_has("open.sql:2:8: unterminated string");
+        .stderr_has("open.sql:2:8: unterminated string")
+        .run();
     assert!(db.table_exists("public.users"));
 
     // A missing file names the flag and the path.
     cruddur(&["db", "seed", "--file", "nowhere.sql"])
         .db(&db)
-        .run()
         .code(1)
-        .stderr_has("--file nowhere.sql");
+        .stderr_has("--file nowhere.sql")
+        .run();
 }
 
 #[test]
@@ -188,9 +181,9 @@ fn a_file_with_its_own_begin_and_commit_still_runs_as_one_transaction() {
     );
     cruddur(&["db", "seed", "--file", file.to_str().unwrap()])
         .db(&db)
-        .run()
         .code(1)
-        .stderr_has("seed.sql:5:13:");
+        .stderr_has("seed.sql:5:13:")
+        .run();
     assert_eq!(
         db.count("public.activities"),
         1,
@@ -219,8 +212,7 @@ fn sessions_lists_the_other_client_sessions() {
         .get(0);
     let done = cruddur(&["db", "sessions", "--output", "json"])
         .db(&db)
-        .run()
-        .success();
+        .run();
     let rows: Vec<SessionRow> = done.json();
     let row = rows
         .iter()
@@ -232,16 +224,22 @@ fn sessions_lists_the_other_client_sessions() {
     assert_eq!(row.client_addr.as_deref(), Some("127.0.0.1"));
     assert_eq!(row.state.as_deref(), Some("idle"));
 
-    let done = cruddur(&["db", "sessions"]).db(&db).run().success();
-    done.stdout_has("process_id")
+    cruddur(&["db", "sessions"])
+        .db(&db)
+        .stdout_has("process_id")
         .stdout_has("session-probe")
-        .stdout_has(&pid.to_string());
+        .stdout_has(&pid.to_string())
+        .run();
 }
 
 #[test]
 fn setup_twice_in_a_row_and_with_a_session_open() {
     let db = TestDb::new("setup");
-    let first = cruddur(&["db", "setup"]).db(&db).run().success();
+    let first = cruddur(&["db", "setup"])
+        .db(&db)
+        .stderr_has("skipped")
+        .stdout_has("is set up")
+        .run();
     for step in [
         "drop",
         "create",
@@ -258,16 +256,14 @@ fn setup_twice_in_a_row_and_with_a_session_open() {
             "no line for {step}\n{first}"
         );
     }
-    first.stderr_has("skipped").stdout_has("is set up");
     assert_eq!(db.count("public.users"), 3);
 
     let _app = db.client_named("flask-app");
     let second = cruddur(&["db", "setup", "--json"])
         .db(&db)
-        .run()
-        .success()
         .stderr_has("terminating 1 session")
-        .stderr_has("flask-app");
+        .stderr_has("flask-app")
+        .run();
     let report: serde_json::Value = second.json();
     assert_eq!(
         report["steps"].as_array().map(Vec::len),
@@ -287,28 +283,27 @@ fn prod_uses_prod_connection_url_and_fails_clearly_without_it() {
     cruddur(&["--prod", "db", "create"])
         .env("CONNECTION_URL", nowhere)
         .env("PROD_CONNECTION_URL", db.url())
-        .run()
         .code(3)
-        .stderr_has("--yes");
+        .stderr_has("--yes")
+        .run();
     assert!(!db.exists());
     cruddur(&["--prod", "db", "create", "--yes"])
         .env("CONNECTION_URL", nowhere)
         .env("PROD_CONNECTION_URL", db.url())
-        .run()
-        .success()
-        .stdout_has(&db.name);
+        .stdout_has(&db.name)
+        .run();
     assert!(db.exists());
 
     cruddur(&["db", "sessions", "--prod"])
         .env("CONNECTION_URL", db.url())
-        .run()
         .code(1)
-        .stderr_has("PROD_CONNECTION_URL");
+        .stderr_has("PROD_CONNECTION_URL")
+        .run();
     cruddur(&["db", "setup", "--prod"])
         .env("PROD_CONNECTION_URL", db.url())
-        .run()
         .code(3)
-        .stderr_has("local stack only");
+        .stderr_has("local stack only")
+        .run();
     assert!(db.exists());
 }
 
@@ -336,16 +331,15 @@ fn destructive_prod_commands_need_a_confirmation_and_never_wait_for_one() {
         cruddur(args)
             .env("PROD_CONNECTION_URL", db.url())
             .stdin(&format!("{}\n", db.name))
-            .run()
             .code(3)
-            .stderr_has("re-run with --yes");
+            .stderr_has("re-run with --yes")
+            .run();
     }
     assert_eq!(db.count("public.users"), 3);
     assert_eq!(db.count("public.activities"), 1);
     cruddur(&["--prod", "db", "drop", "--yes", "--force"])
         .env("PROD_CONNECTION_URL", db.url())
-        .run()
-        .success();
+        .run();
     assert!(!db.exists());
 }
 
@@ -369,8 +363,7 @@ fn query_runs_the_named_queries_with_bound_parameters() {
         "--json",
     ])
     .db(&db)
-    .run()
-    .success();
+    .run();
     let users: Vec<ShortUser> = done.json();
     assert_eq!(users.len(), 1, "{done}");
     assert_eq!(users[0].handle, "timmy-cde");
@@ -387,9 +380,8 @@ fn query_runs_the_named_queries_with_bound_parameters() {
         "--json",
     ])
     .db(&db)
-    .run()
-    .success()
-    .stdout_has("[]");
+    .stdout_has("[]")
+    .run();
 
     // Writes return what the query returns; types are parsed by the server from text.
     let created = cruddur(&[
@@ -406,8 +398,7 @@ fn query_runs_the_named_queries_with_bound_parameters() {
         "jsonl",
     ])
     .db(&db)
-    .run()
-    .success();
+    .run();
     let row: serde_json::Value = serde_json::from_str(created.stdout.trim()).unwrap();
     let uuid = row["uuid"].as_str().unwrap().to_string();
     let object = cruddur(&[
@@ -419,8 +410,7 @@ fn query_runs_the_named_queries_with_bound_parameters() {
         "--json",
     ])
     .db(&db)
-    .run()
-    .success();
+    .run();
     let rows: serde_json::Value = object.json();
     assert_eq!(rows[0]["message"], "Hello from a test");
     assert_eq!(rows[0]["handle"], "londo");
@@ -429,7 +419,6 @@ fn query_runs_the_named_queries_with_bound_parameters() {
     let home: serde_json::Value = cruddur(&["db", "query", "activities/home", "--json"])
         .db(&db)
         .run()
-        .success()
         .json();
     assert_eq!(home.as_array().unwrap().len(), 2);
     assert_eq!(home[0]["message"], "Hello from a test", "newest first");
@@ -438,10 +427,9 @@ fn query_runs_the_named_queries_with_bound_parameters() {
     // The table form shows the columns even for no rows.
     cruddur(&["db", "query", "users/short", "-p", "handle=nobody"])
         .db(&db)
-        .run()
-        .success()
         .stdout_has("display_name")
-        .stderr_has("(0 rows)");
+        .stderr_has("(0 rows)")
+        .run();
 }
 
 #[test]
@@ -449,9 +437,9 @@ fn query_mistakes_say_what_the_query_takes() {
     let db = TestDb::set_up("query_errors");
     cruddur(&["db", "query", "users/short"])
         .db(&db)
-        .run()
         .code(1)
-        .stderr_has("needs --param handle=");
+        .stderr_has("needs --param handle=")
+        .run();
     cruddur(&[
         "db",
         "query",
@@ -462,20 +450,20 @@ fn query_mistakes_say_what_the_query_takes() {
         "color=red",
     ])
     .db(&db)
-    .run()
     .code(1)
-    .stderr_has("no parameter `color`; it takes: handle");
+    .stderr_has("no parameter `color`; it takes: handle")
+    .run();
     cruddur(&["db", "query", "users/long"])
         .db(&db)
-        .run()
         .code(1)
-        .stderr_has("users/short");
+        .stderr_has("users/short")
+        .run();
     cruddur(&["db", "query", "activities/object", "-p", "uuid=not-a-uuid"])
         .db(&db)
-        .run()
         .code(1)
-        .stderr_has("invalid input syntax for type uuid");
-    let listed: Vec<serde_json::Value> = cruddur(&["db", "query", "--json"]).run().success().json();
+        .stderr_has("invalid input syntax for type uuid")
+        .run();
+    let listed: Vec<serde_json::Value> = cruddur(&["db", "query", "--json"]).run().json();
     assert_eq!(listed.len(), 6);
     let create = listed
         .iter()
@@ -496,9 +484,8 @@ fn connect_runs_psql_with_the_password_in_the_environment_only() {
         "select current_database()",
     ])
     .db(&db)
-    .run()
-    .success()
-    .stdout_has(&db.name);
+    .stdout_has(&db.name)
+    .run();
 
     // A stand-in psql that reports what it was given: the argv holds no password.
     let bin = scratch();
@@ -509,23 +496,22 @@ fn connect_runs_psql_with_the_password_in_the_environment_only() {
          [ \"$PGPASSWORD\" = \"$EXPECTED\" ] && echo password-in-env\n",
     );
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let done = cruddur(&["db", "connect", "--", "-c", "select 1"])
+    cruddur(&["db", "connect", "--", "-c", "select 1"])
         .db(&db)
         .env("PATH", bin.path())
         .env("EXPECTED", password())
-        .run()
-        .success();
-    done.stdout_has("argv: -c select 1\n")
+        .stdout_has("argv: -c select 1\n")
         .stdout_has(&format!("db: {} host: 127.0.0.1", db.name))
-        .stdout_has("password-in-env");
+        .stdout_has("password-in-env")
+        .run();
 
     let empty = scratch();
     cruddur(&["db", "connect"])
         .db(&db)
         .env("PATH", empty.path())
-        .run()
         .code(1)
-        .stderr_has("apt-get install postgresql-client");
+        .stderr_has("apt-get install postgresql-client")
+        .run();
 }
 
 #[test]
@@ -536,11 +522,11 @@ fn unreachable_servers_get_errors_that_say_what_to_do() {
             "CONNECTION_URL",
             "postgresql://postgres:Sekr3t-x@127.0.0.1:1/cruddur",
         )
-        .run()
         .code(1)
         .stderr_has("connection refused")
         .stderr_has("CONNECTION_URL")
-        .stderr_lacks("Sekr3t-x");
+        .stderr_lacks("Sekr3t-x")
+        .run();
 
     // A server that accepts and never answers: the connect timeout, with the prod hint.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -556,21 +542,21 @@ fn unreachable_servers_get_errors_that_say_what_to_do() {
             "PROD_CONNECTION_URL",
             format!("postgresql://cruddurroot:Sekr3t-y@127.0.0.1:{port}/cruddur"),
         )
-        .run()
         .code(1)
         .stderr_has("within")
         .stderr_has("cruddur rds update-sg-rule")
-        .stderr_lacks("Sekr3t-y");
+        .stderr_lacks("Sekr3t-y")
+        .run();
     holder.join().unwrap();
 
     // A wrong password names where the URL came from.
     let wrong = admin_url().replace(&password(), "not-the-password");
     cruddur(&["db", "sessions"])
         .env("CONNECTION_URL", wrong)
-        .run()
         .code(1)
         .stderr_has("refused the login")
-        .stderr_has("CONNECTION_URL");
+        .stderr_has("CONNECTION_URL")
+        .run();
 }
 
 #[test]
@@ -585,21 +571,17 @@ fn connections_use_tls_when_the_server_offers_it() {
         .unwrap();
     let db = TestDb::new("tls");
     let url = db.url().replacen("postgres:", "cruddur_tls_only:", 1);
-    cruddur(&["db", "create"])
-        .env("CONNECTION_URL", &url)
-        .run()
-        .success();
+    cruddur(&["db", "create"]).env("CONNECTION_URL", &url).run();
     assert!(
         db.exists(),
         "created over TLS (sslmode=prefer, the default)"
     );
     cruddur(&["db", "sessions"])
         .env("CONNECTION_URL", format!("{url}?sslmode=require"))
-        .run()
-        .success();
+        .run();
     cruddur(&["db", "sessions"])
         .env("CONNECTION_URL", format!("{url}?sslmode=disable"))
-        .run()
         .code(1)
-        .stderr_has("no encryption");
+        .stderr_has("no encryption")
+        .run();
 }

@@ -9,22 +9,21 @@ use crate::harness::{cruddur, fixture_lines, ground, moto_url, scratch, write, T
 const GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
 const NOW: &str = "2026-03-01T12:00:00Z";
 
-fn seed(db: &TestDb, table: &TestTable, extra: &[&str]) -> crate::harness::Done {
+fn seed(db: &TestDb, table: &TestTable, extra: &[&str]) -> crate::harness::Run {
     let mut args = vec!["ddb", "seed", "--now", NOW, "--json"];
     args.extend_from_slice(extra);
-    cruddur(&args).db(db).table(table).run()
+    cruddur(&args).db(db).table(table)
 }
 
 #[test]
 fn schema_load_creates_the_table_and_index_the_app_expects() {
     let table = TestTable::new("schema");
-    let done = cruddur(&["ddb", "schema-load"])
+    cruddur(&["ddb", "schema-load"])
         .table(&table)
-        .run()
-        .success();
-    done.stdout_has("created table")
+        .stdout_has("created table")
         .stdout_has("message-group-sk-index")
-        .stdout_has("ACTIVE");
+        .stdout_has("ACTIVE")
+        .run();
 
     let described = table
         .block_on(table.client.describe_table().table_name(&table.name).send())
@@ -101,14 +100,13 @@ fn schema_load_creates_the_table_and_index_the_app_expects() {
 
     cruddur(&["ddb", "schema-load"])
         .table(&table)
-        .run()
         .code(1)
         .stderr_has("already exists")
-        .stderr_has("--if-not-exists");
+        .stderr_has("--if-not-exists")
+        .run();
     let again: serde_json::Value = cruddur(&["ddb", "schema-load", "--if-not-exists", "--json"])
         .table(&table)
         .run()
-        .success()
         .json();
     assert_eq!(again["created"], false);
     assert_eq!(again["status"], "ACTIVE");
@@ -118,7 +116,7 @@ fn schema_load_creates_the_table_and_index_the_app_expects() {
 fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
     let (db, table) = ground("seed");
     let lines = fixture_lines();
-    let report: serde_json::Value = seed(&db, &table, &[]).success().json();
+    let report: serde_json::Value = seed(&db, &table, &[]).run().json();
     assert_eq!(report["items"], 2 + lines.len());
     assert_eq!(
         report["last_message_at"],
@@ -211,10 +209,11 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
     seed(&db, &table, &[])
         .code(1)
         .stderr_has("already has items")
-        .stderr_has("--replace");
+        .stderr_has("--replace")
+        .run();
     assert_eq!(table.items().len(), 2 + lines.len());
     // The same --now gives the same keys: every item is overwritten in place, none deleted.
-    let replaced: serde_json::Value = seed(&db, &table, &["--replace"]).success().json();
+    let replaced: serde_json::Value = seed(&db, &table, &["--replace"]).run().json();
     assert_eq!(replaced["deleted"], 0);
     assert_eq!(table.items().len(), 2 + lines.len());
     // A later --now: the new conversation is written, then every old item is deleted.
@@ -229,7 +228,6 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
     .db(&db)
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(later["deleted"], 2 + lines.len());
     assert_eq!(table.items().len(), 2 + lines.len());
@@ -264,19 +262,22 @@ fn seed_mistakes_are_caught_before_anything_is_written() {
         .stderr_has(&format!(
             "{}:3: expected `Person 1: …` or `Person 2: …`",
             bad.display()
-        ));
+        ))
+        .run();
     seed(&db, &table, &["--my-handle", "nobody"])
         .code(1)
-        .stderr_has("run `cruddur db setup` first");
+        .stderr_has("run `cruddur db setup` first")
+        .run();
     seed(&db, &table, &["--message-group-uuid", "not-a-uuid"])
         .code(1)
-        .stderr_has("--message-group-uuid");
+        .stderr_has("--message-group-uuid")
+        .run();
     cruddur(&["ddb", "seed", "--now", "2999-01-01T00:00:00Z"])
         .db(&db)
         .table(&table)
-        .run()
         .code(1)
-        .stderr_has("future");
+        .stderr_has("future")
+        .run();
     assert!(table.items().is_empty());
 
     // A fixture of one's own, for another pair.
@@ -290,7 +291,7 @@ fn seed_mistakes_are_caught_before_anything_is_written() {
         &table,
         &["--fixture", own.to_str().unwrap(), "--my-handle", "londo"],
     )
-    .success()
+    .run()
     .json();
     assert_eq!(report["items"], 4);
 }
@@ -308,12 +309,11 @@ struct Entry {
 #[test]
 fn get_conversation_shows_the_newest_messages_oldest_first() {
     let (db, table) = ground("get");
-    seed(&db, &table, &[]).success();
+    seed(&db, &table, &[]).run();
     let lines = fixture_lines();
     let done = cruddur(&["ddb", "patterns", "get-conversation", "--json"])
         .table(&table)
-        .run()
-        .success();
+        .run();
     let messages: Vec<Entry> = done.json();
     assert_eq!(messages.len(), 20);
     let expected: Vec<&String> = lines[lines.len() - 20..]
@@ -345,26 +345,23 @@ fn get_conversation_shows_the_newest_messages_oldest_first() {
     ])
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(five.len(), 5);
     assert_eq!(five[4].message, lines.last().unwrap().1);
 
     // The table form: handle, a 12-hour time, the text cut at 40 characters.
-    let table_view = cruddur(&["ddb", "patterns", "get-conversation", "-v"])
+    cruddur(&["ddb", "patterns", "get-conversation", "-v"])
         .table(&table)
-        .run()
-        .success();
-    table_view
         .stdout_has("2026-03-01 12:00 PM")
         .stdout_has("…")
-        .stderr_has("consumed capacity");
+        .stderr_has("consumed capacity")
+        .run();
 }
 
 #[test]
 fn list_conversations_names_the_other_user() {
     let (db, table) = ground("list");
-    seed(&db, &table, &[]).success();
+    seed(&db, &table, &[]).run();
     let groups: Vec<Entry> = cruddur(&[
         "ddb",
         "patterns",
@@ -376,7 +373,6 @@ fn list_conversations_names_the_other_user() {
     .db(&db)
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(groups.len(), 1);
     assert_eq!(
@@ -387,9 +383,9 @@ fn list_conversations_names_the_other_user() {
     cruddur(&["ddb", "patterns", "list-conversations", "--handle", "ghost"])
         .db(&db)
         .table(&table)
-        .run()
         .code(1)
-        .stderr_has("ghost");
+        .stderr_has("ghost")
+        .run();
 }
 
 #[test]
@@ -410,7 +406,6 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     .db(&db)
     .table(&table)
     .run()
-    .success()
     .json();
     let group = first["message_group_uuid"].as_str().unwrap().to_string();
     assert_eq!(first["handle"], "timmy-cde");
@@ -427,7 +422,6 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     .db(&db)
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(
         (
@@ -453,7 +447,6 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     .db(&db)
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(
         reply["message_group_uuid"],
@@ -481,7 +474,6 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     .db(&db)
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(
         (timmy[0].handle.as_str(), timmy[0].message.as_str()),
@@ -497,7 +489,6 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     ])
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(
         conversation
@@ -520,20 +511,19 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     ])
     .db(&db)
     .table(&table)
-    .run()
     .code(1)
-    .stderr_has("two people");
+    .stderr_has("two people")
+    .run();
 }
 
 #[test]
 fn scan_follows_every_page_and_prints_plain_json() {
     let (db, table) = ground("scan");
-    seed(&db, &table, &[]).success();
+    seed(&db, &table, &[]).run();
     let total = 2 + fixture_lines().len();
     let all: Vec<serde_json::Value> = cruddur(&["ddb", "scan", "--page-size", "10", "--json"])
         .table(&table)
         .run()
-        .success()
         .json();
     assert_eq!(all.len(), total, "every page, not just the first");
     assert!(all
@@ -551,8 +541,7 @@ fn scan_follows_every_page_and_prints_plain_json() {
 
     let lines = cruddur(&["ddb", "scan", "--page-size", "7", "--output", "jsonl"])
         .table(&table)
-        .run()
-        .success();
+        .run();
     assert_eq!(lines.stdout.lines().count(), total);
     for line in lines.stdout.lines() {
         let item: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -569,15 +558,13 @@ fn scan_follows_every_page_and_prints_plain_json() {
     ])
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(some.len(), 15);
     cruddur(&["ddb", "scan", "--limit", "3"])
         .table(&table)
-        .run()
-        .success()
         .stdout_has("handle")
-        .stderr_has("(3 rows)");
+        .stderr_has("(3 rows)")
+        .run();
 }
 
 #[test]
@@ -585,22 +572,17 @@ fn drop_and_list_tables() {
     let table = TestTable::new("drop");
     cruddur(&["ddb", "drop"])
         .table(&table)
-        .run()
         .code(1)
-        .stderr_has("--if-exists");
+        .stderr_has("--if-exists")
+        .run();
     cruddur(&["ddb", "drop", "--if-exists"])
         .table(&table)
-        .run()
-        .success()
-        .stdout_has("nothing to drop");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
+        .stdout_has("nothing to drop")
+        .run();
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
     let names: Vec<String> = cruddur(&["ddb", "list-tables", "--json"])
         .table(&table)
         .run()
-        .success()
         .json();
     assert!(names.contains(&table.name), "{names:?}");
 
@@ -612,13 +594,12 @@ fn drop_and_list_tables() {
     };
     let endpoint = crate::harness::ddb_url();
     prod(&["--prod", "ddb", "drop", "--endpoint-url", &endpoint])
-        .run()
         .code(3)
-        .stderr_has("re-run with --yes");
+        .stderr_has("re-run with --yes")
+        .run();
     assert!(cruddur(&["ddb", "list-tables", "--json"])
         .table(&table)
         .run()
-        .success()
         .stdout
         .contains(&table.name));
     prod(&[
@@ -629,22 +610,19 @@ fn drop_and_list_tables() {
         "--endpoint-url",
         &endpoint,
     ])
-    .run()
-    .success()
     .stderr_has("PRODUCTION DynamoDB")
-    .stdout_has("deleted table");
+    .stdout_has("deleted table")
+    .run();
     let names: Vec<String> = cruddur(&["ddb", "list-tables", "--json"])
         .table(&table)
         .run()
-        .success()
         .json();
     assert!(!names.contains(&table.name));
     // An explicit table name wins over the configured one.
     cruddur(&["ddb", "drop", "no-such-table", "--if-exists", "--json"])
         .table(&table)
-        .run()
-        .success()
-        .stdout_has("no-such-table");
+        .stdout_has("no-such-table")
+        .run();
 }
 
 #[test]
@@ -652,22 +630,21 @@ fn local_mode_needs_no_credentials_and_never_reaches_aws() {
     // The harness clears the environment: no key, no region, no profile.
     cruddur(&["ddb", "list-tables", "--json"])
         .env("AWS_ENDPOINT_URL", crate::harness::ddb_url())
-        .run()
-        .success();
+        .run();
     cruddur(&["ddb", "list-tables"])
         .env(
             "AWS_ENDPOINT_URL",
             "https://dynamodb.us-east-1.amazonaws.com",
         )
-        .run()
         .code(3)
-        .stderr_has("never talks to AWS");
+        .stderr_has("never talks to AWS")
+        .run();
     // Nothing listening: a clear error, not a hang.
     cruddur(&["ddb", "list-tables"])
         .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1")
-        .run()
         .code(1)
-        .stderr_has("cannot reach DynamoDB at http://127.0.0.1:1");
+        .stderr_has("cannot reach DynamoDB at http://127.0.0.1:1")
+        .run();
 }
 
 #[test]
@@ -676,8 +653,8 @@ fn prod_refuses_an_endpoint_variable_that_would_miss_aws() {
         cruddur(&["--prod", "ddb", "list-tables"])
             .env(name, moto_url())
             .env("AWS_REGION", "us-east-1")
-            .run()
             .code(3)
-            .stderr_has(name);
+            .stderr_has(name)
+            .run();
     }
 }

@@ -71,7 +71,7 @@ impl TestDb {
     /// A unique database with the built-in schema and seed, through `cruddur db setup`.
     pub fn set_up(tag: &str) -> TestDb {
         let db = TestDb::new(tag);
-        cruddur(&["db", "setup"]).db(&db).run().success();
+        cruddur(&["db", "setup"]).db(&db).run();
         db
     }
 
@@ -135,8 +135,14 @@ pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
+/// One case: the command, what it is given, and what it must do, all declared before
+/// [`Run::run`] runs it and checks everything at once. The exit code expected is 0 unless
+/// `.code(n)` says otherwise. A case never run is a warning (`#[must_use]`), and a failed
+/// expectation points at the test's line (`#[track_caller]`), printing the whole run.
+#[must_use = "a case checks nothing until `.run()`"]
 pub struct Run {
     command: Command,
+    expected: Expected,
     stdin: Option<String>,
     args: Vec<String>,
     /// Send SIGINT this long after the start.
@@ -159,6 +165,7 @@ pub fn cruddur(args: &[&str]) -> Run {
         .current_dir(home.path());
     Run {
         command,
+        expected: Expected::default(),
         stdin: None,
         args: args.iter().map(|a| a.to_string()).collect(),
         interrupt: None,
@@ -167,7 +174,38 @@ pub fn cruddur(args: &[&str]) -> Run {
     }
 }
 
+/// What a case must do.
+#[derive(Default)]
+struct Expected {
+    /// None: 0.
+    code: Option<i32>,
+    stdout_has: Vec<String>,
+    stderr_has: Vec<String>,
+    stderr_lacks: Vec<String>,
+}
+
 impl Run {
+    /// The exit code this case must end with (default 0).
+    pub fn code(mut self, expected: i32) -> Run {
+        self.expected.code = Some(expected);
+        self
+    }
+
+    pub fn stdout_has(mut self, text: &str) -> Run {
+        self.expected.stdout_has.push(text.to_string());
+        self
+    }
+
+    pub fn stderr_has(mut self, text: &str) -> Run {
+        self.expected.stderr_has.push(text.to_string());
+        self
+    }
+
+    pub fn stderr_lacks(mut self, text: &str) -> Run {
+        self.expected.stderr_lacks.push(text.to_string());
+        self
+    }
+
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Run {
         self.command.env(key, value);
         self
@@ -220,6 +258,8 @@ impl Run {
         command
     }
 
+    /// Run the case and check every expectation; the run, for what is left to look at.
+    #[track_caller]
     pub fn run(mut self) -> Done {
         if self.terminal {
             self.command = self.under_script();
@@ -273,10 +313,23 @@ impl Run {
             "the password was printed by `cruddur {}`\n{done}",
             done.args
         );
+        let expected = &self.expected;
+        let code = expected.code.unwrap_or(0);
+        assert_eq!(done.code, code, "unexpected exit code\n{done}");
+        for text in &expected.stdout_has {
+            assert!(done.stdout.contains(text), "stdout lacks {text:?}\n{done}");
+        }
+        for text in &expected.stderr_has {
+            assert!(done.stderr.contains(text), "stderr lacks {text:?}\n{done}");
+        }
+        for text in &expected.stderr_lacks {
+            assert!(!done.stderr.contains(text), "stderr has {text:?}\n{done}");
+        }
         done
     }
 }
 
+/// A finished run: its exit code and what it printed (every expectation already held).
 pub struct Done {
     pub args: String,
     pub code: i32,
@@ -295,33 +348,14 @@ impl std::fmt::Display for Done {
 }
 
 impl Done {
-    pub fn code(self, expected: i32) -> Done {
-        assert_eq!(self.code, expected, "unexpected exit code\n{self}");
-        self
-    }
-
-    pub fn success(self) -> Done {
-        self.code(0)
-    }
-
-    pub fn stdout_has(self, text: &str) -> Done {
-        assert!(self.stdout.contains(text), "stdout lacks {text:?}\n{self}");
-        self
-    }
-
-    pub fn stderr_has(self, text: &str) -> Done {
-        assert!(self.stderr.contains(text), "stderr lacks {text:?}\n{self}");
-        self
-    }
-
-    pub fn stderr_lacks(self, text: &str) -> Done {
-        assert!(!self.stderr.contains(text), "stderr has {text:?}\n{self}");
-        self
-    }
-
+    /// stdout as the JSON document `T` (a test struct with `deny_unknown_fields`, so a key
+    /// added or renamed in a report fails here).
+    #[track_caller]
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> T {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not the expected JSON ({e})\n{self}"))
+        match serde_json::from_str(&self.stdout) {
+            Ok(value) => value,
+            Err(e) => panic!("stdout is not the expected JSON ({e})\n{self}"),
+        }
     }
 }
 
@@ -562,10 +596,7 @@ impl TestTable {
 pub fn ground_at(tag: &str, endpoint: &str) -> (TestDb, TestTable) {
     let db = TestDb::set_up(tag);
     let table = TestTable::at(tag, endpoint);
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
     (db, table)
 }
 
@@ -576,11 +607,7 @@ pub fn ground(tag: &str) -> (TestDb, TestTable) {
 /// The ground, with the seed conversation written into the table.
 pub fn seeded(tag: &str) -> (TestDb, TestTable) {
     let (db, table) = ground(tag);
-    cruddur(&["ddb", "seed"])
-        .db(&db)
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "seed"]).db(&db).table(&table).run();
     (db, table)
 }
 

@@ -16,7 +16,7 @@ fn migration(dir: &Path, version: &str, name: &str, up: &str, down: &str) {
         .collect::<String>()
         + "Migration";
     let text = format!(
-        "from lib.db import db\n\nclass {class}:\n  @staticmethod\n  def migrate_sql():\n    data = \"\"\"\n{up}\n    \"\"\"\n    return data\n\n  @staticmethod\n  def rollback_sql():\n    data = \"\"\"\n{down}\n    \"\"\"\n    return data\n\n  @staticmethod\n  def migrate():\n    db.query_commit({class}.migrate_sql(), {{}})\n\n  @staticmethod\n  def rollback():\n    db.query_commit({class}.rollback_sql(), {{}})\n\nmigration = {class}\n"
+        "from lib.db import db\n\nclass {class}:\n  @staticmethod\n  def migrate_sql():\n    data = \"\"\"\n{up}\n    \"\"\"\n    return data\n\n  @staticmethod\n  def rollback_sql():\n    data = \"\"\"\n{down}\n    \"\"\"\n    return data\n\n  @staticmethod\n  def migrate().run():\n    db.query_commit({class}.migrate_sql(), {{}})\n\n  @staticmethod\n  def rollback():\n    db.query_commit({class}.rollback_sql(), {{}})\n\nmigration = {class}\n"
     );
     write(dir, &format!("{version}_{name}.py"), &text);
 }
@@ -47,7 +47,6 @@ fn list(db: &TestDb, dir: &Path) -> Vec<Row> {
         .db(db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir)
         .run()
-        .success()
         .json()
 }
 
@@ -61,13 +60,10 @@ fn marker(db: &TestDb) -> String {
         .get(0)
 }
 
-fn migrate(db: &TestDb, dir: &Path, extra: &[&str]) -> crate::harness::Done {
+fn migrate(db: &TestDb, dir: &Path, extra: &[&str]) -> crate::harness::Run {
     let mut args = vec!["db", "migrate"];
     args.extend_from_slice(extra);
-    cruddur(&args)
-        .db(db)
-        .env("CRUDDUR_MIGRATIONS_DIR", dir)
-        .run()
+    cruddur(&args).db(db).env("CRUDDUR_MIGRATIONS_DIR", dir)
 }
 
 // April 2023 with seven fraction digits; May 2023 with six: as integers, April looks later.
@@ -97,13 +93,13 @@ fn migrations_apply_in_time_order_whatever_their_digit_count() {
     cruddur(&["db", "migrations", "--check"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
         .code(1)
         .stderr_has("2 migrations are pending")
-        .stderr_has("cruddur db migrate");
+        .stderr_has("cruddur db migrate")
+        .run();
     migrate(&db, dir.path(), &[])
-        .success()
-        .stdout_has("applied 2 migrations");
+        .stdout_has("applied 2 migrations")
+        .run();
     assert_eq!(marker(&db), MAY);
     assert!(list(&db, dir.path())
         .iter()
@@ -111,11 +107,10 @@ fn migrations_apply_in_time_order_whatever_their_digit_count() {
     cruddur(&["db", "migrations", "--check"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
-        .success();
+        .run();
     migrate(&db, dir.path(), &[])
-        .success()
-        .stdout_has("nothing to do");
+        .stdout_has("nothing to do")
+        .run();
 }
 
 #[test]
@@ -129,7 +124,7 @@ fn percent_signs_and_several_statements() {
         "CREATE TABLE public.badges (label text DEFAULT '100%%');\n    CREATE TABLE public.awards (id int);",
         "DROP TABLE public.awards;\n    DROP TABLE public.badges;",
     );
-    migrate(&db, dir.path(), &[]).success();
+    migrate(&db, dir.path(), &[]).run();
     let default: String = db
         .client()
         .query_one(
@@ -161,12 +156,14 @@ fn a_failing_migration_applies_nothing_and_names_its_line() {
         "CREATE TABLE public.later (id int);",
         "DROP TABLE public.later;",
     );
-    let done = migrate(&db, dir.path(), &[]).code(1);
     // The file's own line: the ALTER is on line 8 of the .py file.
-    done.stderr_has(&format!("{MAY}_broken.py:8"))
+    migrate(&db, dir.path(), &[])
+        .code(1)
+        .stderr_has(&format!("{MAY}_broken.py:8"))
         .stderr_has("relation \"public.nowhere\" does not exist")
         .stderr_has(&format!("the marker stays at {APRIL}"))
-        .stderr_lacks("Traceback");
+        .stderr_lacks("Traceback")
+        .run();
     assert!(db.table_exists("public.reviews"));
     assert!(
         !db.table_exists("public.half"),
@@ -192,13 +189,12 @@ fn rollback_undoes_the_newest_and_moves_the_marker_back() {
             &format!("DROP TABLE public.{table};"),
         );
     }
-    migrate(&db, dir.path(), &[]).success();
+    migrate(&db, dir.path(), &[]).run();
     cruddur(&["db", "rollback"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
-        .success()
-        .stdout_has(&format!("{JUNE}_create_three"));
+        .stdout_has(&format!("{JUNE}_create_three"))
+        .run();
     assert!(!db.table_exists("public.three") && db.table_exists("public.two"));
     assert_eq!(
         marker(&db),
@@ -208,12 +204,11 @@ fn rollback_undoes_the_newest_and_moves_the_marker_back() {
     cruddur(&["db", "rollback", "--steps", "2"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
-        .success();
+        .run();
     assert!(!db.table_exists("public.two") && !db.table_exists("public.one"));
     assert_eq!(marker(&db), "0");
     // --to stops there.
-    migrate(&db, dir.path(), &["--to", MAY]).success();
+    migrate(&db, dir.path(), &["--to", MAY]).run();
     assert_eq!(marker(&db), MAY);
     assert!(!db.table_exists("public.three"));
 }
@@ -235,8 +230,8 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
     let states: Vec<String> = list(&db, dir.path()).into_iter().map(|r| r.state).collect();
     assert_eq!(states, ["applied", "applied", "pending"]);
     migrate(&db, dir.path(), &[])
-        .success()
-        .stdout_has("applied 1 migration");
+        .stdout_has("applied 1 migration")
+        .run();
     assert!(db.table_exists("public.three"));
     // A file older than those applied, which appeared later: pending, with a warning; then
     // applied, and the marker stays at the newest.
@@ -253,7 +248,7 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
         .unwrap();
     assert_eq!(late.state, "pending");
     assert!(late.warning.unwrap().contains("never applied"));
-    migrate(&db, dir.path(), &[]).success();
+    migrate(&db, dir.path(), &[]).run();
     assert!(db.table_exists("public.late"));
     assert_eq!(marker(&db), JUNE);
     // An applied file edited afterwards is flagged.
@@ -278,7 +273,6 @@ fn new_migration_writes_a_file_the_apps_scripts_can_import() {
     let done: serde_json::Value = cruddur(&["db", "new-migration", "add bio-column", "--json"])
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
         .run()
-        .success()
         .json();
     let path = done["path"].as_str().unwrap().to_string();
     let file_name = Path::new(&path)
@@ -318,9 +312,9 @@ fn new_migration_writes_a_file_the_apps_scripts_can_import() {
     assert_eq!(rows[0].state, "pending");
     cruddur(&["db", "new-migration", "1bad"])
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
         .code(1)
-        .stderr_has("not a migration name");
+        .stderr_has("not a migration name")
+        .run();
 }
 
 #[test]
@@ -331,10 +325,9 @@ fn setup_applies_the_pending_migrations_last() {
     cruddur(&["db", "setup"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
-        .success()
         .stderr_has("migrate")
-        .stderr_has("applied 1 migration");
+        .stderr_has("applied 1 migration")
+        .run();
     assert!(db.table_exists("public.reviews"));
     assert_eq!(marker(&db), APRIL);
     // The folder is found by walking up from the current one, as in the app's repository.
@@ -347,16 +340,15 @@ fn setup_applies_the_pending_migrations_last() {
     cruddur(&["db", "migrations", "-v"])
         .db(&db)
         .dir(&deep)
-        .run()
-        .success()
-        .stderr_has("backend-flask/db/migrations");
+        .stderr_has("backend-flask/db/migrations")
+        .run();
     // Without a folder, db setup says it skipped them; the commands say where to look.
     cruddur(&["db", "migrate"])
         .db(&db)
-        .run()
         .code(1)
         .stderr_has("no migrations folder")
-        .stderr_has("--migrations-dir");
+        .stderr_has("--migrations-dir")
+        .run();
 }
 
 #[test]
@@ -372,7 +364,8 @@ fn a_file_that_cannot_be_read_is_named_and_nothing_runs() {
     migrate(&db, dir.path(), &[])
         .code(1)
         .stderr_has(&format!("{MAY}_not_a_migration.py"))
-        .stderr_has("def migrate_sql");
+        .stderr_has("def migrate_sql")
+        .run();
     assert!(!db.table_exists("public.one"));
 }
 
@@ -384,26 +377,23 @@ fn production_migrations_need_a_confirmation() {
     cruddur(&["--prod", "db", "migrate"])
         .env("PROD_CONNECTION_URL", db.url())
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
         .code(3)
-        .stderr_has("--yes");
+        .stderr_has("--yes")
+        .run();
     cruddur(&["--prod", "db", "rollback"])
         .env("PROD_CONNECTION_URL", db.url())
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
-        .success()
-        .stdout_has("nothing to roll back");
+        .stdout_has("nothing to roll back")
+        .run();
     assert!(!db.table_exists("public.one"));
     cruddur(&["--prod", "db", "migrate", "--dry-run"])
         .env("PROD_CONNECTION_URL", db.url())
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
-        .success()
-        .stdout_has(&format!("{APRIL}_create_one: 1 statement"));
+        .stdout_has(&format!("{APRIL}_create_one: 1 statement"))
+        .run();
     cruddur(&["--prod", "db", "migrate", "--yes"])
         .env("PROD_CONNECTION_URL", db.url())
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .run()
-        .success();
+        .run();
     assert!(db.table_exists("public.one"));
 }

@@ -89,25 +89,19 @@ impl Rule {
 #[test]
 fn update_sg_rule_points_the_rule_at_the_ip_and_is_idempotent() {
     let rule = rule();
-    let done: serde_json::Value = rule
-        .run(&["--ip", "34.1.2.3", "--json"])
-        .run()
-        .success()
-        .json();
+    let done: serde_json::Value = rule.run(&["--ip", "34.1.2.3", "--json"]).run().json();
     assert_eq!(done["changed"], true);
     assert_eq!(done["before"]["cidr"], "1.2.3.4/32");
     assert_eq!(rule.read(), ("34.1.2.3/32".into(), "GITPOD".into()));
 
     rule.run(&["--ip", "34.1.2.3"])
-        .run()
-        .success()
         .stdout_has("already allows")
-        .stdout_has("nothing changed");
+        .stdout_has("nothing changed")
+        .run();
     rule.run(&[])
         .env("GITPOD_IP", "35.9.9.9")
-        .run()
-        .success()
-        .stdout_has("→");
+        .stdout_has("→")
+        .run();
     assert_eq!(rule.read().0, "35.9.9.9/32");
 }
 
@@ -116,16 +110,16 @@ fn garbage_ips_are_refused_and_change_nothing() {
     let rule = rule();
     for bad in ["not-an-ip", "10.0.0.7", "34.1.2.3/32", "127.0.0.1"] {
         rule.run(&["--ip", bad])
-            .run()
             .code(1)
-            .stderr_has("nothing was changed");
+            .stderr_has("nothing was changed")
+            .run();
     }
     let stub = http_stub("<html>Service Unavailable</html>", 1);
     rule.run(&[])
         .env("CRUDDUR_IP_URL", &stub)
-        .run()
         .code(1)
-        .stderr_has("which is not an IPv4 address");
+        .stderr_has("which is not an IPv4 address")
+        .run();
     assert_eq!(rule.read(), ("1.2.3.4/32".into(), "old".into()));
 }
 
@@ -133,7 +127,7 @@ fn garbage_ips_are_refused_and_change_nothing() {
 fn the_ip_is_looked_up_when_not_given() {
     let rule = rule();
     let stub = http_stub("52.95.110.1\n", 1);
-    rule.run(&["--ip-url", &stub]).run().success();
+    rule.run(&["--ip-url", &stub]).run();
     assert_eq!(rule.read().0, "52.95.110.1/32");
 }
 
@@ -141,9 +135,9 @@ fn the_ip_is_looked_up_when_not_given() {
 fn missing_ids_name_the_variables() {
     cruddur(&["rds", "update-sg-rule", "--ip", "34.1.2.3"])
         .aws()
-        .run()
         .code(1)
-        .stderr_has("DB_SG_ID");
+        .stderr_has("DB_SG_ID")
+        .run();
     cruddur(&[
         "rds",
         "update-sg-rule",
@@ -153,7 +147,7 @@ fn missing_ids_name_the_variables() {
         "sg-1",
     ])
     .aws()
-    .run()
     .code(1)
-    .stderr_has("DB_SG_RULE_ID");
+    .stderr_has("DB_SG_RULE_ID")
+    .run();
 }

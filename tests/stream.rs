@@ -18,8 +18,7 @@ fn seeded(tag: &str) -> (TestDb, TestTable) {
     cruddur(&["ddb", "seed", "--now", "2026-01-01T12:00:00Z"])
         .db(&db)
         .table(&table)
-        .run()
-        .success();
+        .run();
     (db, table)
 }
 
@@ -62,11 +61,8 @@ fn groups(table: &TestTable, group: &str) -> HashMap<String, HashMap<String, Str
         .collect()
 }
 
-fn once(db: &TestDb, table: &TestTable) -> crate::harness::Done {
-    cruddur(&["ddb", "stream", "--once"])
-        .db(db)
-        .table(table)
-        .run()
+fn once(db: &TestDb, table: &TestTable) -> crate::harness::Run {
+    cruddur(&["ddb", "stream", "--once"]).db(db).table(table)
 }
 
 #[test]
@@ -78,9 +74,9 @@ fn a_message_written_by_the_app_moves_both_group_items() {
     let at = "2026-01-01T12:05:00.000000+00:00";
     app_message(&table, GROUP, at, "a reply the app wrote");
     once(&db, &table)
-        .success()
         .stdout_has("1 group move")
-        .stderr_has(&format!("group {GROUP}"));
+        .stderr_has(&format!("group {GROUP}"))
+        .run();
     let after = groups(&table, GROUP);
     assert_eq!(after.len(), 2, "still one item per member");
     for (pk, old) in &before {
@@ -100,14 +96,14 @@ fn a_replay_leaves_the_groups_at_the_newest_message() {
     let (db, table) = seeded("stream_replay");
     app_message(&table, GROUP, "2026-01-01T12:05:00.000000+00:00", "first");
     app_message(&table, GROUP, "2026-01-01T12:06:00.000000+00:00", "second");
-    once(&db, &table).success();
+    once(&db, &table).run();
     let settled = groups(&table, GROUP);
     assert!(settled.values().all(|g| g["message"] == "second"));
     // From the oldest record again: every record is behind the groups now.
     once(&db, &table)
-        .success()
         .stdout_has("0 group moves")
-        .stdout_has("left alone");
+        .stdout_has("left alone")
+        .run();
     assert_eq!(groups(&table, GROUP), settled);
 }
 
@@ -117,7 +113,7 @@ fn two_messages_in_the_same_second_settle_on_the_later() {
     // Written later first: an older record processed late must not move the group back.
     app_message(&table, GROUP, "2026-01-01T12:07:00.900000+00:00", "later");
     app_message(&table, GROUP, "2026-01-01T12:07:00.100000+00:00", "earlier");
-    once(&db, &table).success();
+    once(&db, &table).run();
     assert!(groups(&table, GROUP)
         .values()
         .all(|g| g["message"] == "later"));
@@ -177,7 +173,7 @@ fn a_group_the_app_created_is_left_as_it_is() {
         )
         .unwrap();
     let before = groups(&table, group);
-    once(&db, &table).success().stdout_has("0 group moves");
+    once(&db, &table).stdout_has("0 group moves").run();
     assert_eq!(groups(&table, group), before);
 }
 
@@ -191,9 +187,9 @@ fn a_message_without_its_group_is_reported_and_skipped() {
         "to nobody",
     );
     once(&db, &table)
-        .success()
         .stderr_has("skipped MSG#11111111-2222-4333-8444-555555555555")
-        .stdout_has("1 skipped");
+        .stdout_has("1 skipped")
+        .run();
 }
 
 #[test]
@@ -290,17 +286,16 @@ fn a_table_without_a_stream_is_named_and_can_be_given_one() {
     once(&db, &table)
         .code(1)
         .stderr_has("has no stream")
-        .stderr_has("--enable-stream");
+        .stderr_has("--enable-stream")
+        .run();
     cruddur(&["ddb", "stream", "--once", "--enable-stream"])
         .db(&db)
         .table(&table)
-        .run()
-        .success()
-        .stderr_has("turned on the stream");
+        .stderr_has("turned on the stream")
+        .run();
     let summary: Value = cruddur(&["ddb", "schema-load", "--if-not-exists", "--json"])
         .table(&table)
         .run()
-        .success()
         .json();
     assert_eq!(summary["stream"], "NEW_IMAGE");
 }

@@ -20,18 +20,14 @@ fn lines(n: usize) -> String {
 fn batches_hold_at_most_25_requests_and_26_split_25_plus_1() {
     let proxy = Proxy::start(Fault::None);
     let table = TestTable::at("strict-25", &proxy.url);
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
     let dir = scratch();
     for (n, expected) in [(25, vec![25]), (26, vec![1, 25])] {
         let before = proxy.batch_sizes().len();
         let file = write(dir.path(), &format!("{n}.jsonl"), &lines(n));
         cruddur(&["ddb", "import", file.to_str().unwrap()])
             .table(&table)
-            .run()
-            .success();
+            .run();
         let mut sizes = proxy.batch_sizes()[before..].to_vec();
         sizes.sort_unstable();
         assert_eq!(sizes, expected, "{n} items");
@@ -69,10 +65,7 @@ fn batches_hold_at_most_25_requests_and_26_split_25_plus_1() {
 #[test]
 fn duplicate_keys_in_an_import_are_refused_naming_the_line() {
     let table = TestTable::new("strict-dupe");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
     let dir = scratch();
     let file = write(
         dir.path(),
@@ -83,10 +76,10 @@ fn duplicate_keys_in_an_import_are_refused_naming_the_line() {
     );
     cruddur(&["ddb", "import", file.to_str().unwrap()])
         .table(&table)
-        .run()
         .code(1)
         .stderr_has("dupe.jsonl:3: the key MSG#d / a is already on line 1")
-        .stderr_has("nothing was written");
+        .stderr_has("nothing was written")
+        .run();
     assert!(table.items().is_empty());
     let report: Value = cruddur(&[
         "ddb",
@@ -97,7 +90,6 @@ fn duplicate_keys_in_an_import_are_refused_naming_the_line() {
     ])
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(report["items"], 2);
     assert_eq!(report["skipped_lines"], serde_json::json!([3]));
@@ -123,10 +115,7 @@ fn item_of(size: usize, sk: &str) -> String {
 #[test]
 fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() {
     let table = TestTable::new("strict-400k");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
     let dir = scratch();
     let limit = 400 * 1024;
     // Emulators count sizes their own way (moto refuses this one); AWS and dynoxide accept it.
@@ -138,8 +127,7 @@ fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() 
     let exact = write(dir.path(), "exact.jsonl", &item_of(largest, "a"));
     cruddur(&["ddb", "import", exact.to_str().unwrap()])
         .table(&table)
-        .run()
-        .success();
+        .run();
     assert_eq!(
         table.items().len(),
         1,
@@ -152,11 +140,11 @@ fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() 
     );
     cruddur(&["ddb", "import", over.to_str().unwrap()])
         .table(&table)
-        .run()
         .code(1)
         .stderr_has("over.jsonl:2")
         .stderr_has(&format!("is {} bytes, over DynamoDB's limit", limit + 1))
-        .stderr_has("nothing was written");
+        .stderr_has("nothing was written")
+        .run();
     assert_eq!(
         table.items().len(),
         1,
@@ -170,14 +158,13 @@ fn consumed_capacity_counts_the_index() {
     let done = cruddur(&["ddb", "seed", "-v", "--json"])
         .db(&db)
         .table(&table)
-        .run()
-        .success();
+        .stderr_has("write capacity units (the table's and its index's)")
+        .run();
     let report: Value = done.json();
     if strict_ddb() {
         // 99 small items on the table, and the 2 group items again on the index.
         assert_eq!(report["capacity_units"], 101.0, "{done}");
     }
-    done.stderr_has("write capacity units (the table's and its index's)");
 }
 
 #[test]
@@ -197,7 +184,6 @@ fn a_throttled_partition_is_written_whole_without_exhausting_the_retries() {
     .db(&db)
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(report["items"], 2502);
     assert!(
@@ -210,10 +196,7 @@ fn a_throttled_partition_is_written_whole_without_exhausting_the_retries() {
 #[test]
 fn get_conversation_follows_pages_until_the_limit() {
     let table = TestTable::new("strict-pages");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
     // Three messages of 390 KB: DynamoDB (and dynoxide) answer a Query with at most 1 MB a page.
     let group = "0b7f1f57-5a8b-4f0b-9d43-3c1f6f3b4a10";
     let body: String = (0..3)
@@ -228,8 +211,7 @@ fn get_conversation_follows_pages_until_the_limit() {
     let file = write(dir.path(), "big.jsonl", &body);
     cruddur(&["ddb", "import", file.to_str().unwrap()])
         .table(&table)
-        .run()
-        .success();
+        .run();
     let messages: Vec<Value> = cruddur(&[
         "ddb",
         "patterns",
@@ -242,7 +224,6 @@ fn get_conversation_follows_pages_until_the_limit() {
     ])
     .table(&table)
     .run()
-    .success()
     .json();
     assert_eq!(messages.len(), 3, "every page was followed");
     assert_eq!(messages[0]["uuid"], "m0", "oldest first");

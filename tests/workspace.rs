@@ -16,7 +16,7 @@ fn setup_twice_leaves_one_seeded_conversation() {
     let db = TestDb::new("ws_setup");
     let table = TestTable::new("ws-setup");
     for _ in 0..2 {
-        let done = stack(cruddur(&["setup"]), &db, &table).run().success();
+        let done = stack(cruddur(&["setup"]), &db, &table).run();
         for step in [
             "drop",
             "create",
@@ -39,9 +39,9 @@ fn setup_twice_leaves_one_seeded_conversation() {
     assert_eq!(db.count("public.users"), 3);
     cruddur(&["--prod", "setup"])
         .env("PROD_CONNECTION_URL", db.url())
-        .run()
         .code(3)
-        .stderr_has("local stack only");
+        .stderr_has("local stack only")
+        .run();
 }
 
 #[test]
@@ -49,31 +49,29 @@ fn wait_succeeds_on_the_stack_and_fails_in_time_on_a_closed_port() {
     let db = TestDb::new("ws_wait");
     let table = TestTable::new("ws-wait");
     stack(cruddur(&["wait", "--timeout", "10s"]), &db, &table)
-        .run()
-        .success()
         .stdout_has("postgres")
-        .stdout_has("dynamodb");
+        .stdout_has("dynamodb")
+        .run();
     let started = std::time::Instant::now();
     cruddur(&["wait", "postgres", "--timeout", "1s"])
         .env(
             "CONNECTION_URL",
             "postgresql://postgres:x@127.0.0.1:1/cruddur",
         )
-        .run()
         .code(1)
-        .stderr_has("did not come up in time");
+        .stderr_has("did not come up in time")
+        .run();
     cruddur(&["wait", "dynamodb", "--timeout", "1s"])
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-        .run()
         .code(1)
-        .stderr_has("DynamoDB at http://127.0.0.1:1 did not come up in time");
+        .stderr_has("DynamoDB at http://127.0.0.1:1 did not come up in time")
+        .run();
     // Generous: only a hang would break it (no timing assertion on speed).
     assert!(started.elapsed() < Duration::from_secs(60));
     // --wait on a Postgres command waits first, then works.
     cruddur(&["db", "create", "--wait", "--wait-timeout", "10s"])
         .db(&db)
-        .run()
-        .success();
+        .run();
     assert!(db.exists());
 }
 
@@ -91,9 +89,9 @@ fn doctor_reports_a_missing_table_as_a_failure_with_its_fix() {
     let db = TestDb::set_up("ws_doctor");
     let table = TestTable::new("ws-doctor");
     let done = stack(cruddur(&["doctor", "--json"]), &db, &table)
-        .run()
         .code(1)
-        .stderr_has("1 check failed");
+        .stderr_has("1 check failed")
+        .run();
     let checks: Vec<Check> = done.json();
     let missing = checks.iter().find(|c| c.check == "dynamodb table").unwrap();
     assert_eq!(missing.status, "fail");
@@ -109,13 +107,10 @@ fn doctor_reports_a_missing_table_as_a_failure_with_its_fix() {
         "{checks:?}"
     );
 
-    stack(cruddur(&["ddb", "schema-load"]), &db, &table)
-        .run()
-        .success();
+    stack(cruddur(&["ddb", "schema-load"]), &db, &table).run();
     stack(cruddur(&["doctor"]), &db, &table)
-        .run()
-        .success()
-        .stdout_has("dynamodb index");
+        .stdout_has("dynamodb index")
+        .run();
 }
 
 #[test]
@@ -128,14 +123,14 @@ fn prod_ddb_commands_need_yes_without_a_terminal() {
     };
     let endpoint = crate::harness::ddb_url();
     prod(&["--prod", "ddb", "schema-load", "--endpoint-url", &endpoint])
-        .run()
         .code(3)
-        .stderr_has("re-run with --yes");
+        .stderr_has("re-run with --yes")
+        .run();
     cruddur(&["ddb", "scan"])
         .table(&table)
-        .run()
         .code(1)
-        .stderr_has("does not exist");
+        .stderr_has("does not exist")
+        .run();
     prod(&[
         "--prod",
         "ddb",
@@ -144,8 +139,7 @@ fn prod_ddb_commands_need_yes_without_a_terminal() {
         "--endpoint-url",
         &endpoint,
     ])
-    .run()
-    .success();
+    .run();
     table.items();
 }
 
@@ -155,12 +149,10 @@ fn a_database_marked_prod_refuses_local_destructive_commands_until_overridden() 
     // Loaded in production mode: the database now says it is production.
     cruddur(&["--prod", "db", "schema-load", "--yes"])
         .env("PROD_CONNECTION_URL", db.url())
-        .run()
-        .success();
+        .run();
     cruddur(&["--prod", "db", "seed", "--yes"])
         .env("PROD_CONNECTION_URL", db.url())
-        .run()
-        .success();
+        .run();
     for args in [
         &["db", "seed"][..],
         &["db", "schema-load"],
@@ -169,36 +161,30 @@ fn a_database_marked_prod_refuses_local_destructive_commands_until_overridden() 
     ] {
         cruddur(args)
             .db(&db)
-            .run()
             .code(3)
             .stderr_has("marked as production")
-            .stderr_has("--override-prod-marker");
+            .stderr_has("--override-prod-marker")
+            .run();
     }
     assert!(db.exists());
     assert_eq!(db.count("public.users"), 3);
     cruddur(&["db", "seed", "--override-prod-marker"])
         .db(&db)
-        .run()
-        .success();
+        .run();
     assert_eq!(db.count("public.users"), 6);
     // A local load with the override never rewrites the marker: it stays production.
     cruddur(&["db", "schema-load", "--override-prod-marker"])
         .db(&db)
-        .run()
-        .success();
-    cruddur(&["db", "seed"]).db(&db).run().code(3);
+        .run();
+    cruddur(&["db", "seed"]).db(&db).code(3).run();
 }
 
 #[test]
 fn dry_run_changes_nothing() {
     let db = TestDb::set_up("ws_dry");
     let table = TestTable::new("ws-dry");
-    stack(cruddur(&["ddb", "schema-load"]), &db, &table)
-        .run()
-        .success();
-    stack(cruddur(&["ddb", "seed"]), &db, &table)
-        .run()
-        .success();
+    stack(cruddur(&["ddb", "schema-load"]), &db, &table).run();
+    stack(cruddur(&["ddb", "seed"]), &db, &table).run();
     let items = table.items().len();
 
     for args in [
@@ -223,9 +209,8 @@ fn dry_run_changes_nothing() {
         &["setup", "--dry-run"],
     ] {
         stack(cruddur(args), &db, &table)
-            .run()
-            .success()
-            .stdout_has("dry run, nothing was done");
+            .stdout_has("dry run, nothing was done")
+            .run();
     }
     assert!(db.exists());
     assert_eq!(
@@ -236,17 +221,15 @@ fn dry_run_changes_nothing() {
 
     let fresh = TestTable::new("ws-dry-new");
     stack(cruddur(&["ddb", "schema-load", "--dry-run"]), &db, &fresh)
-        .run()
-        .success()
-        .stdout_has("CreateTable");
-    cruddur(&["ddb", "scan"]).table(&fresh).run().code(1);
+        .stdout_has("CreateTable")
+        .run();
+    cruddur(&["ddb", "scan"]).table(&fresh).code(1).run();
     let plan: serde_json::Value = stack(
         cruddur(&["db", "schema-load", "--dry-run", "--json"]),
         &db,
         &table,
     )
     .run()
-    .success()
     .json();
     assert_eq!(plan["dry_run"], true);
     assert!(plan["actions"]
@@ -260,34 +243,30 @@ fn dry_run_changes_nothing() {
 fn ctrl_c_stops_a_seed_cleanly_with_exit_130() {
     let db = TestDb::set_up("ws_interrupt");
     let table = TestTable::new("ws-interrupt");
-    stack(cruddur(&["ddb", "schema-load"]), &db, &table)
-        .run()
-        .success();
+    stack(cruddur(&["ddb", "schema-load"]), &db, &table).run();
     // A slow seed: one batch at a time, each a second apart at most... stopped after the first ones.
     let proxy_url = crate::faults::never_writing_proxy();
-    let done = cruddur(&["ddb", "seed", "--max-retries", "1000", "--concurrency", "1"])
+    cruddur(&["ddb", "seed", "--max-retries", "1000", "--concurrency", "1"])
         .db(&db)
         .env("AWS_ENDPOINT_URL", proxy_url)
         .env("DDB_MESSAGE_TABLE", &table.name)
         .interrupt_after(Duration::from_millis(1500))
+        .code(130)
+        .stderr_has("interrupted")
+        .stderr_has("were not")
         .run();
-    assert_eq!(done.code, 130, "{done}");
-    done.stderr_has("interrupted").stderr_has("were not");
 }
 
 #[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
     let db = TestDb::new("ws_colour");
     let table = TestTable::new("ws-colour");
-    let plain = stack(cruddur(&["setup"]), &db, &table).run().success();
+    let plain = stack(cruddur(&["setup"]), &db, &table).run();
     assert!(
         !plain.stderr.contains('\u{1b}') && !plain.stdout.contains('\u{1b}'),
         "{plain}"
     );
-    let terminal = stack(cruddur(&["setup"]), &db, &table)
-        .in_terminal()
-        .run()
-        .success();
+    let terminal = stack(cruddur(&["setup"]), &db, &table).in_terminal().run();
     assert!(
         terminal.stdout.contains("\u{1b}["),
         "a terminal gets colour\n{terminal}"
@@ -295,8 +274,7 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     let no_color = stack(cruddur(&["setup"]), &db, &table)
         .env("NO_COLOR", "1")
         .in_terminal()
-        .run()
-        .success();
+        .run();
     assert!(
         !no_color.stdout.contains('\u{1b}'),
         "NO_COLOR means none\n{no_color}"
@@ -304,6 +282,7 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     let failing = cruddur(&["db", "query", "nope"])
         .env("NO_COLOR", "1")
         .in_terminal()
+        .code(1)
         .run();
     assert!(
         failing.stdout.contains("error:") && !failing.stdout.contains('\u{1b}'),
@@ -318,18 +297,22 @@ fn completions_and_the_man_page_generate() {
         ("zsh", "#compdef cruddur"),
         ("fish", "complete -c cruddur"),
     ] {
-        let done = cruddur(&["completions", shell]).run().success();
-        done.stdout_has(marker).stdout_has("schema-load");
+        cruddur(&["completions", shell])
+            .stdout_has(marker)
+            .stdout_has("schema-load")
+            .run();
     }
-    cruddur(&["man"]).run().success().stdout_has(".TH cruddur");
+    cruddur(&["man"]).stdout_has(".TH cruddur").run();
 }
 
 #[test]
 fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_region() {
     let db = TestDb::set_up("ws_doctor_colour");
     let table = TestTable::new("ws-doctor-colour");
+    // The table was never made: one check fails (red), and so does doctor.
     let terminal = stack(cruddur(&["doctor", "--region", "eu-west-1"]), &db, &table)
         .in_terminal()
+        .code(1)
         .run();
     assert!(
         terminal.stdout.contains("\u{1b}[32mok\u{1b}[0m"),
@@ -354,13 +337,9 @@ fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_regio
         "{piped}"
     );
     // Lists count in plain words.
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .run()
-        .success();
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
     cruddur(&["ddb", "list-tables"])
         .table(&table)
-        .run()
-        .success()
-        .stderr_has(" tables)");
+        .stderr_has(" tables)")
+        .run();
 }

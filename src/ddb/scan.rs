@@ -82,10 +82,7 @@ pub async fn scan_pages(
         let client = ddb.client.clone();
         let table = ddb.table.clone();
         readers.spawn(async move {
-            let mut request = client
-                .scan()
-                .table_name(&table)
-                .set_limit(pages.page_size);
+            let mut request = client.scan().table_name(&table).set_limit(pages.page_size);
             if segments > 1 {
                 request = request.segment(segment).total_segments(segments);
             }
