@@ -329,9 +329,10 @@ fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_regio
     let plain = stack(cruddur(&["doctor"]), &db, &table)
         .env("NO_COLOR", "1")
         .in_terminal()
+        .code(1)
         .run();
     assert!(!plain.stdout.contains('\u{1b}'), "{plain}");
-    let piped = stack(cruddur(&["doctor"]), &db, &table).run();
+    let piped = stack(cruddur(&["doctor"]), &db, &table).code(1).run();
     assert!(
         !piped.stdout.contains('\u{1b}') && !piped.stderr.contains(" rows)"),
         "{piped}"
