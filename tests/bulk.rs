@@ -24,7 +24,7 @@ fn keys(items: &[serde_json::Value]) -> Vec<(String, String)> {
 #[test]
 fn a_parallel_scan_returns_exactly_the_items_of_a_sequential_one() {
     let (db, table) = ground("bulk-scan");
-    cruddur(&["ddb", "seed"]).db(&db).table(&table).run();
+    cruddur(&["ddb", "seed"]).stack(&db, &table).run();
     let one: Vec<serde_json::Value> = cruddur(&["ddb", "scan", "--json"])
         .table(&table)
         .run()
@@ -80,7 +80,7 @@ fn odd_item() -> HashMap<String, AttributeValue> {
 #[test]
 fn export_drop_schema_load_import_round_trips_item_for_item() {
     let (db, table) = ground("bulk-export");
-    cruddur(&["ddb", "seed"]).db(&db).table(&table).run();
+    cruddur(&["ddb", "seed"]).stack(&db, &table).run();
     table
         .block_on(
             table
@@ -177,7 +177,7 @@ fn concurrent_writes_write_every_item_exactly_once() {
         .map(|i| format!("Person {}: message number {i}\n", i % 2 + 1))
         .collect();
     let fixture = write(dir.path(), "many.txt", &text);
-    let report: serde_json::Value = cruddur(&[
+    let report: crate::reports::SeedReport = cruddur(&[
         "ddb",
         "seed",
         "--fixture",
@@ -186,11 +186,10 @@ fn concurrent_writes_write_every_item_exactly_once() {
         "8",
         "--json",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .run()
     .json();
-    assert_eq!(report["items"], 602);
+    assert_eq!(report.items, 602);
     let items = table.items();
     assert_eq!(items.len(), 602);
     let texts: Vec<&String> = items

@@ -264,13 +264,20 @@ fn setup_twice_in_a_row_and_with_a_session_open() {
         .stderr_has("terminating 1 session")
         .stderr_has("flask-app")
         .run();
-    let report: serde_json::Value = second.json();
+    let report: crate::reports::SetupReport = second.json();
+    let statuses: Vec<&str> = report.steps.iter().map(|s| s.status.as_str()).collect();
     assert_eq!(
-        report["steps"].as_array().map(Vec::len),
-        Some(6),
+        statuses,
+        ["ok", "ok", "ok", "ok", "skipped", "skipped"],
         "{second}"
     );
-    assert_eq!(report["steps"][4]["status"], "skipped");
+    // Each step that ran carries its own report: the seed's statement count, for one.
+    let seed = report.steps[3]
+        .report
+        .as_ref()
+        .expect("the seed step's report");
+    assert_eq!(seed["file"], "sql/seed.sql (built in)", "{second}");
+    assert_eq!(report.target["database"], db.name);
     assert_eq!(db.count("public.users"), 3);
     assert_eq!(db.count("public.activities"), 1);
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::harness::{cruddur, fixture_lines, ground, moto_url, scratch, write, TestDb, TestTable};
+use crate::reports::{SeedReport, TableReport};
 
 const GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
 const NOW: &str = "2026-03-01T12:00:00Z";
@@ -12,7 +13,7 @@ const NOW: &str = "2026-03-01T12:00:00Z";
 fn seed(db: &TestDb, table: &TestTable, extra: &[&str]) -> crate::harness::Run {
     let mut args = vec!["ddb", "seed", "--now", NOW, "--json"];
     args.extend_from_slice(extra);
-    cruddur(&args).db(db).table(table)
+    cruddur(&args).stack(db, table)
 }
 
 #[test]
@@ -104,24 +105,26 @@ fn schema_load_creates_the_table_and_index_the_app_expects() {
         .stderr_has("already exists")
         .stderr_has("--if-not-exists")
         .run();
-    let again: serde_json::Value = cruddur(&["ddb", "schema-load", "--if-not-exists", "--json"])
+    let again: TableReport = cruddur(&["ddb", "schema-load", "--if-not-exists", "--json"])
         .table(&table)
         .run()
         .json();
-    assert_eq!(again["created"], false);
-    assert_eq!(again["status"], "ACTIVE");
+    assert!(!again.created);
+    assert_eq!(again.status.as_deref(), Some("ACTIVE"));
+    assert_eq!(again.stream.as_deref(), Some("NEW_IMAGE"));
+    assert_eq!(again.keys["pk"], "HASH");
+    assert_eq!(again.indexes[0].name, "message-group-sk-index");
+    assert_eq!(again.indexes[0].keys["message_group_uuid"], "HASH");
 }
 
 #[test]
 fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
     let (db, table) = ground("seed");
     let lines = fixture_lines();
-    let report: serde_json::Value = seed(&db, &table, &[]).run().json();
-    assert_eq!(report["items"], 2 + lines.len());
-    assert_eq!(
-        report["last_message_at"],
-        "2026-03-01T12:00:00.000000+00:00"
-    );
+    let report: SeedReport = seed(&db, &table, &[]).run().json();
+    assert_eq!(report.items, 2 + lines.len());
+    assert_eq!(report.last_message_at, "2026-03-01T12:00:00.000000+00:00");
+    assert_eq!(report.between, ["timmy-cde", "tim-suarez"]);
 
     let items = table.items();
     assert_eq!(items.len(), 2 + lines.len());
@@ -213,11 +216,11 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
         .run();
     assert_eq!(table.items().len(), 2 + lines.len());
     // The same --now gives the same keys: every item is overwritten in place, none deleted.
-    let replaced: serde_json::Value = seed(&db, &table, &["--replace"]).run().json();
-    assert_eq!(replaced["deleted"], 0);
+    let replaced: SeedReport = seed(&db, &table, &["--replace"]).run().json();
+    assert_eq!(replaced.deleted, 0);
     assert_eq!(table.items().len(), 2 + lines.len());
     // A later --now: the new conversation is written, then every old item is deleted.
-    let later: serde_json::Value = cruddur(&[
+    let later: SeedReport = cruddur(&[
         "ddb",
         "seed",
         "--now",
@@ -225,11 +228,10 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
         "--json",
         "--replace",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .run()
     .json();
-    assert_eq!(later["deleted"], 2 + lines.len());
+    assert_eq!(later.deleted, 2 + lines.len());
     assert_eq!(table.items().len(), 2 + lines.len());
     assert!(table
         .items()
@@ -273,8 +275,7 @@ fn seed_mistakes_are_caught_before_anything_is_written() {
         .stderr_has("--message-group-uuid")
         .run();
     cruddur(&["ddb", "seed", "--now", "2999-01-01T00:00:00Z"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .code(1)
         .stderr_has("future")
         .run();
@@ -286,14 +287,14 @@ fn seed_mistakes_are_caught_before_anything_is_written() {
         "own.txt",
         "# mine\nPerson 1: first\n\nPerson 2: second\n",
     );
-    let report: serde_json::Value = seed(
+    let report: SeedReport = seed(
         &db,
         &table,
         &["--fixture", own.to_str().unwrap(), "--my-handle", "londo"],
     )
     .run()
     .json();
-    assert_eq!(report["items"], 4);
+    assert_eq!(report.items, 4);
 }
 
 #[derive(Debug, Deserialize)]
@@ -370,8 +371,7 @@ fn list_conversations_names_the_other_user() {
         "tim-suarez",
         "--json",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .run()
     .json();
     assert_eq!(groups.len(), 1);
@@ -381,8 +381,7 @@ fn list_conversations_names_the_other_user() {
     );
     assert_eq!(groups[0].message, fixture_lines().last().unwrap().1);
     cruddur(&["ddb", "patterns", "list-conversations", "--handle", "ghost"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .code(1)
         .stderr_has("ghost")
         .run();
@@ -403,8 +402,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "Hello Londo",
         "--json",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .run()
     .json();
     let group = first["message_group_uuid"].as_str().unwrap().to_string();
@@ -419,8 +417,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "londo",
         "--json",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .run()
     .json();
     assert_eq!(
@@ -444,8 +441,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "Greetings!",
         "--json",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .run()
     .json();
     assert_eq!(
@@ -471,8 +467,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "timmy-cde",
         "--json",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .run()
     .json();
     assert_eq!(
@@ -509,8 +504,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "--message",
         "x",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .code(1)
     .stderr_has("two people")
     .run();

@@ -290,8 +290,7 @@ fn unprocessed_items_are_retried_until_every_item_is_written() {
     let (db, table) = ground_at("unprocessed", &proxy.url);
     let expected = 2 + fixture_lines().len();
     let report: Value = cruddur(&["ddb", "seed", "--json"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .run()
         .json();
     assert_eq!(proxy.injected(), 6);
@@ -310,8 +309,7 @@ fn throttled_batches_are_retried_until_every_item_is_written() {
     let (db, table) = ground_at("throttled", &proxy.url);
     let expected = 2 + fixture_lines().len();
     let report: Value = cruddur(&["ddb", "seed", "--json", "--concurrency", "2"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .run()
         .json();
     assert_eq!(proxy.injected(), 8);
@@ -325,8 +323,7 @@ fn items_that_never_get_written_are_reported_by_key() {
     let (db, table) = ground_at("never", &proxy.url);
     let expected = 2 + fixture_lines().len();
     cruddur(&["ddb", "seed", "--max-retries", "2"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .code(1)
         .stderr_has(&format!("could not write {expected} items after 2 retries"))
         .stderr_has("MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 / ")

@@ -211,6 +211,12 @@ impl Run {
         self
     }
 
+    /// The whole local stack of a test: its database and its table (the ground of most
+    /// `ddb` tests: `ground()` / `seeded()`).
+    pub fn stack(self, db: &TestDb, table: &TestTable) -> Run {
+        self.db(db).table(table)
+    }
+
     /// Point CONNECTION_URL at this test's database.
     pub fn db(self, db: &TestDb) -> Run {
         let url = db.url();
@@ -607,7 +613,7 @@ pub fn ground(tag: &str) -> (TestDb, TestTable) {
 /// The ground, with the seed conversation written into the table.
 pub fn seeded(tag: &str) -> (TestDb, TestTable) {
     let (db, table) = ground(tag);
-    cruddur(&["ddb", "seed"]).db(&db).table(&table).run();
+    cruddur(&["ddb", "seed"]).stack(&db, &table).run();
     (db, table)
 }
 

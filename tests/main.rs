@@ -3,6 +3,7 @@
 //! A test never skips: without its server it fails and says how to start it.
 
 mod harness;
+mod reports;
 
 mod bulk;
 mod cli;

@@ -16,8 +16,7 @@ const SEEDED_AT: &str = "2026-01-01T12:00:00.000000+00:00";
 fn seeded(tag: &str) -> (TestDb, TestTable) {
     let (db, table) = ground(tag);
     cruddur(&["ddb", "seed", "--now", "2026-01-01T12:00:00Z"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .run();
     (db, table)
 }
@@ -62,7 +61,7 @@ fn groups(table: &TestTable, group: &str) -> HashMap<String, HashMap<String, Str
 }
 
 fn once(db: &TestDb, table: &TestTable) -> crate::harness::Run {
-    cruddur(&["ddb", "stream", "--once"]).db(db).table(table)
+    cruddur(&["ddb", "stream", "--once"]).stack(db, table)
 }
 
 #[test]
@@ -289,8 +288,7 @@ fn a_table_without_a_stream_is_named_and_can_be_given_one() {
         .stderr_has("--enable-stream")
         .run();
     cruddur(&["ddb", "stream", "--once", "--enable-stream"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .stderr_has("turned on the stream")
         .run();
     let summary: Value = cruddur(&["ddb", "schema-load", "--if-not-exists", "--json"])

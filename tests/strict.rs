@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::faults::{Fault, Proxy};
 use crate::harness::{cruddur, ground_at, scratch, strict_ddb, write, TestTable};
+use crate::reports::{ImportReport, SeedReport};
 
 /// `n` distinct items as JSON lines, `ddb import`'s format.
 fn lines(n: usize) -> String {
@@ -81,7 +82,7 @@ fn duplicate_keys_in_an_import_are_refused_naming_the_line() {
         .stderr_has("nothing was written")
         .run();
     assert!(table.items().is_empty());
-    let report: Value = cruddur(&[
+    let report: ImportReport = cruddur(&[
         "ddb",
         "import",
         file.to_str().unwrap(),
@@ -91,8 +92,7 @@ fn duplicate_keys_in_an_import_are_refused_naming_the_line() {
     .table(&table)
     .run()
     .json();
-    assert_eq!(report["items"], 2);
-    assert_eq!(report["skipped_lines"], serde_json::json!([3]));
+    assert_eq!((report.items, report.skipped_lines), (2, vec![3]));
     let mut messages: Vec<String> = table
         .items()
         .into_iter()
@@ -156,14 +156,13 @@ fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() 
 fn consumed_capacity_counts_the_index() {
     let (db, table) = crate::harness::ground("strict_capacity");
     let done = cruddur(&["ddb", "seed", "-v", "--json"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .stderr_has("write capacity units (the table's and its index's)")
         .run();
-    let report: Value = done.json();
+    let report: SeedReport = done.json();
     if strict_ddb() {
         // 99 small items on the table, and the 2 group items again on the index.
-        assert_eq!(report["capacity_units"], 101.0, "{done}");
+        assert_eq!(report.capacity_units, 101.0, "{done}");
     }
 }
 
@@ -174,22 +173,18 @@ fn a_throttled_partition_is_written_whole_without_exhausting_the_retries() {
     let (db, table) = ground_at("strict_bucket", &proxy.url);
     let dir = scratch();
     let fixture = crate::harness::long_conversation(dir.path(), 2500);
-    let report: Value = cruddur(&[
+    let report: SeedReport = cruddur(&[
         "ddb",
         "seed",
         "--fixture",
         fixture.to_str().unwrap(),
         "--json",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .run()
     .json();
-    assert_eq!(report["items"], 2502);
-    assert!(
-        report["retries"].as_u64().unwrap() > 0,
-        "it was throttled: {report}"
-    );
+    assert_eq!(report.items, 2502);
+    assert!(report.retries > 0, "it was throttled: {report:?}");
     assert_eq!(table.items().len(), 2502);
 }
 

@@ -191,7 +191,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
         args.push("--dry-run");
         // db create plans only for a database that is not there yet.
         let target = if name == "db create" { &fresh_db } else { &db };
-        let case = cruddur(&args).db(target).table(&table).aws();
+        let case = cruddur(&args).stack(target, &table).aws();
         // A writer prints its plan; a reader refuses --dry-run as a usage error.
         if writes {
             case.stdout_has("dry run, nothing was done").run();
@@ -374,8 +374,7 @@ fn seed_replace_keeps_the_old_conversation_when_the_new_one_cannot_be_written() 
         "--fixture",
         fixture.to_str().unwrap(),
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .code(1)
     .stderr_has("big.txt:2")
     .stderr_has("400 KB")
@@ -384,8 +383,7 @@ fn seed_replace_keeps_the_old_conversation_when_the_new_one_cannot_be_written() 
     assert_eq!(table.raw_items(), old, "the old conversation is untouched");
     // A good replacement writes the new one and removes every old item.
     cruddur(&["ddb", "seed", "--replace"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .run();
     let new = table.raw_items();
     assert_eq!(new.len(), old.len());
@@ -599,8 +597,7 @@ fn escape_sequences_in_data_never_reach_the_terminal() {
     let (db, table) = ground("tr_escape");
     let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[31mred\u{1b}[0m\rover";
     send_message("timmy-cde", "londo", hostile)
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .run();
     let group: String = table
         .items()
@@ -615,8 +612,7 @@ fn escape_sequences_in_data_never_reach_the_terminal() {
         "--message-group-uuid",
         &group,
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .stdout_has("\\x1b")
     .run();
     assert!(
@@ -631,8 +627,7 @@ fn escape_sequences_in_data_never_reach_the_terminal() {
         &group,
         "--json",
     ])
-    .db(&db)
-    .table(&table)
+    .stack(&db, &table)
     .run()
     .json();
     assert_eq!(json[0]["message"], hostile, "JSON keeps the data exact");
@@ -643,8 +638,7 @@ fn a_duplicated_handle_or_a_null_column_says_what_to_fix() {
     let (db, table) = ground("tr_dupe");
     cruddur(&["db", "seed"]).db(&db).run();
     cruddur(&["ddb", "seed"])
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .code(1)
         .stderr_has("2 users have the handle `timmy-cde`")
         .stderr_has("cruddur db setup")
@@ -658,8 +652,7 @@ fn a_duplicated_handle_or_a_null_column_says_what_to_fix() {
         )
         .unwrap();
     send_message("timmy-cde", "londo", "hi")
-        .db(&db)
-        .table(&table)
+        .stack(&db, &table)
         .code(1)
         .stderr_has("the row of `londo` in public.users has no display_name")
         .run();

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::harness::{cruddur, fixture_lines, Run, TestDb, TestTable};
 
 fn stack(run: Run, db: &TestDb, table: &TestTable) -> Run {
-    run.db(db).table(table)
+    run.stack(db, table)
 }
 
 #[test]
@@ -16,7 +16,7 @@ fn setup_twice_leaves_one_seeded_conversation() {
     let db = TestDb::new("ws_setup");
     let table = TestTable::new("ws-setup");
     for _ in 0..2 {
-        let done = stack(cruddur(&["setup"]), &db, &table).run();
+        let done = cruddur(&["setup"]).stack(&db, &table).run();
         for step in [
             "drop",
             "create",
@@ -48,7 +48,8 @@ fn setup_twice_leaves_one_seeded_conversation() {
 fn wait_succeeds_on_the_stack_and_fails_in_time_on_a_closed_port() {
     let db = TestDb::new("ws_wait");
     let table = TestTable::new("ws-wait");
-    stack(cruddur(&["wait", "--timeout", "10s"]), &db, &table)
+    cruddur(&["wait", "--timeout", "10s"])
+        .stack(&db, &table)
         .stdout_has("postgres")
         .stdout_has("dynamodb")
         .run();
@@ -88,7 +89,8 @@ struct Check {
 fn doctor_reports_a_missing_table_as_a_failure_with_its_fix() {
     let db = TestDb::set_up("ws_doctor");
     let table = TestTable::new("ws-doctor");
-    let done = stack(cruddur(&["doctor", "--json"]), &db, &table)
+    let done = cruddur(&["doctor", "--json"])
+        .stack(&db, &table)
         .code(1)
         .stderr_has("1 check failed")
         .run();
@@ -107,8 +109,9 @@ fn doctor_reports_a_missing_table_as_a_failure_with_its_fix() {
         "{checks:?}"
     );
 
-    stack(cruddur(&["ddb", "schema-load"]), &db, &table).run();
-    stack(cruddur(&["doctor"]), &db, &table)
+    cruddur(&["ddb", "schema-load"]).stack(&db, &table).run();
+    cruddur(&["doctor"])
+        .stack(&db, &table)
         .stdout_has("dynamodb index")
         .run();
 }
@@ -183,8 +186,8 @@ fn a_database_marked_prod_refuses_local_destructive_commands_until_overridden() 
 fn dry_run_changes_nothing() {
     let db = TestDb::set_up("ws_dry");
     let table = TestTable::new("ws-dry");
-    stack(cruddur(&["ddb", "schema-load"]), &db, &table).run();
-    stack(cruddur(&["ddb", "seed"]), &db, &table).run();
+    cruddur(&["ddb", "schema-load"]).stack(&db, &table).run();
+    cruddur(&["ddb", "seed"]).stack(&db, &table).run();
     let items = table.items().len();
 
     for args in [
@@ -208,7 +211,8 @@ fn dry_run_changes_nothing() {
         &["ddb", "seed", "--replace", "--dry-run"],
         &["setup", "--dry-run"],
     ] {
-        stack(cruddur(args), &db, &table)
+        cruddur(args)
+            .stack(&db, &table)
             .stdout_has("dry run, nothing was done")
             .run();
     }
@@ -220,7 +224,8 @@ fn dry_run_changes_nothing() {
     assert_eq!(table.items().len(), items);
 
     let fresh = TestTable::new("ws-dry-new");
-    stack(cruddur(&["ddb", "schema-load", "--dry-run"]), &db, &fresh)
+    cruddur(&["ddb", "schema-load", "--dry-run"])
+        .stack(&db, &fresh)
         .stdout_has("CreateTable")
         .run();
     cruddur(&["ddb", "scan"]).table(&fresh).code(1).run();
@@ -243,7 +248,7 @@ fn dry_run_changes_nothing() {
 fn ctrl_c_stops_a_seed_cleanly_with_exit_130() {
     let db = TestDb::set_up("ws_interrupt");
     let table = TestTable::new("ws-interrupt");
-    stack(cruddur(&["ddb", "schema-load"]), &db, &table).run();
+    cruddur(&["ddb", "schema-load"]).stack(&db, &table).run();
     // A slow seed: one batch at a time, each a second apart at most... stopped after the first ones.
     let proxy_url = crate::faults::never_writing_proxy();
     cruddur(&["ddb", "seed", "--max-retries", "1000", "--concurrency", "1"])
@@ -261,17 +266,18 @@ fn ctrl_c_stops_a_seed_cleanly_with_exit_130() {
 fn colour_only_on_a_terminal_and_never_with_no_color() {
     let db = TestDb::new("ws_colour");
     let table = TestTable::new("ws-colour");
-    let plain = stack(cruddur(&["setup"]), &db, &table).run();
+    let plain = cruddur(&["setup"]).stack(&db, &table).run();
     assert!(
         !plain.stderr.contains('\u{1b}') && !plain.stdout.contains('\u{1b}'),
         "{plain}"
     );
-    let terminal = stack(cruddur(&["setup"]), &db, &table).in_terminal().run();
+    let terminal = cruddur(&["setup"]).stack(&db, &table).in_terminal().run();
     assert!(
         terminal.stdout.contains("\u{1b}["),
         "a terminal gets colour\n{terminal}"
     );
-    let no_color = stack(cruddur(&["setup"]), &db, &table)
+    let no_color = cruddur(&["setup"])
+        .stack(&db, &table)
         .env("NO_COLOR", "1")
         .in_terminal()
         .run();
@@ -310,7 +316,8 @@ fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_regio
     let db = TestDb::set_up("ws_doctor_colour");
     let table = TestTable::new("ws-doctor-colour");
     // The table was never made: one check fails (red), and so does doctor.
-    let terminal = stack(cruddur(&["doctor", "--region", "eu-west-1"]), &db, &table)
+    let terminal = cruddur(&["doctor", "--region", "eu-west-1"])
+        .stack(&db, &table)
         .in_terminal()
         .code(1)
         .run();
@@ -326,13 +333,14 @@ fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_regio
         !terminal.stdout.contains(" rows)"),
         "no row count\n{terminal}"
     );
-    let plain = stack(cruddur(&["doctor"]), &db, &table)
+    let plain = cruddur(&["doctor"])
+        .stack(&db, &table)
         .env("NO_COLOR", "1")
         .in_terminal()
         .code(1)
         .run();
     assert!(!plain.stdout.contains('\u{1b}'), "{plain}");
-    let piped = stack(cruddur(&["doctor"]), &db, &table).code(1).run();
+    let piped = cruddur(&["doctor"]).stack(&db, &table).code(1).run();
     assert!(
         !piped.stdout.contains('\u{1b}') && !piped.stderr.contains(" rows)"),
         "{piped}"
