@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::harness::{cruddur, ground, scratch, write, TestTable};
+use crate::reports::{ExportReport, ImportReport, SeedReport};
 
 fn keys(items: &[serde_json::Value]) -> Vec<(String, String)> {
     let mut keys: Vec<(String, String)> = items
@@ -108,8 +109,9 @@ fn export_drop_schema_load_import_round_trips_item_for_item() {
         if typed {
             args.push("--dynamodb-json");
         }
-        let report: serde_json::Value = cruddur(&args).table(&table).run().json();
-        assert_eq!(report["items"], before.len());
+        let report: ExportReport = cruddur(&args).table(&table).run().json();
+        assert_eq!(report.items, before.len());
+        assert_eq!(report.table, table.name);
         assert!(!dir.path().join(format!("{name}.partial")).exists());
 
         cruddur(&["ddb", "drop"]).table(&table).run();
@@ -154,7 +156,7 @@ fn import_of_a_malformed_file_writes_nothing() {
         .run();
     assert!(table.raw_items().is_empty());
 
-    let report: serde_json::Value = cruddur(&[
+    let report: ImportReport = cruddur(&[
         "ddb",
         "import",
         file.to_str().unwrap(),
@@ -164,8 +166,7 @@ fn import_of_a_malformed_file_writes_nothing() {
     .table(&table)
     .run()
     .json();
-    assert_eq!(report["items"], 3);
-    assert_eq!(report["skipped_lines"], serde_json::json!([4, 5]));
+    assert_eq!((report.items, report.skipped_lines), (3, vec![4, 5]));
     assert_eq!(table.raw_items().len(), 3);
 }
 
@@ -177,7 +178,7 @@ fn concurrent_writes_write_every_item_exactly_once() {
         .map(|i| format!("Person {}: message number {i}\n", i % 2 + 1))
         .collect();
     let fixture = write(dir.path(), "many.txt", &text);
-    let report: crate::reports::SeedReport = cruddur(&[
+    let report: SeedReport = cruddur(&[
         "ddb",
         "seed",
         "--fixture",

@@ -5,6 +5,7 @@ use aws_sdk_cognitoidentityprovider::Client;
 use serde::Deserialize;
 
 use crate::harness::{cruddur, moto_config, runtime, TestDb};
+use crate::reports::LinkReport;
 
 /// A pool with `users` (username, optional handle); returns its id and each username's sub.
 pub fn pool(users: &[(&str, Option<&str>)]) -> (String, Vec<(String, String)>) {
@@ -127,7 +128,7 @@ fn update_cognito_user_ids_links_matching_handles_in_one_go() {
         ("tim-a", Some("tim-suarez")),
         ("tim-b", Some("tim-suarez")),
     ]);
-    let report: serde_json::Value = cruddur(&[
+    let report: LinkReport = cruddur(&[
         "db",
         "update-cognito-user-ids",
         "--pool-id",
@@ -140,10 +141,11 @@ fn update_cognito_user_ids_links_matching_handles_in_one_go() {
     .stderr_has("anonymous")
     .run()
     .json();
-    assert_eq!(report["updated"], serde_json::json!(["timmy-cde", "londo"]));
-    assert_eq!(report["missing"], serde_json::json!(["ghost"]));
-    assert_eq!(report["ambiguous"], serde_json::json!(["tim-suarez"]));
-    assert_eq!(report["without_handle"], serde_json::json!(["anonymous"]));
+    assert_eq!(report.pool_id, pool_id);
+    assert_eq!(report.updated, ["timmy-cde", "londo"]);
+    assert_eq!(report.missing, ["ghost"]);
+    assert_eq!(report.ambiguous, ["tim-suarez"]);
+    assert_eq!(report.without_handle, ["anonymous"]);
 
     let ids = |handle: &str| -> String {
         db.client()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::harness::{cruddur, fixture_lines, ground, moto_url, scratch, write, TestDb, TestTable};
-use crate::reports::{SeedReport, TableReport};
+use crate::reports::{SeedReport, SentMessage, TableReport};
 
 const GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
 const NOW: &str = "2026-03-01T12:00:00Z";
@@ -390,7 +390,7 @@ fn list_conversations_names_the_other_user() {
 #[test]
 fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     let (db, table) = ground("send");
-    let first: serde_json::Value = cruddur(&[
+    let first: SentMessage = cruddur(&[
         "ddb",
         "patterns",
         "send-message",
@@ -405,8 +405,8 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     .stack(&db, &table)
     .run()
     .json();
-    let group = first["message_group_uuid"].as_str().unwrap().to_string();
-    assert_eq!(first["handle"], "timmy-cde");
+    let group = first.message_group_uuid.clone();
+    assert_eq!(first.handle, "timmy-cde");
     assert_eq!(table.items().len(), 3, "two group items and one message");
 
     let londo: Vec<Entry> = cruddur(&[
@@ -429,7 +429,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         (1, "timmy-cde", "Hello Londo")
     );
 
-    let reply: serde_json::Value = cruddur(&[
+    let reply: SentMessage = cruddur(&[
         "ddb",
         "patterns",
         "send-message",
@@ -445,8 +445,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     .run()
     .json();
     assert_eq!(
-        reply["message_group_uuid"],
-        group.as_str(),
+        reply.message_group_uuid, group,
         "the pair's group is reused"
     );
     let items = table.items();
@@ -457,7 +456,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     );
     for item in items.iter().filter(|i| i["pk"].starts_with("GRP#")) {
         assert_eq!(item["message"], "Greetings!");
-        assert_eq!(&item["sk"], reply["created_at"].as_str().unwrap());
+        assert_eq!(item["sk"], reply.created_at);
     }
     let timmy: Vec<Entry> = cruddur(&[
         "ddb",

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::harness::{cruddur, fixture_lines, ground_at};
+use crate::reports::SeedReport;
 
 #[derive(Clone, Copy)]
 pub enum Fault {
@@ -289,13 +290,13 @@ fn unprocessed_items_are_retried_until_every_item_is_written() {
     let proxy = Proxy::start(Fault::Unprocessed(6));
     let (db, table) = ground_at("unprocessed", &proxy.url);
     let expected = 2 + fixture_lines().len();
-    let report: Value = cruddur(&["ddb", "seed", "--json"])
+    let report: SeedReport = cruddur(&["ddb", "seed", "--json"])
         .stack(&db, &table)
         .run()
         .json();
     assert_eq!(proxy.injected(), 6);
-    assert_eq!(report["items"], expected);
-    assert!(report["retries"].as_u64().unwrap() >= 6, "{report}");
+    assert_eq!(report.items, expected);
+    assert!(report.retries >= 6, "{report:?}");
     assert_eq!(
         table.items().len(),
         expected,
@@ -308,12 +309,12 @@ fn throttled_batches_are_retried_until_every_item_is_written() {
     let proxy = Proxy::start(Fault::Throttle(8));
     let (db, table) = ground_at("throttled", &proxy.url);
     let expected = 2 + fixture_lines().len();
-    let report: Value = cruddur(&["ddb", "seed", "--json", "--concurrency", "2"])
+    let report: SeedReport = cruddur(&["ddb", "seed", "--json", "--concurrency", "2"])
         .stack(&db, &table)
         .run()
         .json();
     assert_eq!(proxy.injected(), 8);
-    assert_eq!(report["items"], expected);
+    assert_eq!(report.items, expected);
     assert_eq!(table.items().len(), expected);
 }
 

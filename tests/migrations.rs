@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::harness::{cruddur, scratch, write, TestDb};
+use crate::reports::NewMigration;
 
 /// A migration file as the app writes them: `<version>_<name>.py`, a class whose static
 /// `migrate_sql()` / `rollback_sql()` return a triple-quoted string.
@@ -270,11 +271,11 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
 fn new_migration_writes_a_file_the_apps_scripts_can_import() {
     let db = TestDb::set_up("mig_new");
     let dir = scratch();
-    let done: serde_json::Value = cruddur(&["db", "new-migration", "add bio-column", "--json"])
+    let done: NewMigration = cruddur(&["db", "new-migration", "add bio-column", "--json"])
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
         .run()
         .json();
-    let path = done["path"].as_str().unwrap().to_string();
+    let path = done.path.clone();
     let file_name = Path::new(&path)
         .file_name()
         .unwrap()
@@ -283,7 +284,8 @@ fn new_migration_writes_a_file_the_apps_scripts_can_import() {
         .to_string();
     assert!(file_name.ends_with("_add_bio_column.py"), "{file_name}");
     assert_eq!(file_name.split('_').next().unwrap().len(), 16);
-    assert_eq!(done["class"], "AddBioColumnMigration");
+    assert_eq!(done.class, "AddBioColumnMigration");
+    assert!(file_name.starts_with(&done.version), "{file_name}");
     // Imported by Python with a stub `lib.db`, as the app's scripts would.
     let stub = scratch();
     std::fs::create_dir(stub.path().join("lib")).unwrap();

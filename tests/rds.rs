@@ -4,6 +4,7 @@ use aws_sdk_ec2::types::{IpPermission, IpRange};
 use aws_sdk_ec2::Client;
 
 use crate::harness::{cruddur, http_stub, moto_config, runtime, Run};
+use crate::reports::SgRuleReport;
 
 pub struct Rule {
     pub group: String,
@@ -89,9 +90,11 @@ impl Rule {
 #[test]
 fn update_sg_rule_points_the_rule_at_the_ip_and_is_idempotent() {
     let rule = rule();
-    let done: serde_json::Value = rule.run(&["--ip", "34.1.2.3", "--json"]).run().json();
-    assert_eq!(done["changed"], true);
-    assert_eq!(done["before"]["cidr"], "1.2.3.4/32");
+    let done: SgRuleReport = rule.run(&["--ip", "34.1.2.3", "--json"]).run().json();
+    assert!(done.changed);
+    assert_eq!(done.before.cidr.as_deref(), Some("1.2.3.4/32"));
+    assert_eq!(done.after.cidr.as_deref(), Some("34.1.2.3/32"));
+    assert_eq!(done.ip, "34.1.2.3");
     assert_eq!(rule.read(), ("34.1.2.3/32".into(), "GITPOD".into()));
 
     rule.run(&["--ip", "34.1.2.3"])

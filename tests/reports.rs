@@ -88,3 +88,77 @@ pub struct ImportReport {
     pub capacity_units: f64,
     pub elapsed_ms: u64,
 }
+
+/// `cruddur ddb export --file PATH --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportReport {
+    pub table: String,
+    pub file: String,
+    pub items: usize,
+    pub format: String,
+    pub elapsed_ms: u64,
+}
+
+/// `cruddur db update-cognito-user-ids --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkReport {
+    pub pool_id: String,
+    pub updated: Vec<String>,
+    pub missing: Vec<String>,
+    pub ambiguous: Vec<String>,
+    pub without_handle: Vec<String>,
+}
+
+/// `cruddur ddb patterns send-message --json`: the message as the app returns it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentMessage {
+    pub message_group_uuid: String,
+    pub uuid: String,
+    pub handle: String,
+    pub display_name: String,
+    pub message: String,
+    pub created_at: String,
+}
+
+/// `cruddur db new-migration NAME --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMigration {
+    pub path: String,
+    pub version: String,
+    pub class: String,
+}
+
+/// Any writer's `--dry-run --json`: the plan, nothing done.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DryRun {
+    pub dry_run: bool,
+    pub summary: String,
+    pub actions: Vec<String>,
+}
+
+/// `cruddur rds update-sg-rule --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SgRuleReport {
+    pub group_id: String,
+    pub rule_id: String,
+    pub ip: String,
+    pub changed: bool,
+    pub before: Rule,
+    pub after: Rule,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub protocol: Option<String>,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub cidr: Option<String>,
+    pub description: Option<String>,
+}

@@ -5,9 +5,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use serde_json::Value;
 
 use crate::harness::{cruddur, ground, TestDb, TestTable};
+use crate::reports::TableReport;
 
 const GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
 const SEEDED_AT: &str = "2026-01-01T12:00:00.000000+00:00";
@@ -291,9 +291,9 @@ fn a_table_without_a_stream_is_named_and_can_be_given_one() {
         .stack(&db, &table)
         .stderr_has("turned on the stream")
         .run();
-    let summary: Value = cruddur(&["ddb", "schema-load", "--if-not-exists", "--json"])
+    let summary: TableReport = cruddur(&["ddb", "schema-load", "--if-not-exists", "--json"])
         .table(&table)
         .run()
         .json();
-    assert_eq!(summary["stream"], "NEW_IMAGE");
+    assert_eq!(summary.stream.as_deref(), Some("NEW_IMAGE"));
 }

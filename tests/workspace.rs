@@ -5,11 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::harness::{cruddur, fixture_lines, Run, TestDb, TestTable};
-
-fn stack(run: Run, db: &TestDb, table: &TestTable) -> Run {
-    run.stack(db, table)
-}
+use crate::harness::{cruddur, fixture_lines, TestDb, TestTable};
+use crate::reports::DryRun;
 
 #[test]
 fn setup_twice_leaves_one_seeded_conversation() {
@@ -229,19 +226,15 @@ fn dry_run_changes_nothing() {
         .stdout_has("CreateTable")
         .run();
     cruddur(&["ddb", "scan"]).table(&fresh).code(1).run();
-    let plan: serde_json::Value = stack(
-        cruddur(&["db", "schema-load", "--dry-run", "--json"]),
-        &db,
-        &table,
-    )
-    .run()
-    .json();
-    assert_eq!(plan["dry_run"], true);
-    assert!(plan["actions"]
-        .as_array()
-        .unwrap()
+    let plan: DryRun = cruddur(&["db", "schema-load", "--dry-run", "--json"])
+        .stack(&db, &table)
+        .run()
+        .json();
+    assert!(plan.dry_run);
+    assert!(plan
+        .actions
         .iter()
-        .any(|a| a.as_str().unwrap().contains("CREATE TABLE public.users")));
+        .any(|a| a.contains("CREATE TABLE public.users")));
 }
 
 #[test]
