@@ -172,3 +172,13 @@ pub fn service_config(
     };
     Ok((config, endpoint))
 }
+
+/// The HTTP client of every AWS call: HTTPS through rustls on ring, the crypto the Postgres
+/// TLS already uses (one crypto library to build, not two).
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}

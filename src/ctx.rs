@@ -149,15 +149,9 @@ impl Ctx {
             .operation_attempt_timeout(std::time::Duration::from_secs(30))
             .build();
         // The AWS CLI's precedence: the flag, then the environment, then the profile.
-        // HTTPS through rustls on ring, the crypto the Postgres TLS already uses.
-        let https = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .timeout_config(timeouts)
-            .http_client(https);
+            .http_client(crate::aws::http_client());
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }

@@ -439,6 +439,7 @@ impl TestTable {
                 "test", "test", None, None, "test",
             ))
             .endpoint_url(ddb_url())
+            .http_client(cruddur::aws::http_client())
             .build();
         TestTable {
             name: format!("t-{tag}-{}-{n}", std::process::id()),
@@ -526,6 +527,7 @@ pub fn moto_config() -> aws_config::SdkConfig {
             aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "test"),
         ))
         .endpoint_url(moto_url())
+        .http_client(cruddur::aws::http_client())
         .build()
 }
 

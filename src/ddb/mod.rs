@@ -105,6 +105,7 @@ impl Ddb {
                         credentials,
                     ))
                     .endpoint_url(&endpoint)
+                    .http_client(crate::aws::http_client())
                     .retry_config(RetryConfig::standard())
                     .timeout_config(
                         TimeoutConfig::builder()
