@@ -5,6 +5,26 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The help's last part for a command that writes: what the guard does, then `examples`.
+macro_rules! writes {
+    ($examples:literal) => {
+        concat!(
+            "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\n",
+            $examples
+        )
+    };
+}
+
+/// The help's last part for a command that only reads, then `examples`.
+macro_rules! reads {
+    ($examples:literal) => {
+        concat!(
+            "Only reads: it changes nothing (and refuses --dry-run).\n\n",
+            $examples
+        )
+    };
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cruddur",
@@ -155,22 +175,22 @@ pub enum Command {
     Setup(SetupArgs),
     /// Wait until the stores accept connections (Postgres: a real login; DynamoDB: ListTables)
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur wait                          # both, up to 60s\n  cruddur wait postgres --timeout 2m"
+        after_help = reads!("Examples:\n  cruddur wait                          # both, up to 60s\n  cruddur wait postgres --timeout 2m")
     )]
     Wait(WaitArgs),
     /// Check the configuration and every store, each with the command that fixes it
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur doctor\n  cruddur --prod doctor --json | jq '.[] | select(.status != \"ok\")'"
+        after_help = reads!("Examples:\n  cruddur doctor\n  cruddur --prod doctor --json | jq '.[] | select(.status != \"ok\")'")
     )]
     Doctor(DoctorArgs),
     /// Print a shell completion script
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur completions bash > ~/.local/share/bash-completion/completions/cruddur\n  cruddur completions zsh > \"${fpath[1]}/_cruddur\""
+        after_help = reads!("Examples:\n  cruddur completions bash > ~/.local/share/bash-completion/completions/cruddur\n  cruddur completions zsh > \"${fpath[1]}/_cruddur\"")
     )]
     Completions(CompletionsArgs),
     /// Print the manual page (roff)
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExample:\n  cruddur man > cruddur.1 && man ./cruddur.1"
+        after_help = reads!("Example:\n  cruddur man > cruddur.1 && man ./cruddur.1")
     )]
     Man,
 }
@@ -248,27 +268,27 @@ pub struct DdbGroup {
 pub enum DbCommand {
     /// Create the database named in the URL (exit 0 when it is there already)
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExample:\n  cruddur db create"
+        after_help = writes!("Example:\n  cruddur db create")
     )]
     Create,
     /// Drop the database named in the URL, if it exists
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db drop\n  cruddur db drop --force   # terminate the app's and psql's sessions first"
+        after_help = writes!("Examples:\n  cruddur db drop\n  cruddur db drop --force   # terminate the app's and psql's sessions first")
     )]
     Drop(DropArgs),
     /// Load the schema (sql/schema.sql, built in) in one transaction
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db schema-load\n  cruddur db schema-load --file backend-flask/db/schema.sql"
+        after_help = writes!("Examples:\n  cruddur db schema-load\n  cruddur db schema-load --file backend-flask/db/schema.sql")
     )]
     SchemaLoad(SqlFileArgs),
     /// Load the seed data (sql/seed.sql, built in) in one transaction
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db seed\n  cruddur db seed --file my-seed.sql"
+        after_help = writes!("Examples:\n  cruddur db seed\n  cruddur db seed --file my-seed.sql")
     )]
     Seed(SqlFileArgs),
     /// List the server's client sessions (pg_stat_activity)
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur db sessions\n  cruddur db sessions --output json"
+        after_help = reads!("Examples:\n  cruddur db sessions\n  cruddur db sessions --output json")
     )]
     Sessions,
     /// Local only: drop, create, load the schema and the seed, link Cognito users
@@ -283,7 +303,7 @@ pub enum DbCommand {
     Connect(ConnectArgs),
     /// Set users.cognito_user_id to each pool user's sub, matched by handle, in one transaction
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db update-cognito-user-ids --pool-id us-east-1_abc\n  cruddur --prod db update-cognito-user-ids -v   # writes to PROD_CONNECTION_URL"
+        after_help = writes!("Examples:\n  cruddur db update-cognito-user-ids --pool-id us-east-1_abc\n  cruddur --prod db update-cognito-user-ids -v   # writes to PROD_CONNECTION_URL")
     )]
     UpdateCognitoUserIds(PoolArgs),
     /// Run one of the app's named queries (sql/activities/*, sql/users/*); no NAME lists them
@@ -293,17 +313,17 @@ pub enum DbCommand {
     Query(QueryArgs),
     /// List the app's migrations (backend-flask/db/migrations) and which are applied
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur db migrations\n  cruddur db migrations --check   # exit 1 when any is pending (a CI gate)"
+        after_help = reads!("Examples:\n  cruddur db migrations\n  cruddur db migrations --check   # exit 1 when any is pending (a CI gate)")
     )]
     Migrations(MigrationsArgs),
     /// Apply the pending migrations, oldest first, each with its marker in one transaction
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db migrate\n  cruddur db migrate --to 16812345671234567 --dry-run"
+        after_help = writes!("Examples:\n  cruddur db migrate\n  cruddur db migrate --to 16812345671234567 --dry-run")
     )]
     Migrate(MigrateArgs),
     /// Undo the newest applied migrations, newest first, each in one transaction
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur db rollback\n  cruddur db rollback --steps 2"
+        after_help = writes!("Examples:\n  cruddur db rollback\n  cruddur db rollback --steps 2")
     )]
     Rollback(RollbackArgs),
     /// Write a new migration file in the app's format, with empty SQL to fill in
@@ -427,27 +447,27 @@ pub struct DdbArgs {
 pub enum DdbCommand {
     /// Create the messages table and its index, and wait until it is ACTIVE
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb schema-load\n  cruddur ddb schema-load --if-not-exists   # what start tasks run"
+        after_help = writes!("Examples:\n  cruddur ddb schema-load\n  cruddur ddb schema-load --if-not-exists   # what start tasks run")
     )]
     SchemaLoad(DdbSchemaLoadArgs),
     /// Write the seed conversation between two users (from Postgres) through BatchWriteItem
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb seed\n  cruddur ddb seed --replace --my-handle londo --other-handle tim-suarez"
+        after_help = writes!("Examples:\n  cruddur ddb seed\n  cruddur ddb seed --replace --my-handle londo --other-handle tim-suarez")
     )]
     Seed(DdbSeedArgs),
     /// Print every item of the table (all pages)
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur ddb scan\n  cruddur ddb scan --output jsonl | jq -c 'select(.pk | startswith(\"GRP#\"))'"
+        after_help = reads!("Examples:\n  cruddur ddb scan\n  cruddur ddb scan --output jsonl | jq -c 'select(.pk | startswith(\"GRP#\"))'")
     )]
     Scan(ScanArgs),
     /// Delete a table (default: the messages table)
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb drop --if-exists\n  cruddur --prod ddb drop   # asks you to type the table name"
+        after_help = writes!("Examples:\n  cruddur ddb drop --if-exists\n  cruddur --prod ddb drop   # asks you to type the table name")
     )]
     Drop(DdbDropArgs),
     /// List the tables
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExample:\n  cruddur ddb list-tables --json"
+        after_help = reads!("Example:\n  cruddur ddb list-tables --json")
     )]
     ListTables,
     /// Write every item as JSON lines: a backup before `ddb drop` or `seed --replace`
@@ -457,7 +477,7 @@ pub enum DdbCommand {
     Export(ExportArgs),
     /// Write the items of a JSON-lines file back (checked whole before anything is written)
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb import backup.jsonl\n  cruddur ddb import table.jsonl --dynamodb-json --skip-invalid"
+        after_help = writes!("Examples:\n  cruddur ddb import backup.jsonl\n  cruddur ddb import table.jsonl --dynamodb-json --skip-invalid")
     )]
     Import(ImportArgs),
     /// The app's three access patterns
@@ -466,7 +486,7 @@ pub enum DdbCommand {
     /// Follow the table's stream and do the stream Lambda's work: move both group items of a
     /// conversation to each new message
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur ddb stream              # runs until Ctrl-C, next to the app\n  cruddur ddb stream --once       # what is in the stream now, then exit"
+        after_help = writes!("Examples:\n  cruddur ddb stream              # runs until Ctrl-C, next to the app\n  cruddur ddb stream --once       # what is in the stream now, then exit")
     )]
     Stream(StreamArgs),
 }
@@ -625,17 +645,17 @@ pub struct DdbDropArgs {
 pub enum PatternsCommand {
     /// Pattern 2: the newest messages of one conversation, oldest first
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur ddb patterns get-conversation\n  cruddur ddb patterns get-conversation --limit 100 --json"
+        after_help = reads!("Examples:\n  cruddur ddb patterns get-conversation\n  cruddur ddb patterns get-conversation --limit 100 --json")
     )]
     GetConversation(GetConversationArgs),
     /// Pattern 1: a user's conversations, latest first
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur ddb patterns list-conversations --handle timmy-cde\n  cruddur ddb patterns list-conversations --user-uuid 0b6a…"
+        after_help = reads!("Examples:\n  cruddur ddb patterns list-conversations --handle timmy-cde\n  cruddur ddb patterns list-conversations --user-uuid 0b6a…")
     )]
     ListConversations(ListConversationsArgs),
     /// Pattern 3: send a message, creating the conversation if the pair has none
     #[command(
-        after_help = "Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the plan and does nothing.\n\nExample:\n  cruddur ddb patterns send-message --from timmy-cde --to londo --message 'Hello!'"
+        after_help = writes!("Example:\n  cruddur ddb patterns send-message --from timmy-cde --to londo --message 'Hello!'")
     )]
     SendMessage(SendMessageArgs),
 }
@@ -703,7 +723,7 @@ pub struct PoolArgs {
 pub enum CognitoCommand {
     /// List every user of the pool (all pages)
     #[command(
-        after_help = "Only reads: it changes nothing (and refuses --dry-run).\n\nExamples:\n  cruddur cognito list-users --pool-id us-east-1_abc\n  cruddur cognito list-users --json | jq -r '.[] | select(.handle == null) | .username'"
+        after_help = reads!("Examples:\n  cruddur cognito list-users --pool-id us-east-1_abc\n  cruddur cognito list-users --json | jq -r '.[] | select(.handle == null) | .username'")
     )]
     ListUsers(PoolArgs),
 }
