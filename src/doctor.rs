@@ -21,6 +21,28 @@ pub struct Check {
     pub fix: String,
 }
 
+/// The report's rows, in the order they were checked.
+#[derive(Debug, Default)]
+struct Checks(Vec<Check>);
+
+impl Checks {
+    fn push(&mut self, check: Check) {
+        self.0.push(check);
+    }
+
+    fn ok(&mut self, name: &str, detail: impl Into<String>) {
+        self.push(check(name, "ok", detail, ""));
+    }
+
+    fn warn(&mut self, name: &str, detail: impl Into<String>, fix: impl Into<String>) {
+        self.push(check(name, "warn", detail, fix));
+    }
+
+    fn fail(&mut self, name: &str, detail: impl Into<String>, fix: impl Into<String>) {
+        self.push(check(name, "fail", detail, fix));
+    }
+}
+
 fn check(
     check: &str,
     status: &'static str,
@@ -36,10 +58,10 @@ fn check(
 }
 
 pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
-    let mut checks = vec![check("target", "ok", ctx.target.name(), "")];
-    checks.push(check(
+    let mut checks = Checks::default();
+    checks.ok("target", ctx.target.name());
+    checks.ok(
         "aws profile and region",
-        "ok",
         format!(
             "profile {}, region {}",
             ctx.profile
@@ -52,8 +74,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
                 .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
                 .unwrap_or_else(|| "from the profile (or us-east-1 locally)".into())
         ),
-        "",
-    ));
+    );
     postgres(ctx, &mut checks);
     migrations(ctx, args, &mut checks);
     dynamodb(ctx, args, &mut checks);
@@ -69,8 +90,8 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
             "export DB_SG_ID=sg-… DB_SG_RULE_ID=sgr-… (the RDS instance's group and its ingress rule)",
         )
     });
-    let failed = checks.iter().filter(|c| c.status == "fail").count();
-    let outcome = match Outcome::rows(&["check", "status", "detail", "fix"], &checks)? {
+    let failed = checks.0.iter().filter(|c| c.status == "fail").count();
+    let outcome = match Outcome::rows(&["check", "status", "detail", "fix"], &checks.0)? {
         Outcome::Rows { rows, .. } => Outcome::rows_with(
             vec![
                 Column::new("check"),
@@ -95,25 +116,22 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
     })
 }
 
-fn postgres(ctx: &Ctx, checks: &mut Vec<Check>) {
+fn postgres(ctx: &Ctx, checks: &mut Checks) {
     let pg = match ctx.pg() {
         Ok(pg) => pg,
         Err(error) => {
-            checks.push(check(
+            checks.fail(
                 "postgres url",
-                "fail",
                 format!("{error:#}"),
                 "set the variable it names",
-            ));
+            );
             return;
         }
     };
-    checks.push(check(
+    checks.ok(
         "postgres url",
-        "ok",
         format!("{} (from {})", pg.display, pg.source),
-        "",
-    ));
+    );
     let setup = if ctx.target == Target::Local {
         "cruddur db setup"
     } else {
@@ -121,12 +139,7 @@ fn postgres(ctx: &Ctx, checks: &mut Vec<Check>) {
     };
     let mut admin = match pg.connect_maintenance() {
         Ok(client) => {
-            checks.push(check(
-                "postgres login",
-                "ok",
-                format!("logged in to {}", pg.server()),
-                "",
-            ));
+            checks.ok("postgres login", format!("logged in to {}", pg.server()));
             client
         }
         Err(error) => {
@@ -134,28 +147,18 @@ fn postgres(ctx: &Ctx, checks: &mut Vec<Check>) {
                 Target::Local => "start the local Postgres (docker compose up -d db, or scripts/demo), and check CONNECTION_URL",
                 Target::Prod => "cruddur rds update-sg-rule, and check PROD_CONNECTION_URL",
             };
-            checks.push(check("postgres login", "fail", format!("{error:#}"), fix));
+            checks.fail("postgres login", format!("{error:#}"), fix);
             return;
         }
     };
     match database_exists(&mut admin, &pg.dbname) {
-        Ok(true) => checks.push(check(
-            "database",
-            "ok",
-            format!("`{}` exists", pg.dbname),
-            "",
-        )),
+        Ok(true) => checks.ok("database", format!("`{}` exists", pg.dbname)),
         Ok(false) => {
-            checks.push(check(
-                "database",
-                "fail",
-                format!("`{}` does not exist", pg.dbname),
-                setup,
-            ));
+            checks.fail("database", format!("`{}` does not exist", pg.dbname), setup);
             return;
         }
         Err(error) => {
-            checks.push(check("database", "fail", format!("{error:#}"), setup));
+            checks.fail("database", format!("{error:#}"), setup);
             return;
         }
     }
@@ -169,24 +172,13 @@ fn postgres(ctx: &Ctx, checks: &mut Vec<Check>) {
             ),
             "check CONNECTION_URL / PROD_CONNECTION_URL",
         )),
-        Ok(Some(env)) => checks.push(check(
+        Ok(Some(env)) => checks.ok("environment marker", format!("marked `{env}`")),
+        Ok(None) => checks.warn(
             "environment marker",
-            "ok",
-            format!("marked `{env}`"),
-            "",
-        )),
-        Ok(None) => checks.push(check(
-            "environment marker",
-            "warn",
             "not marked (schema loaded by another tool?)",
             setup,
-        )),
-        Err(error) => checks.push(check(
-            "environment marker",
-            "warn",
-            format!("{error:#}"),
-            "",
-        )),
+        ),
+        Err(error) => checks.warn("environment marker", format!("{error:#}"), ""),
     }
     let tables = pg.connect().and_then(|mut client| {
         let row = client.query_one(
@@ -211,16 +203,11 @@ fn postgres(ctx: &Ctx, checks: &mut Vec<Check>) {
     });
 }
 
-fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
+fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
     let ddb = match Ddb::connect(ctx, &args.ddb) {
         Ok(ddb) => ddb,
         Err(error) => {
-            checks.push(check(
-                "dynamodb endpoint",
-                "fail",
-                format!("{error:#}"),
-                "see the message",
-            ));
+            checks.fail("dynamodb endpoint", format!("{error:#}"), "see the message");
             return;
         }
     };
@@ -232,22 +219,19 @@ fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
     let described = ctx.block_on(ddb.client.describe_table().table_name(&ddb.table).send());
     let table = match described {
         Err(error) => {
-            checks.push(check("dynamodb endpoint", "fail", format!("{error:#}"), ""));
+            checks.fail("dynamodb endpoint", format!("{error:#}"), "");
             return;
         }
         Ok(Err(error)) if error.code() == Some("ResourceNotFoundException") => {
-            checks.push(check(
+            checks.ok(
                 "dynamodb endpoint",
-                "ok",
                 format!("{} ({})", ddb.endpoint, ddb.region),
-                "",
-            ));
-            checks.push(check(
+            );
+            checks.fail(
                 "dynamodb table",
-                "fail",
                 format!("table `{}` does not exist", ddb.table),
                 schema_load,
-            ));
+            );
             return;
         }
         Ok(Err(error)) => {
@@ -256,22 +240,19 @@ fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
             } else {
                 "check your AWS credentials and region"
             };
-            checks.push(check(
+            checks.fail(
                 "dynamodb endpoint",
-                "fail",
                 format!("{:#}", ddb.explain("DescribeTable", error)),
                 fix,
-            ));
+            );
             return;
         }
         Ok(Ok(output)) => output.table,
     };
-    checks.push(check(
+    checks.ok(
         "dynamodb endpoint",
-        "ok",
         format!("{} ({})", ddb.endpoint, ddb.region),
-        "",
-    ));
+    );
     let Some(table) = table else { return };
     let status = table
         .table_status()
@@ -326,13 +307,13 @@ fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
 }
 
 /// Pending migrations are a warning with the command that applies them; no folder, no row.
-fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
+fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
     use crate::db::migration::{find_folder, read_all, read_state, statuses};
     let folder = match find_folder(args.dir.migrations_dir.as_deref()) {
         Ok(Some(folder)) => folder,
         Ok(None) => return,
         Err(error) => {
-            checks.push(check("migrations", "fail", format!("{error:#}"), ""));
+            checks.fail("migrations", format!("{error:#}"), "");
             return;
         }
     };
@@ -374,14 +355,13 @@ fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
     });
 }
 
-fn cognito(ctx: &Ctx, args: &DoctorArgs, checks: &mut Vec<Check>) {
+fn cognito(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
     let Some(pool) = crate::cognito::Pool::configured(&args.pool) else {
-        checks.push(check(
+        checks.warn(
             "cognito pool",
-            "warn",
             "AWS_COGNITO_USER_POOL_ID is unset: Cognito ids are not linked",
             "export AWS_COGNITO_USER_POOL_ID=us-east-1_…",
-        ));
+        );
         return;
     };
     let reached = crate::cognito::describe_pool(ctx, &pool);
