@@ -76,10 +76,14 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(ctx: &Ctx, label: &str, total: Option<usize>) -> std::sync::Arc<Progress> {
-        let bar = match total {
-            Some(total) => ProgressBar::new(total as u64),
-            None => ProgressBar::no_length(),
+        // The draw target first: a bar made with the default one draws at once, even with -q.
+        let shown = ctx.stderr_terminal && !ctx.quiet;
+        let target = if shown {
+            ProgressDrawTarget::stderr_with_hz(10)
+        } else {
+            ProgressDrawTarget::hidden()
         };
+        let bar = ProgressBar::with_draw_target(total.map(|n| n as u64), target);
         let template = match total {
             Some(_) => "{msg} [{bar:30}] {human_pos}/{human_len} · {rate} · {left}",
             None => "{msg} {human_pos} items · {rate} · {elapsed}",
@@ -101,12 +105,6 @@ impl Progress {
             );
         }
         bar.set_message(label.to_string());
-        let shown = ctx.stderr_terminal && !ctx.quiet;
-        bar.set_draw_target(if shown {
-            ProgressDrawTarget::stderr_with_hz(10)
-        } else {
-            ProgressDrawTarget::hidden()
-        });
         if shown {
             bar.enable_steady_tick(Duration::from_millis(250));
         }

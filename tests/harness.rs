@@ -251,8 +251,14 @@ impl Run {
             .map(|a| quote(&a))
             .collect::<Vec<_>>()
             .join(" ");
+        // A wide terminal: a pseudo-terminal starts with no size (0 columns).
+        let line = format!("stty cols 250 rows 50 2>/dev/null; exec {line}");
         let mut command = Command::new("script");
-        command.args(["-qec", &line, "/dev/null"]).env_clear();
+        // A terminal says what it is: without TERM it counts as dumb (no progress bars).
+        command
+            .args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .env("TERM", "xterm");
         for (key, value) in self.command.get_envs() {
             if let Some(value) = value {
                 command.env(key, value);

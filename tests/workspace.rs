@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::harness::{cruddur, fixture_lines, TestDb, TestTable};
+use crate::harness::{cruddur, fixture_lines, scratch, write, TestDb, TestTable};
 use crate::reports::DryRun;
 
 #[test]
@@ -274,10 +274,12 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         .env("NO_COLOR", "1")
         .in_terminal()
         .run();
+    // No colour; a progress bar may still clear its line (ESC [2K), which is not colour.
     assert!(
-        !no_color.stdout.contains('\u{1b}'),
+        !has_colour(&no_color.stdout),
         "NO_COLOR means none\n{no_color}"
     );
+    assert!(has_colour(&terminal.stdout), "{terminal}");
     let failing = cruddur(&["db", "query", "nope"])
         .env("NO_COLOR", "1")
         .in_terminal()
@@ -346,4 +348,47 @@ fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_regio
         .table(&table)
         .stderr_has(" tables)")
         .run();
+}
+
+#[test]
+fn progress_shows_count_rate_and_time_left_on_a_terminal_only() {
+    let table = TestTable::new("ws-progress");
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    let dir = scratch();
+    let text: String = (0..3000)
+        .map(|i| format!("{{\"pk\":\"MSG#progress\",\"sk\":\"{i:06}\",\"message\":\"m\"}}\n"))
+        .collect();
+    let file = write(dir.path(), "items.jsonl", &text);
+    let path = file.to_str().unwrap();
+    // One call in flight: slow enough for the bar to be drawn a few times.
+    let import = |extra: &[&str]| {
+        let mut args = vec!["ddb", "import", path, "--concurrency", "1"];
+        args.extend_from_slice(extra);
+        cruddur(&args).table(&table)
+    };
+    let shown = import(&[])
+        .in_terminal()
+        .stdout_has("imported 3000 items")
+        .run();
+    assert!(
+        shown.stdout.contains("importing [") && shown.stdout.contains("/3,000 · "),
+        "a bar with the count\n{shown}"
+    );
+    assert!(shown.stdout.contains("/s · "), "and the rate\n{shown}");
+    assert!(shown.stdout.contains(" left"), "and the time left\n{shown}");
+    // Cleared when done: the result line is the last thing on the screen, whole.
+    let last = shown.stdout.rsplit('\r').next().unwrap_or("");
+    assert!(!last.contains("importing ["), "{shown}");
+    // Never with -q, never off a terminal.
+    let quiet = import(&["-q"]).in_terminal().run();
+    assert!(!quiet.stdout.contains("importing ["), "{quiet}");
+    import(&[]).stderr_lacks("importing [").run();
+}
+
+/// Whether `text` holds an SGR sequence (ESC [ … m): colour, bold and the like.
+fn has_colour(text: &str) -> bool {
+    text.split("\u{1b}[").skip(1).any(|rest| {
+        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+        end.is_some_and(|i| rest[i..].starts_with('m'))
+    })
 }
