@@ -527,6 +527,12 @@ pub struct DdbSchemaLoadArgs {
     /// How long to wait for the table to become ACTIVE
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub wait_timeout: Duration,
+
+    /// Create the table without its stream, for bulk loads into an emulator whose stream
+    /// slows every write as the table grows (dynoxide's); `ddb stream --enable-stream` turns
+    /// it on later
+    #[arg(long)]
+    pub no_stream: bool,
 }
 
 /// The seed conversation's message group, as the old scripts had it.

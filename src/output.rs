@@ -383,16 +383,7 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
                 note(&format!("({} {noun})", rows.len()));
             }
         }
-        (Outcome::Rows { rows, .. }, OutputFormat::Json) => {
-            serde_json::to_writer_pretty(&mut out, rows)?;
-            writeln!(out)?;
-        }
-        (Outcome::Rows { rows, .. }, OutputFormat::Jsonl) => {
-            for row in rows {
-                serde_json::to_writer(&mut out, row)?;
-                writeln!(out)?;
-            }
-        }
+        (Outcome::Rows { rows, .. }, format) => json_list(&mut out, rows, format)?,
         (Outcome::List { header, values }, OutputFormat::Table) => {
             let mut table = Table::new();
             table
@@ -405,16 +396,7 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
             let plural = if values.len() == 1 { "" } else { "s" };
             note(&format!("({} {header}{plural})", values.len()));
         }
-        (Outcome::List { values, .. }, OutputFormat::Json) => {
-            serde_json::to_writer_pretty(&mut out, values)?;
-            writeln!(out)?;
-        }
-        (Outcome::List { values, .. }, OutputFormat::Jsonl) => {
-            for value in values {
-                serde_json::to_writer(&mut out, value)?;
-                writeln!(out)?;
-            }
-        }
+        (Outcome::List { values, .. }, format) => json_list(&mut out, values, format)?,
         (Outcome::Done { message, .. }, OutputFormat::Table) => {
             writeln!(out, "{}", visible(message))?
         }
@@ -428,6 +410,20 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
         }
     }
     out.flush()?;
+    Ok(())
+}
+
+/// A list for machines: one array (json), or a line each (jsonl).
+fn json_list(out: &mut impl Write, items: &[impl Serialize], format: OutputFormat) -> Result<()> {
+    if format == OutputFormat::Jsonl {
+        for item in items {
+            serde_json::to_writer(&mut *out, item)?;
+            writeln!(out)?;
+        }
+    } else {
+        serde_json::to_writer_pretty(&mut *out, items)?;
+        writeln!(out)?;
+    }
     Ok(())
 }
 

@@ -297,3 +297,23 @@ fn a_table_without_a_stream_is_named_and_can_be_given_one() {
         .json();
     assert_eq!(summary.stream.as_deref(), Some("NEW_IMAGE"));
 }
+
+#[test]
+fn a_table_made_without_its_stream_says_so_and_takes_one_later() {
+    let (db, _) = crate::harness::ground("stream_none");
+    let table = TestTable::new("stream-none");
+    cruddur(&["ddb", "schema-load", "--no-stream", "--dry-run"])
+        .table(&table)
+        .stdout_has("no stream (--no-stream)")
+        .run();
+    let report: TableReport = cruddur(&["ddb", "schema-load", "--no-stream", "--json"])
+        .table(&table)
+        .run()
+        .json();
+    assert_eq!(report.stream, None);
+    once(&db, &table).code(1).stderr_has("has no stream").run();
+    cruddur(&["ddb", "stream", "--once", "--enable-stream"])
+        .stack(&db, &table)
+        .stderr_has("turned on the stream")
+        .run();
+}

@@ -27,6 +27,8 @@ pub struct TableOptions {
     pub if_not_exists: bool,
     /// How long to wait for the table to become ACTIVE.
     pub wait_timeout: Duration,
+    /// Give the table its NEW_IMAGE stream, as production has it.
+    pub stream: bool,
 }
 
 /// The flags' defaults (`setup` starts from them; a test keeps them equal).
@@ -35,6 +37,7 @@ impl Default for TableOptions {
         TableOptions {
             if_not_exists: false,
             wait_timeout: Duration::from_secs(60),
+            stream: true,
         }
     }
 }
@@ -44,6 +47,7 @@ impl From<&DdbSchemaLoadArgs> for TableOptions {
         TableOptions {
             if_not_exists: args.if_not_exists,
             wait_timeout: args.wait_timeout,
+            stream: !args.no_stream,
         }
     }
 }
@@ -160,8 +164,13 @@ pub fn create_table(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<Done<
         summary: format!("create table `{}` (billed capacity)", ddb.table),
         actions: vec![
             format!(
-                "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; stream NEW_IMAGE (as production has it, for `cruddur ddb stream`)",
-                ddb.table
+                "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; {}",
+                ddb.table,
+                if options.stream {
+                    "stream NEW_IMAGE (as production has it, for `cruddur ddb stream`)"
+                } else {
+                    "no stream (--no-stream)"
+                }
             ),
             format!(
                 "DescribeTable until ACTIVE (up to {})",
@@ -215,7 +224,7 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: TableOptions) -> Result<TableReport>
         .global_secondary_indexes(index)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(capacity)
-        .stream_specification(stream()?)
+        .set_stream_specification(load.stream.then(stream).transpose()?)
         .send()
         .await;
     match created {
