@@ -278,17 +278,22 @@ impl Lines {
         if self.reader_gone {
             return Ok(ControlFlow::Break(()));
         }
-        let mut written = 0;
-        let result = (|| -> Result<()> {
-            for row in rows {
-                serde_json::to_writer(&mut self.out, &row)?;
-                self.out.write_all(b"\n")?;
-                written += 1;
-            }
-            self.out.flush()?;
-            Ok(())
-        })();
-        self.written += written;
+        let result = self.put_all(rows);
+        self.settle(result)
+    }
+
+    fn put_all<T: Serialize>(&mut self, rows: impl IntoIterator<Item = T>) -> Result<()> {
+        for row in rows {
+            serde_json::to_writer(&mut self.out, &row)?;
+            self.out.write_all(b"\n")?;
+            self.written += 1;
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// The one rule for a failed write: stdout's reader gone is `Break`, anything else an error.
+    fn settle(&mut self, result: Result<()>) -> Result<ControlFlow<()>> {
         match result {
             Ok(()) => Ok(ControlFlow::Continue(())),
             Err(error) if self.file.is_none() && is_broken_pipe(&error) => {
@@ -307,13 +312,9 @@ impl Lines {
     /// Flush, and give a file its name.
     pub fn finish(mut self) -> Result<LinesWritten> {
         if !self.reader_gone {
-            if let Err(error) = self.out.flush() {
-                let error = anyhow::Error::from(error);
-                if self.file.is_some() || !is_broken_pipe(&error) {
-                    return Err(error);
-                }
-                self.reader_gone = true;
-            }
+            let flushed = self.out.flush().map_err(anyhow::Error::from);
+            // A reader gone now is recorded in `reader_gone`; the lines it took were enough.
+            let _ = self.settle(flushed)?;
         }
         if let Some((partial, path)) = self.file.take() {
             if let Err(e) = std::fs::rename(&partial, &path) {

@@ -82,16 +82,7 @@ fn odd_item() -> HashMap<String, AttributeValue> {
 fn export_drop_schema_load_import_round_trips_item_for_item() {
     let (db, table) = ground("bulk-export");
     cruddur(&["ddb", "seed"]).stack(&db, &table).run();
-    table
-        .block_on(
-            table
-                .client
-                .put_item()
-                .table_name(&table.name)
-                .set_item(Some(odd_item()))
-                .send(),
-        )
-        .unwrap();
+    table.put(odd_item());
     let before = table.raw_items();
     let dir = scratch();
 

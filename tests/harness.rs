@@ -458,6 +458,21 @@ impl TestTable {
         }
     }
 
+    /// Write one item straight into the table, as the app (or another tool) would.
+    pub fn put(
+        &self,
+        item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    ) {
+        self.block_on(
+            self.client
+                .put_item()
+                .table_name(&self.name)
+                .set_item(Some(item))
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("PutItem into the test table failed: {e:?}"));
+    }
+
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }

@@ -35,16 +35,7 @@ fn app_message(table: &TestTable, group: &str, at: &str, text: &str) {
     .into_iter()
     .map(|(k, v)| (k.to_string(), AttributeValue::S(v)))
     .collect();
-    table
-        .block_on(
-            table
-                .client
-                .put_item()
-                .table_name(&table.name)
-                .set_item(Some(item))
-                .send(),
-        )
-        .expect("the test's put failed");
+    table.put(item);
 }
 
 /// The two group items of GROUP, by pk.

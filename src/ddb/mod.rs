@@ -227,9 +227,9 @@ pub fn check_table_name(name: &str, source: &str) -> Result<()> {
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));
     if let Some(c) = bad {
         return Err(anyhow!(
-            "{source} `{}` holds {:?}: a table name is made of letters, digits, `_`, `.` and `-`",
-            crate::output::cut(name, 60),
-            c
+            "{source} `{}` holds '{}': a table name is made of letters, digits, `_`, `.` and `-`",
+            crate::output::visible(&crate::output::cut(name, 60)),
+            c.escape_debug()
         ));
     }
     if !(3..=255).contains(&name.len()) {

@@ -184,7 +184,7 @@ pub fn create_table(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<Done<
     })
 }
 
-async fn create(ctx: &Ctx, ddb: &Ddb, load: TableOptions) -> Result<TableReport> {
+async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableReport> {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -224,13 +224,13 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: TableOptions) -> Result<TableReport>
         .global_secondary_indexes(index)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(capacity)
-        .set_stream_specification(load.stream.then(stream).transpose()?)
+        .set_stream_specification(options.stream.then(stream).transpose()?)
         .send()
         .await;
     match created {
         Ok(_) => {}
         Err(error) if error.code() == Some("ResourceInUseException") => {
-            if load.if_not_exists {
+            if options.if_not_exists {
                 return Ok(TableReport::new(&describe(ddb).await?, false));
             }
             return Err(anyhow!(
@@ -244,7 +244,7 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: TableOptions) -> Result<TableReport>
     }
     let name = &ddb.table;
     let (table, _) = poll::until(
-        Wait::backing_off(load.wait_timeout),
+        Wait::backing_off(options.wait_timeout),
         || format!("table `{name}` was created but was not ACTIVE yet"),
         || async {
             let table = describe(ddb).await?;
@@ -262,7 +262,7 @@ async fn create(ctx: &Ctx, ddb: &Ddb, load: TableOptions) -> Result<TableReport>
         |last| {
             anyhow!(
                 "table `{name}` was created but is still {last} after {}; check it later with `cruddur doctor`",
-                crate::output::duration(load.wait_timeout)
+                crate::output::duration(options.wait_timeout)
             )
         },
     )
