@@ -94,6 +94,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub region: Option<String>,
 
+    /// The app's database folder (its schema.sql, seed.sql, sql/ and migrations/), or the
+    /// repository holding it [default: backend-flask/db, or db/ with schema.sql, in this folder
+    /// or the first above it that has one; else the built-in files]
+    #[arg(long, global = true, env = "CRUDDUR_APP_DIR", value_name = "PATH")]
+    pub app_dir: Option<PathBuf>,
+
     /// Read variables from this file (default: .env in the current folder, when present;
     /// the real environment wins over the file)
     #[arg(long, global = true, value_name = "PATH")]
@@ -276,12 +282,12 @@ pub enum DbCommand {
         after_help = writes!("Examples:\n  cruddur db drop\n  cruddur db drop --force   # terminate the app's and psql's sessions first")
     )]
     Drop(DropArgs),
-    /// Load the schema (sql/schema.sql, built in) in one transaction
+    /// Load the schema (the app's schema.sql, else the built-in one) in one transaction
     #[command(
         after_help = writes!("Examples:\n  cruddur db schema-load\n  cruddur db schema-load --file backend-flask/db/schema.sql")
     )]
     SchemaLoad(SqlFileArgs),
-    /// Load the seed data (sql/seed.sql, built in) in one transaction
+    /// Load the seed data (the app's seed.sql, else the built-in one) in one transaction
     #[command(
         after_help = writes!("Examples:\n  cruddur db seed\n  cruddur db seed --file my-seed.sql")
     )]
@@ -544,13 +550,15 @@ pub struct DdbSeedArgs {
     #[arg(long, value_name = "PATH")]
     pub fixture: Option<PathBuf>,
 
-    /// Person 1 of the fixture: a handle in Postgres
-    #[arg(long, default_value = "timmy-cde", value_name = "HANDLE")]
-    pub my_handle: String,
+    /// Person 1 of the fixture: a handle in Postgres [default: timmy-cde when both timmy-cde
+    /// and tim-suarez are users, else the oldest user]
+    #[arg(long, env = "CRUDDUR_MY_HANDLE", value_name = "HANDLE")]
+    pub my_handle: Option<String>,
 
-    /// Person 2 of the fixture: a handle in Postgres
-    #[arg(long, default_value = "tim-suarez", value_name = "HANDLE")]
-    pub other_handle: String,
+    /// Person 2 of the fixture: a handle in Postgres [default: tim-suarez when both are
+    /// users, else the oldest user after person 1]
+    #[arg(long, env = "CRUDDUR_OTHER_HANDLE", value_name = "HANDLE")]
+    pub other_handle: Option<String>,
 
     /// The conversation's message group
     #[arg(
@@ -683,14 +691,10 @@ pub struct GetConversationArgs {
 
 #[derive(Debug, Args)]
 pub struct ListConversationsArgs {
-    /// The user, by handle (looked up in Postgres)
-    #[arg(
-        long,
-        default_value = "timmy-cde",
-        conflicts_with = "user_uuid",
-        value_name = "HANDLE"
-    )]
-    pub handle: String,
+    /// The user, by handle (looked up in Postgres) [default: as `ddb seed`'s --my-handle:
+    /// timmy-cde when both timmy-cde and tim-suarez are users, else the oldest user]
+    #[arg(long, conflicts_with = "user_uuid", value_name = "HANDLE")]
+    pub handle: Option<String>,
 
     /// The user, by uuid (no Postgres needed)
     #[arg(long, value_name = "UUID")]

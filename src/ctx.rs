@@ -6,6 +6,7 @@ use std::sync::{Once, OnceLock};
 
 use anyhow::{Context, Result};
 
+use crate::app::App;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::{refused, Kept};
 use crate::guard;
@@ -44,6 +45,9 @@ pub struct Ctx {
     waited: OnceLock<std::result::Result<(), Kept>>,
     /// The SDK's default chain (profiles, SSO, environment), loaded once, on first use.
     aws: OnceLock<aws_config::SdkConfig>,
+    /// --app-dir, and the app's files it leads to (found on first use).
+    app_dir: Option<std::path::PathBuf>,
+    app: OnceLock<std::result::Result<App, Kept>>,
 }
 
 impl Ctx {
@@ -80,6 +84,8 @@ impl Ctx {
             wait_for_pg: global.pg.wait.then_some(global.pg.wait_timeout),
             waited: OnceLock::new(),
             aws: OnceLock::new(),
+            app_dir: global.app_dir.clone(),
+            app: OnceLock::new(),
         })
     }
 
@@ -111,6 +117,17 @@ impl Ctx {
         let pg = self.pg.as_ref().map_err(Kept::error)?;
         guard::local_only(self, &pg.destination())?;
         Ok(pg)
+    }
+
+    /// The app's files: its database folder (`--app-dir`, or found walking up from here),
+    /// or the built-in copies. Found once; `-v` says which.
+    pub fn app(&self) -> Result<&App> {
+        let app = self.app.get_or_init(|| {
+            let app = App::resolve(self.app_dir.as_deref()).map_err(|e| Kept::new(&e))?;
+            self.detail(format!("app files: {}", app.describe()));
+            Ok(app)
+        });
+        app.as_ref().map_err(Kept::error)
     }
 
     /// Every secret of the configuration (database passwords, AWS secret keys), for scrubbing

@@ -75,6 +75,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
                 .unwrap_or_else(|| "from the profile (or us-east-1 locally)".into())
         ),
     );
+    app_files(ctx, &mut checks);
     postgres(ctx, &mut checks);
     migrations(ctx, args, &mut checks);
     dynamodb(ctx, args, &mut checks);
@@ -306,10 +307,69 @@ fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
     });
 }
 
+/// The app folder found (or none: the built-in files), and each file it gives: there, and
+/// split into statements (a named query: one, with its parameters).
+fn app_files(ctx: &Ctx, checks: &mut Checks) {
+    let app = match ctx.app() {
+        Ok(app) => app,
+        Err(error) => {
+            checks.fail(
+                "app folder",
+                format!("{error:#}"),
+                "fix --app-dir (CRUDDUR_APP_DIR), or unset it to look from the current folder",
+            );
+            return;
+        }
+    };
+    checks.ok("app folder", app.describe());
+    let fix = "fix the file, or name another with --file (--app-dir for another folder)";
+    for (check, source) in [
+        ("schema.sql", app.schema(None)),
+        ("seed.sql", app.seed(None)),
+    ] {
+        match source.and_then(|source| {
+            let statements = crate::db::split(&source)?.len();
+            Ok((source.name, statements))
+        }) {
+            Ok((name, n)) => checks.ok(
+                check,
+                format!("{name}: {n} statement{}", if n == 1 { "" } else { "s" }),
+            ),
+            Err(error) => checks.fail(check, format!("{error:#}"), fix),
+        }
+    }
+    match app.queries() {
+        Ok(queries) => {
+            let broken: Vec<String> = queries
+                .iter()
+                .filter_map(|q| q.prepare().err().map(|e| format!("{e:#}")))
+                .collect();
+            let detail = format!("{} in {}", queries.len(), app.queries_folder());
+            if broken.is_empty() {
+                checks.ok("named queries", detail);
+            } else {
+                checks.warn(
+                    "named queries",
+                    format!(
+                        "{detail}; {} cannot run: {}",
+                        broken.len(),
+                        broken.join("; ")
+                    ),
+                    "fix the file at the line named",
+                );
+            }
+        }
+        Err(error) => checks.warn("named queries", format!("{error:#}"), "cruddur db query"),
+    }
+}
+
 /// Pending migrations are a warning with the command that applies them; no folder, no row.
 fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
     use crate::db::migration::{find_folder, read_all, read_state, statuses};
-    let folder = match find_folder(args.dir.migrations_dir.as_deref()) {
+    let Ok(app) = ctx.app() else {
+        return; // the app folder's row says why
+    };
+    let folder = match find_folder(app, args.dir.migrations_dir.as_deref()) {
         Ok(Some(folder)) => folder,
         Ok(None) => return,
         Err(error) => {
@@ -317,7 +377,7 @@ fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
             return;
         }
     };
-    let found = read_all(&folder.path).and_then(|migrations| {
+    let found = read_all(&folder).and_then(|migrations| {
         let mut client = ctx.pg()?.connect()?;
         let state = read_state(&mut client)?;
         Ok(statuses(&migrations, &state))
@@ -330,7 +390,7 @@ fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
                 check(
                     "migrations",
                     "ok",
-                    format!("all {} of {} applied", rows.len(), folder.path.display()),
+                    format!("all {} of {} applied", rows.len(), folder.shown),
                     "",
                 )
             } else {
@@ -340,7 +400,7 @@ fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
                     format!(
                         "{pending} of {} pending, {warned} with a warning ({})",
                         rows.len(),
-                        folder.path.display()
+                        folder.shown
                     ),
                     "cruddur db migrations; cruddur db migrate",
                 )

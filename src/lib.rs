@@ -1,6 +1,7 @@
 //! `cruddur`: Cruddur's operator tool. `main.rs` parses, builds the [`Ctx`], calls [`run`]
 //! and renders; this file only routes each command group to its module.
 
+pub mod app;
 pub mod aws;
 pub mod cli;
 pub mod cognito;
@@ -21,6 +22,7 @@ pub mod sql;
 pub mod steps;
 pub mod target;
 pub mod term;
+pub mod users;
 pub mod wait;
 
 use anyhow::Result;

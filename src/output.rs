@@ -28,6 +28,9 @@ pub enum Outcome {
     List { header: String, values: Vec<Value> },
     /// One result: a sentence for people, an object for machines.
     Done { message: String, data: Value },
+    /// A JSON document (a query that builds its result as JSON): indented for people and
+    /// `json`, on one line for `jsonl`. Null (nothing found) is a note for people.
+    Document(Value),
     /// The command printed what it had to itself (psql, streamed output).
     Nothing,
     /// Text printed as it is, whatever the format (completion scripts, the man page).
@@ -398,6 +401,15 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
             note(&format!("({} {header}{plural})", values.len()));
         }
         (Outcome::List { values, .. }, format) => json_list(&mut out, values, format)?,
+        (Outcome::Document(Value::Null), OutputFormat::Table) => note("(no row)"),
+        (Outcome::Document(document), OutputFormat::Jsonl) => {
+            serde_json::to_writer(&mut out, document)?;
+            writeln!(out)?;
+        }
+        (Outcome::Document(document), _) => {
+            serde_json::to_writer_pretty(&mut out, document)?;
+            writeln!(out)?;
+        }
         (Outcome::Done { message, .. }, OutputFormat::Table) => {
             writeln!(out, "{}", visible(message))?
         }

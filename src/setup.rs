@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     let ddb = Ddb::connect(ctx, &setup.ddb)?;
     let pg = ctx.pg()?;
     let options = SetupOptions::new(&setup.pool, &setup.dir);
-    let mut plan = plan(pg, &options)?;
+    let mut plan = plan(ctx.app()?, pg, &options)?;
     plan.summary = format!(
         "set up the local stack from scratch: database `{}` and table `{}` at {}",
         pg.dbname, ddb.table, ddb.endpoint
@@ -39,8 +39,10 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
         setup.ddb.table
     ));
     plan.actions.push(format!(
-        "seed conversation {} (replacing it)",
-        seed.message_group_uuid
+        "seed conversation {} (replacing it) between {} and {} when both are users, else the oldest two users",
+        seed.message_group_uuid,
+        crate::users::DEFAULT_PAIR[0],
+        crate::users::DEFAULT_PAIR[1]
     ));
     if let Go::DryRun(plan) = guard::check(ctx, &plan, None)? {
         return Ok(plan);

@@ -2,8 +2,6 @@
 //! file into statements (so an error can name its line and column), and turning the app's
 //! psycopg-style `%(name)s` placeholders into bound parameters.
 
-use anyhow::{bail, Result};
-
 pub const SCHEMA: &str = include_str!("../sql/schema.sql");
 pub const SEED: &str = include_str!("../sql/seed.sql");
 
@@ -31,14 +29,6 @@ pub const QUERIES: &[(&str, &str)] = &[
         include_str!("../sql/users/uuid_from_cognito_user_id.sql"),
     ),
 ];
-
-pub fn named_query(name: &str) -> Option<&'static str> {
-    let name = name.trim_end_matches(".sql");
-    QUERIES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, sql)| *sql)
-}
 
 /// One statement of a file: where it starts (byte offset) and its text, without the `;`.
 #[derive(Debug, PartialEq, Eq)]
@@ -217,24 +207,33 @@ pub fn char_offset(text: &str, position: usize) -> usize {
 }
 
 /// Rewrite psycopg-style `%(name)s` placeholders to `$1, $2, …` (one number per name, in
-/// order of first use) and `%%` to `%`. Returns the SQL and the parameter names.
-pub fn placeholders(sql: &str) -> Result<(String, Vec<String>)> {
+/// order of first use) and `%%` to `%`. Returns the SQL and the parameter names; an error
+/// says where (the byte offset of the bad `%`) and what is wrong.
+pub fn placeholders(sql: &str) -> Result<(String, Vec<String>), SplitError> {
     let mut out = String::with_capacity(sql.len());
     let mut names: Vec<String> = Vec::new();
     let mut rest = sql;
     while let Some(at) = rest.find('%') {
         out.push_str(&rest[..at]);
+        let offset = sql.len() - rest.len() + at;
         let tail = &rest[at..];
+        let error = |message: String| SplitError { offset, message };
         if let Some(after) = tail.strip_prefix("%%") {
             out.push('%');
             rest = after;
         } else if let Some(inner) = tail.strip_prefix("%(") {
             let Some(close) = inner.find(")s") else {
-                bail!("placeholder at `{}` is not closed with `)s`", snippet(tail));
+                return Err(error(format!(
+                    "placeholder at `{}` is not closed with `)s`",
+                    snippet(tail)
+                )));
             };
             let name = &inner[..close];
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                bail!("placeholder `%({name})s` has an invalid name");
+                return Err(error(format!(
+                    "placeholder `%({})s` has an invalid name (letters, digits and _ only)",
+                    snippet(name)
+                )));
             }
             let index = match names.iter().position(|n| n == name) {
                 Some(index) => index,
@@ -246,10 +245,10 @@ pub fn placeholders(sql: &str) -> Result<(String, Vec<String>)> {
             out.push_str(&format!("${}", index + 1));
             rest = &inner[close + 2..];
         } else {
-            bail!(
+            return Err(error(format!(
                 "a lone `%` at `{}`: write `%%` for a percent sign, `%(name)s` for a parameter",
                 snippet(tail)
-            );
+            )));
         }
     }
     out.push_str(rest);
@@ -355,15 +354,18 @@ mod tests {
             placeholders("SELECT %(a)s, %(b)s WHERE x = %(a)s AND y LIKE 'z%%'").unwrap();
         assert_eq!(sql, "SELECT $1, $2 WHERE x = $1 AND y LIKE 'z%'");
         assert_eq!(names, ["a", "b"]);
-        assert!(placeholders("SELECT %s").is_err());
+        assert_eq!(placeholders("SELECT %s").unwrap_err().offset, 7);
         assert!(placeholders("SELECT %(a").is_err());
-        assert!(placeholders("SELECT %(a b)s").is_err());
+        assert!(placeholders("SELECT 1, %(a b)s")
+            .unwrap_err()
+            .message
+            .contains("invalid name"));
     }
 
     #[test]
     fn every_named_query_parses() {
         for (name, sql) in QUERIES {
-            let (_, params) = placeholders(sql).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (_, params) = placeholders(sql).unwrap_or_else(|e| panic!("{name}: {}", e.message));
             assert_eq!(
                 split(sql).unwrap().len(),
                 1,
@@ -371,9 +373,6 @@ mod tests {
             );
             assert!(!params.is_empty() || name.ends_with("home"), "{name}");
         }
-        assert!(named_query("users/short").is_some());
-        assert!(named_query("users/short.sql").is_some());
-        assert!(named_query("users/nope").is_none());
     }
 
     #[test]

@@ -82,7 +82,7 @@ fn schema_load_and_seed_use_the_built_in_files_from_any_folder() {
     let db = TestDb::created("load");
     cruddur(&["db", "schema-load"])
         .db(&db)
-        .stdout_has("sql/schema.sql (built in)")
+        .stdout_has("built-in sql/schema.sql")
         .run();
     assert!(db.table_exists("public.users") && db.table_exists("public.activities"));
     cruddur(&["db", "seed", "--json"])
@@ -276,7 +276,7 @@ fn setup_twice_in_a_row_and_with_a_session_open() {
         .report
         .as_ref()
         .expect("the seed step's report");
-    assert_eq!(seed["file"], "sql/seed.sql (built in)", "{second}");
+    assert_eq!(seed["file"], "built-in sql/seed.sql", "{second}");
     assert_eq!(report.target["database"], db.name);
     assert_eq!(db.count("public.users"), 3);
     assert_eq!(db.count("public.activities"), 1);

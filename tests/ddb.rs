@@ -268,7 +268,11 @@ fn seed_mistakes_are_caught_before_anything_is_written() {
         .run();
     seed(&db, &table, &["--my-handle", "nobody"])
         .code(1)
-        .stderr_has("run `cruddur db setup` first")
+        .stderr_has(&format!(
+            "error: no user 'nobody' in {}; users: londo, tim-suarez, timmy-cde — pass --my-handle",
+            db.name
+        ))
+        .stderr_lacks("conversation between")
         .run();
     seed(&db, &table, &["--message-group-uuid", "not-a-uuid"])
         .code(1)

@@ -111,6 +111,17 @@ impl TestDb {
             .get(0)
     }
 
+    /// The app's migration marker (`schema_information.last_successful_run`).
+    pub fn marker(&self) -> String {
+        self.client()
+            .query_one(
+                "SELECT last_successful_run FROM public.schema_information WHERE id = 1",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    }
+
     pub fn table_exists(&self, table: &str) -> bool {
         self.client()
             .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])

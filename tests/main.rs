@@ -5,6 +5,7 @@
 mod harness;
 mod reports;
 
+mod app;
 mod bulk;
 mod cli;
 mod cognito;

@@ -3,10 +3,8 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
-
 use crate::harness::{cruddur, scratch, write, TestDb};
-use crate::reports::NewMigration;
+use crate::reports::{MigrationRow, NewMigration};
 
 /// A migration file as the app writes them: `<version>_<name>.py`, a class whose static
 /// `migrate_sql()` / `rollback_sql()` return a triple-quoted string.
@@ -33,32 +31,12 @@ fn table_migration(dir: &Path, version: &str, table: &str) {
     );
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Row {
-    version: String,
-    name: String,
-    state: String,
-    file: String,
-    warning: Option<String>,
-}
-
-fn list(db: &TestDb, dir: &Path) -> Vec<Row> {
+fn list(db: &TestDb, dir: &Path) -> Vec<MigrationRow> {
     cruddur(&["db", "migrations", "--json"])
         .db(db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir)
         .run()
         .json()
-}
-
-fn marker(db: &TestDb) -> String {
-    db.client()
-        .query_one(
-            "SELECT last_successful_run FROM public.schema_information WHERE id = 1",
-            &[],
-        )
-        .unwrap()
-        .get(0)
 }
 
 fn migrate(db: &TestDb, dir: &Path, extra: &[&str]) -> crate::harness::Run {
@@ -101,7 +79,7 @@ fn migrations_apply_in_time_order_whatever_their_digit_count() {
     migrate(&db, dir.path(), &[])
         .stdout_has("applied 2 migrations")
         .run();
-    assert_eq!(marker(&db), MAY);
+    assert_eq!(db.marker(), MAY);
     assert!(list(&db, dir.path())
         .iter()
         .all(|r| r.state == "applied" && r.warning.is_none()));
@@ -174,7 +152,7 @@ fn a_failing_migration_applies_nothing_and_names_its_line() {
         !db.table_exists("public.later"),
         "it stopped at the failure"
     );
-    assert_eq!(marker(&db), APRIL);
+    assert_eq!(db.marker(), APRIL);
 }
 
 #[test]
@@ -198,7 +176,7 @@ fn rollback_undoes_the_newest_and_moves_the_marker_back() {
         .run();
     assert!(!db.table_exists("public.three") && db.table_exists("public.two"));
     assert_eq!(
-        marker(&db),
+        db.marker(),
         MAY,
         "the newest still applied, not the undone file's own"
     );
@@ -207,10 +185,10 @@ fn rollback_undoes_the_newest_and_moves_the_marker_back() {
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
         .run();
     assert!(!db.table_exists("public.two") && !db.table_exists("public.one"));
-    assert_eq!(marker(&db), "0");
+    assert_eq!(db.marker(), "0");
     // --to stops there.
     migrate(&db, dir.path(), &["--to", MAY]).run();
-    assert_eq!(marker(&db), MAY);
+    assert_eq!(db.marker(), MAY);
     assert!(!db.table_exists("public.three"));
 }
 
@@ -251,7 +229,7 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
     assert!(late.warning.unwrap().contains("never applied"));
     migrate(&db, dir.path(), &[]).run();
     assert!(db.table_exists("public.late"));
-    assert_eq!(marker(&db), JUNE);
+    assert_eq!(db.marker(), JUNE);
     // An applied file edited afterwards is flagged.
     migration(
         dir.path(),
@@ -331,7 +309,7 @@ fn setup_applies_the_pending_migrations_last() {
         .stderr_has("applied 1 migration")
         .run();
     assert!(db.table_exists("public.reviews"));
-    assert_eq!(marker(&db), APRIL);
+    assert_eq!(db.marker(), APRIL);
     // The folder is found by walking up from the current one, as in the app's repository.
     let repo = scratch();
     let found = repo.path().join("backend-flask/db/migrations");

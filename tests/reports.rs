@@ -162,3 +162,64 @@ pub struct Rule {
     pub cidr: Option<String>,
     pub description: Option<String>,
 }
+
+/// `cruddur db schema-load --json` and `db seed --json` (and those steps' reports).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadReport {
+    pub database: String,
+    pub file: String,
+    pub source: String,
+    pub statements: usize,
+    pub elapsed_ms: u64,
+    pub migrations_reset: Option<MigrationsReset>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsReset {
+    pub marker_was: String,
+    pub records_cleared: usize,
+    pub tables: Vec<String>,
+}
+
+/// `cruddur db query --json`: the named queries.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryInfo {
+    pub name: String,
+    pub params: String,
+    pub description: String,
+    pub file: String,
+    pub problem: Option<String>,
+}
+
+/// `cruddur db migrations --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationRow {
+    pub version: String,
+    pub name: String,
+    pub state: String,
+    pub file: String,
+    pub warning: Option<String>,
+}
+
+/// `cruddur doctor --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub check: String,
+    pub status: String,
+    pub detail: String,
+    pub fix: String,
+}
+
+/// `cruddur db query NAME --json` of a query that writes without RETURNING.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryWrite {
+    pub query: String,
+    pub file: String,
+    pub rows_affected: u64,
+}

@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::harness::{cruddur, fixture_lines, scratch, write, TestDb, TestTable};
-use crate::reports::DryRun;
+use crate::reports::{Check, DryRun};
 
 #[test]
 fn setup_twice_leaves_one_seeded_conversation() {
@@ -71,15 +69,6 @@ fn wait_succeeds_on_the_stack_and_fails_in_time_on_a_closed_port() {
         .db(&db)
         .run();
     assert!(db.exists());
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Check {
-    check: String,
-    status: String,
-    detail: String,
-    fix: String,
 }
 
 #[test]

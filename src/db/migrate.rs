@@ -2,14 +2,12 @@
 //! time, not as integers), each with its marker update and its record in ONE transaction;
 //! stop at the first failure, which applies nothing of that migration.
 
-use std::path::Path;
-
 use anyhow::{anyhow, Result};
 use serde::Serialize;
 
 use super::migration::{
-    read_all, read_state, require_folder, statuses, Migration, State, Version, CREATE_MARKER,
-    CREATE_RECORDS,
+    read_all, read_state, require_folder, statuses, Folder, Migration, State, Version,
+    CREATE_MARKER, CREATE_RECORDS,
 };
 use super::{run_statements, split};
 use crate::cli::MigrateArgs;
@@ -57,7 +55,7 @@ pub fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
         None => None,
     };
     let pg = ctx.pg()?;
-    migrate(ctx, pg, &folder.path, to.as_ref())?
+    migrate(ctx, pg, &folder, to.as_ref())?
         .outcome(|report| Outcome::done(report.summary(), &report))
 }
 
@@ -65,7 +63,7 @@ pub fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
 pub fn migrate(
     ctx: &Ctx,
     pg: &PgTarget,
-    folder: &Path,
+    folder: &Folder,
     to: Option<&Version>,
 ) -> Result<Done<MigrateReport>> {
     let migrations = read_all(folder)?;
@@ -74,7 +72,7 @@ pub fn migrate(
             return Err(anyhow!(
                 "--to {}: no file in {} has that version",
                 to.0,
-                folder.display()
+                folder.shown
             ));
         }
     }
@@ -109,7 +107,7 @@ pub fn migrate(
             m.name,
             statements.len(),
             if statements.len() == 1 { "" } else { "s" },
-            m.file.display(),
+            m.shown,
             marker.0,
             if statements.is_empty() {
                 " (its migrate_sql is empty)"

@@ -12,57 +12,42 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
-use super::SqlSource;
+use crate::app::{App, Origin, SqlSource};
 
-/// Where the folder comes from, for `-v` and errors.
+/// The migrations folder, as found.
 pub struct Folder {
     pub path: PathBuf,
+    /// As the user would type it (`backend-flask/db/migrations`).
+    pub shown: String,
+    /// Where it comes from, for `-v`: the flag, or the app folder.
     pub source: String,
 }
 
-/// The migrations folder: the flag (or CRUDDUR_MIGRATIONS_DIR), else the first
-/// `backend-flask/db/migrations` or `db/migrations` walking up from the current folder.
-pub fn find_folder(flag: Option<&Path>) -> Result<Option<Folder>> {
-    if let Some(path) = flag {
-        if !path.is_dir() {
-            bail!(
-                "--migrations-dir (or CRUDDUR_MIGRATIONS_DIR) {} is not a folder",
-                path.display()
-            );
-        }
-        return Ok(Some(Folder {
-            path: path.to_path_buf(),
-            source: "--migrations-dir (or CRUDDUR_MIGRATIONS_DIR)".into(),
-        }));
-    }
-    let start = std::env::current_dir().context("cannot read the current folder")?;
-    for dir in start.ancestors() {
-        for candidate in ["backend-flask/db/migrations", "db/migrations"] {
-            let path = dir.join(candidate);
-            if path.is_dir() {
-                return Ok(Some(Folder {
-                    path,
-                    source: format!("found from {}", start.display()),
-                }));
-            }
-        }
-    }
-    Ok(None)
+/// The migrations folder: `--migrations-dir` (or CRUDDUR_MIGRATIONS_DIR), else the app
+/// folder's `migrations/` ([`App::migrations`]); None when there is neither.
+pub fn find_folder(app: &App, flag: Option<&Path>) -> Result<Option<Folder>> {
+    Ok(app.migrations(flag)?.map(|(path, source)| Folder {
+        // A folder the user typed is shown as typed.
+        shown: match flag {
+            Some(typed) => typed.display().to_string(),
+            None => app.shown(&path),
+        },
+        path,
+        source,
+    }))
 }
 
 /// The folder, or an error that says where it was looked for; `-v` says which it is.
 pub fn require_folder(ctx: &crate::ctx::Ctx, flag: Option<&Path>) -> Result<Folder> {
-    let folder = find_folder(flag)?.ok_or_else(|| {
+    let app = ctx.app()?;
+    let folder = find_folder(app, flag)?.ok_or_else(|| {
         anyhow!(
-            "no migrations folder: none of backend-flask/db/migrations or db/migrations in this folder or above it; \
-             run from the app's repository, or pass --migrations-dir (or set CRUDDUR_MIGRATIONS_DIR)"
+            "no migrations folder: {}; run from the app's repository, or pass --app-dir \
+             (CRUDDUR_APP_DIR) or --migrations-dir (CRUDDUR_MIGRATIONS_DIR)",
+            app.migrations_missing()
         )
     })?;
-    ctx.detail(format!(
-        "migrations: {} ({})",
-        folder.path.display(),
-        folder.source
-    ));
+    ctx.detail(format!("migrations: {}", folder.source));
     Ok(folder)
 }
 
@@ -108,6 +93,8 @@ pub struct Migration {
     pub version: Version,
     pub name: String,
     pub file: PathBuf,
+    /// The file as the user would type it.
+    pub shown: String,
     pub migrate: SqlSource,
     pub rollback: SqlSource,
     /// A checksum of the migrate SQL, to notice a file edited after it was applied.
@@ -115,9 +102,9 @@ pub struct Migration {
 }
 
 /// Every migration of the folder, oldest first; an unreadable file is an error naming it.
-pub fn read_all(folder: &Path) -> Result<Vec<Migration>> {
-    let entries = std::fs::read_dir(folder)
-        .with_context(|| format!("cannot read the migrations folder {}", folder.display()))?;
+pub fn read_all(folder: &Folder) -> Result<Vec<Migration>> {
+    let entries = std::fs::read_dir(&folder.path)
+        .with_context(|| format!("cannot read the migrations folder {}", folder.shown))?;
     let mut migrations = Vec::new();
     for entry in entries {
         let path = entry?.path();
@@ -133,28 +120,29 @@ pub fn read_all(folder: &Path) -> Result<Vec<Migration>> {
         let Some(version) = Version::parse(digits) else {
             continue;
         };
-        migrations.push(read(&path, version, name)?);
+        let shown = format!("{}/{file_name}", folder.shown.trim_end_matches('/'));
+        migrations.push(read(&path, shown, version, name)?);
     }
     migrations.sort_by(|a, b| a.version.cmp(&b.version));
     for pair in migrations.windows(2) {
         if pair[0].version.key() == pair[1].version.key() {
             bail!(
                 "{} and {} have the same version (the same time): rename one",
-                pair[0].file.display(),
-                pair[1].file.display()
+                pair[0].shown,
+                pair[1].shown
             );
         }
     }
     Ok(migrations)
 }
 
-fn read(path: &Path, version: Version, name: &str) -> Result<Migration> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read migration {}", path.display()))?;
-    let shown = path.display().to_string();
+fn read(path: &Path, shown: String, version: Version, name: &str) -> Result<Migration> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read migration {shown}"))?;
     let migrate = sql_of(&text, "migrate_sql", &shown)?;
     let rollback = sql_of(&text, "rollback_sql", &shown)?;
     Ok(Migration {
+        shown,
         checksum: checksum(&migrate.text),
         version,
         name: name.to_string(),
@@ -211,6 +199,7 @@ fn sql_of(text: &str, method: &str, shown: &str) -> Result<SqlSource> {
     Ok(SqlSource {
         name: shown.to_string(),
         text: format!("{}{}", "\n".repeat(line - 1), body.replace("%%", "%")),
+        origin: Origin::App,
     })
 }
 
@@ -268,7 +257,7 @@ pub const CREATE_RECORDS: &str = "CREATE TABLE IF NOT EXISTS public.cruddur_migr
       how text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())";
 
 /// Read the state; no table is created (a read stays a read).
-pub fn read_state(client: &mut postgres::Client) -> Result<State> {
+pub fn read_state(client: &mut impl postgres::GenericClient) -> Result<State> {
     let tables: (bool, bool) = {
         let row = client.query_one(
             "SELECT to_regclass('public.schema_information') IS NOT NULL, \
@@ -356,7 +345,7 @@ pub fn statuses(migrations: &[Migration], state: &State) -> Vec<Status> {
                 version: m.version.0.clone(),
                 name: m.name.clone(),
                 state: if applied { "applied" } else { "pending" },
-                file: m.file.display().to_string(),
+                file: m.shown.clone(),
                 warning,
             }
         })

@@ -10,7 +10,7 @@ use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &MigrationsArgs) -> Result<Outcome> {
     let folder = require_folder(ctx, args.dir.migrations_dir.as_deref())?;
-    let migrations = read_all(&folder.path)?;
+    let migrations = read_all(&folder)?;
     let pg = ctx.pg()?;
     let mut client = pg.connect()?;
     let state = read_state(&mut client)?;

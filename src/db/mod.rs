@@ -15,15 +15,14 @@ mod seed;
 mod sessions;
 pub mod setup;
 mod update_cognito_user_ids;
-pub mod users;
 
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 use postgres::error::{ErrorPosition, SqlState};
 use serde::Serialize;
 
+use crate::app::{Origin, SqlSource};
 use crate::cli::DbCommand;
 use crate::ctx::Ctx;
 use crate::guard::{self, Done, Plan};
@@ -31,6 +30,7 @@ use crate::output::Outcome;
 use crate::pg::{db_message, mark_statement, marker, PgTarget};
 use crate::sql;
 use crate::target::Target;
+use migration::read_state;
 
 pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
     match command {
@@ -50,47 +50,74 @@ pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
     }
 }
 
-/// A SQL file to run: one of the built-in ones, or one the user named.
-#[derive(Debug)]
-pub struct SqlSource {
-    pub name: String,
-    pub text: String,
-}
-
-impl SqlSource {
-    pub fn new(file: Option<&Path>, builtin_name: &str, builtin: &str) -> Result<SqlSource> {
-        match file {
-            Some(path) => Ok(SqlSource {
-                name: path.display().to_string(),
-                text: std::fs::read_to_string(path)
-                    .with_context(|| format!("--file {}: cannot read the file", path.display()))?,
-            }),
-            None => Ok(SqlSource {
-                name: format!("{builtin_name} (built in)"),
-                text: builtin.to_string(),
-            }),
-        }
-    }
-}
-
 #[derive(Debug, Serialize)]
 pub struct LoadReport {
     pub database: String,
+    /// The file as the user would type it, or `built-in sql/schema.sql`.
     pub file: String,
+    /// `app` (the app's folder), `flag` (`--file`) or `built_in`.
+    pub source: Origin,
     pub statements: usize,
     pub elapsed_ms: u64,
+    /// The schema replaced tables under applied migrations: what was reset (schema only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations_reset: Option<MigrationsReset>,
+}
+
+/// Which file a load runs, and what else it does in the same transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// The schema: marks the database's environment, and keeps the migration marker true.
+    Schema,
+    /// The seed data: the statements only.
+    Seed,
+}
+
+/// A schema load that replaced tables under applied migrations: the app's `schema.sql`
+/// recreates `users` and `activities` but keeps `schema_information`, whose marker would then
+/// claim migrations the new tables lack. cruddur resets it (and its own records), in the
+/// same transaction, so that `db migrate` applies them again.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationsReset {
+    /// The app's marker before (`last_successful_run`).
+    pub marker_was: String,
+    /// cruddur's records of applied migrations cleared.
+    pub records_cleared: usize,
+    /// The tables the file dropped or recreated.
+    pub tables: Vec<String>,
+}
+
+impl MigrationsReset {
+    pub fn sentence(&self, file: &str) -> String {
+        format!(
+            "{file} recreated {}, which lost what the migrations applied before had changed \
+             (marker {}): schema_information is reset to 0{} — run `cruddur db migrate` to apply them again",
+            self.tables.join(", "),
+            self.marker_was,
+            if self.records_cleared > 0 {
+                format!(
+                    " and cruddur's record of {} applied migration{} cleared",
+                    self.records_cleared,
+                    if self.records_cleared == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            }
+        )
+    }
 }
 
 /// Run every statement of `source` in ONE transaction, through the guard (the plan lists
 /// every statement). On the first error the transaction is rolled back (nothing applied) and
-/// the error names the file, line and column. With `mark`, the database also records which
-/// environment it belongs to, in the same transaction; in --prod, a marker that cannot be
-/// written fails the load, and locally a `prod` marker is never rewritten to `local`.
+/// the error names the file, line and column. A [`Load::Schema`] also records which
+/// environment the database belongs to, in the same transaction (in --prod, a marker that
+/// cannot be written fails the load; locally a `prod` marker is never rewritten to `local`),
+/// and resets the migration marker when the file replaced tables under applied migrations.
 pub fn load_file(
     ctx: &Ctx,
     pg: &PgTarget,
     source: &SqlSource,
-    mark: bool,
+    load: Load,
 ) -> Result<Done<LoadReport>> {
     let started = Instant::now();
     let text = &source.text;
@@ -108,7 +135,13 @@ pub fn load_file(
         Err(error) => (None, Err(error)),
     };
     let keep_prod_marker = matches!(&current, Ok(Some(m)) if m == Target::Prod.name());
-    let mark = mark && !(pg.target == Target::Local && keep_prod_marker);
+    let schema = load == Load::Schema;
+    let mark = schema && !(pg.target == Target::Local && keep_prod_marker);
+    // What the migrations' marker says before the load (a schema over applied migrations).
+    let before = match (&mut client, schema) {
+        (Some(client), true) => Some(Tables::read(client)?),
+        _ => None,
+    };
     let mut actions: Vec<String> = statements
         .iter()
         .map(|s| {
@@ -119,6 +152,12 @@ pub fn load_file(
         .collect();
     if mark {
         actions.push(mark_statement(&pg.dbname, pg.target));
+    }
+    if let Some(applied) = before.as_ref().and_then(Tables::applied) {
+        actions.push(format!(
+            "if the file replaces a table: reset schema_information to 0 (now {applied}) and \
+             clear cruddur's migration records, so that `cruddur db migrate` applies them again"
+        ));
     }
     if let Err(why) = &current {
         actions.push(format!(
@@ -139,7 +178,11 @@ pub fn load_file(
         let client = client
             .as_mut()
             .ok_or_else(|| anyhow!("internal: no connection"))?;
+        let mut reset = None;
         run_statements(ctx, client, source, &statements, |tx| {
+            if let Some(before) = &before {
+                reset = reset_migrations(tx, before)?;
+            }
             if !mark {
                 return Ok(());
             }
@@ -157,17 +200,100 @@ pub fn load_file(
         .map(|statements| LoadReport {
             database: pg.dbname.clone(),
             file: source.name.clone(),
+            source: source.origin,
             statements,
-            elapsed_ms: 0,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            migrations_reset: reset,
         })
     })
-    .map(|done| match done {
-        Done::Executed(mut report) => {
-            report.elapsed_ms = started.elapsed().as_millis() as u64;
-            Done::Executed(report)
-        }
-        planned => planned,
-    })
+}
+
+/// The tables of `public` (name → oid) and the migrations' marker: what a schema load is
+/// compared against.
+struct Tables {
+    oids: Vec<(String, u32)>,
+    marker: String,
+    has_marker: bool,
+    records: usize,
+}
+
+const MIGRATION_TABLES: [&str; 2] = ["schema_information", "cruddur_migrations"];
+
+impl Tables {
+    fn read(client: &mut impl postgres::GenericClient) -> Result<Tables> {
+        let read =
+            |e: postgres::Error| anyhow!("cannot read the database's tables: {}", db_message(&e));
+        let oids = client
+            .query(
+                "SELECT c.relname::text, c.oid FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1",
+                &[],
+            )
+            .map_err(read)?
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        let state = read_state(client)?;
+        Ok(Tables {
+            oids,
+            marker: state.marker.0,
+            has_marker: state.has_marker_table,
+            records: state.records.len(),
+        })
+    }
+
+    /// The marker, when migrations are applied.
+    fn applied(&self) -> Option<&str> {
+        (self.marker != "0" || self.records > 0).then_some(self.marker.as_str())
+    }
+}
+
+/// After the schema's statements, in its transaction: when the file dropped or recreated a
+/// table while migrations stay recorded as applied, reset the marker and clear the records.
+fn reset_migrations(
+    tx: &mut postgres::Transaction,
+    before: &Tables,
+) -> Result<Option<MigrationsReset>> {
+    if before.applied().is_none() {
+        return Ok(None);
+    }
+    let after = Tables::read(tx)?;
+    if after.applied().is_none() {
+        return Ok(None); // the file reset them itself (the built-in schema drops both tables)
+    }
+    let tables: Vec<String> = before
+        .oids
+        .iter()
+        .filter(|(name, _)| !MIGRATION_TABLES.contains(&name.as_str()))
+        .filter(|(name, oid)| !after.oids.iter().any(|(n, o)| n == name && o == oid))
+        .map(|(name, _)| name.clone())
+        .collect();
+    if tables.is_empty() {
+        return Ok(None);
+    }
+    let failed = |e: postgres::Error| {
+        anyhow!(
+            "could not reset the migration marker after the schema replaced {}: {}; nothing was applied",
+            tables.join(", "),
+            db_message(&e)
+        )
+    };
+    if after.has_marker {
+        tx.batch_execute(
+            "UPDATE public.schema_information SET last_successful_run = '0' WHERE id = 1",
+        )
+        .map_err(failed)?;
+    }
+    if after.records > 0 {
+        tx.batch_execute("DELETE FROM public.cruddur_migrations")
+            .map_err(failed)?;
+    }
+    Ok(Some(MigrationsReset {
+        marker_was: after.marker,
+        records_cleared: after.records,
+        tables,
+    }))
 }
 
 /// Run `statements` of `source` in one transaction, then `finish` in the same transaction

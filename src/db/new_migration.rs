@@ -5,39 +5,61 @@
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use super::migration::{camel, require_folder};
+use super::migration::{camel, find_folder, require_folder};
 use crate::cli::NewMigrationArgs;
 use crate::ctx::Ctx;
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &NewMigrationArgs) -> Result<Outcome> {
     let name = snake(&args.name)?;
-    let folder = require_folder(ctx, args.dir.migrations_dir.as_deref())?;
+    // An app folder without migrations yet gets its `migrations/` with the first one.
+    let app = ctx.app()?;
+    let (folder, shown, create) = match (
+        find_folder(app, args.dir.migrations_dir.as_deref())?,
+        &app.dir,
+    ) {
+        (Some(folder), _) => (folder.path, folder.shown, false),
+        (None, Some(dir)) => {
+            let path = dir.path.join("migrations");
+            let shown = app.shown(&path);
+            (path, shown, true)
+        }
+        // Neither: the error that says where it looked.
+        (None, None) => {
+            let folder = require_folder(ctx, None)?;
+            (folder.path, folder.shown, false)
+        }
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("the clock is before 1970")?;
     let version = format!("{}{:06}", now.as_secs(), now.subsec_micros());
-    let path = folder.path.join(format!("{version}_{name}.py"));
+    let file_name = format!("{version}_{name}.py");
+    let path = folder.join(&file_name);
+    let shown = format!("{}/{file_name}", shown.trim_end_matches('/'));
     let class = format!("{}Migration", camel(&name));
     if ctx.dry_run {
-        return Outcome::dry_run(
-            format!("would write {}", path.display()),
-            vec![format!("class {class}, version {version}")],
-        );
+        let mut actions = Vec::new();
+        if create {
+            actions.push(format!("create the folder {}", app.shown(&folder)));
+        }
+        actions.push(format!("class {class}, version {version}"));
+        return Outcome::dry_run(format!("would write {shown}"), actions);
+    }
+    if create {
+        std::fs::create_dir(&folder)
+            .with_context(|| format!("cannot create the folder {}", app.shown(&folder)))?;
     }
     let text = file_text(&class);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+        .with_context(|| format!("cannot create {shown}"))?;
     std::io::Write::write_all(&mut file, text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .with_context(|| format!("cannot write {shown}"))?;
     Outcome::done(
-        format!(
-            "wrote {}: fill in migrate_sql and rollback_sql, then `cruddur db migrate`",
-            path.display()
-        ),
+        format!("wrote {shown}: fill in migrate_sql and rollback_sql, then `cruddur db migrate`"),
         json!({ "path": path.display().to_string(), "version": version, "class": class }),
     )
 }

@@ -1,13 +1,15 @@
 //! `cruddur db query [NAME] [--param NAME=VALUE]…`: run one of the app's named queries,
-//! its `%(name)s` placeholders bound as parameters; no NAME lists the queries.
+//! its `%(name)s` placeholders bound as parameters; no NAME lists the queries. Inside the
+//! app's repository the queries are every `*.sql` under its `sql/` folder, at any depth.
 
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Result};
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::app::{App, NamedQuery};
 use crate::cli::QueryArgs;
 use crate::ctx::Ctx;
 use crate::error::Stop;
@@ -19,29 +21,50 @@ use crate::sql;
 
 #[derive(Debug, Serialize)]
 struct QueryInfo {
-    name: &'static str,
+    name: String,
     params: String,
     description: String,
+    /// The file, as the user would type it (or `built-in sql/…`).
+    file: String,
+    /// Why it cannot run (a parse error at its file and line); null when it can.
+    problem: Option<String>,
+}
+
+/// What a query that writes without RETURNING did.
+#[derive(Debug, Serialize)]
+struct WriteReport {
+    query: String,
+    /// The file it came from, as the user would type it.
+    file: String,
+    rows_affected: u64,
 }
 
 pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
+    let app = ctx.app()?;
+    let queries = app.queries()?;
     let Some(name) = &args.name else {
-        return list();
+        return list(ctx, app, &queries);
     };
-    let text = sql::named_query(name).ok_or_else(|| {
+    let wanted = name.trim_end_matches(".sql").trim_start_matches("sql/");
+    let query = queries.iter().find(|q| q.name == wanted).ok_or_else(|| {
+        let names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
         anyhow!(
-            "there is no query `{name}`; the queries are: {} (`cruddur db query` lists them with their parameters)",
-            sql::QUERIES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            "there is no query `{}` in {}; {} (`cruddur db query` lists them with their parameters)",
+            crate::output::visible(name),
+            app.queries_folder(),
+            if names.is_empty() {
+                "it holds no .sql file".to_string()
+            } else {
+                format!("the queries are: {}", names.join(", "))
+            }
         )
     })?;
-    let (statement, names) = sql::placeholders(single_statement(text)?)?;
-    let values = bind(name, &names, &args.params)?;
-
-    let kind = sql::first_keyword(&statement);
-    let writes = !matches!(
-        kind.as_str(),
-        "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW"
-    );
+    ctx.detail(format!("query `{}`: {}", query.name, query.source.name));
+    let prepared = query.prepare()?;
+    let name = query.name.as_str();
+    let statement = prepared.statement;
+    let values = bind(name, &prepared.params, &args.params)?;
+    let writes = prepared.writes;
     if !writes && ctx.dry_run {
         return Err(Stop::Usage(format!(
             "query `{name}` only reads: --dry-run has nothing to show; run it without --dry-run"
@@ -51,14 +74,15 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;
     let mut client = pg.connect()?;
     if writes {
-        let given: Vec<String> = names
+        let given: Vec<String> = prepared
+            .params
             .iter()
             .zip(&values)
             .map(|(n, v)| format!("{n} = {:?}", v.0))
             .collect();
         let plan = Plan {
             destination: pg.destination(),
-            summary: format!("run `{name}`, which writes"),
+            summary: format!("run `{name}` ({}), which writes", query.source.name),
             actions: vec![
                 statement.clone(),
                 format!("parameters: {}", given.join(", ")),
@@ -70,7 +94,13 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
             return Ok(plan);
         }
     }
-    let failed = |e: postgres::Error| anyhow!("query `{name}` failed: {}", db_message(&e));
+    let failed = |e: postgres::Error| {
+        anyhow!(
+            "query `{name}` ({}) failed: {}",
+            query.source.name,
+            db_message(&e)
+        )
+    };
     let params: Vec<&(dyn ToSql + Sync)> =
         values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
 
@@ -78,23 +108,35 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
         let count = client
             .execute(statement.as_str(), &params)
             .map_err(failed)?;
+        let report = WriteReport {
+            query: name.to_string(),
+            file: query.source.name.clone(),
+            rows_affected: count,
+        };
         return Outcome::done(
             format!(
-                "`{name}` changed {count} row{}",
+                "`{name}` ({}) changed {count} row{}",
+                report.file,
                 if count == 1 { "" } else { "s" }
             ),
-            serde_json::json!({ "query": name, "rows_affected": count }),
+            &report,
         );
     }
     // Each row comes back as one JSON object (keys in column order, values typed as JSON:
     // numbers, strings, null), whatever the columns' Postgres types.
-    let columns: Vec<Column> = client
-        .prepare(&statement)
-        .map_err(failed)?
+    let described = client.prepare(&statement).map_err(failed)?;
+    let columns: Vec<Column> = described
         .columns()
         .iter()
         .map(|c| Column::new(c.name()))
         .collect();
+    // Every column JSON (`row_to_json`, `array_to_json`, as the app's show queries build):
+    // the result is a document, printed as JSON, not as a table of JSON text.
+    let document = !described.columns().is_empty()
+        && described
+            .columns()
+            .iter()
+            .all(|c| matches!(*c.type_(), Type::JSON | Type::JSONB));
     let wrapped = if writes {
         format!(
             "WITH cruddur_row AS (\n{statement}\n) SELECT to_json(cruddur_row) FROM cruddur_row"
@@ -110,14 +152,29 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
             other => bail!("internal: query `{name}` gave a row that is not an object: {other}"),
         })
         .collect::<Result<Vec<Map<String, Value>>>>()?;
+    if document {
+        return Ok(Outcome::Document(as_document(rows)));
+    }
     Ok(Outcome::rows_with(columns, rows))
 }
 
-fn single_statement(text: &str) -> Result<&str> {
-    let statements = sql::split(text).map_err(|e| anyhow!("{}", e.message))?;
-    match statements.as_slice() {
-        [one] => Ok(one.text),
-        _ => bail!("a named query must hold exactly one statement"),
+/// A JSON result as one document: a row of one column is that column's value, a row of
+/// several is the object of them; one row is the document, several are an array, none null.
+fn as_document(rows: Vec<Map<String, Value>>) -> Value {
+    let mut documents: Vec<Value> = rows
+        .into_iter()
+        .map(|row| {
+            if row.len() == 1 {
+                row.into_iter().next().map_or(Value::Null, |(_, v)| v)
+            } else {
+                Value::Object(row)
+            }
+        })
+        .collect();
+    match documents.len() {
+        0 => Value::Null,
+        1 => documents.remove(0),
+        _ => Value::Array(documents),
     }
 }
 
@@ -155,25 +212,32 @@ fn bind<'a>(
     Ok(names.iter().map(|n| TextParam(map[n.as_str()])).collect())
 }
 
-fn list() -> Result<Outcome> {
-    let infos = sql::QUERIES
+fn list(ctx: &Ctx, app: &App, queries: &[NamedQuery]) -> Result<Outcome> {
+    ctx.info(format!("queries of {}", app.queries_folder()));
+    let infos: Vec<QueryInfo> = queries
         .iter()
-        .map(|(name, text)| {
-            let params = sql::placeholders(text).map(|(_, names)| names.join(", "))?;
-            let description = text
-                .lines()
-                .find_map(|line| line.strip_prefix("--"))
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            Ok(QueryInfo {
-                name,
+        .map(|query| {
+            let (params, problem) = match query.prepare() {
+                Ok(prepared) => (prepared.params.join(", "), None),
+                Err(error) => (String::new(), Some(format!("{error:#}"))),
+            };
+            if let Some(problem) = &problem {
+                ctx.warn(problem);
+            }
+            QueryInfo {
+                name: query.name.clone(),
                 params,
-                description,
-            })
+                description: query.description(),
+                file: query.source.name.clone(),
+                problem,
+            }
         })
-        .collect::<Result<Vec<_>>>()?;
-    Outcome::rows(&["name", "params", "description"], &infos)
+        .collect();
+    let mut columns = vec!["name", "params", "description"];
+    if infos.iter().any(|i| i.problem.is_some()) {
+        columns.push("problem");
+    }
+    Outcome::rows(&columns, &infos)
 }
 
 #[cfg(test)]

@@ -1,18 +1,22 @@
-//! `cruddur db schema-load [--file PATH]`: the schema, in one transaction.
+//! `cruddur db schema-load [--file PATH]`: the schema — the app's `schema.sql` inside its
+//! repository, else the built-in one — in one transaction.
 
 use anyhow::Result;
 
-use super::{load_file, LoadReport, SqlSource};
+use super::{load_file, Load, LoadReport};
 use crate::cli::SqlFileArgs;
 use crate::ctx::Ctx;
 use crate::output::Outcome;
-use crate::sql;
 
 pub fn run(ctx: &Ctx, args: &SqlFileArgs) -> Result<Outcome> {
+    let source = ctx.app()?.schema(args.file.as_deref())?;
     let pg = ctx.pg()?;
-    let source = SqlSource::new(args.file.as_deref(), "sql/schema.sql", sql::SCHEMA)?;
-    load_file(ctx, pg, &source, true)?
-        .outcome(|report| Outcome::done(summary("loaded", &report), &report))
+    load_file(ctx, pg, &source, Load::Schema)?.outcome(|report| {
+        if let Some(reset) = &report.migrations_reset {
+            ctx.warn(reset.sentence(&report.file));
+        }
+        Outcome::done(summary("loaded", &report), &report)
+    })
 }
 
 pub fn summary(verb: &str, report: &LoadReport) -> String {

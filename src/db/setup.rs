@@ -9,7 +9,8 @@ use serde_json::json;
 use super::migrate::migrate;
 use super::migration::find_folder;
 use super::schema_load::summary;
-use super::{create, drop, load_file, update_cognito_user_ids, SqlSource};
+use super::{create, drop, load_file, split, update_cognito_user_ids, Load};
+use crate::app::App;
 use crate::cli::{DbSetupArgs, MigrationsDirArgs, PoolArgs};
 use crate::cognito::Pool;
 use crate::ctx::{Ctx, Target};
@@ -17,7 +18,6 @@ use crate::error::refused;
 use crate::guard::{self, Go, Plan};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
-use crate::sql;
 use crate::steps::{StepEnd, Steps};
 
 pub const STEPS: &[&str] = &[
@@ -51,7 +51,7 @@ pub fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
     refuse_prod(ctx, "db setup")?;
     let pg = ctx.pg()?;
     let options = SetupOptions::new(&args.pool, &args.dir);
-    if let Go::DryRun(plan) = guard::check(ctx, &plan(pg, &options)?, None)? {
+    if let Go::DryRun(plan) = guard::check(ctx, &plan(ctx.app()?, pg, &options)?, None)? {
         return Ok(plan);
     }
     let mut steps = Steps::new(ctx, STEPS);
@@ -77,13 +77,13 @@ pub fn run_steps(ctx: &Ctx, options: &SetupOptions, steps: &mut Steps) -> Result
         )
     })?;
     steps.run("schema-load", || {
-        let source = SqlSource::new(None, "sql/schema.sql", sql::SCHEMA)?;
-        let report = load_file(ctx, pg, &source, true)?.executed()?;
+        let source = ctx.app()?.schema(None)?;
+        let report = load_file(ctx, pg, &source, Load::Schema)?.executed()?;
         StepEnd::ok(summary("loaded", &report), &report)
     })?;
     steps.run("seed", || {
-        let source = SqlSource::new(None, "sql/seed.sql", sql::SEED)?;
-        let report = load_file(ctx, pg, &source, false)?.executed()?;
+        let source = ctx.app()?.seed(None)?;
+        let report = load_file(ctx, pg, &source, Load::Seed)?.executed()?;
         StepEnd::ok(summary("seeded", &report), &report)
     })?;
     steps.run("update-cognito-user-ids", || match &options.pool {
@@ -95,31 +95,47 @@ pub fn run_steps(ctx: &Ctx, options: &SetupOptions, steps: &mut Steps) -> Result
             "no AWS_COGNITO_USER_POOL_ID (or --pool-id): cognito_user_id stays 'MOCK'",
         ),
     })?;
-    steps.run("migrate", || match find_folder(options.migrations_dir.as_deref())? {
-        Some(folder) => {
-            let report = migrate(ctx, pg, &folder.path, None)?.executed()?;
-            StepEnd::ok(report.summary(), &report)
+    steps.run("migrate", || {
+        let app = ctx.app()?;
+        match find_folder(app, options.migrations_dir.as_deref())? {
+            Some(folder) => {
+                ctx.detail(format!("migrations: {}", folder.source));
+                let report = migrate(ctx, pg, &folder, None)?.executed()?;
+                StepEnd::ok(report.summary(), &report)
+            }
+            None => StepEnd::skipped(format!(
+                "no migrations folder: {} (or --migrations-dir)",
+                app.migrations_missing()
+            )),
         }
-        None => StepEnd::skipped(
-            "no migrations folder (backend-flask/db/migrations or db/migrations here or above; or --migrations-dir)",
-        ),
     })
 }
 
 /// What the steps would do (each passes the guard again as it runs).
-pub fn plan(pg: &PgTarget, options: &SetupOptions) -> Result<Plan> {
+pub fn plan(app: &App, pg: &PgTarget, options: &SetupOptions) -> Result<Plan> {
+    // Read and split now: a missing file, or one that cannot be split, stops the plan before
+    // anything is dropped.
+    let (schema, seed) = (app.schema(None)?, app.seed(None)?);
+    split(&schema)?;
+    split(&seed)?;
     let actions = vec![
         "drop the database, terminating its sessions (DROP DATABASE … WITH (FORCE))".into(),
         "create it".into(),
-        "load sql/schema.sql (built in) in one transaction, marking the database `local`".into(),
-        "load sql/seed.sql (built in) in one transaction".into(),
+        format!(
+            "load {} in one transaction, marking the database `local`",
+            schema.name
+        ),
+        format!("load {} in one transaction", seed.name),
         match &options.pool {
             Some(pool) => format!("link users to Cognito pool {}", pool.id),
             None => "skip linking Cognito users (no AWS_COGNITO_USER_POOL_ID)".into(),
         },
-        match find_folder(options.migrations_dir.as_deref())? {
-            Some(folder) => format!("apply the migrations of {}", folder.path.display()),
-            None => "skip the migrations (no migrations folder)".into(),
+        match find_folder(app, options.migrations_dir.as_deref())? {
+            Some(folder) => format!("apply the pending migrations of {}", folder.shown),
+            None => format!(
+                "skip the migrations (no migrations folder: {})",
+                app.migrations_missing()
+            ),
         },
     ];
     Ok(Plan {

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-pub use crate::db::users::Person;
+pub use crate::users::Person;
 
 pub fn message_pk(group_uuid: &str) -> String {
     format!("MSG#{group_uuid}")

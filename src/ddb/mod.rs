@@ -33,8 +33,6 @@ use crate::ctx::{Ctx, Target};
 use crate::guard::Destination;
 use crate::output::Outcome;
 
-pub use crate::db::users::{by_handles as people, Person};
-
 /// The index on `message_group_uuid` + `sk` that finds a conversation's group items.
 pub const INDEX: &str = "message-group-sk-index";
 

@@ -14,20 +14,23 @@ use serde::Serialize;
 use super::batch::{self, BatchOptions, BatchReport};
 use super::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
 use super::limits;
-use super::{fixture, people, Ddb, Partition, INDEX};
+use super::{fixture, Ddb, Partition, INDEX};
 use crate::cli::{DdbArgs, DdbSeedArgs};
 use crate::ctx::Ctx;
 use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
 use crate::term::Progress;
+use crate::users::{Users, Wanted};
 
 /// What to seed (plain options: from `ddb seed`'s flags, or from `setup`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedOptions {
     /// The conversation file; None: the built-in fixture.
     pub fixture: Option<PathBuf>,
-    pub my_handle: String,
-    pub other_handle: String,
+    /// Person 1 and person 2 of the fixture; None: picked from the users
+    /// ([`crate::users::Users::pair`]).
+    pub my_handle: Option<String>,
+    pub other_handle: Option<String>,
     pub message_group_uuid: String,
     /// The last message's time (RFC 3339); None: now.
     pub now: Option<String>,
@@ -41,8 +44,8 @@ impl Default for SeedOptions {
     fn default() -> SeedOptions {
         SeedOptions {
             fixture: None,
-            my_handle: "timmy-cde".into(),
-            other_handle: "tim-suarez".into(),
+            my_handle: None,
+            other_handle: None,
             message_group_uuid: crate::cli::SEED_GROUP.into(),
             now: None,
             replace: false,
@@ -149,14 +152,33 @@ pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Don
     if now > Utc::now() + Duration::minutes(1) {
         bail!("--now {} is in the future: the seed's last message is sent at --now, and none may lie ahead", timestamp(now));
     }
-    if seed.my_handle == seed.other_handle {
-        bail!(
-            "--my-handle and --other-handle are both `{}`: a conversation needs two people",
-            seed.my_handle
-        );
+    if let (Some(mine), Some(other)) = (&seed.my_handle, &seed.other_handle) {
+        if mine == other {
+            bail!(
+                "--my-handle and --other-handle are both `{mine}`: a conversation needs two people"
+            );
+        }
     }
 
-    let found = people(ctx, &[&seed.my_handle, &seed.other_handle])?;
+    let mut users = Users::open(ctx.pg()?)?;
+    let [my_handle, other_handle] =
+        users.pair(seed.my_handle.as_deref(), seed.other_handle.as_deref())?;
+    let found = users.by_handles(&[
+        Wanted {
+            handle: &my_handle,
+            flag: "--my-handle",
+        },
+        Wanted {
+            handle: &other_handle,
+            flag: "--other-handle",
+        },
+    ])?;
+    drop(users);
+    if seed.my_handle.is_none() || seed.other_handle.is_none() {
+        ctx.info(format!(
+            "conversation between {my_handle} and {other_handle} (--my-handle and --other-handle choose others)"
+        ));
+    }
     let (me, other) = (&found[0], &found[1]);
     let first = now - Duration::minutes(lines.len() as i64 - 1);
     let message_at = |i: usize| timestamp(first + Duration::minutes(i as i64));

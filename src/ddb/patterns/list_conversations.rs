@@ -7,13 +7,31 @@ use super::entries;
 use crate::cli::{DdbArgs, ListConversationsArgs};
 use crate::ctx::Ctx;
 use crate::ddb::items::{group_pk, Entry};
-use crate::ddb::{people, Ddb, Partition};
+use crate::ddb::{Ddb, Partition};
 use crate::output::Outcome;
+use crate::users::{Users, Wanted};
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, list: &ListConversationsArgs) -> Result<Outcome> {
     let user_uuid = match &list.user_uuid {
         Some(uuid) => uuid.clone(),
-        None => people(ctx, &[&list.handle])?.remove(0).uuid,
+        None => {
+            let mut users = Users::open(ctx.pg()?)?;
+            let handle = match &list.handle {
+                Some(handle) => handle.clone(),
+                None => {
+                    let [mine, _] = users.pair(None, None)?;
+                    ctx.info(format!(
+                        "conversations of {mine} (--handle chooses another)"
+                    ));
+                    mine
+                }
+            };
+            let wanted = Wanted {
+                handle: &handle,
+                flag: "--handle",
+            };
+            users.by_handles(&[wanted])?.remove(0).uuid
+        }
     };
     let ddb = Ddb::connect(ctx, args)?;
     let pk = group_pk(&user_uuid);

@@ -14,9 +14,10 @@ use crate::cli::{DdbArgs, SendMessageArgs};
 use crate::ctx::Ctx;
 use crate::ddb::items::{group_item, group_pk, key_of, message_item, text, timestamp, Item};
 use crate::ddb::limits;
-use crate::ddb::{people, Ddb, Partition, INDEX};
+use crate::ddb::{Ddb, Partition, INDEX};
 use crate::guard::{self, Done, Plan};
 use crate::output::Outcome;
+use crate::users::{Users, Wanted};
 
 pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome> {
     if send.message.trim().is_empty() {
@@ -28,7 +29,16 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome>
             send.from
         ));
     }
-    let found = people(ctx, &[&send.from, &send.to])?;
+    let found = Users::open(ctx.pg()?)?.by_handles(&[
+        Wanted {
+            handle: &send.from,
+            flag: "--from",
+        },
+        Wanted {
+            handle: &send.to,
+            flag: "--to",
+        },
+    ])?;
     let (sender, receiver) = (&found[0], &found[1]);
     let ddb = Ddb::connect(ctx, args)?;
     let created_at = timestamp(Utc::now());

@@ -1,0 +1,7 @@
+SELECT
+  users.uuid,
+  users.handle,
+  users.display_name
+FROM public.users
+WHERE
+  users.handle = %(handle)s

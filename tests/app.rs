@@ -1,0 +1,792 @@
+//! Inside the app's repository: `tests/app-repo` is a small repository in the app's layout
+//! (its own schema, a seed with other users than the built-in ones, nested named queries,
+//! migrations that add columns a query reads). Each test copies it to a scratch folder and
+//! runs cruddur from inside the copy, then looks at what the database really holds.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::harness::{cruddur, scratch, write, TestDb, TestTable};
+use crate::reports::{Check, LoadReport, MigrationRow, QueryInfo, SeedReport, SetupReport};
+
+/// The newest migration of the fixture (the location column).
+const NEWEST: &str = "1683000000123456";
+const QUERIES: [&str; 8] = [
+    "activities/create",
+    "activities/expire",
+    "activities/home",
+    "activities/show",
+    "users/search/by_prefix",
+    "users/short",
+    "users/show",
+    "users/update",
+];
+
+/// A copy of the fixture repository, removed when the value goes.
+struct Repo {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = scratch();
+        let root = dir.path().join("cruddur-app");
+        copy(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/app-repo"),
+            &root,
+        );
+        Repo { _dir: dir, root }
+    }
+
+    fn db_dir(&self) -> PathBuf {
+        self.root.join("backend-flask/db")
+    }
+
+    /// A folder deep inside the repository, made on the way.
+    fn deep(&self) -> PathBuf {
+        let deep = self.root.join("backend-flask/services/messages/handlers");
+        std::fs::create_dir_all(&deep).unwrap();
+        deep
+    }
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn handles(db: &TestDb) -> Vec<String> {
+    db.client()
+        .query("SELECT handle FROM public.users ORDER BY handle", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+fn has_column(db: &TestDb, table: &str, column: &str) -> bool {
+    db.client()
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = $1 AND column_name = $2",
+            &[&table, &column],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        == 1
+}
+
+fn load_report(step: &crate::reports::Step) -> LoadReport {
+    serde_json::from_value(step.report.clone().expect("the step has a report")).unwrap()
+}
+
+#[test]
+fn setup_from_the_repository_builds_the_apps_database_and_says_from_which_files() {
+    let repo = Repo::new();
+    let db = TestDb::new("app_setup");
+    let report: SetupReport = cruddur(&["db", "setup", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .stderr_has("loaded backend-flask/db/schema.sql into")
+        .stderr_has("seeded backend-flask/db/seed.sql into")
+        .stderr_has("applied 2 migrations")
+        .run()
+        .json();
+    let step = |name: &str| report.steps.iter().find(|s| s.step == name).unwrap();
+    let schema = load_report(step("schema-load"));
+    assert_eq!(
+        (schema.file.as_str(), schema.source.as_str()),
+        ("backend-flask/db/schema.sql", "app")
+    );
+    let seed = load_report(step("seed"));
+    assert_eq!(
+        (seed.file.as_str(), seed.source.as_str()),
+        ("backend-flask/db/seed.sql", "app")
+    );
+    // The repository's users and activities, not the built-in ones; its migrations on top.
+    assert_eq!(handles(&db), ["kimmy", "londo", "timmy-cde"]);
+    assert_eq!(db.count("public.activities"), 2);
+    let messages: Vec<String> = db
+        .client()
+        .query(
+            "SELECT message FROM public.activities ORDER BY message",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "Only the repository's seed has this one.",
+            "Seeded from the repository, 100% of it!"
+        ]
+    );
+    assert!(has_column(&db, "users", "bio") && has_column(&db, "users", "location"));
+    assert_eq!(db.marker(), NEWEST);
+    let name: String = db
+        .client()
+        .query_one(
+            "SELECT display_name FROM public.users WHERE handle = 'timmy-cde'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(name, "Timothée O'Brien");
+
+    // The plan says the same files, before anything is done.
+    let plan: crate::reports::DryRun = cruddur(&["db", "setup", "--dry-run", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .run()
+        .json();
+    let actions = plan.actions.join("\n");
+    for file in [
+        "load backend-flask/db/schema.sql",
+        "load backend-flask/db/seed.sql",
+        "migrations of backend-flask/db/migrations",
+    ] {
+        assert!(actions.contains(file), "{file} not in\n{actions}");
+    }
+}
+
+#[test]
+fn from_a_deep_subfolder_the_files_are_named_from_there() {
+    let repo = Repo::new();
+    let db = TestDb::created("app_deep");
+    let deep = repo.deep();
+    let loaded: LoadReport = cruddur(&["db", "schema-load", "--json", "-v"])
+        .db(&db)
+        .dir(&deep)
+        .stderr_has("app files: ../../../db (found walking up from ")
+        .run()
+        .json();
+    assert_eq!(loaded.file, "../../../db/schema.sql");
+    assert_eq!(loaded.source, "app");
+    assert!(loaded.migrations_reset.is_none());
+    cruddur(&["db", "seed"])
+        .db(&db)
+        .dir(&deep)
+        .stdout_has("seeded ../../../db/seed.sql into")
+        .run();
+    assert_eq!(handles(&db), ["kimmy", "londo", "timmy-cde"]);
+    let rows: Vec<MigrationRow> = cruddur(&["db", "migrations", "--json"])
+        .db(&db)
+        .dir(&deep)
+        .run()
+        .json();
+    let files: Vec<&str> = rows.iter().map(|r| r.file.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "../../../db/migrations/16812345671234567_add_bio_column.py",
+            "../../../db/migrations/1683000000123456_add_location_column.py"
+        ]
+    );
+    assert!(rows.iter().all(|r| r.state == "pending"));
+    cruddur(&["db", "migrate"]).db(&db).dir(&deep).run();
+    assert!(has_column(&db, "users", "location"));
+}
+
+#[test]
+fn every_query_of_the_folder_is_listed_and_runs() {
+    let repo = Repo::new();
+    let db = TestDb::new("app_queries");
+    cruddur(&["db", "setup", "-q"])
+        .db(&db)
+        .dir(&repo.root)
+        .run();
+
+    let listed: Vec<QueryInfo> = cruddur(&["db", "query", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .stderr_has("queries of backend-flask/db/sql")
+        .run()
+        .json();
+    let names: Vec<&str> = listed.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, QUERIES);
+    let update = listed.iter().find(|q| q.name == "users/update").unwrap();
+    assert_eq!(update.params, "bio, display_name, handle");
+    assert_eq!(
+        update.description,
+        "Change a user's bio and display name; says whose."
+    );
+    assert_eq!(update.file, "backend-flask/db/sql/users/update.sql");
+    assert!(listed.iter().all(|q| q.problem.is_none()));
+
+    // A plain read: rows.
+    let home: Vec<serde_json::Map<String, Value>> =
+        cruddur(&["db", "query", "activities/home", "--json"])
+            .db(&db)
+            .dir(&repo.root)
+            .run()
+            .json();
+    assert_eq!(home.len(), 2);
+
+    // A write with RETURNING, hostile text and all: through the guard, into the database.
+    let bio = "100% \"quoted\" 'bio' — ünïcode \u{1b}[31m";
+    let updated: Vec<serde_json::Map<String, Value>> = cruddur(&[
+        "db",
+        "query",
+        "users/update",
+        "-p",
+        &format!("bio={bio}"),
+        "-p",
+        "display_name=Kim M.",
+        "-p",
+        "handle=kimmy",
+        "--json",
+    ])
+    .db(&db)
+    .dir(&repo.root)
+    .run()
+    .json();
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0]["handle"], "kimmy");
+    let stored: String = db
+        .client()
+        .query_one("SELECT bio FROM public.users WHERE handle = 'kimmy'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, bio);
+
+    // A document built with row_to_json: printed as that JSON, reading the migrated column.
+    let shown: Value = cruddur(&["db", "query", "users/show", "-p", "handle=kimmy", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .run()
+        .json();
+    assert_eq!(shown["profile"]["handle"], "kimmy");
+    assert_eq!(shown["profile"]["bio"], bio);
+    assert_eq!(shown["profile"]["cruds_count"], 1);
+    assert_eq!(shown["activities"].as_array().unwrap().len(), 1);
+    // For people too: indented JSON, never a one-cell table.
+    let people = cruddur(&["db", "query", "users/show", "-p", "handle=londo"])
+        .db(&db)
+        .dir(&repo.root)
+        .run();
+    let again: Value = serde_json::from_str(&people.stdout).unwrap();
+    assert_eq!(again["profile"]["display_name"], "Londo Mollari");
+    assert!(!people.stdout.contains('│'), "{people}");
+    // Nothing found: null for machines, a note for people.
+    let none = cruddur(&["db", "query", "users/show", "-p", "handle=nobody", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .run();
+    assert_eq!(none.stdout.trim(), "null");
+
+    // An INSERT … RETURNING, then a document that reads it back.
+    let created: Vec<serde_json::Map<String, Value>> = cruddur(&[
+        "db",
+        "query",
+        "activities/create",
+        "-p",
+        "handle=londo",
+        "-p",
+        "message=Hello from the repository",
+        "-p",
+        "expires_at=2031-01-01",
+        "--json",
+    ])
+    .db(&db)
+    .dir(&repo.root)
+    .run()
+    .json();
+    let uuid = created[0]["uuid"].as_str().unwrap().to_string();
+    let activity: Value = cruddur(&[
+        "db",
+        "query",
+        "activities/show.sql",
+        "-p",
+        &format!("uuid={uuid}"),
+        "--json",
+    ])
+    .db(&db)
+    .dir(&repo.root)
+    .run()
+    .json();
+    assert_eq!(activity["activity"]["message"], "Hello from the repository");
+    assert_eq!(db.count("public.activities"), 3);
+
+    // Two folders deep, with `%%` and a migrated column.
+    let found: Vec<serde_json::Map<String, Value>> = cruddur(&[
+        "db",
+        "query",
+        "users/search/by_prefix",
+        "-p",
+        "prefix=tim",
+        "--json",
+    ])
+    .db(&db)
+    .dir(&repo.root)
+    .run()
+    .json();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["location"], "Babylon 5");
+
+    // A write without RETURNING: planned with its file, then run, and counted.
+    let plan: crate::reports::DryRun = cruddur(&[
+        "db",
+        "query",
+        "activities/expire",
+        "-p",
+        "handle=kimmy",
+        "--dry-run",
+        "--json",
+    ])
+    .db(&db)
+    .dir(&repo.root)
+    .run()
+    .json();
+    assert_eq!(
+        plan.summary,
+        format!(
+            "would run `activities/expire` (backend-flask/db/sql/activities/expire.sql), which writes \
+             (Postgres database `{}` at {})",
+            db.name,
+            crate::harness::admin_url()
+                .split('@')
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .unwrap()
+        )
+    );
+    let expired: crate::reports::QueryWrite = cruddur(&[
+        "db",
+        "query",
+        "activities/expire",
+        "-p",
+        "handle=kimmy",
+        "--json",
+    ])
+    .db(&db)
+    .dir(&repo.root)
+    .run()
+    .json();
+    assert_eq!(expired.rows_affected, 1);
+    assert_eq!(expired.file, "backend-flask/db/sql/activities/expire.sql");
+    let live: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM public.activities WHERE expires_at > now()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(live, 2, "kimmy's one activity expired, londo's two live");
+    // A read refuses --dry-run.
+    cruddur(&["db", "query", "activities/home", "--dry-run"])
+        .db(&db)
+        .dir(&repo.root)
+        .code(2)
+        .stderr_has("query `activities/home` only reads")
+        .run();
+
+    // A built-in name the repository does not have is unknown here, and says what is.
+    cruddur(&["db", "query", "users/uuid_from_cognito_user_id", "-p", "x=y"])
+        .db(&db)
+        .dir(&repo.root)
+        .code(1)
+        .stderr_has("there is no query `users/uuid_from_cognito_user_id` in backend-flask/db/sql; the queries are: activities/create,")
+        .run();
+}
+
+#[test]
+fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
+    let repo = Repo::new();
+    let db = TestDb::new("app_badquery");
+    cruddur(&["db", "setup", "-q"])
+        .db(&db)
+        .dir(&repo.root)
+        .run();
+    let folder = repo.db_dir().join("sql/users");
+    write(
+        &folder,
+        "broken.sql",
+        "-- half written\nSELECT *\nFROM public.users\nWHERE handle = %(handle\n",
+    );
+    write(&folder, "two.sql", "SELECT 1;\nDELETE FROM public.users;\n");
+    cruddur(&["db", "query", "users/broken", "-p", "handle=kimmy"])
+        .db(&db)
+        .dir(&repo.root)
+        .code(1)
+        .stderr_has("error: backend-flask/db/sql/users/broken.sql:4:16: placeholder at `%(handle")
+        .run();
+    cruddur(&["db", "query", "users/two"])
+        .db(&db)
+        .dir(&repo.root)
+        .code(1)
+        .stderr_has("error: backend-flask/db/sql/users/two.sql:2:1: a second statement")
+        .run();
+    assert_eq!(db.count("public.users"), 3, "nothing ran");
+    // The listing still lists them all, and says which cannot run.
+    let listed: Vec<QueryInfo> = cruddur(&["db", "query", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .stderr_has("warning: backend-flask/db/sql/users/broken.sql:4:16")
+        .run()
+        .json();
+    assert_eq!(listed.len(), QUERIES.len() + 2);
+    let broken = listed.iter().find(|q| q.name == "users/broken").unwrap();
+    assert!(broken
+        .problem
+        .as_deref()
+        .unwrap()
+        .contains("broken.sql:4:16"));
+    assert_eq!(broken.description, "half written");
+}
+
+#[test]
+fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
+    let repo = Repo::new();
+    let db = TestDb::new("app_ddb");
+    cruddur(&["db", "setup", "-q"])
+        .db(&db)
+        .dir(&repo.root)
+        .run();
+    let table = TestTable::new("app_ddb");
+    cruddur(&["ddb", "schema-load", "--no-stream"])
+        .table(&table)
+        .run();
+
+    // The built-in pair's second member is not a user here: named, listed, nothing written.
+    cruddur(&[
+        "ddb",
+        "seed",
+        "--my-handle",
+        "timmy-cde",
+        "--other-handle",
+        "tim-suarez",
+    ])
+    .stack(&db, &table)
+    .dir(&repo.root)
+    .code(1)
+    .stderr_has(&format!(
+        "error: no user 'tim-suarez' in {}; users: kimmy, londo, timmy-cde — pass --other-handle",
+        db.name
+    ))
+    .run();
+    assert!(table.items().is_empty(), "nothing may be written");
+
+    // No flags: the oldest users (a tie broken by handle), said on stderr and in the report.
+    let seeded: SeedReport = cruddur(&["ddb", "seed", "--json"])
+        .stack(&db, &table)
+        .dir(&repo.root)
+        .stderr_has("conversation between kimmy and londo")
+        .run()
+        .json();
+    assert_eq!(seeded.between, ["kimmy", "londo"]);
+    let items = table.items();
+    assert_eq!(items.len(), seeded.items);
+    assert!(items
+        .iter()
+        .filter(|i| i["pk"].starts_with("MSG#"))
+        .all(|i| ["kimmy", "londo"].contains(&i["user_handle"].as_str())));
+
+    // One flag: the other is the oldest user that is not it.
+    let seeded: SeedReport = cruddur(&[
+        "ddb",
+        "seed",
+        "--replace",
+        "--my-handle",
+        "timmy-cde",
+        "--json",
+    ])
+    .stack(&db, &table)
+    .dir(&repo.root)
+    .run()
+    .json();
+    assert_eq!(seeded.between, ["timmy-cde", "kimmy"]);
+
+    // The access patterns default the same way, and name the flag when a handle is missing.
+    cruddur(&["ddb", "patterns", "list-conversations", "--json"])
+        .stack(&db, &table)
+        .dir(&repo.root)
+        .stderr_has("conversations of kimmy")
+        .run();
+    cruddur(&[
+        "ddb",
+        "patterns",
+        "list-conversations",
+        "--handle",
+        "tim-suarez",
+    ])
+    .stack(&db, &table)
+    .dir(&repo.root)
+    .code(1)
+    .stderr_has("no user 'tim-suarez' in")
+    .stderr_has("— pass --handle")
+    .run();
+    cruddur(&[
+        "ddb",
+        "patterns",
+        "send-message",
+        "--from",
+        "kimmy",
+        "--to",
+        "tim-suarez",
+        "--message",
+        "hi",
+    ])
+    .stack(&db, &table)
+    .dir(&repo.root)
+    .code(1)
+    .stderr_has("users: kimmy, londo, timmy-cde — pass --to")
+    .run();
+}
+
+#[test]
+fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
+    let repo = Repo::new();
+    let db = TestDb::new("app_trap");
+    cruddur(&["db", "setup", "-q"])
+        .db(&db)
+        .dir(&repo.root)
+        .run();
+    assert_eq!(db.marker(), NEWEST);
+    let records = |db: &TestDb| db.count("public.cruddur_migrations");
+    assert_eq!(records(&db), 2);
+
+    // The plan says what may happen.
+    let plan: crate::reports::DryRun = cruddur(&["db", "schema-load", "--dry-run", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .run()
+        .json();
+    assert!(
+        plan.actions
+            .iter()
+            .any(|a| a.contains(&format!("reset schema_information to 0 (now {NEWEST})"))),
+        "{plan:?}"
+    );
+    assert_eq!(db.marker(), NEWEST, "a dry run changes nothing");
+
+    // The app's schema recreates users and activities but keeps schema_information.
+    let loaded: LoadReport = cruddur(&["db", "schema-load", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .stderr_has("warning: backend-flask/db/schema.sql recreated activities, users")
+        .stderr_has("run `cruddur db migrate` to apply them again")
+        .run()
+        .json();
+    let reset = loaded.migrations_reset.expect("a reset is reported");
+    assert_eq!(reset.marker_was, NEWEST);
+    assert_eq!(reset.records_cleared, 2);
+    assert_eq!(reset.tables, ["activities", "users"]);
+    // The marker and cruddur's records now say what the tables really hold.
+    assert!(!has_column(&db, "users", "bio"));
+    assert_eq!(db.marker(), "0");
+    assert_eq!(records(&db), 0);
+    let rows: Vec<MigrationRow> = cruddur(&["db", "migrations", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .run()
+        .json();
+    assert!(rows.iter().all(|r| r.state == "pending"), "{rows:?}");
+    cruddur(&["db", "migrate"])
+        .db(&db)
+        .dir(&repo.root)
+        .stdout_has("applied 2 migrations")
+        .run();
+    assert!(has_column(&db, "users", "bio") && has_column(&db, "users", "location"));
+    assert_eq!(db.marker(), NEWEST);
+
+    // A seed load replaces no table: nothing to reset.
+    let seeded: LoadReport = cruddur(&["db", "seed", "--json"])
+        .db(&db)
+        .dir(&repo.root)
+        .run()
+        .json();
+    assert!(seeded.migrations_reset.is_none());
+    assert_eq!(db.marker(), NEWEST);
+}
+
+#[test]
+fn doctor_and_verbose_name_the_folder_and_each_file() {
+    let repo = Repo::new();
+    let db = TestDb::new("app_doctor");
+    cruddur(&["db", "setup", "-q"])
+        .db(&db)
+        .dir(&repo.root)
+        .run();
+    write(
+        &repo.db_dir().join("sql"),
+        "oops.sql",
+        "SELECT 'never closed\n",
+    );
+    let done = cruddur(&["doctor", "--json"])
+        .db(&db)
+        .dir(&repo.deep())
+        .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+        .code(1)
+        .run();
+    let checks: Vec<Check> = done.json();
+    let row = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c.check == name)
+            .unwrap_or_else(|| panic!("no {name} row\n{done}"))
+    };
+    assert!(row("app folder")
+        .detail
+        .starts_with("../../../db (found walking up from "));
+    assert_eq!(
+        row("schema.sql").detail,
+        "../../../db/schema.sql: 7 statements"
+    );
+    assert_eq!(row("seed.sql").detail, "../../../db/seed.sql: 2 statements");
+    let queries = row("named queries");
+    assert_eq!(queries.status, "warn");
+    assert!(
+        queries.detail.starts_with(
+            "9 in ../../../db/sql; 1 cannot run: ../../../db/sql/oops.sql:1:8: unterminated string"
+        ),
+        "{}",
+        queries.detail
+    );
+    assert_eq!(row("migrations").status, "ok");
+    assert!(row("migrations").detail.contains("../../../db/migrations"));
+
+    // -v says which folder and how it was found.
+    cruddur(&["db", "seed", "--dry-run", "-v"])
+        .db(&db)
+        .dir(&repo.root)
+        .stderr_has("app files: backend-flask/db (found walking up from")
+        .stdout_has("run 2 statements of backend-flask/db/seed.sql")
+        .run();
+}
+
+#[test]
+fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
+    let repo = Repo::new();
+    let elsewhere = scratch();
+    let db = TestDb::new("app_dir");
+    // From an unrelated folder, the flag and the variable both lead to the repository (the
+    // flag wins over the variable, which names nothing here).
+    let root = repo.root.to_str().unwrap();
+    cruddur(&["db", "setup", "-q", "--app-dir", root])
+        .db(&db)
+        .dir(elsewhere.path())
+        .env("CRUDDUR_APP_DIR", "/nonexistent")
+        .run();
+    assert_eq!(db.marker(), NEWEST);
+    let report: SetupReport = cruddur(&["db", "setup", "--json"])
+        .db(&db)
+        .dir(elsewhere.path())
+        .env("CRUDDUR_APP_DIR", &repo.root)
+        .run()
+        .json();
+    let schema = load_report(
+        report
+            .steps
+            .iter()
+            .find(|s| s.step == "schema-load")
+            .unwrap(),
+    );
+    assert!(
+        schema
+            .file
+            .ends_with("cruddur-app/backend-flask/db/schema.sql"),
+        "{}",
+        schema.file
+    );
+    assert_eq!(handles(&db), ["kimmy", "londo", "timmy-cde"]);
+
+    cruddur(&["db", "schema-load", "--app-dir", "nowhere"])
+        .db(&db)
+        .dir(elsewhere.path())
+        .code(1)
+        .stderr_has("--app-dir (or CRUDDUR_APP_DIR) nowhere is not a folder")
+        .run();
+
+    // A repository whose seed.sql is gone: named, with the fix, and nothing dropped.
+    std::fs::remove_file(repo.db_dir().join("seed.sql")).unwrap();
+    cruddur(&["db", "setup"])
+        .db(&db)
+        .dir(&repo.root)
+        .code(1)
+        .stderr_has("error: backend-flask/db/seed.sql is missing: the app's database folder backend-flask/db")
+        .stderr_has("Pass --file PATH, or --app-dir")
+        .run();
+    assert_eq!(
+        handles(&db),
+        ["kimmy", "londo", "timmy-cde"],
+        "nothing was dropped"
+    );
+    // A seed that cannot be split stops the setup before the drop, naming its line.
+    write(
+        &repo.db_dir(),
+        "seed.sql",
+        "INSERT INTO public.users VALUES ('a');\n/* never closed\n",
+    );
+    cruddur(&["db", "setup"])
+        .db(&db)
+        .dir(&repo.root)
+        .code(1)
+        .stderr_has("backend-flask/db/seed.sql:2:1: unterminated /* comment")
+        .run();
+    assert_eq!(
+        handles(&db),
+        ["kimmy", "londo", "timmy-cde"],
+        "nothing was dropped"
+    );
+}
+
+#[test]
+fn outside_any_repository_the_built_in_files_are_used_and_said() {
+    let db = TestDb::new("app_none");
+    let report: SetupReport = cruddur(&["db", "setup", "--json"]).db(&db).run().json();
+    let schema = load_report(
+        report
+            .steps
+            .iter()
+            .find(|s| s.step == "schema-load")
+            .unwrap(),
+    );
+    assert_eq!(
+        (schema.file.as_str(), schema.source.as_str()),
+        ("built-in sql/schema.sql", "built_in")
+    );
+    let seed = load_report(report.steps.iter().find(|s| s.step == "seed").unwrap());
+    assert_eq!(seed.file, "built-in sql/seed.sql");
+    assert_eq!(handles(&db), ["londo", "tim-suarez", "timmy-cde"]);
+    let migrate = report.steps.iter().find(|s| s.step == "migrate").unwrap();
+    assert_eq!(migrate.status, "skipped");
+    let listed: Vec<QueryInfo> = cruddur(&["db", "query", "--json"])
+        .db(&db)
+        .stderr_has("queries of built-in sql/")
+        .run()
+        .json();
+    assert_eq!(listed.len(), 6);
+    assert_eq!(listed[0].file, "built-in sql/activities/create.sql");
+    // The built-in pair is the default conversation here, as before.
+    let table = TestTable::new("app_none");
+    cruddur(&["ddb", "schema-load", "--no-stream"])
+        .table(&table)
+        .run();
+    let seeded: SeedReport = cruddur(&["ddb", "seed", "--json"])
+        .stack(&db, &table)
+        .run()
+        .json();
+    assert_eq!(seeded.between, ["timmy-cde", "tim-suarez"]);
+    let checks: Vec<Check> = cruddur(&["doctor", "--json"])
+        .db(&db)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+        .code(1)
+        .run()
+        .json();
+    let folder = checks.iter().find(|c| c.check == "app folder").unwrap();
+    assert!(folder.detail.starts_with("none found"), "{}", folder.detail);
+    assert!(folder.detail.ends_with("the built-in files are used"));
+}
