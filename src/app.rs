@@ -240,7 +240,7 @@ impl App {
         let root = dir.path.join(QUERIES_DIR);
         let mut files = Vec::new();
         if root.is_dir() {
-            collect_sql(&root, 0, &mut files)?;
+            collect_sql(&root, 0, &mut Vec::new(), &mut files)?;
         }
         let mut queries = files
             .into_iter()
@@ -384,11 +384,19 @@ fn explicit_dir(cwd: &Path, path: &Path) -> Result<AppDir> {
     })
 }
 
-/// Every `*.sql` file under `dir`, depth first.
-fn collect_sql(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
-    if depth > MAX_DEPTH {
+/// Every `*.sql` file under `dir`, depth first; a folder seen before (a symlink back up the
+/// tree) is read once.
+fn collect_sql(
+    dir: &Path,
+    depth: usize,
+    seen: &mut Vec<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let real = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if depth > MAX_DEPTH || seen.contains(&real) {
         return Ok(());
     }
+    seen.push(real);
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the folder {}", dir.display()))?;
     for entry in entries {
@@ -403,7 +411,7 @@ fn collect_sql(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
             continue;
         }
         if path.is_dir() {
-            collect_sql(&path, depth + 1, out)?;
+            collect_sql(&path, depth + 1, seen, out)?;
         } else if path.extension().is_some_and(|e| e == "sql") && path.is_file() {
             out.push(path);
         }

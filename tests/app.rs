@@ -445,6 +445,30 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
         .unwrap()
         .contains("broken.sql:4:16"));
     assert_eq!(broken.description, "half written");
+
+    // A symlink back up the tree is read once, not followed round.
+    std::os::unix::fs::symlink("..", folder.join("loop")).unwrap();
+    let listed: Vec<QueryInfo> = cruddur(&["db", "query", "--json", "-q"])
+        .db(&db)
+        .dir(&repo.root)
+        .run()
+        .json();
+    assert_eq!(listed.len(), QUERIES.len() + 2);
+
+    // A file that is not UTF-8 is named, and nothing is loaded.
+    std::fs::write(
+        repo.db_dir().join("seed.sql"),
+        b"INSERT INTO x VALUES ('\xff');\n",
+    )
+    .unwrap();
+    cruddur(&["db", "seed"])
+        .db(&db)
+        .dir(&repo.root)
+        .code(1)
+        .stderr_has("error: cannot read backend-flask/db/seed.sql")
+        .stderr_has("it is not UTF-8 text (a bad byte at offset 23): save it as UTF-8")
+        .run();
+    assert_eq!(db.count("public.users"), 3);
 }
 
 #[test]
