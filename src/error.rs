@@ -9,14 +9,45 @@ pub mod code {
     pub const USAGE: u8 = 2;
     pub const REFUSED: u8 = 3;
     pub const INTERRUPTED: u8 = 130;
+    pub const TERMINATED: u8 = 143;
+    pub const HUNG_UP: u8 = 129;
+}
+
+/// A signal that asks a command to stop: Ctrl-C, `docker stop` / CI cancellation / `timeout`
+/// (SIGTERM), or a closed terminal (SIGHUP). Each ends at the next safe point, with its own
+/// exit code (128 + the signal's number, as shells report it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
+    HangUp,
+}
+
+impl Signal {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Signal::Interrupt => code::INTERRUPTED,
+            Signal::Terminate => code::TERMINATED,
+            Signal::HangUp => code::HUNG_UP,
+        }
+    }
+
+    /// How a message starts: `interrupted` (Ctrl-C), `stopped by SIGTERM`, …
+    pub fn words(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "interrupted",
+            Signal::Terminate => "stopped by SIGTERM",
+            Signal::HangUp => "stopped by SIGHUP",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub enum Stop {
     /// A guard said no, or a confirmation was declined or could not be asked (exit 3).
     Refused(String),
-    /// Ctrl-C (exit 130).
-    Interrupted(String),
+    /// Ctrl-C, SIGTERM or SIGHUP (exit 130, 143, 129).
+    Interrupted(Signal, String),
     /// A flag that makes no sense for this command (exit 2, as clap's own usage errors).
     Usage(String),
 }
@@ -25,7 +56,7 @@ impl Stop {
     pub fn exit_code(&self) -> u8 {
         match self {
             Stop::Refused(_) => code::REFUSED,
-            Stop::Interrupted(_) => code::INTERRUPTED,
+            Stop::Interrupted(signal, _) => signal.exit_code(),
             Stop::Usage(_) => code::USAGE,
         }
     }
@@ -34,7 +65,7 @@ impl Stop {
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Stop::Refused(why) | Stop::Interrupted(why) | Stop::Usage(why) => f.write_str(why),
+            Stop::Refused(why) | Stop::Interrupted(_, why) | Stop::Usage(why) => f.write_str(why),
         }
     }
 }

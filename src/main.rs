@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cruddur::cli::Cli;
-use cruddur::error::{code, exit_code};
+use cruddur::error::{code, exit_code, Signal};
 use cruddur::output::Outcome;
 use cruddur::{envfile, interrupt, output, term, Ctx};
 
 fn main() -> ExitCode {
-    watch_ctrl_c();
+    watch_signals();
     let args: Vec<OsString> = std::env::args_os().collect();
     // Before clap, so that flags read from the environment see the file's variables.
     let loaded = envfile::load(&args);
@@ -70,25 +70,50 @@ fn main() -> ExitCode {
     }
 }
 
-/// The first Ctrl-C asks the command to stop at its next safe point (it then says what was
-/// done and exits 130); a second one stops at once, with the same code.
-fn watch_ctrl_c() {
-    std::thread::spawn(|| {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
+/// The first Ctrl-C, SIGTERM (`docker stop`, CI cancellation, `timeout`) or SIGHUP asks the
+/// command to stop at its next safe point (it then says what was done and exits 130, 143 or
+/// 129); a second one stops at once, with its own code.
+fn watch_signals() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    // Registered before main goes on, so that no signal falls between.
+    let registered = runtime.block_on(async {
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        ))
+    });
+    let Ok((mut int, mut term, mut hup)) = registered else {
+        return;
+    };
+    std::thread::spawn(move || {
         runtime.block_on(async {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                if interrupt::request() {
-                    output::note("interrupted again: stopping now");
-                    std::process::exit(i32::from(code::INTERRUPTED));
+            loop {
+                let got = tokio::select! {
+                    Some(()) = int.recv() => Signal::Interrupt,
+                    Some(()) = term.recv() => Signal::Terminate,
+                    Some(()) = hup.recv() => Signal::HangUp,
+                    else => return,
+                };
+                if interrupt::request(got) {
+                    output::note(&format!("{} again: stopping now", got.words()));
+                    std::process::exit(i32::from(got.exit_code()));
                 }
-                output::note(
-                    "interrupted: stopping at the next safe point (Ctrl-C again to stop at once)",
-                );
+                let again = if got == Signal::Interrupt {
+                    "Ctrl-C again"
+                } else {
+                    "a second signal"
+                };
+                output::note(&format!(
+                    "{}: stopping at the next safe point ({again} to stop at once)",
+                    got.words()
+                ));
             }
         });
     });
@@ -103,18 +128,24 @@ fn fail(error: &anyhow::Error, secrets: &[String]) -> ExitCode {
             .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
     };
     let label = term::paint(term::colour_stderr(), term::Colour::BoldRed, "error:");
+    // A Postgres error that reached here unworded says only "db error": the server's own
+    // words (message, detail, hint, SQLSTATE) take its place, and its source is not repeated.
+    let mut lines = Vec::new();
     let mut causes = error.chain();
-    if let Some(top) = causes.next() {
-        output::note(&format!(
-            "{label} {}",
-            output::visible(&scrub(top.to_string()))
-        ));
+    while let Some(cause) = causes.next() {
+        match cause.downcast_ref::<postgres::Error>() {
+            Some(pg) => {
+                lines.push(cruddur::pg::db_message(pg));
+                if pg.as_db_error().is_some() {
+                    causes.next();
+                }
+            }
+            None => lines.push(cause.to_string()),
+        }
     }
-    for cause in causes {
-        output::note(&format!(
-            "caused by: {}",
-            output::visible(&scrub(cause.to_string()))
-        ));
+    for (i, line) in lines.into_iter().enumerate() {
+        let lead = if i == 0 { label.as_str() } else { "caused by:" };
+        output::note(&format!("{lead} {}", output::visible(&scrub(line))));
     }
     ExitCode::from(exit_code(error))
 }

@@ -156,8 +156,8 @@ pub struct Run {
     expected: Expected,
     stdin: Option<String>,
     args: Vec<String>,
-    /// Send SIGINT this long after the start.
-    interrupt: Option<std::time::Duration>,
+    /// Send this signal (`INT`, `TERM`, `HUP`) this long after the start.
+    signal: Option<(&'static str, std::time::Duration)>,
     /// Run under a pseudo-terminal (`script`), as a person would.
     terminal: bool,
     _home: tempfile::TempDir,
@@ -179,7 +179,7 @@ pub fn cruddur(args: &[&str]) -> Run {
         expected: Expected::default(),
         stdin: None,
         args: args.iter().map(|a| a.to_string()).collect(),
-        interrupt: None,
+        signal: None,
         terminal: false,
         _home: home,
     }
@@ -244,8 +244,14 @@ impl Run {
         self
     }
 
-    pub fn interrupt_after(mut self, delay: std::time::Duration) -> Run {
-        self.interrupt = Some(delay);
+    /// Ctrl-C this long after the start.
+    pub fn interrupt_after(self, delay: std::time::Duration) -> Run {
+        self.signal_after("INT", delay)
+    }
+
+    /// Send `signal` (`INT`, `TERM`, `HUP`) this long after the start.
+    pub fn signal_after(mut self, signal: &'static str, delay: std::time::Duration) -> Run {
+        self.signal = Some((signal, delay));
         self
     }
 
@@ -301,13 +307,13 @@ impl Run {
             let _ = stdin.write_all(text.as_bytes());
         }
         drop(stdin);
-        if let Some(delay) = self.interrupt {
+        if let Some((signal, delay)) = self.signal {
             std::thread::sleep(delay);
             let status = Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
+                .args([&format!("-{signal}"), &child.id().to_string()])
                 .status()
                 .unwrap();
-            assert!(status.success(), "could not send SIGINT");
+            assert!(status.success(), "could not send SIG{signal}");
         }
         // A watchdog: no test may hang on the binary, whatever it does.
         let pid = child.id();

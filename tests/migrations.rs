@@ -377,3 +377,79 @@ fn production_migrations_need_a_confirmation() {
         .run();
     assert!(db.table_exists("public.one"));
 }
+
+#[test]
+fn two_migrates_at_once_apply_each_migration_once() {
+    let db = TestDb::set_up("mig_twice");
+    let dir = scratch();
+    // Slow enough that the two runs meet: the second waits for the first's lock.
+    migration(
+        dir.path(),
+        APRIL,
+        "slow_start",
+        "SELECT pg_sleep(1.5);\nCREATE TABLE public.slow_start (id int);",
+        "DROP TABLE public.slow_start;",
+    );
+    table_migration(dir.path(), MAY, "reviews");
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, dir) = (db.url(), dir.path().to_path_buf());
+            std::thread::spawn(move || {
+                cruddur(&["db", "migrate", "--json"])
+                    .env("CONNECTION_URL", url)
+                    .env("CRUDDUR_MIGRATIONS_DIR", dir)
+                    .run()
+            })
+        })
+        .collect();
+    let done: Vec<crate::harness::Done> = runs.into_iter().map(|r| r.join().unwrap()).collect();
+    let applied: Vec<usize> = done
+        .iter()
+        .map(|d| d.json::<crate::reports::MigrateReport>().applied.len())
+        .collect();
+    assert_eq!(
+        applied.iter().sum::<usize>(),
+        2,
+        "each migration once: {applied:?}\n{}\n{}",
+        done[0],
+        done[1]
+    );
+    assert!(
+        done.iter().any(|d| d
+            .stderr
+            .contains("waiting for another run that holds the migrations lock")),
+        "one waited for the other\n{}\n{}",
+        done[0],
+        done[1]
+    );
+    assert_eq!(db.marker(), MAY);
+    assert_eq!(db.count("public.cruddur_migrations"), 2);
+
+    // A lock held longer than --lock-timeout: named, and nothing done.
+    let mut holder = db.client_named("the-other-migrator");
+    holder
+        .batch_execute("SELECT pg_advisory_lock(7165919031142478337)")
+        .unwrap();
+    migration(
+        dir.path(),
+        JUNE,
+        "later",
+        "CREATE TABLE public.later (id int);",
+        "DROP TABLE public.later;",
+    );
+    cruddur(&["db", "migrate", "--lock-timeout", "1s"])
+        .db(&db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .code(1)
+        .stderr_has("another run holds the migrations lock of")
+        .stderr_has("the-other-migrator")
+        .stderr_has("kept it for 1s: nothing was done")
+        .run();
+    assert!(!db.table_exists("public.later"));
+    drop(holder);
+    cruddur(&["db", "migrate"])
+        .db(&db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .run();
+    assert!(db.table_exists("public.later"));
+}

@@ -223,3 +223,12 @@ pub struct QueryWrite {
     pub file: String,
     pub rows_affected: u64,
 }
+
+/// `cruddur db migrate --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateReport {
+    pub database: String,
+    pub applied: Vec<String>,
+    pub marker: String,
+}

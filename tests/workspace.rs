@@ -245,6 +245,51 @@ fn ctrl_c_stops_a_seed_cleanly_with_exit_130() {
 }
 
 #[test]
+fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
+    // A partition of 2,000 writes a second: 20,000 items take about ten seconds.
+    let proxy = crate::faults::Proxy::start(crate::faults::Fault::Bucket(2000.0));
+    let table = TestTable::at("ws-term", &proxy.url);
+    cruddur(&["ddb", "schema-load", "--no-stream"])
+        .table(&table)
+        .run();
+    let dir = scratch();
+    let lines: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "{{\"pk\":\"P#{}\",\"sk\":\"{i:08}\",\"message\":\"m{i}\"}}\n",
+                i % 16
+            )
+        })
+        .collect();
+    let file = write(dir.path(), "big.jsonl", &lines);
+    let file = file.to_str().unwrap();
+    // As `docker stop`, CI cancellation and `timeout` stop it: SIGTERM, then a safe point.
+    let stopped = cruddur(&["ddb", "import", file])
+        .table(&table)
+        .signal_after("TERM", Duration::from_millis(2000))
+        .code(143)
+        .stderr_has("stopped by SIGTERM: stopping at the next safe point")
+        .stderr_has("error: stopped by SIGTERM: ")
+        .stderr_has("writes were done, the rest were not; run it again to finish")
+        .run();
+    let written = table.items().len();
+    assert!(
+        written > 0 && written < 20_000,
+        "stopped part-way ({written} items)\n{stopped}"
+    );
+    // The same import again (it overwrites keys) completes the table.
+    cruddur(&["ddb", "import", file]).table(&table).run();
+    assert_eq!(table.items().len(), 20_000);
+    // SIGHUP (a closed terminal) is the same, with its own code.
+    cruddur(&["ddb", "import", file])
+        .table(&table)
+        .signal_after("HUP", Duration::from_millis(1500))
+        .code(129)
+        .stderr_has("error: stopped by SIGHUP: ")
+        .run();
+}
+
+#[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
     let db = TestDb::new("ws_colour");
     let table = TestTable::new("ws-colour");

@@ -77,11 +77,15 @@ pub fn migrate(
         }
     }
     let mut client = pg.connect()?;
+    // Two runs at once (two CI jobs, two terminals): the second waits, then finds what is left.
+    if !ctx.dry_run {
+        crate::pg::lock_migrations(&mut client, pg, |words| ctx.info(words))?;
+    }
     let state = read_state(&mut client)?;
     let pending: Vec<&Migration> = migrations
         .iter()
         .zip(statuses(&migrations, &state))
-        .filter(|(m, status)| status.state == "pending" && to.map_or(true, |to| m.version <= *to))
+        .filter(|(m, status)| status.state == "pending" && to.is_none_or(|to| m.version <= *to))
         .map(|(m, _)| m)
         .collect();
     let mut report = MigrateReport {

@@ -18,6 +18,9 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
     let migrations = read_all(&folder)?;
     let pg = ctx.pg()?;
     let mut client = pg.connect()?;
+    if !ctx.dry_run {
+        crate::pg::lock_migrations(&mut client, pg, |words| ctx.info(words))?;
+    }
     let state = read_state(&mut client)?;
     // Applied, newest first; each undo leaves the next one as the newest applied.
     let applied: Vec<&Migration> = migrations

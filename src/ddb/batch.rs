@@ -124,7 +124,7 @@ impl Window {
                 .unwrap_or_default()
                 .max(Duration::from_millis(20));
             let now = std::time::Instant::now();
-            if state.last_cut.map_or(true, |at| at.elapsed() >= round_trip) {
+            if state.last_cut.is_none_or(|at| at.elapsed() >= round_trip) {
                 state.limit = (state.limit / 2.0).max(1.0);
                 state.last_cut = Some(now);
             }
@@ -335,14 +335,16 @@ pub async fn write_stream(
             .map_err(|_| anyhow!("internal: report poisoned"))?,
     );
     report.peak_in_flight = window.peak();
-    if first_error.is_none() && crate::interrupt::requested() {
-        // Retries cut short by Ctrl-C are not failures of the budget.
+    if let (None, Some(signal)) = (&first_error, crate::interrupt::signal()) {
+        // Retries cut short by a signal are not failures of the budget.
         report.failed.clear();
-        return Err(crate::error::Stop::Interrupted(format!(
-            "interrupted: {} writes were done, the rest were not; run it again to finish",
-            report.written
-        ))
-        .into());
+        return Err(crate::interrupt::stopped(
+            signal,
+            format!(
+                "{} writes were done, the rest were not; run it again to finish",
+                report.written
+            ),
+        ));
     }
     match first_error {
         Some(error) => Err(anyhow!(

@@ -405,6 +405,7 @@ pub fn db_message(error: &postgres::Error) -> String {
             if let Some(hint) = db.hint() {
                 text.push_str(&format!(" (hint: {hint})"));
             }
+            text.push_str(&format!(" (SQLSTATE {})", db.code().code()));
             text
         }
         None => chain(error),

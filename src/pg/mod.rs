@@ -3,10 +3,12 @@
 //! - `target`: which database, from the flags and the environment; the printable URL.
 //! - `connect`: TLS, a bounded login, Ctrl-C cancel, connection errors in plain words.
 //! - `catalog`: sessions, databases and the environment marker, read from the catalogs.
+//! - `lock`: the migrations lock, so that two runs never migrate at once.
 //! - `params`: binding the named queries' parameters.
 
 mod catalog;
 mod connect;
+mod lock;
 mod params;
 mod target;
 
@@ -14,5 +16,6 @@ pub use catalog::{
     database_exists, mark_statement, marker, quote_ident, sessions, Session, SESSION_COLUMNS,
 };
 pub use connect::db_message;
+pub use lock::lock_migrations;
 pub use params::TextParam;
 pub use target::{url_password, PgTarget, Tls, DEFAULT_LOCAL_URL};

@@ -25,6 +25,8 @@ pub struct PgTarget {
     pub source: &'static str,
     pub target: Target,
     pub timeout: Duration,
+    /// `--lock-timeout`: how long to wait for a lock (the app's, another cruddur's).
+    pub lock_timeout: Duration,
     /// How TLS is used, as libpq's `sslmode` (default: `prefer` locally, `require` in --prod).
     pub tls: Tls,
     /// `sslrootcert`: the CA bundle `verify-ca` / `verify-full` check the server against.
@@ -155,6 +157,7 @@ impl PgTarget {
             config.options(options.trim());
         }
         Ok(PgTarget {
+            lock_timeout: args.lock_timeout,
             display: display_url(&config),
             dbname,
             config,
