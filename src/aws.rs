@@ -23,7 +23,26 @@ where
         .filter(|word| word.contains("://"))
         .find_map(crate::guard::endpoint_host)
         .is_some_and(|host| !crate::guard::is_aws_host(&host));
-    let reach_hint = if !emulator {
+    // The proxy the request went through, if any: named, since it may be what failed.
+    let url = endpoint
+        .split_whitespace()
+        .find(|word| word.contains("://"))
+        .map(|word| word.trim_matches(|c| c == '(' || c == ')').to_string())
+        .unwrap_or_else(|| "https://amazonaws.com".into());
+    let proxy = crate::proxy::for_url(&url);
+    let via = proxy
+        .as_ref()
+        .map(|p| format!(" through {p}"))
+        .unwrap_or_default();
+    let proxy_hint = proxy.as_ref().map(|p| {
+        format!(
+            "check that {} is up and lets this through, or list the host in NO_PROXY",
+            p
+        )
+    });
+    let reach_hint = if let Some(hint) = &proxy_hint {
+        hint.as_str()
+    } else if !emulator {
         "check the network, the region and any proxy"
     } else if endpoint.starts_with("DynamoDB") {
         "is the emulator running there? Start the local stack (DynamoDB Local on port 8000), or point --endpoint-url / AWS_ENDPOINT_URL_DYNAMODB at it"
@@ -46,13 +65,13 @@ where
     match error {
         SdkError::DispatchFailure(_) => {
             return anyhow::anyhow!(
-                "cannot reach {endpoint} ({operation}): {}; {reach_hint}",
+                "cannot reach {endpoint}{via} ({operation}): {}; {reach_hint}",
                 root_cause(error)
             )
         }
         SdkError::TimeoutError(_) => {
             return anyhow::anyhow!(
-                "{endpoint} did not answer in time ({operation}); {reach_hint}"
+                "{endpoint} did not answer in time{via} ({operation}); {reach_hint}"
             )
         }
         SdkError::ResponseError(_) => {
@@ -133,52 +152,120 @@ pub fn region(config: &aws_config::SdkConfig) -> anyhow::Result<String> {
     })
 }
 
-/// In --prod, an endpoint variable (the service's own, or AWS_ENDPOINT_URL) would silently send
-/// production work elsewhere: refused, unless a flag names the endpoint on purpose.
-pub fn refuse_endpoint_variables(variable: &str, flag_name: &str) -> anyhow::Result<()> {
-    for name in [variable, "AWS_ENDPOINT_URL"] {
-        if std::env::var(name).is_ok_and(|v| !v.trim().is_empty()) {
-            return Err(crate::error::refused(format!(
-                "{name} is set, so --prod would not reach AWS: unset it (or name the \
-                 endpoint on purpose with {flag_name})"
-            )));
-        }
+/// The endpoint the SDK sends `service_id`'s calls to (`DynamoDB`, `DynamoDB Streams`,
+/// `EC2`, `Cognito Identity Provider`) when no flag names one, resolved as the SDK resolves
+/// it: the service's variable (`AWS_ENDPOINT_URL_DYNAMODB`), `AWS_ENDPOINT_URL`, the profile's
+/// `services` section and its `endpoint_url` (all ignored with
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`). None: the region's AWS endpoint.
+pub fn configured_endpoint(sdk: &aws_config::SdkConfig, service_id: &str) -> Option<String> {
+    let key = aws_types::service_config::ServiceConfigKey::builder()
+        .service_id(service_id)
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    sdk.service_config()
+        .and_then(|config| config.load_config(key))
+        .or_else(|| sdk.endpoint_url().map(str::to_string))
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// In --prod, an endpoint configured anywhere but a flag would silently send production work
+/// elsewhere: one that is not AWS's own is refused (exit 3), naming where it is set. An AWS
+/// endpoint (a FIPS one, say) is used, and returned so that the banner names it.
+pub fn prod_endpoint(
+    ctx: &crate::ctx::Ctx,
+    sdk: &aws_config::SdkConfig,
+    service_id: &str,
+    flag_name: &str,
+) -> anyhow::Result<Option<String>> {
+    let Some(url) = configured_endpoint(sdk, service_id) else {
+        return Ok(None);
+    };
+    if crate::guard::endpoint_host(&url).is_some_and(|host| crate::guard::is_aws_host(&host)) {
+        return Ok(Some(url));
     }
-    Ok(())
+    let own = format!(
+        "AWS_ENDPOINT_URL_{}",
+        service_id.to_ascii_uppercase().replace(' ', "_")
+    );
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    let source = [own.as_str(), "AWS_ENDPOINT_URL"]
+        .into_iter()
+        .find(|name| set(name))
+        .map(|name| format!("{name} is set"))
+        .unwrap_or_else(|| {
+            let profile = ctx
+                .profile
+                .clone()
+                .or_else(|| std::env::var("AWS_PROFILE").ok())
+                .unwrap_or_else(|| "default".into());
+            format!("the AWS profile `{profile}` sets endpoint_url (or a services section does)")
+        });
+    Err(crate::error::refused(format!(
+        "{source} for {service_id}: {}, which is not AWS, so --prod would not reach production; \
+         nothing was done. Unset it (or set AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), or name \
+         the endpoint on purpose with {flag_name}",
+        crate::output::visible(&url)
+    )))
 }
 
 /// The SDK configuration for one AWS service other than DynamoDB (Cognito, EC2), and where it
-/// goes (`AWS` or the endpoint). `variable` is the service's own endpoint variable
-/// (`AWS_ENDPOINT_URL_EC2`). With --prod an endpoint variable is refused (it would silently
-/// send production work elsewhere); `flag` may still name an endpoint on purpose.
+/// goes (`AWS` or the endpoint). `service_id` is the SDK's name of the service (`EC2`). With
+/// --prod an endpoint that is not AWS's, configured anywhere but `flag`, is refused (it would
+/// silently send production work elsewhere); `flag` may still name an endpoint on purpose.
 pub fn service_config(
     ctx: &crate::ctx::Ctx,
-    variable: &str,
+    service_id: &str,
     flag: Option<&str>,
     flag_name: &str,
 ) -> anyhow::Result<(aws_config::SdkConfig, Option<String>)> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    if ctx.target == crate::target::Target::Prod && flag.is_none() {
-        refuse_endpoint_variables(variable, flag_name)?;
-    }
     let sdk = ctx.aws()?;
     let endpoint = match flag {
         Some(url) => Some(url.to_string()),
-        None => env(variable).or_else(|| env("AWS_ENDPOINT_URL")),
+        None if ctx.target == crate::target::Target::Prod => {
+            prod_endpoint(ctx, sdk, service_id, flag_name)?
+        }
+        None => configured_endpoint(sdk, service_id),
     };
-    let config = match flag {
-        Some(url) => sdk.to_builder().endpoint_url(url).build(),
-        None => sdk.clone(),
-    };
+    // A loopback endpoint is reached directly, never through a proxy.
+    let mut config = sdk
+        .to_builder()
+        .http_client(http_client_for(endpoint.as_deref()));
+    if let Some(url) = flag {
+        config = config.endpoint_url(url);
+    }
+    let config = config.build();
     Ok((config, endpoint))
 }
 
-/// The HTTP client of every AWS call: HTTPS through rustls on ring, the crypto the Postgres
-/// TLS already uses (one crypto library to build, not two).
+/// The HTTP client of AWS calls to AWS itself: HTTPS through rustls on ring, the crypto the
+/// Postgres TLS already uses (one crypto library to build, not two), through the proxy the
+/// environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`), as the AWS CLI.
 pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
+    http_client_for(None)
+}
+
+/// The HTTP client for calls to `endpoint`: as [`http_client`], but direct when the endpoint
+/// is loopback (the local stack is never sent through a proxy).
+pub fn http_client_for(endpoint: Option<&str>) -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let direct = endpoint
+        .and_then(crate::guard::endpoint_host)
+        .is_some_and(|host| crate::proxy::is_loopback(&host));
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut builder = aws_smithy_http_client::ConnectorBuilder::default()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring));
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder.set_proxy_config(Some(if direct {
+            ProxyConfig::disabled()
+        } else {
+            ProxyConfig::from_env()
+        }));
+        builder.build()
+    })
 }

@@ -82,7 +82,7 @@ fn client(
 ) -> Result<(aws_sdk_cognitoidentityprovider::Client, String, String)> {
     let (sdk, endpoint) = crate::aws::service_config(
         ctx,
-        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+        "Cognito Identity Provider",
         pool.endpoint_url.as_deref(),
         "--cognito-endpoint-url",
     )?;

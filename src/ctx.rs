@@ -251,6 +251,7 @@ fn secrets(pg: &crate::cli::PgArgs) -> Vec<String> {
             found.push(value);
         }
     }
+    found.extend(crate::proxy::secrets());
     found.retain(|s| s.len() >= 3);
     found.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     found.dedup();

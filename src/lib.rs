@@ -16,6 +16,7 @@ pub mod interrupt;
 pub mod output;
 pub mod pg;
 pub mod poll;
+pub mod proxy;
 pub mod rds;
 pub mod setup;
 pub mod sql;

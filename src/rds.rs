@@ -91,7 +91,7 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
     };
     let (sdk, endpoint) = crate::aws::service_config(
         ctx,
-        "AWS_ENDPOINT_URL_EC2",
+        "EC2",
         args.ec2_endpoint_url.as_deref(),
         "--ec2-endpoint-url",
     )?;
@@ -225,8 +225,16 @@ async fn read_rule(
 #[cfg_attr(not(feature = "ec2"), allow(dead_code))]
 fn look_up_ip(ctx: &Ctx, url: &str) -> Result<Ipv4Addr> {
     ctx.detail(format!("looking this machine's public IP up at {url}"));
+    // The proxy for this URL's scheme, decided as for the AWS calls (ureq's own would take
+    // one proxy for every scheme).
+    let proxy = crate::proxy::for_url(url)
+        .map(|p| {
+            ureq::Proxy::new(&p.url).map_err(|e| anyhow!("{} is not a proxy URL: {e}", p.variable))
+        })
+        .transpose()?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
+        .proxy(proxy)
         .build()
         .into();
     let body = agent
@@ -240,8 +248,11 @@ fn look_up_ip(ctx: &Ctx, url: &str) -> Result<Ipv4Addr> {
                 .read_to_string()
         })
         .map_err(|e| {
+            let via = crate::proxy::for_url(url)
+                .map(|p| format!(" through {p}"))
+                .unwrap_or_default();
             anyhow!(
-                "could not look the public IP up at {url}: {e}; pass --ip (or GITPOD_IP) instead"
+                "could not look the public IP up at {url}{via}: {e}; pass --ip (or GITPOD_IP) instead"
             )
         })?;
     public_ipv4(body.trim()).map_err(|why| {

@@ -13,6 +13,7 @@ mod db;
 mod ddb;
 mod faults;
 mod migrations;
+mod proxy;
 mod rds;
 mod stream;
 mod strict;

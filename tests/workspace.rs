@@ -426,3 +426,72 @@ fn has_colour(text: &str) -> bool {
         end.is_some_and(|i| rest[i..].starts_with('m'))
     })
 }
+
+#[test]
+fn two_seeds_of_one_conversation_at_once_leave_exactly_one() {
+    // A slow partition (200 writes a second), so that the two runs surely meet.
+    let proxy = crate::faults::Proxy::start(crate::faults::Fault::Bucket(200.0));
+    let (db, table) = crate::harness::ground_at("ws_two_seeds", &proxy.url);
+    let runs: Vec<_> = (0..2u64)
+        .map(|i| {
+            let (url, endpoint, name) = (db.url(), proxy.url.clone(), table.name.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200 * i));
+                cruddur(&["ddb", "seed", "--replace", "--json"])
+                    .env("CONNECTION_URL", url)
+                    .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+                    .env("DDB_MESSAGE_TABLE", name)
+                    .run()
+            })
+        })
+        .collect();
+    let done: Vec<crate::harness::Done> = runs.into_iter().map(|r| r.join().unwrap()).collect();
+    let waited = done
+        .iter()
+        .filter(|d| {
+            d.stderr
+                .contains("another run is writing the same conversation")
+        })
+        .count();
+    assert_eq!(
+        waited, 1,
+        "the second waited for the first\n{}\n{}",
+        done[0], done[1]
+    );
+    let items = table.items();
+    assert_eq!(
+        items.len(),
+        fixture_lines().len() + 2,
+        "one conversation, not two\n{}\n{}",
+        done[0],
+        done[1]
+    );
+    assert!(
+        items.iter().all(|i| !i["pk"].starts_with("LOCK#")),
+        "the lease was given back"
+    );
+    // A lease left by a run that was killed, and expired since: taken over at once.
+    use aws_sdk_dynamodb::types::AttributeValue;
+    table.put(
+        [
+            ("pk", "LOCK#seed#5ae290ed-55d1-47a0-bc6d-fe2bc2700399"),
+            ("sk", "LOCK"),
+            ("holder", "a-run-that-was-killed"),
+            ("host", "ci-runner-7"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), AttributeValue::S(v.into())))
+        .chain([
+            ("taken_at".to_string(), AttributeValue::N("1".into())),
+            ("expires_at".to_string(), AttributeValue::N("901".into())),
+        ])
+        .collect(),
+    );
+    cruddur(&["ddb", "seed", "--replace"])
+        .stack(&db, &table)
+        .stderr_lacks("another run is writing")
+        .run();
+    let items = table.items();
+    assert_eq!(items.len(), fixture_lines().len() + 2);
+    assert!(items.iter().all(|i| !i["pk"].starts_with("LOCK#")));
+}

@@ -9,6 +9,7 @@ mod export;
 mod fixture;
 mod import;
 mod items;
+mod lease;
 mod limits;
 mod list_tables;
 mod patterns;
@@ -103,7 +104,7 @@ impl Ddb {
                         credentials,
                     ))
                     .endpoint_url(&endpoint)
-                    .http_client(crate::aws::http_client())
+                    .http_client(crate::aws::http_client_for(Some(&endpoint)))
                     .retry_config(RetryConfig::standard())
                     .timeout_config(
                         TimeoutConfig::builder()
@@ -128,24 +129,29 @@ impl Ddb {
                 }
             }
             Target::Prod => {
-                if args.endpoint_url.is_none() {
-                    crate::aws::refuse_endpoint_variables(
-                        "AWS_ENDPOINT_URL_DYNAMODB",
-                        "--endpoint-url",
-                    )?;
-                }
                 let sdk = ctx.aws()?;
+                // What the banner says is where the requests go: the flag, else an AWS endpoint
+                // configured anywhere (one that is not AWS's is refused), else the region's.
+                let (table_endpoint, stream_endpoint) = match &args.endpoint_url {
+                    Some(url) => (Some(url.clone()), Some(url.clone())),
+                    None => (
+                        crate::aws::prod_endpoint(ctx, sdk, "DynamoDB", "--endpoint-url")?,
+                        crate::aws::prod_endpoint(ctx, sdk, "DynamoDB Streams", "--endpoint-url")?,
+                    ),
+                };
                 let region = crate::aws::region(sdk)?;
                 let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
                 let mut streams = aws_sdk_dynamodbstreams::config::Builder::from(sdk);
                 if let Some(url) = &args.endpoint_url {
-                    builder = builder.endpoint_url(url);
-                    streams = streams.endpoint_url(url);
+                    let direct = crate::aws::http_client_for(Some(url));
+                    builder = builder.endpoint_url(url).http_client(direct.clone());
+                    streams = streams.endpoint_url(url).http_client(direct);
                 }
-                let endpoint = args
-                    .endpoint_url
-                    .clone()
+                let endpoint = table_endpoint
                     .unwrap_or_else(|| format!("https://dynamodb.{region}.amazonaws.com"));
+                if let Some(url) = stream_endpoint.filter(|url| *url != endpoint) {
+                    ctx.info(format!("PRODUCTION DynamoDB Streams: {url}"));
+                }
                 ctx.info(format!(
                     "PRODUCTION DynamoDB: table {} in {region} ({endpoint})",
                     args.table

@@ -2,7 +2,7 @@
 //! write path. Messages are one minute apart and end at --now; both group items carry the
 //! last message, as the stream Lambda would have left them.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::batch::{self, BatchOptions, BatchReport};
 use super::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
+use super::lease::Lease;
 use super::limits;
 use super::{fixture, Ddb, Partition, INDEX};
 use crate::cli::{DdbArgs, DdbSeedArgs};
@@ -239,29 +240,17 @@ pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Don
     }
     // The old items the new conversation does not overwrite: deleted once it is written.
     // Only the old keys are held (none without --replace), each new key struck off them.
-    let mut stale: HashMap<(String, String), Item> = existing
-        .into_iter()
-        .map(|key| {
-            let pair = (
-                items::text(&key, "pk").unwrap_or("").to_string(),
-                items::text(&key, "sk").unwrap_or("").to_string(),
-            );
-            (pair, key)
-        })
-        .collect();
-    if !stale.is_empty() {
-        for g in &groups {
-            stale.remove(&(
+    let new_keys: HashSet<(String, String)> = groups
+        .iter()
+        .map(|g| {
+            (
                 items::text(g, "pk").unwrap_or("").to_string(),
                 last_at.clone(),
-            ));
-        }
-        let pk = message_pk(&group);
-        for i in 0..lines.len() {
-            stale.remove(&(pk.clone(), message_at(i)));
-        }
-    }
-    let stale: Vec<Item> = stale.into_values().collect();
+            )
+        })
+        .chain((0..lines.len()).map(|i| (message_pk(&group), message_at(i))))
+        .collect();
+    let stale = stale_of(existing, &new_keys);
     let total = groups.len() + lines.len();
     let mut actions = vec![format!(
         "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, up to {} in flight",
@@ -271,6 +260,14 @@ pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Don
         total.div_ceil(batch::BATCH_SIZE),
         seed.write.concurrency
     )];
+    actions.insert(
+        0,
+        format!(
+            "take the lease {} (a conditional PutItem), so that no other seed of this \
+             conversation interleaves; give it back at the end",
+            Lease::key(&format!("seed#{group}"))
+        ),
+    );
     if !stale.is_empty() {
         actions.push(format!(
             "then delete the old conversation's {} items the new one does not overwrite: {} BatchWriteItem requests",
@@ -293,24 +290,28 @@ pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Don
     let started = Instant::now();
     let done = guard::write(ctx, &plan, None, || {
         ctx.block_on(async {
-            let puts = groups.into_iter().chain(messages()).map(batch::put);
-            let progress = Progress::new(ctx, "seeding", Some(total));
-            let report = batch::write_stream(ddb, puts, options, &progress)
-                .await
-                .map_err(|e| e.context(kept_old(stale.len())))?;
-            unwritten("write", &report, options.max_retries)
-                .map_err(|e| e.context(kept_old(stale.len())))?;
-            let mut deleted = BatchReport::default();
-            if !stale.is_empty() {
-                let deletes = stale
-                    .into_iter()
-                    .map(batch::delete)
-                    .collect::<Result<Vec<_>>>()?;
-                let progress = Progress::new(ctx, "deleting the old items", Some(deletes.len()));
-                deleted = batch::write_all(ddb, deletes, options, &progress).await?;
-                unwritten("delete", &deleted, options.max_retries)?;
+            // Two seeds of one conversation never interleave: the second waits for the first,
+            // then reads again what is there (the first one's conversation, to replace).
+            let lease = Lease::take(ddb, &format!("seed#{group}"), LEASE_WAIT, |words| {
+                ctx.info(words)
+            })
+            .await?;
+            let written = async {
+                let now_there = existing_keys(ddb, &group, !seed.replace).await?;
+                if !seed.replace && !now_there.is_empty() {
+                    bail!(
+                        "conversation {group} was written by another run while this one waited; \
+                         nothing was written (--replace replaces it)"
+                    );
+                }
+                let stale = stale_of(now_there, &new_keys);
+                write_conversation(ctx, ddb, groups, messages(), total, stale, options).await
             }
-            Ok::<_, anyhow::Error>((deleted, report))
+            .await;
+            let released = lease.release(ddb).await;
+            let written = written?;
+            released?;
+            Ok::<_, anyhow::Error>(written)
         })?
     })?;
     Ok(done.map(|(deleted, report)| {
@@ -336,6 +337,53 @@ pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Don
         }
     }))
 }
+
+/// Write the new conversation, then delete the old items it did not overwrite.
+async fn write_conversation(
+    ctx: &Ctx,
+    ddb: &Ddb,
+    groups: [Item; 2],
+    messages: impl Iterator<Item = Item>,
+    total: usize,
+    stale: Vec<Item>,
+    options: BatchOptions,
+) -> Result<(BatchReport, BatchReport)> {
+    let puts = groups.into_iter().chain(messages).map(batch::put);
+    let progress = Progress::new(ctx, "seeding", Some(total));
+    let report = batch::write_stream(ddb, puts, options, &progress)
+        .await
+        .map_err(|e| e.context(kept_old(stale.len())))?;
+    unwritten("write", &report, options.max_retries)
+        .map_err(|e| e.context(kept_old(stale.len())))?;
+    let mut deleted = BatchReport::default();
+    if !stale.is_empty() {
+        let deletes = stale
+            .into_iter()
+            .map(batch::delete)
+            .collect::<Result<Vec<_>>>()?;
+        let progress = Progress::new(ctx, "deleting the old items", Some(deletes.len()));
+        deleted = batch::write_all(ddb, deletes, options, &progress).await?;
+        unwritten("delete", &deleted, options.max_retries)?;
+    }
+    Ok((deleted, report))
+}
+
+/// The keys of `existing` that no new item overwrites.
+fn stale_of(existing: Vec<Item>, new_keys: &HashSet<(String, String)>) -> Vec<Item> {
+    existing
+        .into_iter()
+        .filter(|key| {
+            let pair = (
+                items::text(key, "pk").unwrap_or("").to_string(),
+                items::text(key, "sk").unwrap_or("").to_string(),
+            );
+            !new_keys.contains(&pair)
+        })
+        .collect()
+}
+
+/// How long a seed waits for another one of the same conversation.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// What a failed write left: the old conversation is whole, as nothing was deleted yet.
 fn kept_old(old: usize) -> String {
