@@ -51,14 +51,27 @@ where
     };
     // The credential chain fails inside the request: that is not the network.
     let chain = aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string();
-    if matches!(
+    let failed_chain = matches!(
         error,
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
-    ) && chain.contains("credentials")
+    );
+    let lowered = chain.to_ascii_lowercase();
+    if failed_chain
+        && lowered.contains("expired")
+        && (lowered.contains("token")
+            || lowered.contains("session")
+            || lowered.contains("credentials"))
     {
         return anyhow::anyhow!(
+            "{operation} at {endpoint}: your AWS credentials have expired ({}); {RENEW}",
+            root_cause(error)
+        );
+    }
+    if failed_chain && chain.contains("credentials") {
+        return anyhow::anyhow!(
             "{operation} at {endpoint}: no usable AWS credentials ({}); set AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY, pass --profile (or set AWS_PROFILE), or log in with `aws sso login`",
+             AWS_SECRET_ACCESS_KEY, pass --profile (or set AWS_PROFILE), or sign in with `aws sso login` \
+             (an SSO profile) or `aws login` (the console sign-in)",
             root_cause(error)
         );
     }
@@ -95,12 +108,13 @@ where
         .unwrap_or_default();
     let status = error.raw_response().map(|r| r.status().as_u16());
     match code {
+        "ExpiredTokenException" | "ExpiredToken" | "RequestExpired" => anyhow::anyhow!(
+            "{operation} at {endpoint} failed: {code}: your AWS credentials have expired ({message}); {RENEW}"
+        ),
         "UnrecognizedClientException"
         | "InvalidSignatureException"
-        | "ExpiredTokenException"
         | "AuthFailure"
         | "InvalidClientTokenId"
-        | "ExpiredToken"
         | "MissingAuthenticationToken" => anyhow::anyhow!(
             "{operation} at {endpoint} failed: {code}: AWS refused the credentials ({message}); check your AWS profile or AWS_ACCESS_KEY_ID"
         ),
@@ -122,6 +136,10 @@ where
         _ => anyhow::anyhow!("{operation} at {endpoint} failed: {code}: {message}"),
     }
 }
+
+/// What to do about expired credentials, by where they came from.
+const RENEW: &str = "renew them: `aws sso login --profile NAME` for an SSO profile, `aws login` for the \
+     console sign-in, or fresh keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN";
 
 /// The innermost cause of an error, in its own words (`Connection refused (os error 111)`,
 /// `failed to lookup address information: …`): what a person can act on.

@@ -471,6 +471,11 @@ pub enum DdbCommand {
         after_help = writes!("Examples:\n  cruddur ddb drop --if-exists\n  cruddur --prod ddb drop   # asks you to type the table name")
     )]
     Drop(DdbDropArgs),
+    /// Turn the table's deletion protection on or off (DeleteTable is refused while it is on)
+    #[command(
+        after_help = writes!("Examples:\n  cruddur --prod ddb deletion-protection off   # before a drop you mean\n  cruddur --prod ddb deletion-protection on")
+    )]
+    DeletionProtection(DeletionProtectionArgs),
     /// List the tables
     #[command(
         after_help = reads!("Example:\n  cruddur ddb list-tables --json")
@@ -539,6 +544,27 @@ pub struct DdbSchemaLoadArgs {
     /// it on later
     #[arg(long)]
     pub no_stream: bool,
+
+    /// Create the table with deletion protection on [default: on with --prod, off locally]
+    #[arg(long, overrides_with = "no_deletion_protection")]
+    pub deletion_protection: bool,
+
+    /// Create the table with deletion protection off, even with --prod
+    #[arg(long, overrides_with = "deletion_protection")]
+    pub no_deletion_protection: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeletionProtectionArgs {
+    /// Turn deletion protection on or off
+    #[arg(value_enum)]
+    pub state: OnOff,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 /// The seed conversation's message group, as the old scripts had it.

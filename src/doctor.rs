@@ -273,6 +273,9 @@ fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
         ),
         "",
     ));
+    if ctx.target == Target::Prod {
+        protection(ctx, &ddb, &table, checks);
+    }
     let index = table
         .global_secondary_indexes()
         .iter()
@@ -360,6 +363,60 @@ fn app_files(ctx: &Ctx, checks: &mut Checks) {
             }
         }
         Err(error) => checks.warn("named queries", format!("{error:#}"), "cruddur db query"),
+    }
+}
+
+/// In production: deletion protection, and point-in-time recovery (what a restore needs).
+fn protection(
+    ctx: &Ctx,
+    ddb: &Ddb,
+    table: &aws_sdk_dynamodb::types::TableDescription,
+    checks: &mut Checks,
+) {
+    if table.deletion_protection_enabled() == Some(true) {
+        checks.ok("deletion protection", format!("on for `{}`", ddb.table));
+    } else {
+        checks.warn(
+            "deletion protection",
+            format!("off for `{}`: one DeleteTable loses it all", ddb.table),
+            "cruddur --prod ddb deletion-protection on",
+        );
+    }
+    let backups = ctx.block_on(
+        ddb.client
+            .describe_continuous_backups()
+            .table_name(&ddb.table)
+            .send(),
+    );
+    let pitr = match backups {
+        Ok(Ok(output)) => output
+            .continuous_backups_description()
+            .and_then(|d| d.point_in_time_recovery_description())
+            .and_then(|p| p.point_in_time_recovery_status())
+            .map(|s| s.as_str().to_string()),
+        Ok(Err(error)) => {
+            checks.warn(
+                "point-in-time recovery",
+                format!("{:#}", ddb.explain("DescribeContinuousBackups", error)),
+                "check the role's dynamodb:DescribeContinuousBackups permission",
+            );
+            return;
+        }
+        Err(error) => {
+            checks.warn("point-in-time recovery", format!("{error:#}"), "");
+            return;
+        }
+    };
+    match pitr.as_deref() {
+        Some("ENABLED") => checks.ok("point-in-time recovery", "enabled: restorable to any second of the last 35 days"),
+        other => checks.warn(
+            "point-in-time recovery",
+            format!("{}: a lost item cannot be restored", other.unwrap_or("unknown").to_ascii_lowercase()),
+            format!(
+                "aws dynamodb update-continuous-backups --table-name {} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true",
+                ddb.table
+            ),
+        ),
     }
 }
 

@@ -655,3 +655,95 @@ fn prod_refuses_an_endpoint_variable_that_would_miss_aws() {
             .run();
     }
 }
+
+#[test]
+fn a_protected_table_survives_drop_until_the_protection_is_lifted() {
+    let table = TestTable::new("ddb-protected");
+    let made: crate::reports::TableReport = cruddur(&[
+        "ddb",
+        "schema-load",
+        "--no-stream",
+        "--deletion-protection",
+        "--json",
+    ])
+    .table(&table)
+    .run()
+    .json();
+    assert!(made.deletion_protection);
+    cruddur(&["ddb", "drop"])
+        .table(&table)
+        .code(1)
+        .stderr_has(&format!(
+            "error: table `{}` has deletion protection on, so it was not deleted (nothing was changed)",
+            table.name
+        ))
+        .stderr_has("`cruddur ddb deletion-protection off`")
+        .run();
+    cruddur(&["ddb", "list-tables"])
+        .table(&table)
+        .stdout_has(&table.name)
+        .run();
+    // Lifting it is a write like any other: planned, then done.
+    cruddur(&["ddb", "deletion-protection", "off", "--dry-run"])
+        .table(&table)
+        .stdout_has(&format!(
+            "UpdateTable {}: DeletionProtectionEnabled = false",
+            table.name
+        ))
+        .run();
+    cruddur(&["ddb", "deletion-protection", "off"])
+        .table(&table)
+        .stdout_has("now has deletion protection off")
+        .run();
+    cruddur(&["ddb", "deletion-protection", "off"])
+        .table(&table)
+        .stdout_has("already has deletion protection off; nothing to change")
+        .run();
+    cruddur(&["ddb", "drop"]).table(&table).run();
+
+    // In production the table is made protected unless told otherwise.
+    let prod = TestTable::new("ddb-prod-protected");
+    let made: crate::reports::TableReport = cruddur(&[
+        "--prod",
+        "--yes",
+        "ddb",
+        "schema-load",
+        "--no-stream",
+        "--endpoint-url",
+        &prod.endpoint,
+        "--table",
+        &prod.name,
+        "--json",
+    ])
+    .aws_credentials()
+    .run()
+    .json();
+    assert!(made.deletion_protection);
+    cruddur(&[
+        "--prod",
+        "--yes",
+        "ddb",
+        "drop",
+        "--endpoint-url",
+        &prod.endpoint,
+        "--table",
+        &prod.name,
+    ])
+    .aws_credentials()
+    .code(1)
+    .stderr_has("has deletion protection on, so it was not deleted")
+    .run();
+    cruddur(&[
+        "--prod",
+        "--yes",
+        "ddb",
+        "deletion-protection",
+        "off",
+        "--endpoint-url",
+        &prod.endpoint,
+        "--table",
+        &prod.name,
+    ])
+    .aws_credentials()
+    .run();
+}

@@ -578,6 +578,11 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// A one-page web server on loopback that answers every GET with `body`, for `count` requests.
 pub fn http_stub(body: &'static str, count: usize) -> String {
+    http_stub_answering("200 OK", body, count)
+}
+
+/// The same, answering with this status line (`400 Bad Request`).
+pub fn http_stub_answering(status: &'static str, body: &'static str, count: usize) -> String {
     use std::io::{BufRead, BufReader};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
@@ -591,7 +596,7 @@ pub fn http_stub(body: &'static str, count: usize) -> String {
             }
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }

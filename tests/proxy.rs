@@ -324,3 +324,20 @@ fn prod_refuses_an_endpoint_a_profile_or_variable_sets_and_names_an_aws_one_trut
     .stdout_has(&table.name)
     .run();
 }
+
+#[test]
+fn expired_credentials_say_so_and_name_the_command_that_renews_them() {
+    let stub = crate::harness::http_stub_answering(
+        "400 Bad Request",
+        r#"{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"}"#,
+        8,
+    );
+    cruddur(&["--prod", "ddb", "list-tables", "--endpoint-url", &stub])
+        .aws_credentials()
+        .env("AWS_SESSION_TOKEN", "an-old-session-token")
+        .code(1)
+        .stderr_has("ExpiredTokenException: your AWS credentials have expired (The security token included in the request is expired)")
+        .stderr_has("`aws sso login --profile NAME` for an SSO profile, `aws login` for the console sign-in")
+        .stderr_lacks("an-old-session-token")
+        .run();
+}

@@ -37,6 +37,7 @@ pub struct TableReport {
     pub billing: String,
     pub throughput: Option<Throughput>,
     pub stream: Option<String>,
+    pub deletion_protection: bool,
     pub status: Option<String>,
 }
 

@@ -308,3 +308,40 @@ fn a_table_made_without_its_stream_says_so_and_takes_one_later() {
         .stderr_has("turned on the stream")
         .run();
 }
+
+#[test]
+fn two_workers_at_once_settle_on_the_newest_message() {
+    let (db, table) = seeded("stream_two_workers");
+    for (minute, text) in [(5, "one"), (6, "two"), (7, "three"), (8, "four")] {
+        app_message(
+            &table,
+            GROUP,
+            &format!("2026-01-01T12:{minute:02}:00.000000+00:00"),
+            text,
+        );
+    }
+    // Two workers over the same records at the same time (two terminals, two start tasks):
+    // their conditioned transactions may lose races, never the newest message.
+    let url = db.url();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, endpoint, name) = (url.clone(), table.endpoint.clone(), table.name.clone());
+            std::thread::spawn(move || {
+                cruddur(&["ddb", "stream", "--once"])
+                    .env("CONNECTION_URL", url)
+                    .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+                    .env("DDB_MESSAGE_TABLE", name)
+                    .run()
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let settled = groups(&table, GROUP);
+    assert_eq!(settled.len(), 2, "{settled:?}");
+    assert!(
+        settled.values().all(|g| g["message"] == "four"),
+        "{settled:?}"
+    );
+}

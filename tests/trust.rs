@@ -142,6 +142,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
             ),
             "ddb seed" => (vec!["--replace"], true),
             "ddb stream" => (vec!["--once"], true),
+            "ddb deletion-protection" => (vec!["on"], true),
             "rds update-sg-rule" => (
                 vec![
                     "--ip",

@@ -16,6 +16,12 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
         super::check_table_name(name, "TABLE")?;
         ddb.table = name.clone();
     }
+    // A protected table is said in plain words before anything is asked or sent.
+    if let Ok(table) = ctx.block_on(super::schema_load::describe(&ddb))? {
+        if table.deletion_protection_enabled() == Some(true) {
+            return Err(protected(&ddb));
+        }
+    }
     let plan = Plan {
         destination: ddb.destination(),
         summary: format!(
@@ -50,6 +56,23 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
                 ))
             }
         }
+        // Turned on between the look and the call.
+        Err(error)
+            if error.code() == Some("ValidationException")
+                && error.message().is_some_and(|m| m.contains("protected")) =>
+        {
+            Err(protected(&ddb))
+        }
         Err(error) => Err(ddb.explain("DeleteTable", error)),
     }
+}
+
+fn protected(ddb: &Ddb) -> anyhow::Error {
+    anyhow!(
+        "table `{}` has deletion protection on, so it was not deleted (nothing was changed). \
+         If you mean to delete it, lift the protection first: `cruddur{} ddb deletion-protection off` \
+         (itself confirmed like every write), then drop it",
+        ddb.table,
+        if ddb.endpoint.contains("amazonaws.com") { " --prod" } else { "" }
+    )
 }

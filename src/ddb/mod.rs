@@ -4,6 +4,7 @@
 
 mod batch;
 mod codec;
+mod deletion_protection;
 mod drop;
 mod export;
 mod fixture;
@@ -47,6 +48,7 @@ pub fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
         DdbCommand::Seed(a) => seed::run(ctx, args, a),
         DdbCommand::Scan(a) => scan::run(ctx, args, a),
         DdbCommand::Drop(a) => drop::run(ctx, args, a),
+        DdbCommand::DeletionProtection(a) => deletion_protection::run(ctx, args, a),
         DdbCommand::ListTables => list_tables::run(ctx, args),
         DdbCommand::Export(a) => export::run(ctx, args, a),
         DdbCommand::Import(a) => import::run(ctx, args, a),

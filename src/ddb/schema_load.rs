@@ -29,6 +29,8 @@ pub struct TableOptions {
     pub wait_timeout: Duration,
     /// Give the table its NEW_IMAGE stream, as production has it.
     pub stream: bool,
+    /// Deletion protection; None: on in --prod, off locally.
+    pub deletion_protection: Option<bool>,
 }
 
 /// The flags' defaults (`setup` starts from them; a test keeps them equal).
@@ -38,6 +40,7 @@ impl Default for TableOptions {
             if_not_exists: false,
             wait_timeout: Duration::from_secs(60),
             stream: true,
+            deletion_protection: None,
         }
     }
 }
@@ -48,6 +51,13 @@ impl From<&DdbSchemaLoadArgs> for TableOptions {
             if_not_exists: args.if_not_exists,
             wait_timeout: args.wait_timeout,
             stream: !args.no_stream,
+            deletion_protection: if args.deletion_protection {
+                Some(true)
+            } else if args.no_deletion_protection {
+                Some(false)
+            } else {
+                None
+            },
         }
     }
 }
@@ -65,6 +75,8 @@ pub struct TableReport {
     pub throughput: Option<Throughput>,
     /// The stream's view type (NEW_IMAGE), if it has one.
     pub stream: Option<String>,
+    /// Whether DeleteTable is refused until it is turned off.
+    pub deletion_protection: bool,
     pub status: Option<String>,
 }
 
@@ -121,6 +133,7 @@ impl TableReport {
                 .filter(|s| s.stream_enabled())
                 .and_then(|s| s.stream_view_type())
                 .map(|v| v.as_str().to_string()),
+            deletion_protection: table.deletion_protection_enabled().unwrap_or(false),
             status: table.table_status().map(|s| s.as_str().to_string()),
         }
     }
@@ -129,7 +142,7 @@ impl TableReport {
     pub fn summary(&self) -> String {
         let show = |n: Option<i64>| n.map_or("?".to_string(), |n| n.to_string());
         format!(
-            "{}: keys pk (HASH) + sk (RANGE); index {}; {} {}; stream {}; status {}",
+            "{}: keys pk (HASH) + sk (RANGE); index {}; {} {}; stream {}; deletion protection {}; status {}",
             if self.created {
                 format!("created table `{}`", self.table)
             } else {
@@ -146,6 +159,7 @@ impl TableReport {
                 .map(|t| format!("{}/{}", show(t.read), show(t.write)))
                 .unwrap_or_default(),
             self.stream.as_deref().unwrap_or("none"),
+            if self.deletion_protection { "on" } else { "off" },
             self.status.as_deref().unwrap_or("?")
         )
     }
@@ -159,17 +173,31 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcom
 
 /// Create the messages table through the guard, and wait until it is ACTIVE.
 pub fn create_table(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<Done<TableReport>> {
+    let options = TableOptions {
+        deletion_protection: Some(
+            options
+                .deletion_protection
+                .unwrap_or(ctx.target == crate::ctx::Target::Prod),
+        ),
+        ..options
+    };
+    let protect = options.deletion_protection == Some(true);
     let plan = Plan {
         destination: ddb.destination(),
         summary: format!("create table `{}` (billed capacity)", ddb.table),
         actions: vec![
             format!(
-                "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; {}",
+                "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; {}; deletion protection {}",
                 ddb.table,
                 if options.stream {
                     "stream NEW_IMAGE (as production has it, for `cruddur ddb stream`)"
                 } else {
                     "no stream (--no-stream)"
+                },
+                if protect {
+                    "on (`cruddur ddb deletion-protection off` lifts it)"
+                } else {
+                    "off"
                 }
             ),
             format!(
@@ -225,6 +253,7 @@ async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableRepo
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(capacity)
         .set_stream_specification(options.stream.then(stream).transpose()?)
+        .deletion_protection_enabled(options.deletion_protection == Some(true))
         .send()
         .await;
     match created {
