@@ -249,7 +249,7 @@ pub fn service_config(
     // A loopback endpoint is reached directly, never through a proxy.
     let mut config = sdk
         .to_builder()
-        .http_client(http_client_for(endpoint.as_deref()));
+        .http_client(http_client_for(endpoint.as_deref())?);
     if let Some(url) = flag {
         config = config.endpoint_url(url);
     }
@@ -259,31 +259,55 @@ pub fn service_config(
 
 /// The HTTP client of AWS calls to AWS itself: HTTPS through rustls on ring, the crypto the
 /// Postgres TLS already uses (one crypto library to build, not two), through the proxy the
-/// environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`), as the AWS CLI.
-pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+/// environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`), as the AWS CLI,
+/// trusting the system's CAs (`SSL_CERT_FILE`, `SSL_CERT_DIR`) and those of `AWS_CA_BUNDLE`.
+pub fn http_client() -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClient> {
     http_client_for(None)
 }
 
 /// The HTTP client for calls to `endpoint`: as [`http_client`], but direct when the endpoint
 /// is loopback (the local stack is never sent through a proxy).
-pub fn http_client_for(endpoint: Option<&str>) -> aws_sdk_dynamodb::config::SharedHttpClient {
+pub fn http_client_for(
+    endpoint: Option<&str>,
+) -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClient> {
     use aws_smithy_http_client::proxy::ProxyConfig;
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::tls::{
+        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
+    };
     let direct = endpoint
         .and_then(crate::guard::endpoint_host)
         .is_some_and(|host| crate::proxy::is_loopback(&host));
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut builder = aws_smithy_http_client::ConnectorBuilder::default()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring));
-        builder.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            builder.set_sleep_impl(components.sleep_impl());
+    // A proxy that re-signs TLS with a CA of its own: AWS_CA_BUNDLE names it, as for the CLI.
+    let tls = match std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()) {
+        None => TlsContext::default(),
+        Some(path) => {
+            let shown = std::path::Path::new(&path).display().to_string();
+            let pem = std::fs::read(&path).map_err(|e| {
+                anyhow::anyhow!("AWS_CA_BUNDLE {shown}: cannot read the file ({e})")
+            })?;
+            TlsContext::builder()
+                .with_trust_store(TrustStore::default().with_pem_certificate(pem))
+                .build()
+                .map_err(|e| anyhow::anyhow!("AWS_CA_BUNDLE {shown}: {e}"))?
         }
-        builder.set_proxy_config(Some(if direct {
-            ProxyConfig::disabled()
-        } else {
-            ProxyConfig::from_env()
-        }));
-        builder.build()
-    })
+    };
+    Ok(
+        aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            move |settings, components| {
+                let mut builder = aws_smithy_http_client::ConnectorBuilder::default()
+                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                    .tls_context(tls.clone());
+                builder.set_connector_settings(settings.cloned());
+                if let Some(components) = components {
+                    builder.set_sleep_impl(components.sleep_impl());
+                }
+                builder.set_proxy_config(Some(if direct {
+                    ProxyConfig::disabled()
+                } else {
+                    ProxyConfig::from_env()
+                }));
+                builder.build()
+            },
+        ),
+    )
 }

@@ -168,7 +168,7 @@ impl Ctx {
         // The AWS CLI's precedence: the flag, then the environment, then the profile.
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .timeout_config(timeouts)
-            .http_client(crate::aws::http_client());
+            .http_client(crate::aws::http_client()?);
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
         }

@@ -462,7 +462,7 @@ impl TestTable {
                 "test", "test", None, None, "test",
             ))
             .endpoint_url(ddb_url())
-            .http_client(cruddur::aws::http_client())
+            .http_client(cruddur::aws::http_client().unwrap())
             .build();
         TestTable {
             name: format!("t-{tag}-{}-{n}", std::process::id()),
@@ -565,7 +565,7 @@ pub fn moto_config() -> aws_config::SdkConfig {
             aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "test"),
         ))
         .endpoint_url(moto_url())
-        .http_client(cruddur::aws::http_client())
+        .http_client(cruddur::aws::http_client().unwrap())
         .build()
 }
 

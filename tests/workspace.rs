@@ -246,14 +246,14 @@ fn ctrl_c_stops_a_seed_cleanly_with_exit_130() {
 
 #[test]
 fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
-    // A partition of 2,000 writes a second: 20,000 items take about ten seconds.
-    let proxy = crate::faults::Proxy::start(crate::faults::Fault::Bucket(2000.0));
+    // A partition of 1,000 writes a second: 6,000 items take about six seconds.
+    let proxy = crate::faults::Proxy::start(crate::faults::Fault::Bucket(1000.0));
     let table = TestTable::at("ws-term", &proxy.url);
     cruddur(&["ddb", "schema-load", "--no-stream"])
         .table(&table)
         .run();
     let dir = scratch();
-    let lines: String = (0..20_000)
+    let lines: String = (0..6_000)
         .map(|i| {
             format!(
                 "{{\"pk\":\"P#{}\",\"sk\":\"{i:08}\",\"message\":\"m{i}\"}}\n",
@@ -266,7 +266,7 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
     // As `docker stop`, CI cancellation and `timeout` stop it: SIGTERM, then a safe point.
     let stopped = cruddur(&["ddb", "import", file])
         .table(&table)
-        .signal_after("TERM", Duration::from_millis(2000))
+        .signal_after("TERM", Duration::from_millis(1500))
         .code(143)
         .stderr_has("stopped by SIGTERM: stopping at the next safe point")
         .stderr_has("error: stopped by SIGTERM: ")
@@ -274,16 +274,19 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
         .run();
     let written = table.items().len();
     assert!(
-        written > 0 && written < 20_000,
+        written > 0 && written < 6_000,
         "stopped part-way ({written} items)\n{stopped}"
     );
     // The same import again (it overwrites keys) completes the table.
-    cruddur(&["ddb", "import", file]).table(&table).run();
-    assert_eq!(table.items().len(), 20_000);
+    cruddur(&["ddb", "import", file])
+        .env("AWS_ENDPOINT_URL_DYNAMODB", crate::harness::ddb_url())
+        .env("DDB_MESSAGE_TABLE", &table.name)
+        .run();
+    assert_eq!(table.items().len(), 6_000);
     // SIGHUP (a closed terminal) is the same, with its own code.
     cruddur(&["ddb", "import", file])
         .table(&table)
-        .signal_after("HUP", Duration::from_millis(1500))
+        .signal_after("HUP", Duration::from_millis(1000))
         .code(129)
         .stderr_has("error: stopped by SIGHUP: ")
         .run();

@@ -106,7 +106,7 @@ impl Ddb {
                         credentials,
                     ))
                     .endpoint_url(&endpoint)
-                    .http_client(crate::aws::http_client_for(Some(&endpoint)))
+                    .http_client(crate::aws::http_client_for(Some(&endpoint))?)
                     .retry_config(RetryConfig::standard())
                     .timeout_config(
                         TimeoutConfig::builder()
@@ -145,7 +145,7 @@ impl Ddb {
                 let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
                 let mut streams = aws_sdk_dynamodbstreams::config::Builder::from(sdk);
                 if let Some(url) = &args.endpoint_url {
-                    let direct = crate::aws::http_client_for(Some(url));
+                    let direct = crate::aws::http_client_for(Some(url))?;
                     builder = builder.endpoint_url(url).http_client(direct.clone());
                     streams = streams.endpoint_url(url).http_client(direct);
                 }
