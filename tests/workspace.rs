@@ -246,14 +246,14 @@ fn ctrl_c_stops_a_seed_cleanly_with_exit_130() {
 
 #[test]
 fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
-    // A partition of 1,000 writes a second: 6,000 items take about six seconds.
+    // A partition of 1,000 writes a second: 20,000 items would take twenty seconds.
     let proxy = crate::faults::Proxy::start(crate::faults::Fault::Bucket(1000.0));
     let table = TestTable::at("ws-term", &proxy.url);
     cruddur(&["ddb", "schema-load", "--no-stream"])
         .table(&table)
         .run();
     let dir = scratch();
-    let lines: String = (0..6_000)
+    let lines: String = (0..20_000)
         .map(|i| {
             format!(
                 "{{\"pk\":\"P#{}\",\"sk\":\"{i:08}\",\"message\":\"m{i}\"}}\n",
@@ -274,7 +274,7 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
         .run();
     let written = table.items().len();
     assert!(
-        written > 0 && written < 6_000,
+        written > 0 && written < 20_000,
         "stopped part-way ({written} items)\n{stopped}"
     );
     // The same import again (it overwrites keys) completes the table.
@@ -282,7 +282,7 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
         .env("AWS_ENDPOINT_URL_DYNAMODB", crate::harness::ddb_url())
         .env("DDB_MESSAGE_TABLE", &table.name)
         .run();
-    assert_eq!(table.items().len(), 6_000);
+    assert_eq!(table.items().len(), 20_000);
     // SIGHUP (a closed terminal) is the same, with its own code.
     cruddur(&["ddb", "import", file])
         .table(&table)
