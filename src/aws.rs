@@ -7,7 +7,8 @@ use std::error::Error as StdError;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-/// `operation` at `endpoint` failed: why, in plain words, with what to do about it.
+/// `operation` at `endpoint` failed: why, in plain words, with what to do about it; the SDK's
+/// own structure of the error is kept for `-v`.
 pub fn explain<E>(
     operation: &str,
     endpoint: &str,
@@ -16,13 +17,22 @@ pub fn explain<E>(
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
-    crate::output::debug(&format!("{operation} at {endpoint}: {error:?}"));
+    crate::error::detailed(
+        words(operation, endpoint, error).to_string(),
+        format!("{operation} at {endpoint}: {error:?}"),
+    )
+}
+
+fn words<E>(operation: &str, endpoint: &str, error: &SdkError<E, HttpResponse>) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
     // `endpoint` says where, in words: `DynamoDB at http://…` or `Cognito in us-east-1`.
     let emulator = endpoint
         .split_whitespace()
         .filter(|word| word.contains("://"))
-        .find_map(crate::guard::endpoint_host)
-        .is_some_and(|host| !crate::guard::is_aws_host(&host));
+        .find_map(crate::hosts::endpoint_host)
+        .is_some_and(|host| !crate::hosts::is_aws_host(&host));
     // The proxy the request went through, if any: named, since it may be what failed.
     let url = endpoint
         .split_whitespace()
@@ -104,7 +114,7 @@ where
     let code = error.code().unwrap_or("");
     let message = error
         .message()
-        .map(|m| crate::output::cut(m.trim(), 300))
+        .map(|m| crate::text::cut(m.trim(), 300))
         .unwrap_or_default();
     let status = error.raw_response().map(|r| r.status().as_u16());
     match code {
@@ -158,7 +168,7 @@ fn root_cause(error: &(dyn StdError + 'static)) -> String {
     }
     let text = last.to_string();
     let text = text.split(" (os error").next().unwrap_or(&text).to_string();
-    crate::output::cut(&text, 200)
+    crate::text::cut(&text, 200)
 }
 
 /// The region of the SDK's default chain, or an error that says where to set one.
@@ -192,7 +202,7 @@ pub fn configured_endpoint(sdk: &aws_config::SdkConfig, service_id: &str) -> Opt
 /// elsewhere: one that is not AWS's own is refused (exit 3), naming where it is set. An AWS
 /// endpoint (a FIPS one, say) is used, and returned so that the banner names it.
 pub fn prod_endpoint(
-    ctx: &crate::ctx::Ctx,
+    profile: Option<&str>,
     sdk: &aws_config::SdkConfig,
     service_id: &str,
     flag_name: &str,
@@ -200,7 +210,7 @@ pub fn prod_endpoint(
     let Some(url) = configured_endpoint(sdk, service_id) else {
         return Ok(None);
     };
-    if crate::guard::endpoint_host(&url).is_some_and(|host| crate::guard::is_aws_host(&host)) {
+    if crate::hosts::endpoint_host(&url).is_some_and(|host| crate::hosts::is_aws_host(&host)) {
         return Ok(Some(url));
     }
     let own = format!(
@@ -213,9 +223,8 @@ pub fn prod_endpoint(
         .find(|name| set(name))
         .map(|name| format!("{name} is set"))
         .unwrap_or_else(|| {
-            let profile = ctx
-                .profile
-                .clone()
+            let profile = profile
+                .map(str::to_string)
                 .or_else(|| std::env::var("AWS_PROFILE").ok())
                 .unwrap_or_else(|| "default".into());
             format!("the AWS profile `{profile}` sets endpoint_url (or a services section does)")
@@ -224,7 +233,7 @@ pub fn prod_endpoint(
         "{source} for {service_id}: {}, which is not AWS, so --prod would not reach production; \
          nothing was done. Unset it (or set AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), or name \
          the endpoint on purpose with {flag_name}",
-        crate::output::visible(&url)
+        crate::text::visible(&url)
     )))
 }
 
@@ -233,16 +242,17 @@ pub fn prod_endpoint(
 /// --prod an endpoint that is not AWS's, configured anywhere but `flag`, is refused (it would
 /// silently send production work elsewhere); `flag` may still name an endpoint on purpose.
 pub fn service_config(
-    ctx: &crate::ctx::Ctx,
+    sdk: &aws_config::SdkConfig,
+    target: crate::target::Target,
+    profile: Option<&str>,
     service_id: &str,
     flag: Option<&str>,
     flag_name: &str,
 ) -> anyhow::Result<(aws_config::SdkConfig, Option<String>)> {
-    let sdk = ctx.aws()?;
     let endpoint = match flag {
         Some(url) => Some(url.to_string()),
-        None if ctx.target == crate::target::Target::Prod => {
-            prod_endpoint(ctx, sdk, service_id, flag_name)?
+        None if target == crate::target::Target::Prod => {
+            prod_endpoint(profile, sdk, service_id, flag_name)?
         }
         None => configured_endpoint(sdk, service_id),
     };
@@ -255,6 +265,14 @@ pub fn service_config(
     }
     let config = config.build();
     Ok((config, endpoint))
+}
+
+/// The one timeout policy of every AWS call: 5 s to connect, 30 s an attempt.
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .build()
 }
 
 /// The HTTP client of AWS calls to AWS itself: HTTPS through rustls on ring, the crypto the
@@ -275,8 +293,8 @@ pub fn http_client_for(
         rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
     };
     let direct = endpoint
-        .and_then(crate::guard::endpoint_host)
-        .is_some_and(|host| crate::proxy::is_loopback(&host));
+        .and_then(crate::hosts::endpoint_host)
+        .is_some_and(|host| crate::hosts::is_loopback(&host));
     // A proxy that re-signs TLS with a CA of its own: AWS_CA_BUNDLE names it, as for the CLI.
     let tls = match std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()) {
         None => TlsContext::default(),

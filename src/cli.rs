@@ -5,6 +5,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::ctx::Settings;
+use crate::dynamodb::DdbSettings;
+use crate::output::OutputFormat;
+use crate::pg::PgSettings;
+use crate::target::Target;
+
 /// The help's last part for a command that writes: what the guard does, then `examples`.
 macro_rules! writes {
     ($examples:literal) => {
@@ -52,8 +58,8 @@ pub struct GlobalArgs {
     pub prod: bool,
 
     /// How to print results
-    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputArg::Table)]
+    pub output: OutputArg,
 
     /// Shorthand for --output json
     #[arg(long, global = true, conflicts_with = "output")]
@@ -107,6 +113,9 @@ pub struct GlobalArgs {
 
     #[command(flatten)]
     pub pg: PgArgs,
+
+    #[command(flatten)]
+    pub ddb: DdbArgs,
 }
 
 /// Where Postgres is. Prefer the variables: a password on a command line is visible in `ps`.
@@ -152,13 +161,69 @@ pub struct PgArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub enum OutputArg {
     /// Tables and sentences for people
     Table,
     /// One JSON document
     Json,
     /// One JSON value per line
     Jsonl,
+}
+
+impl From<OutputArg> for OutputFormat {
+    fn from(arg: OutputArg) -> OutputFormat {
+        match arg {
+            OutputArg::Table => OutputFormat::Table,
+            OutputArg::Json => OutputFormat::Json,
+            OutputArg::Jsonl => OutputFormat::Jsonl,
+        }
+    }
+}
+
+/// The plain settings the context is built from: the flags, with clap left behind.
+impl From<&GlobalArgs> for Settings {
+    fn from(global: &GlobalArgs) -> Settings {
+        Settings {
+            target: if global.prod {
+                Target::Prod
+            } else {
+                Target::Local
+            },
+            output: if global.json {
+                OutputFormat::Json
+            } else {
+                global.output.into()
+            },
+            yes: global.yes,
+            verbose: global.verbose,
+            quiet: global.quiet,
+            dry_run: global.dry_run,
+            override_prod_marker: global.override_prod_marker,
+            allow_remote_host: global.allow_remote_host,
+            profile: global.profile.clone(),
+            region: global.region.clone(),
+            app_dir: global.app_dir.clone(),
+            pg: PgSettings::from(&global.pg),
+            ddb: DdbSettings {
+                table: global.ddb.table.clone(),
+                endpoint_url: global.ddb.endpoint_url.clone(),
+                region: global.region.clone(),
+                profile: global.profile.clone(),
+            },
+            wait_for_pg: global.pg.wait.then_some(global.pg.wait_timeout),
+        }
+    }
+}
+
+impl From<&PgArgs> for PgSettings {
+    fn from(args: &PgArgs) -> PgSettings {
+        PgSettings {
+            database_url: args.database_url.clone(),
+            prod_database_url: args.prod_database_url.clone(),
+            connect_timeout: args.connect_timeout,
+            lock_timeout: args.lock_timeout,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,9 +273,6 @@ pub struct SetupArgs {
 
     #[command(flatten)]
     pub dir: MigrationsDirArgs,
-
-    #[command(flatten)]
-    pub ddb: DdbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -222,9 +284,6 @@ pub struct WaitArgs {
     /// Give up after this long
     #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
-
-    #[command(flatten)]
-    pub ddb: DdbArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -240,9 +299,6 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub dir: MigrationsDirArgs,
-
-    #[command(flatten)]
-    pub ddb: DdbArgs,
 
     /// The RDS security group (only checked for being set)
     #[arg(long, env = "DB_SG_ID", value_name = "ID")]
@@ -263,9 +319,6 @@ pub struct CompletionsArgs {
 /// `cruddur ddb [--table …] [--endpoint-url …] COMMAND`
 #[derive(Debug, Args)]
 pub struct DdbGroup {
-    #[command(flatten)]
-    pub args: DdbArgs,
-
     #[command(subcommand)]
     pub command: DdbCommand,
 }

@@ -81,7 +81,9 @@ fn client(
     pool: &Pool,
 ) -> Result<(aws_sdk_cognitoidentityprovider::Client, String, String)> {
     let (sdk, endpoint) = crate::aws::service_config(
-        ctx,
+        ctx.aws()?,
+        ctx.target,
+        ctx.profile.as_deref(),
         "Cognito Identity Provider",
         pool.endpoint_url.as_deref(),
         "--cognito-endpoint-url",

@@ -1,16 +1,18 @@
 //! The shared context: built once from the flags and the environment, then passed to every
 //! command as `&Ctx`. Configuration mistakes surface here, before anything is touched.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Once, OnceLock};
 
 use anyhow::{Context, Result};
 
 use crate::app::App;
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::dynamodb::{Ddb, DdbSettings};
 use crate::error::{refused, Kept};
-use crate::guard;
+use crate::guard::{self, Destination, Policy};
+use crate::output::OutputFormat;
+use crate::pg::PgSettings;
 use crate::pg::PgTarget;
+use crate::printer::Printer;
 
 pub use crate::target::Target;
 
@@ -18,14 +20,8 @@ pub struct Ctx {
     pub target: Target,
     pub output: OutputFormat,
     pub yes: bool,
-    pub verbose: bool,
-    pub quiet: bool,
-    /// Both stdin and stderr are terminals: a person can answer a prompt.
-    pub interactive: bool,
-    /// stderr is a terminal and NO_COLOR is unset.
-    pub colour: bool,
-    /// stderr is a terminal: progress bars are drawn.
-    pub stderr_terminal: bool,
+    /// stderr: notices, details, warnings, progress bars, the confirmation prompt.
+    pub printer: Printer,
     pub dry_run: bool,
     pub override_prod_marker: bool,
     /// Local mode may reach a Postgres host that is not local (a remote development database).
@@ -45,47 +41,58 @@ pub struct Ctx {
     waited: OnceLock<std::result::Result<(), Kept>>,
     /// The SDK's default chain (profiles, SSO, environment), loaded once, on first use.
     aws: OnceLock<aws_config::SdkConfig>,
+    /// Where the messages table is, and its client (made on first use).
+    ddb_settings: DdbSettings,
+    ddb: OnceLock<std::result::Result<Ddb, Kept>>,
     /// --app-dir, and the app's files it leads to (found on first use).
     app_dir: Option<std::path::PathBuf>,
     app: OnceLock<std::result::Result<App, Kept>>,
 }
 
+/// What the context is built from: the global flags as plain values (`cli` makes them).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub target: Target,
+    pub output: OutputFormat,
+    pub yes: bool,
+    pub verbose: bool,
+    pub quiet: bool,
+    pub dry_run: bool,
+    pub override_prod_marker: bool,
+    pub allow_remote_host: bool,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub app_dir: Option<std::path::PathBuf>,
+    pub pg: PgSettings,
+    pub ddb: DdbSettings,
+    /// `--wait`: how long to wait for Postgres before its first use.
+    pub wait_for_pg: Option<std::time::Duration>,
+}
+
 impl Ctx {
-    pub fn new(global: &GlobalArgs) -> Result<Ctx> {
-        let target = if global.prod {
-            Target::Prod
-        } else {
-            Target::Local
-        };
-        crate::output::set_verbose(global.verbose);
-        let output = if global.json {
-            OutputFormat::Json
-        } else {
-            global.output
-        };
+    pub fn new(settings: &Settings) -> Result<Ctx> {
+        let target = settings.target;
         Ok(Ctx {
             target,
-            output,
-            yes: global.yes,
-            verbose: global.verbose,
-            quiet: global.quiet,
-            interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-            colour: crate::term::colour_stderr(),
-            stderr_terminal: std::io::stderr().is_terminal(),
-            dry_run: global.dry_run,
-            override_prod_marker: global.override_prod_marker,
-            allow_remote_host: global.allow_remote_host,
-            profile: global.profile.clone(),
-            region: global.region.clone(),
-            pg: PgTarget::resolve(target, &global.pg).map_err(|e| Kept::new(&e)),
-            secrets: secrets(&global.pg),
+            output: settings.output,
+            yes: settings.yes,
+            printer: Printer::new(settings.verbose, settings.quiet),
+            dry_run: settings.dry_run,
+            override_prod_marker: settings.override_prod_marker,
+            allow_remote_host: settings.allow_remote_host,
+            profile: settings.profile.clone(),
+            region: settings.region.clone(),
+            pg: PgTarget::resolve(target, &settings.pg).map_err(|e| Kept::new(&e)),
+            secrets: secrets(&settings.pg),
             runtime: OnceLock::new(),
             announced: Once::new(),
-            wait_for_pg: global.pg.wait.then_some(global.pg.wait_timeout),
+            wait_for_pg: settings.wait_for_pg,
             waited: OnceLock::new(),
             aws: OnceLock::new(),
-            app_dir: global.app_dir.clone(),
+            app_dir: settings.app_dir.clone(),
             app: OnceLock::new(),
+            ddb_settings: settings.ddb.clone(),
+            ddb: OnceLock::new(),
         })
     }
 
@@ -115,8 +122,32 @@ impl Ctx {
     /// Local mode never reaches a Postgres host that is not local (the guard's first rule).
     pub fn pg_unwaited(&self) -> Result<&PgTarget> {
         let pg = self.pg.as_ref().map_err(Kept::error)?;
-        guard::local_only(self, &pg.destination())?;
+        self.local_only(&pg.destination())?;
         Ok(pg)
+    }
+
+    /// The messages table (`--table`, `--endpoint-url`), resolved once: its endpoint, region
+    /// and client. The first use says where it is (always in production, with -v locally).
+    pub fn ddb(&self) -> Result<&Ddb> {
+        self.ddb
+            .get_or_init(|| {
+                self.connect_ddb(&self.ddb_settings)
+                    .map_err(|e| Kept::new(&e))
+            })
+            .as_ref()
+            .map_err(Kept::error)
+    }
+
+    /// Another table behind the same endpoint (`ddb drop TABLE`), said by its own name.
+    pub fn ddb_table(&self, table: &str) -> Result<Ddb> {
+        self.connect_ddb(&DdbSettings {
+            table: table.to_string(),
+            ..self.ddb_settings.clone()
+        })
+    }
+
+    fn connect_ddb(&self, settings: &DdbSettings) -> Result<Ddb> {
+        Ddb::connect(self.target, settings, || self.aws().cloned(), self.printer)
     }
 
     /// The app's files: its database folder (`--app-dir`, or found walking up from here),
@@ -161,10 +192,7 @@ impl Ctx {
         if let Some(config) = self.aws.get() {
             return Ok(config);
         }
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .operation_attempt_timeout(std::time::Duration::from_secs(30))
-            .build();
+        let timeouts = crate::aws::timeouts();
         // The AWS CLI's precedence: the flag, then the environment, then the profile.
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .timeout_config(timeouts)
@@ -181,66 +209,40 @@ impl Ctx {
 
     /// Progress and notices: stderr, unless --quiet.
     pub fn info(&self, message: impl AsRef<str>) {
-        if !self.quiet {
-            crate::output::note(message.as_ref());
-        }
+        self.printer.info(message);
     }
 
     /// Details shown with --verbose only.
     pub fn detail(&self, message: impl AsRef<str>) {
-        if self.verbose {
-            crate::output::note(message.as_ref());
-        }
+        self.printer.detail(message);
     }
 
     /// Warnings are shown even with --quiet.
     pub fn warn(&self, message: impl AsRef<str>) {
-        crate::output::note(&format!("warning: {}", message.as_ref()));
+        self.printer.warn(message);
     }
 
-    /// The guard's last step (only `guard::check` calls it): in production a write needs
-    /// --yes, or a person at a terminal who types `name`; without either it is refused
-    /// (exit 3) at once, never waiting for input that cannot come.
-    pub(crate) fn confirm(&self, action: &str, details: &[String], name: &str) -> Result<()> {
-        if self.yes {
-            return Ok(());
+    /// The flags the guard decides by.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            target: self.target,
+            dry_run: self.dry_run,
+            yes: self.yes,
+            interactive: self.printer.interactive,
+            override_prod_marker: self.override_prod_marker,
+            allow_remote_host: self.allow_remote_host,
         }
-        if !self.interactive {
-            return Err(refused(format!(
-                "refusing to {action} in production without confirmation: re-run with --yes"
-            )));
-        }
-        let mut stderr = std::io::stderr();
-        for detail in details.iter().take(20) {
-            writeln!(stderr, "  - {}", crate::output::visible(detail))?;
-        }
-        if details.len() > 20 {
-            writeln!(stderr, "  - … and {} more", details.len() - 20)?;
-        }
-        write!(
-            stderr,
-            "About to {} in PRODUCTION. Type `{name}` to go on: ",
-            crate::output::visible(action)
-        )?;
-        stderr.flush()?;
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .context("could not read the confirmation")?;
-        if answer.trim() == name {
-            Ok(())
-        } else {
-            Err(refused(format!(
-                "not confirmed (expected `{name}`): nothing was done"
-            )))
-        }
+    }
+
+    /// The guard's first rule, for reads too: local mode never reaches a remote store (exit 3).
+    pub fn local_only(&self, destination: &Destination) -> Result<()> {
+        guard::local_only(&self.policy(), destination).map_err(refused)
     }
 }
 
 /// The passwords of both Postgres URLs (as written and percent-decoded, even when a URL does
 /// not parse) and the AWS secret key and session token of the environment.
-fn secrets(pg: &crate::cli::PgArgs) -> Vec<String> {
+fn secrets(pg: &PgSettings) -> Vec<String> {
     let mut found: Vec<String> = [&pg.database_url, &pg.prod_database_url]
         .into_iter()
         .flatten()

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cli::DoctorArgs;
 use crate::ctx::{Ctx, Target};
-use crate::ddb::{Ddb, INDEX};
+use crate::dynamodb::{Ddb, INDEX};
 use crate::output::{Column, Outcome, View};
 use crate::pg::database_exists;
 use crate::pg::marker;
@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
     app_files(ctx, &mut checks);
     postgres(ctx, &mut checks);
     migrations(ctx, args, &mut checks);
-    dynamodb(ctx, args, &mut checks);
+    dynamodb(ctx, &mut checks);
     cognito(ctx, args, &mut checks);
     let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
     checks.push(if set(&args.group_id) && set(&args.rule_id) {
@@ -204,8 +204,8 @@ fn postgres(ctx: &Ctx, checks: &mut Checks) {
     });
 }
 
-fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
-    let ddb = match Ddb::connect(ctx, &args.ddb) {
+fn dynamodb(ctx: &Ctx, checks: &mut Checks) {
+    let ddb = match ctx.ddb() {
         Ok(ddb) => ddb,
         Err(error) => {
             checks.fail("dynamodb endpoint", format!("{error:#}"), "see the message");
@@ -274,7 +274,7 @@ fn dynamodb(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
         "",
     ));
     if ctx.target == Target::Prod {
-        protection(ctx, &ddb, &table, checks);
+        protection(ctx, ddb, &table, checks);
     }
     let index = table
         .global_secondary_indexes()

@@ -110,6 +110,31 @@ pub fn missing_feature(feature: &str, what: &str) -> anyhow::Error {
     )
 }
 
+/// An error in plain words that keeps a library's own account of it (its debug structure)
+/// for `-v`: `main` shows `detail` only then. No static verbosity is needed for that.
+#[derive(Debug)]
+pub struct Detailed {
+    pub message: String,
+    pub detail: String,
+}
+
+impl fmt::Display for Detailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Detailed {}
+
+/// `message` for everyone, `detail` with `-v`.
+pub fn detailed(message: impl Into<String>, detail: impl Into<String>) -> anyhow::Error {
+    Detailed {
+        message: message.into(),
+        detail: detail.into(),
+    }
+    .into()
+}
+
 /// The exit code for any error a command returns.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     error

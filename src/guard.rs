@@ -1,25 +1,21 @@
-//! The one guard every write passes: a command builds a [`Plan`] (where it goes, what it will
-//! do), hands it to [`check`], and executes only on [`Go::Execute`]. The order of the checks
-//! lives here and nowhere else:
+//! The one guard every write passes, as a pure decision: a [`Policy`] (the flags that bear on
+//! it), a [`Plan`] (where the write goes, what it will do) and the database's [`Marker`] go
+//! in; a [`Decision`] comes out. Nothing here prints, prompts or connects: `guarded` carries
+//! the decision out. The order of the checks lives here and nowhere else:
 //!
-//! 1. *Where is this going?* Local mode writes only to local hosts ([`is_local_host`]) and
-//!    never to an AWS endpoint ([`is_aws_host`]).
+//! 1. *Where is this going?* Local mode writes only to local hosts and never to an AWS
+//!    endpoint ([`local_only`]).
 //! 2. *Does the database say where it belongs?* A local-mode write refuses a database marked
 //!    `prod` by `cruddur --prod db schema-load`, unless `--override-prod-marker`.
 //! 3. `--dry-run` stops here and shows the plan.
-//! 4. *Confirmation* in `--prod`: typed on a terminal, or `--yes`; otherwise refused (exit 3).
+//! 4. *Confirmation* in `--prod`: `--yes`, or a person at a terminal who types the name;
+//!    otherwise refused (exit 3).
 
-use std::net::IpAddr;
-
-use anyhow::Result;
-
-use crate::ctx::Ctx;
-use crate::error::refused;
-use crate::output::Outcome;
+use crate::hosts::{endpoint_host, is_aws_host, is_local_host};
 use crate::target::Target;
 
 /// Where a write goes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
     /// A Postgres database; `hosts` are every host of the URL (a Unix socket's folder too).
     Postgres {
@@ -38,7 +34,7 @@ pub enum Destination {
 }
 
 impl Destination {
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             Destination::Postgres {
                 server, database, ..
@@ -70,110 +66,91 @@ pub struct Plan {
     pub confirm: String,
 }
 
+/// The flags that bear on the guard, and whether a person can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub target: Target,
+    pub dry_run: bool,
+    /// `--yes`.
+    pub yes: bool,
+    /// A person at a terminal can type a confirmation.
+    pub interactive: bool,
+    pub override_prod_marker: bool,
+    pub allow_remote_host: bool,
+}
+
+/// The environment a Postgres database says it belongs to, as the command read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Marker {
+    /// Not a Postgres write: there is no marker to read.
+    NotApplicable,
+    /// The database carries no marker, or another one than `prod`.
+    Unmarked,
+    /// `cruddur --prod db schema-load` marked it.
+    Prod,
+    /// The marker could not be read, and why.
+    Unreadable(String),
+}
+
 /// What the guard decided.
-pub enum Go {
-    /// `--dry-run`: show this and do nothing.
-    DryRun(Outcome),
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Refused, and why (exit 3).
+    Refuse(String),
+    /// Cannot be decided: the marker could not be read (exit 1), and why.
+    Fail(String),
+    /// `--dry-run`: show the plan and do nothing.
+    DryRun,
+    /// A person must type the plan's `confirm` name first.
+    Confirm,
     /// Go ahead.
     Execute,
 }
 
-/// The environment a database says it belongs to, read by the command (it holds the
-/// connection); `Err` when it could not be read.
-pub type Marker = Result<Option<String>>;
-
-/// Pass `plan` through the guard. `marker` is the Postgres marker of the plan's database (for
-/// other stores, `None`); a command that writes Postgres must supply it.
-pub fn check(ctx: &Ctx, plan: &Plan, marker: Option<Marker>) -> Result<Go> {
-    if ctx.target == Target::Local {
-        local_only(ctx, &plan.destination)?;
+/// The guard, in its order.
+pub fn decide(policy: &Policy, plan: &Plan, marker: &Marker) -> Decision {
+    if policy.target == Target::Local {
+        if let Err(why) = local_only(policy, &plan.destination) {
+            return Decision::Refuse(why);
+        }
         match marker {
-            Some(Ok(Some(mark))) if mark == Target::Prod.name() && !ctx.override_prod_marker => {
-                return Err(refused(format!(
+            Marker::Prod if !policy.override_prod_marker => {
+                return Decision::Refuse(format!(
                     "{} is marked as production (by `cruddur --prod db schema-load`), but this is \
                      local mode: refusing to {}. If CONNECTION_URL points there by mistake, fix it; \
                      if you really mean it, add --override-prod-marker",
                     plan.destination.describe(),
                     plan.summary
-                )))
+                ))
             }
-            Some(Err(error)) if !ctx.dry_run => return Err(error),
+            Marker::Unreadable(why) if !policy.dry_run => return Decision::Fail(why.clone()),
             _ => {}
         }
     }
-    if ctx.dry_run {
-        return Ok(Go::DryRun(Outcome::dry_run(
-            format!("would {} ({})", plan.summary, plan.destination.describe()),
-            plan.actions.clone(),
-        )?));
+    if policy.dry_run {
+        return Decision::DryRun;
     }
-    if ctx.target == Target::Prod {
-        ctx.confirm(
-            &format!("{} ({})", plan.summary, plan.destination.describe()),
-            &plan.actions,
-            &plan.confirm,
-        )?;
-    }
-    Ok(Go::Execute)
-}
-
-/// What a guarded write came to: its plan (`--dry-run`) or its result.
-pub enum Done<R> {
-    Planned(Outcome),
-    Executed(R),
-}
-
-impl<R> Done<R> {
-    /// The outcome to render: the plan, or `report` of the result.
-    pub fn outcome(self, report: impl FnOnce(R) -> Result<Outcome>) -> Result<Outcome> {
-        match self {
-            Done::Planned(plan) => Ok(plan),
-            Done::Executed(result) => report(result),
-        }
-    }
-
-    /// The executed result turned into another (a report from raw results).
-    pub fn map<T>(self, f: impl FnOnce(R) -> T) -> Done<T> {
-        match self {
-            Done::Planned(plan) => Done::Planned(plan),
-            Done::Executed(result) => Done::Executed(f(result)),
-        }
-    }
-
-    /// The result, for a step of a larger command (which did its own dry run before).
-    pub fn executed(self) -> Result<R> {
-        match self {
-            Done::Executed(result) => Ok(result),
-            Done::Planned(_) => Err(anyhow::anyhow!(
-                "internal: a step was planned instead of run"
-            )),
-        }
+    match (policy.target, policy.yes, policy.interactive) {
+        (Target::Local, _, _) | (Target::Prod, true, _) => Decision::Execute,
+        (Target::Prod, false, true) => Decision::Confirm,
+        (Target::Prod, false, false) => Decision::Refuse(format!(
+            "refusing to {} ({}) in production without confirmation: re-run with --yes",
+            plan.summary,
+            plan.destination.describe()
+        )),
     }
 }
 
-/// plan → guard → execute: the one path of every write.
-pub fn write<R>(
-    ctx: &Ctx,
-    plan: &Plan,
-    marker: Option<Marker>,
-    execute: impl FnOnce() -> Result<R>,
-) -> Result<Done<R>> {
-    match check(ctx, plan, marker)? {
-        Go::DryRun(outcome) => Ok(Done::Planned(outcome)),
-        Go::Execute => execute().map(Done::Executed),
-    }
-}
-
-/// Step 1 alone, for commands that only read: local mode never reaches a remote store.
-pub fn local_only(ctx: &Ctx, destination: &Destination) -> Result<()> {
-    if ctx.target != Target::Local {
+/// Rule 1 alone, for reads too: local mode never reaches a remote store. The refusal, in words.
+pub fn local_only(policy: &Policy, destination: &Destination) -> Result<(), String> {
+    if policy.target != Target::Local {
         return Ok(());
     }
     match destination {
         Destination::Postgres { hosts, .. } => {
             for host in hosts {
-                if is_aws_host(host) || !(is_local_host(host) || ctx.allow_remote_host) {
-                    return Err(refused(format!(
+                if is_aws_host(host) || !(is_local_host(host) || policy.allow_remote_host) {
+                    return Err(format!(
                         "CONNECTION_URL points at `{host}`, which is not a local host, but this is \
                          local mode: nothing was done. For production add --prod (it reads \
                          PROD_CONNECTION_URL); for a development database on purpose on another \
@@ -183,7 +160,7 @@ pub fn local_only(ctx: &Ctx, destination: &Destination) -> Result<()> {
                         } else {
                             ""
                         }
-                    )));
+                    ));
                 }
             }
             Ok(())
@@ -195,168 +172,198 @@ pub fn local_only(ctx: &Ctx, destination: &Destination) -> Result<()> {
             service, endpoint, ..
         } => match endpoint.as_deref().map(|e| (e, endpoint_host(e))) {
             Some((_, Some(host))) if !is_aws_host(&host) => Ok(()),
-            _ => Err(refused(format!(
+            _ => Err(format!(
                 "this changes {service} in your AWS account, but this is local mode: nothing was \
                  done. Add --prod (and --yes without a terminal) if you mean it"
-            ))),
+            )),
         },
     }
 }
 
 /// Local mode never sends DynamoDB work to AWS: `endpoint` (named by `source`) must not be on
-/// an AWS domain, in any case or partition (exit 3 otherwise).
-pub fn refuse_aws_endpoint(endpoint: &str, source: &str) -> Result<()> {
+/// an AWS domain, in any case or partition.
+pub fn refuse_aws_endpoint(endpoint: &str, source: &str) -> Result<(), String> {
     match endpoint_host(endpoint) {
-        Some(host) if is_aws_host(&host) => Err(refused(format!(
+        Some(host) if is_aws_host(&host) => Err(format!(
             "{source} `{endpoint}` is AWS, but this is local mode, which never talks to AWS: \
              nothing was done; add --prod if you mean production"
-        ))),
+        )),
         Some(_) => Ok(()),
-        None => Err(anyhow::anyhow!(
+        None => Err(format!(
             "{source} `{endpoint}` names no host: write it as http://host:port"
         )),
     }
-}
-
-/// A host that is this machine or a private network's: loopback, a Unix socket (a path),
-/// private and link-local addresses, single-label names (a compose service such as `db`),
-/// and names under `localhost`, `local` or `internal`. Never an AWS host.
-pub fn is_local_host(host: &str) -> bool {
-    let host = normalise(host);
-    if host.is_empty() || host.starts_with('/') || host.starts_with('@') {
-        return !host.is_empty();
-    }
-    if is_aws_host(&host) {
-        return false;
-    }
-    if let Ok(ip) = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-    {
-        return match ip {
-            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
-            IpAddr::V6(v6) => {
-                let first = v6.segments()[0];
-                v6.is_loopback()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80
-                    || v6
-                        .to_ipv4_mapped()
-                        .is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
-            }
-        };
-    }
-    !host.contains('.')
-        || ["localhost", "local", "internal"]
-            .iter()
-            .any(|suffix| host == *suffix || host.ends_with(&format!(".{suffix}")))
-}
-
-/// The domains of every AWS partition's endpoints (commercial, China, GovCloud, the isolated
-/// regions and the dual-stack `api.aws`).
-const AWS_DOMAINS: &[&str] = &[
-    "amazonaws.com",
-    "amazonaws.com.cn",
-    "api.aws",
-    "api.amazonwebservices.com.cn",
-    "c2s.ic.gov",
-    "sc2s.sgov.gov",
-    "cloud.adc-e.uk",
-    "csp.hci.ic.gov",
-    "amazonaws.eu",
-];
-
-/// Whether `host` is an AWS endpoint's (any partition, any case, a trailing dot or not).
-pub fn is_aws_host(host: &str) -> bool {
-    let host = normalise(host);
-    AWS_DOMAINS
-        .iter()
-        .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
-}
-
-fn normalise(host: &str) -> String {
-    host.trim().trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// The host of an endpoint URL, or None when it has none.
-pub fn endpoint_host(endpoint: &str) -> Option<String> {
-    let uri: http::Uri = endpoint.trim().parse().ok()?;
-    uri.host()
-        .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
-        .filter(|h| !h.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn local_hosts() {
-        for host in [
-            "localhost",
-            "LOCALHOST",
-            "127.0.0.1",
-            "127.1.2.3",
-            "::1",
-            "[::1]",
-            "10.1.2.3",
-            "172.20.0.5",
-            "192.168.0.10",
-            "169.254.1.1",
-            "fd00::5",
-            "fe80::1",
-            "db",
-            "postgres",
-            "api.localhost",
-            "printer.local",
-            "host.docker.internal",
-            "/var/run/postgresql",
-        ] {
-            assert!(is_local_host(host), "{host} should be local");
-        }
-        for host in [
-            "mydb.abc.us-east-1.rds.amazonaws.com",
-            "MYDB.ABC.US-EAST-1.RDS.AMAZONAWS.COM",
-            "db.example.com",
-            "8.8.8.8",
-            "2001:4860::8888",
-            "",
-            "internal.example.com",
-            "localhost.example.com",
-        ] {
-            assert!(!is_local_host(host), "{host} should not be local");
+    fn plan(destination: Destination) -> Plan {
+        Plan {
+            destination,
+            summary: "do it".into(),
+            actions: vec!["the one action".into()],
+            confirm: "name".into(),
         }
     }
 
-    #[test]
-    fn aws_hosts_in_every_case_and_partition() {
-        for host in [
-            "dynamodb.us-east-1.amazonaws.com",
-            "DYNAMODB.US-EAST-1.AMAZONAWS.COM",
-            "dynamodb.us-east-1.amazonaws.com.",
-            "dynamodb.cn-north-1.amazonaws.com.cn",
-            "dynamodb.us-east-1.api.aws",
-            "dynamodb.us-gov-west-1.amazonaws.com",
-        ] {
-            assert!(is_aws_host(host), "{host}");
-        }
-        for host in ["localhost", "amazonaws.com.example.org", "notamazonaws.com"] {
-            assert!(!is_aws_host(host), "{host}");
+    fn postgres(host: &str) -> Destination {
+        Destination::Postgres {
+            hosts: vec![host.into()],
+            server: format!("{host}:5432"),
+            database: "cruddur".into(),
         }
     }
 
+    fn dynamodb(endpoint: &str) -> Destination {
+        Destination::DynamoDb {
+            endpoint: endpoint.into(),
+            table: "cruddur-messages".into(),
+        }
+    }
+
+    /// Every combination of target, marker, dry run, --yes and terminal, for each kind of
+    /// destination: what the guard must decide.
     #[test]
-    fn endpoint_hosts() {
-        assert_eq!(
-            endpoint_host("http://LOCALHOST:8000").as_deref(),
-            Some("LOCALHOST")
+    fn the_decision_for_every_combination() {
+        use Decision::*;
+        let destinations = [
+            ("local db", postgres("localhost"), true),
+            ("remote db", postgres("db.example.com"), false),
+            ("rds", postgres("x.rds.amazonaws.com"), false),
+            ("local ddb", dynamodb("http://localhost:8000"), true),
+            (
+                "aws ddb",
+                dynamodb("https://dynamodb.us-east-1.amazonaws.com"),
+                false,
+            ),
+        ];
+        let markers = [
+            Marker::NotApplicable,
+            Marker::Unmarked,
+            Marker::Prod,
+            Marker::Unreadable("no connection".into()),
+        ];
+        let mut cases = 0;
+        for (name, destination, local_host) in &destinations {
+            for marker in &markers {
+                for target in [Target::Local, Target::Prod] {
+                    for bits in 0..16u8 {
+                        let policy = Policy {
+                            target,
+                            dry_run: bits & 1 != 0,
+                            yes: bits & 2 != 0,
+                            interactive: bits & 4 != 0,
+                            override_prod_marker: bits & 8 != 0,
+                            allow_remote_host: false,
+                        };
+                        let got = decide(&policy, &plan(destination.clone()), marker);
+                        let expected = match target {
+                            Target::Local if !local_host => "refuse",
+                            Target::Local
+                                if *marker == Marker::Prod && !policy.override_prod_marker =>
+                            {
+                                "refuse"
+                            }
+                            Target::Local
+                                if matches!(marker, Marker::Unreadable(_)) && !policy.dry_run =>
+                            {
+                                "fail"
+                            }
+                            _ if policy.dry_run => "dry run",
+                            Target::Local => "execute",
+                            Target::Prod if policy.yes => "execute",
+                            Target::Prod if policy.interactive => "confirm",
+                            Target::Prod => "refuse",
+                        };
+                        let kind = match &got {
+                            Refuse(_) => "refuse",
+                            Fail(_) => "fail",
+                            DryRun => "dry run",
+                            Confirm => "confirm",
+                            Execute => "execute",
+                        };
+                        assert_eq!(kind, expected, "{name}, {marker:?}, {policy:?}: {got:?}");
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 5 * 4 * 2 * 16);
+    }
+
+    #[test]
+    fn refusals_say_where_and_what_to_do() {
+        let local = Policy {
+            target: Target::Local,
+            dry_run: false,
+            yes: false,
+            interactive: false,
+            override_prod_marker: false,
+            allow_remote_host: false,
+        };
+        let Decision::Refuse(why) =
+            decide(&local, &plan(postgres("db.example.com")), &Marker::Unmarked)
+        else {
+            panic!("a remote host must be refused");
+        };
+        assert!(
+            why.contains("`db.example.com`") && why.contains("--allow-remote-host"),
+            "{why}"
         );
+        // --allow-remote-host lets a remote development database through, never an AWS one.
+        let remote = Policy {
+            allow_remote_host: true,
+            ..local
+        };
         assert_eq!(
-            endpoint_host("https://dynamodb.us-east-1.api.aws/").as_deref(),
-            Some("dynamodb.us-east-1.api.aws")
+            decide(
+                &remote,
+                &plan(postgres("db.example.com")),
+                &Marker::Unmarked
+            ),
+            Decision::Execute
         );
-        assert_eq!(endpoint_host("http://[::1]:8000").as_deref(), Some("::1"));
-        assert_eq!(endpoint_host("not a url"), None);
+        let Decision::Refuse(why) = decide(
+            &remote,
+            &plan(postgres("x.rds.amazonaws.com")),
+            &Marker::Unmarked,
+        ) else {
+            panic!("an AWS host is never local");
+        };
+        assert!(why.contains("never for an AWS host"), "{why}");
+        let Decision::Refuse(why) = decide(&local, &plan(postgres("localhost")), &Marker::Prod)
+        else {
+            panic!("a prod marker must be refused locally");
+        };
+        assert!(
+            why.contains("--override-prod-marker") && why.contains("refusing to do it"),
+            "{why}"
+        );
+        let prod = Policy {
+            target: Target::Prod,
+            ..local
+        };
+        let Decision::Refuse(why) = decide(
+            &prod,
+            &plan(dynamodb("https://dynamodb.us-east-1.amazonaws.com")),
+            &Marker::NotApplicable,
+        ) else {
+            panic!("no confirmation can be asked");
+        };
+        assert!(why.ends_with("re-run with --yes"), "{why}");
+        // An EC2 write in local mode needs an emulator's endpoint.
+        let ec2 = |endpoint: Option<&str>| Destination::Aws {
+            service: "EC2",
+            region: "us-east-1".into(),
+            endpoint: endpoint.map(String::from),
+        };
+        assert!(local_only(&local, &ec2(None)).is_err());
+        assert!(local_only(&local, &ec2(Some("https://ec2.us-east-1.amazonaws.com"))).is_err());
+        assert!(local_only(&local, &ec2(Some("http://localhost:5000"))).is_ok());
+        assert!(refuse_aws_endpoint("not a url", "the endpoint")
+            .unwrap_err()
+            .contains("names no host"));
     }
 }

@@ -9,7 +9,7 @@ use clap::Parser;
 use cruddur::cli::Cli;
 use cruddur::error::{code, exit_code, Signal};
 use cruddur::output::Outcome;
-use cruddur::{envfile, interrupt, output, term, Ctx};
+use cruddur::{envfile, interrupt, output, printer, term, text, Ctx};
 
 fn main() -> ExitCode {
     watch_signals();
@@ -34,11 +34,11 @@ fn main() -> ExitCode {
     };
     let loaded = match loaded {
         Ok(loaded) => loaded,
-        Err(error) => return fail(&error, &[]),
+        Err(error) => return fail(&error, &[], cli.global.verbose),
     };
-    let ctx = match Ctx::new(&cli.global) {
+    let ctx = match Ctx::new(&cruddur::ctx::Settings::from(&cli.global)) {
         Ok(ctx) => ctx,
-        Err(error) => return fail(&error, &[]),
+        Err(error) => return fail(&error, &[], cli.global.verbose),
     };
     if let Some(path) = &loaded.path {
         ctx.detail(format!(
@@ -59,14 +59,14 @@ fn main() -> ExitCode {
     let secrets = ctx.secrets();
     match cruddur::run(&ctx, &cli.command) {
         Ok(Outcome::Failing { outcome, error }) => match output::render(&outcome, ctx.output) {
-            Ok(()) => fail(&error, secrets),
-            Err(render_error) => fail(&render_error, secrets),
+            Ok(()) => fail(&error, secrets, ctx.printer.verbose),
+            Err(render_error) => fail(&render_error, secrets, ctx.printer.verbose),
         },
         Ok(outcome) => match output::render(&outcome, ctx.output) {
             Ok(()) => ExitCode::from(code::OK),
-            Err(error) => fail(&error, secrets),
+            Err(error) => fail(&error, secrets, ctx.printer.verbose),
         },
-        Err(error) => fail(&error, secrets),
+        Err(error) => fail(&error, secrets, ctx.printer.verbose),
     }
 }
 
@@ -102,7 +102,7 @@ fn watch_signals() {
                     else => return,
                 };
                 if interrupt::request(got) {
-                    output::note(&format!("{} again: stopping now", got.words()));
+                    printer::note(&format!("{} again: stopping now", got.words()));
                     std::process::exit(i32::from(got.exit_code()));
                 }
                 let again = if got == Signal::Interrupt {
@@ -110,7 +110,7 @@ fn watch_signals() {
                 } else {
                     "a second signal"
                 };
-                output::note(&format!(
+                printer::note(&format!(
                     "{}: stopping at the next safe point ({again} to stop at once)",
                     got.words()
                 ));
@@ -120,7 +120,7 @@ fn watch_signals() {
 }
 
 /// `error: …` and its causes on stderr, with any known secret scrubbed; the exit code.
-fn fail(error: &anyhow::Error, secrets: &[String]) -> ExitCode {
+fn fail(error: &anyhow::Error, secrets: &[String], verbose: bool) -> ExitCode {
     // `Ctx::secrets` keeps only those long enough to scrub, longest first.
     let scrub = |text: String| {
         secrets
@@ -130,22 +130,32 @@ fn fail(error: &anyhow::Error, secrets: &[String]) -> ExitCode {
     let label = term::paint(term::colour_stderr(), term::Colour::BoldRed, "error:");
     // A Postgres error that reached here unworded says only "db error": the server's own
     // words (message, detail, hint, SQLSTATE) take its place, and its source is not repeated.
-    let mut lines = Vec::new();
+    let mut lines: Vec<(&str, String)> = Vec::new();
     let mut causes = error.chain();
     while let Some(cause) = causes.next() {
+        let lead = if lines.is_empty() {
+            label.as_str()
+        } else {
+            "caused by:"
+        };
         match cause.downcast_ref::<postgres::Error>() {
             Some(pg) => {
-                lines.push(cruddur::pg::db_message(pg));
+                lines.push((lead, cruddur::pg::db_message(pg)));
                 if pg.as_db_error().is_some() {
                     causes.next();
                 }
             }
-            None => lines.push(cause.to_string()),
+            None => lines.push((lead, cause.to_string())),
+        }
+        // A library's own account of it (the SDK's debug structure), with -v only.
+        if let Some(detailed) = cause.downcast_ref::<cruddur::error::Detailed>() {
+            if verbose {
+                lines.push(("detail:", detailed.detail.clone()));
+            }
         }
     }
-    for (i, line) in lines.into_iter().enumerate() {
-        let lead = if i == 0 { label.as_str() } else { "caused by:" };
-        output::note(&format!("{lead} {}", output::visible(&scrub(line))));
+    for (lead, line) in lines {
+        printer::note(&format!("{lead} {}", text::visible(&scrub(line))));
     }
     ExitCode::from(exit_code(error))
 }

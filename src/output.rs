@@ -10,8 +10,20 @@ use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::cli::OutputFormat;
+use crate::printer::note;
 use crate::term::{colour_stdout, paint, Colour};
+use crate::text::{cut, visible};
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Tables and sentences for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One JSON value per line.
+    Jsonl,
+}
 
 /// What a command found or did, as data.
 #[derive(Debug)]
@@ -157,70 +169,9 @@ impl Column {
     }
 }
 
-/// A duration as the flags take it: `500ms`, `5s`, `1.5s`, `2m`.
-pub fn duration(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    match ms {
-        _ if ms < 1000 => format!("{ms}ms"),
-        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
-        _ if ms.is_multiple_of(1000) => format!("{}s", ms / 1000),
-        _ => format!("{:.1}s", d.as_secs_f64()),
-    }
-}
-
-/// The first `max` characters, with `…` when there were more.
-pub fn cut(text: &str, max: usize) -> String {
-    let mut chars = text.chars();
-    let head: String = chars.by_ref().take(max).collect();
-    if chars.next().is_some() {
-        format!("{head}…")
-    } else {
-        head
-    }
-}
-
 fn clock(text: &str) -> Option<String> {
     let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
     Some(time.format("%Y-%m-%d %I:%M %p").to_string())
-}
-
-static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// `-v`: [`debug`] lines are shown.
-pub fn set_verbose(on: bool) {
-    VERBOSE.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// A library's own words (its debug structure), shown with `-v` only.
-pub fn debug(text: &str) {
-    if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
-        note(&format!("debug: {}", visible(text)));
-    }
-}
-
-/// One line on stderr. A closed stderr is not worth dying for (nor a panic, which is what
-/// `eprintln!` does): the line is dropped.
-pub fn note(text: &str) {
-    let _ = writeln!(io::stderr().lock(), "{text}");
-}
-
-/// Text as it may reach a terminal: control characters (escape sequences, carriage returns,
-/// bells, C1 codes) shown as visible escapes such as `\x1b`; newlines and tabs kept. Data from
-/// a store must never recolour or retitle the operator's terminal. JSON output keeps data exact.
-pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
-    if !text.chars().any(bad) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\r' => out.push_str("\\r"),
-            c if bad(c) => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// JSON lines written as they are produced (`ddb scan --output jsonl`, `ddb export`, `ddb
@@ -478,23 +429,8 @@ mod tests {
 
     #[test]
     fn control_characters_are_shown_not_obeyed() {
-        assert_eq!(visible("plain\ttext\n"), "plain\ttext\n");
-        assert_eq!(
-            visible("\u{1b}]0;pwned\u{7}red\u{1b}[31m\r"),
-            "\\x1b]0;pwned\\x07red\\x1b[31m\\r"
-        );
-        assert_eq!(visible("\u{9b}31m"), "\\x9b31m");
         let column = Column::new("message");
         assert_eq!(column.show(&json!("a\u{1b}[2Jb")), "a\\x1b[2Jb");
-    }
-
-    #[test]
-    fn durations_read_as_the_flags_take_them() {
-        use std::time::Duration;
-        assert_eq!(duration(Duration::from_millis(500)), "500ms");
-        assert_eq!(duration(Duration::from_secs(5)), "5s");
-        assert_eq!(duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(duration(Duration::from_secs(120)), "2m");
     }
 
     #[test]
@@ -507,9 +443,6 @@ mod tests {
 
     #[test]
     fn columns_cut_and_reformat_for_people_only() {
-        assert_eq!(cut("short", 40), "short");
-        assert_eq!(cut("abcdef", 3), "abc…");
-        assert_eq!(cut("ééé", 2), "éé…");
         let clock = Column::new("created_at").view(View::Clock);
         assert_eq!(
             clock.show(&json!("2023-03-26T14:05:09.123456+00:00")),

@@ -32,21 +32,6 @@ pub fn for_url(url: &str) -> Option<ProxyUse> {
     lookup(&|name| std::env::var(name).ok(), url)
 }
 
-/// Whether a host is loopback: always reached directly, whatever the variables say.
-pub fn is_loopback(host: &str) -> bool {
-    let host = host
-        .trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// The passwords of every proxy variable, to scrub from messages.
 pub fn secrets() -> Vec<String> {
     HTTPS
@@ -68,7 +53,7 @@ pub fn secrets() -> Vec<String> {
 fn lookup(env: &dyn Fn(&str) -> Option<String>, url: &str) -> Option<ProxyUse> {
     let uri: http::Uri = url.trim().parse().ok()?;
     let host = uri.host().unwrap_or("").to_string();
-    if is_loopback(&host) {
+    if crate::hosts::is_loopback(&host) {
         return None;
     }
     let first = |names: &[&'static str]| {

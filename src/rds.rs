@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::cli::{RdsCommand, SgRuleArgs};
 use crate::ctx::Ctx;
 #[cfg(feature = "ec2")]
-use crate::guard::{self, Destination, Done, Plan};
+use crate::guard::{Destination, Plan};
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -90,7 +91,9 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
         description: Some(args.description.clone()),
     };
     let (sdk, endpoint) = crate::aws::service_config(
-        ctx,
+        ctx.aws()?,
+        ctx.target,
+        ctx.profile.as_deref(),
         "EC2",
         args.ec2_endpoint_url.as_deref(),
         "--ec2-endpoint-url",
@@ -101,7 +104,7 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
         region: region.clone(),
         endpoint: endpoint.clone(),
     };
-    guard::local_only(ctx, &destination)?;
+    ctx.local_only(&destination)?;
     let place = endpoint.map_or_else(|| format!("EC2 in {region}"), |e| format!("EC2 at {e}"));
     ctx.info(format!(
         "EC2 security group {group_id}, rule {rule_id}, in {region}"
@@ -128,7 +131,7 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
             .cidr_ipv4(format!("{ip}/32"))
             .description(&args.description)
             .build();
-        let done = guard::write(ctx, &plan, None, || {
+        let done = guarded::write(ctx, &plan, None, || {
             ctx.block_on(async {
                 client
                     .modify_security_group_rules()
@@ -258,7 +261,7 @@ fn look_up_ip(ctx: &Ctx, url: &str) -> Result<Ipv4Addr> {
     public_ipv4(body.trim()).map_err(|why| {
         anyhow!(
             "{url} answered `{}`, which {why}; nothing was changed (pass --ip, or set CRUDDUR_IP_URL to a page that answers with the IP)",
-            crate::output::cut(body.trim(), 60)
+            crate::text::cut(body.trim(), 60)
         )
     })
 }

@@ -10,8 +10,7 @@ use crate::ctx::Ctx;
 use crate::db::setup::{plan, refuse_prod, run_steps, SetupOptions, STEPS};
 use crate::ddb::schema_load::{create_table, TableOptions};
 use crate::ddb::seed::{seed_conversation, SeedOptions};
-use crate::ddb::Ddb;
-use crate::guard::{self, Go};
+use crate::guarded::{self, Go};
 use crate::output::Outcome;
 use crate::steps::{StepEnd, Steps};
 
@@ -26,7 +25,7 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
         replace: true,
         ..SeedOptions::default()
     };
-    let ddb = Ddb::connect(ctx, &setup.ddb)?;
+    let ddb = ctx.ddb()?;
     let pg = ctx.pg()?;
     let options = SetupOptions::new(&setup.pool, &setup.dir);
     let mut plan = plan(ctx.app()?, pg, &options)?;
@@ -36,7 +35,7 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     );
     plan.actions.push(format!(
         "create DynamoDB table `{}` unless it exists",
-        setup.ddb.table
+        ddb.table
     ));
     plan.actions.push(format!(
         "seed conversation {} (replacing it) between {} and {} when both are users, else the oldest two users",
@@ -44,7 +43,7 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
         crate::users::DEFAULT_PAIR[0],
         crate::users::DEFAULT_PAIR[1]
     ));
-    if let Go::DryRun(plan) = guard::check(ctx, &plan, None)? {
+    if let Go::DryRun(plan) = guarded::check(ctx, &plan, None)? {
         return Ok(plan);
     }
     let all: Vec<&'static str> = STEPS
@@ -55,19 +54,19 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     let mut steps = Steps::new(ctx, &all);
     run_steps(ctx, &options, &mut steps)?;
     steps.run("ddb schema-load", || {
-        let report = create_table(ctx, &ddb, table)?.executed()?;
+        let report = create_table(ctx, ddb, table)?.executed()?;
         StepEnd::ok(report.summary(), &report)
     })?;
     steps.run("ddb seed", || {
-        let report = seed_conversation(ctx, &ddb, &seed)?.executed()?;
+        let report = seed_conversation(ctx, ddb, &seed)?.executed()?;
         StepEnd::ok(report.summary(), &report)
     })?;
     steps.outcome(
         format!(
             "the local stack is set up: database `{}` and table `{}`",
-            pg.dbname, setup.ddb.table
+            pg.dbname, ddb.table
         ),
-        json!({ "database": pg.dbname, "table": setup.ddb.table }),
+        json!({ "database": pg.dbname, "table": ddb.table }),
     )
 }
 

@@ -90,7 +90,7 @@ impl<'a> Steps<'a> {
         })?;
         let elapsed_ms = at.elapsed().as_millis() as u64;
         let colour = Colour::of_status(status).unwrap_or(Colour::Yellow);
-        let shown = paint(self.ctx.colour, colour, status);
+        let shown = paint(self.ctx.printer.colour, colour, status);
         let pad = " ".repeat(7usize.saturating_sub(status.len()));
         self.ctx.info(format!(
             "{name:<24} {shown}{pad} {elapsed_ms:>5} ms  {detail}"

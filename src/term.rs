@@ -11,8 +11,6 @@ use indicatif::{
     HumanCount, HumanDuration, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle,
 };
 
-use crate::ctx::Ctx;
-
 /// The colours cruddur uses: status words and the `error:` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Colour {
@@ -75,9 +73,9 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(ctx: &Ctx, label: &str, total: Option<usize>) -> std::sync::Arc<Progress> {
+    /// A bar drawn when `shown` (stderr is a terminal and not --quiet: the printer decides).
+    pub fn new(shown: bool, label: &str, total: Option<usize>) -> std::sync::Arc<Progress> {
         // The draw target first: a bar made with the default one draws at once, even with -q.
-        let shown = ctx.stderr_terminal && !ctx.quiet;
         let target = if shown {
             ProgressDrawTarget::stderr_with_hz(10)
         } else {

@@ -67,7 +67,7 @@ impl<'a> Users<'a> {
                         "{} users have the handle `{}` in Postgres database `{}` (was the seed loaded twice?): \
                          rebuild it with `cruddur db setup`, or delete the duplicates",
                         more + 1,
-                        crate::output::visible(want.handle),
+                        crate::text::visible(want.handle),
                         self.pg.dbname
                     )),
                     (None, _) => Err(self.missing(want)),
@@ -140,7 +140,7 @@ impl<'a> Users<'a> {
                 let total: i64 = rows[0].get(1);
                 let names: Vec<String> = rows
                     .iter()
-                    .map(|row| crate::output::visible(&row.get::<_, String>(0)).into_owned())
+                    .map(|row| crate::text::visible(&row.get::<_, String>(0)).into_owned())
                     .collect();
                 let more = total - names.len() as i64;
                 format!(
@@ -157,7 +157,7 @@ impl<'a> Users<'a> {
         };
         anyhow!(
             "no user '{}' in {}; {users} — pass {}",
-            crate::output::visible(want.handle),
+            crate::text::visible(want.handle),
             self.pg.dbname,
             want.flag
         )
@@ -186,7 +186,7 @@ fn person(row: &postgres::Row) -> Result<Person> {
         .try_get::<_, Option<String>>(1)
         .ok()
         .flatten()
-        .map(|h| format!("the row of `{}`", crate::output::visible(&h)))
+        .map(|h| format!("the row of `{}`", crate::text::visible(&h)))
         .unwrap_or_else(|| "a row".into());
     let column = |i: usize| -> Result<String> {
         let value: Option<String> = row

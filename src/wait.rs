@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Result};
 use serde::Serialize;
 
-use crate::cli::{DdbArgs, Store, WaitArgs};
+use crate::cli::{Store, WaitArgs};
 use crate::ctx::Ctx;
-use crate::ddb::Ddb;
 use crate::output::Outcome;
 use crate::poll::{self, Probe, Wait};
 
@@ -30,7 +29,7 @@ pub fn run(ctx: &Ctx, args: &WaitArgs) -> Result<Outcome> {
     for store in stores {
         ready.push(match store {
             Store::Postgres => postgres(ctx, deadline)?,
-            Store::Dynamodb => dynamodb(ctx, &args.ddb, deadline)?,
+            Store::Dynamodb => dynamodb(ctx, deadline)?,
         });
     }
     Outcome::rows(&["store", "target", "waited_ms"], &ready)
@@ -47,8 +46,8 @@ fn postgres(ctx: &Ctx, deadline: Instant) -> Result<Ready> {
     })
 }
 
-fn dynamodb(ctx: &Ctx, args: &DdbArgs, deadline: Instant) -> Result<Ready> {
-    let ddb = Ddb::connect(ctx, args)?;
+fn dynamodb(ctx: &Ctx, deadline: Instant) -> Result<Ready> {
+    let ddb = ctx.ddb()?;
     ctx.info(format!("waiting for DynamoDB at {}…", ddb.endpoint));
     let endpoint = &ddb.endpoint;
     let probe = || async {

@@ -747,3 +747,28 @@ fn a_protected_table_survives_drop_until_the_protection_is_lifted() {
     .aws_credentials()
     .run();
 }
+
+#[test]
+fn prod_drop_of_another_table_names_that_table_in_its_banner() {
+    let table = TestTable::new("ddb-banner");
+    cruddur(&["ddb", "schema-load", "--no-stream"])
+        .table(&table)
+        .run();
+    cruddur(&[
+        "--prod",
+        "--yes",
+        "ddb",
+        "drop",
+        &table.name,
+        "--endpoint-url",
+        &table.endpoint,
+    ])
+    .aws_credentials()
+    .stderr_has(&format!(
+        "PRODUCTION DynamoDB: table {} in us-east-1 ({})",
+        table.name, table.endpoint
+    ))
+    .stderr_lacks("table cruddur-messages")
+    .stdout_has(&format!("deleted table `{}`", table.name))
+    .run();
+}

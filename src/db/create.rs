@@ -5,7 +5,8 @@ use postgres::error::SqlState;
 use serde_json::json;
 
 use crate::ctx::Ctx;
-use crate::guard::{self, Done, Plan};
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 use crate::pg::database_exists;
 use crate::pg::{db_message, quote_ident, PgTarget};
@@ -42,7 +43,7 @@ pub fn create(ctx: &Ctx, pg: &PgTarget) -> Result<Done<bool>> {
         actions: vec![statement.clone()],
         confirm: pg.dbname.clone(),
     };
-    guard::write(ctx, &plan, None, || {
+    guarded::write(ctx, &plan, None, || {
         match client.batch_execute(&statement) {
             Ok(()) => Ok(true),
             // Someone else created it between the check and now.

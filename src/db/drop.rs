@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::cli::DropArgs;
 use crate::ctx::Ctx;
 use crate::error::refused;
-use crate::guard::{self, Done, Plan};
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 use crate::pg::{database_exists, marker};
 use crate::pg::{db_message, quote_ident, sessions, PgTarget, Session};
@@ -87,7 +88,7 @@ pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<Done<DropR
         confirm: pg.dbname.clone(),
     };
     let marker = marker(&mut client, &pg.dbname);
-    guard::write(ctx, &plan, Some(marker), || {
+    guarded::write(ctx, &plan, Some(marker), || {
         if !others.is_empty() && !force {
             return Err(in_use(pg, &others));
         }

@@ -12,7 +12,8 @@ use super::migration::{
 use super::{run_statements, split};
 use crate::cli::MigrateArgs;
 use crate::ctx::Ctx;
-use crate::guard::{self, Done, Plan};
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 
@@ -49,7 +50,7 @@ pub fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
         Some(text) => Some(Version::parse(text).ok_or_else(|| {
             anyhow!(
                 "--to `{}` is not a migration version (the digits of a file name)",
-                crate::output::cut(text, 40)
+                crate::text::cut(text, 40)
             )
         })?),
         None => None,
@@ -131,7 +132,7 @@ pub fn migrate(
         confirm: pg.dbname.clone(),
     };
     let current = crate::pg::marker(&mut client, &pg.dbname);
-    guard::write(ctx, &plan, Some(current), || {
+    guarded::write(ctx, &plan, Some(current), || {
         prepare(&mut client, &migrations, &state)?;
         let mut marker = state.marker.clone();
         for (m, statements) in pending.iter().zip(&statements) {

@@ -277,7 +277,7 @@ pub fn read_state(client: &mut impl postgres::GenericClient) -> Result<State> {
                 anyhow!(
                     "schema_information.last_successful_run is `{}`, which is not a migration version; \
                      set it to the newest applied version, or '0'",
-                    crate::output::cut(&text, 40)
+                    crate::text::cut(&text, 40)
                 )
             })?,
             None => Version("0".into()),

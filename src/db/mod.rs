@@ -25,7 +25,8 @@ use serde::Serialize;
 use crate::app::{Origin, SqlSource};
 use crate::cli::DbCommand;
 use crate::ctx::Ctx;
-use crate::guard::{self, Done, Plan};
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 use crate::pg::{db_message, mark_statement, marker, PgTarget};
 use crate::sql;
@@ -147,7 +148,7 @@ pub fn load_file(
         .map(|s| {
             let (line, _) = sql::line_col(text, s.start);
             let first = s.text.lines().next().unwrap_or("");
-            format!("line {line}: {}", crate::output::cut(first, 80))
+            format!("line {line}: {}", crate::text::cut(first, 80))
         })
         .collect();
     if mark {
@@ -174,7 +175,7 @@ pub fn load_file(
         actions,
         confirm: pg.dbname.clone(),
     };
-    guard::write(ctx, &plan, Some(current), || {
+    guarded::write(ctx, &plan, Some(current), || {
         let client = client
             .as_mut()
             .ok_or_else(|| anyhow!("internal: no connection"))?;

@@ -80,7 +80,7 @@ fn snake(name: &str) -> Result<String> {
     {
         bail!(
             "`{}` is not a migration name: use letters, digits and `_`, starting with a letter (e.g. add_bio_column)",
-            crate::output::cut(name, 60)
+            crate::text::cut(name, 60)
         );
     }
     Ok(joined)

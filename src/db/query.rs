@@ -13,7 +13,8 @@ use crate::app::{App, NamedQuery};
 use crate::cli::QueryArgs;
 use crate::ctx::Ctx;
 use crate::error::Stop;
-use crate::guard::{self, Go, Plan};
+use crate::guard::Plan;
+use crate::guarded::{self, Go};
 use crate::output::{Column, Outcome};
 use crate::pg::marker;
 use crate::pg::{db_message, TextParam};
@@ -50,7 +51,7 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
         let names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
         anyhow!(
             "there is no query `{}` in {}; {} (`cruddur db query` lists them with their parameters)",
-            crate::output::visible(name),
+            crate::text::visible(name),
             app.queries_folder(),
             if names.is_empty() {
                 "it holds no .sql file".to_string()
@@ -90,7 +91,7 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
             confirm: pg.dbname.clone(),
         };
         let marker = marker(&mut client, &pg.dbname);
-        if let Go::DryRun(plan) = guard::check(ctx, &plan, Some(marker))? {
+        if let Go::DryRun(plan) = guarded::check(ctx, &plan, Some(marker))? {
             return Ok(plan);
         }
     }

@@ -10,7 +10,8 @@ use super::migration::{read_all, read_state, require_folder, statuses, Migration
 use super::{run_statements, split};
 use crate::cli::RollbackArgs;
 use crate::ctx::Ctx;
-use crate::guard::{self, Done, Plan};
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
@@ -88,7 +89,7 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
         confirm: pg.dbname.clone(),
     };
     let current = crate::pg::marker(&mut client, &pg.dbname);
-    let done = guard::write(ctx, &plan, Some(current), || {
+    let done = guarded::write(ctx, &plan, Some(current), || {
         prepare(&mut client, &migrations, &state)?;
         let mut undone: Vec<String> = Vec::new();
         for (i, (m, statements)) in undo.iter().zip(&statements).enumerate() {

@@ -15,7 +15,8 @@ use crate::cli::{DbSetupArgs, MigrationsDirArgs, PoolArgs};
 use crate::cognito::Pool;
 use crate::ctx::{Ctx, Target};
 use crate::error::refused;
-use crate::guard::{self, Go, Plan};
+use crate::guard::Plan;
+use crate::guarded::{self, Go};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::steps::{StepEnd, Steps};
@@ -51,7 +52,7 @@ pub fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
     refuse_prod(ctx, "db setup")?;
     let pg = ctx.pg()?;
     let options = SetupOptions::new(&args.pool, &args.dir);
-    if let Go::DryRun(plan) = guard::check(ctx, &plan(ctx.app()?, pg, &options)?, None)? {
+    if let Go::DryRun(plan) = guarded::check(ctx, &plan(ctx.app()?, pg, &options)?, None)? {
         return Ok(plan);
     }
     let mut steps = Steps::new(ctx, STEPS);

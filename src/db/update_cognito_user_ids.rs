@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::cli::PoolArgs;
 use crate::cognito::{list_users, Pool, PoolUser};
 use crate::ctx::Ctx;
-use crate::guard::{self, Done, Plan};
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 use crate::pg::db_message;
 use crate::pg::marker;
@@ -135,7 +136,7 @@ pub fn link(ctx: &Ctx, pool: &Pool) -> Result<Done<LinkReport>> {
         confirm: pg.dbname.clone(),
     };
     let marker = marker(&mut client, &pg.dbname);
-    guard::write(ctx, &plan, Some(marker), || {
+    guarded::write(ctx, &plan, Some(marker), || {
         let mut tx = client.transaction().map_err(failed)?;
         let update = tx
             .prepare("UPDATE public.users SET cognito_user_id = $1 WHERE handle = $2")

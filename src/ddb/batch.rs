@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
 
 use super::items::{describe_key, Item};
-use super::Ddb;
+use crate::dynamodb::Ddb;
 use crate::term::Progress;
 
 /// DynamoDB's limit for one BatchWriteItem call.

@@ -6,10 +6,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::schema_load::describe;
-use super::Ddb;
-use crate::cli::{DdbArgs, DeletionProtectionArgs, OnOff};
+use crate::cli::{DeletionProtectionArgs, OnOff};
 use crate::ctx::Ctx;
-use crate::guard::{self, Plan};
+use crate::guard::Plan;
+use crate::guarded;
 use crate::output::Outcome;
 
 #[derive(Debug, Serialize)]
@@ -20,11 +20,11 @@ struct ProtectionReport {
     changed: bool,
 }
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, set: &DeletionProtectionArgs) -> Result<Outcome> {
-    let ddb = Ddb::connect(ctx, args)?;
+pub fn run(ctx: &Ctx, set: &DeletionProtectionArgs) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
     let on = set.state == OnOff::On;
     let now = ctx
-        .block_on(describe(&ddb))??
+        .block_on(describe(ddb))??
         .deletion_protection_enabled()
         .unwrap_or(false);
     let words = |on: bool| if on { "on" } else { "off" };
@@ -61,7 +61,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, set: &DeletionProtectionArgs) -> Result<Ou
         )],
         confirm: ddb.table.clone(),
     };
-    guard::write(ctx, &plan, None, || {
+    guarded::write(ctx, &plan, None, || {
         ctx.block_on(
             ddb.client
                 .update_table()

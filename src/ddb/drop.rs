@@ -4,22 +4,28 @@ use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use serde_json::json;
 
-use super::Ddb;
-use crate::cli::{DdbArgs, DdbDropArgs};
+use crate::cli::DdbDropArgs;
 use crate::ctx::Ctx;
-use crate::guard::{self, Done, Plan};
+use crate::dynamodb::Ddb;
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
-    let mut ddb = Ddb::connect(ctx, args)?;
-    if let Some(name) = &drop.table_name {
-        super::check_table_name(name, "TABLE")?;
-        ddb.table = name.clone();
-    }
+pub fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
+    // Another table than --table is resolved (and announced) by its own name.
+    let other;
+    let ddb: &Ddb = match &drop.table_name {
+        Some(name) => {
+            crate::dynamodb::check_table_name(name, "TABLE")?;
+            other = ctx.ddb_table(name)?;
+            &other
+        }
+        None => ctx.ddb()?,
+    };
     // A protected table is said in plain words before anything is asked or sent.
-    if let Ok(table) = ctx.block_on(super::schema_load::describe(&ddb))? {
+    if let Ok(table) = ctx.block_on(super::schema_load::describe(ddb))? {
         if table.deletion_protection_enabled() == Some(true) {
-            return Err(protected(&ddb));
+            return Err(protected(ddb));
         }
     }
     let plan = Plan {
@@ -31,7 +37,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
         actions: vec![format!("DeleteTable {}", ddb.table)],
         confirm: ddb.table.clone(),
     };
-    let deleted = match guard::write(ctx, &plan, None, || {
+    let deleted = match guarded::write(ctx, &plan, None, || {
         ctx.block_on(ddb.client.delete_table().table_name(&ddb.table).send())
     })? {
         Done::Planned(plan) => return Ok(plan),
@@ -61,7 +67,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, drop: &DdbDropArgs) -> Result<Outcome> {
             if error.code() == Some("ValidationException")
                 && error.message().is_some_and(|m| m.contains("protected")) =>
         {
-            Err(protected(&ddb))
+            Err(protected(ddb))
         }
         Err(error) => Err(ddb.explain("DeleteTable", error)),
     }

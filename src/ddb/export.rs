@@ -9,26 +9,24 @@ use serde_json::json;
 
 use super::codec::{to_json, to_typed_json};
 use super::scan::{scan_pages, Pages};
-use super::Ddb;
-use crate::cli::{DdbArgs, ExportArgs};
+use crate::cli::ExportArgs;
 use crate::ctx::Ctx;
 use crate::output::{Lines, Outcome};
-use crate::term::Progress;
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, export: &ExportArgs) -> Result<Outcome> {
-    let ddb = Ddb::connect(ctx, args)?;
+pub fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
     let started = Instant::now();
     let mut lines = match &export.file {
         Some(path) => Lines::file(path)?,
         None => Lines::stdout(),
     };
-    let progress = Progress::new(ctx, "exporting", None);
+    let progress = ctx.printer.progress("exporting", None);
     let pages = Pages {
         segments: export.segments,
         page_size: None,
         limit: None,
     };
-    let scanned = ctx.block_on(scan_pages(&ddb, pages, |items| {
+    let scanned = ctx.block_on(scan_pages(ddb, pages, |items| {
         progress.add(items.len());
         if export.dynamodb_json {
             lines.write(items.iter().map(to_typed_json))

@@ -39,7 +39,7 @@ pub fn parse(name: &str, text: &str) -> Result<Vec<Line>> {
             None => bail!(
                 "{name}:{}: expected `Person 1: …` or `Person 2: …`, found `{}`",
                 index + 1,
-                crate::output::cut(line, 40)
+                crate::text::cut(line, 40)
             ),
         }
     }

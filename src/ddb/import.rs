@@ -16,17 +16,16 @@ use super::batch;
 use super::codec::from_json_line;
 use super::items::{describe_key, text};
 use super::limits;
-use super::Ddb;
-use crate::cli::{DdbArgs, ImportArgs};
+use crate::cli::ImportArgs;
 use crate::ctx::Ctx;
-use crate::guard::{self, Go, Plan};
+use crate::guard::Plan;
+use crate::guarded::{self, Go};
 use crate::output::Outcome;
-use crate::term::Progress;
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
+pub fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
     let path = &import.path;
     let (valid, skipped) = check(path, import)?;
-    let ddb = Ddb::connect(ctx, args)?;
+    let ddb = ctx.ddb()?;
     let plan = Plan {
         destination: ddb.destination(),
         summary: format!(
@@ -41,7 +40,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
         )],
         confirm: ddb.table.clone(),
     };
-    if let Go::DryRun(plan) = guard::check(ctx, &plan, None)? {
+    if let Go::DryRun(plan) = guarded::check(ctx, &plan, None)? {
         return Ok(plan);
     }
     let started = Instant::now();
@@ -56,8 +55,8 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, import: &ImportArgs) -> Result<Outcome> {
             .filter(|item| limits::check_limits(item).is_ok())
             .map(batch::put),
     });
-    let progress = Progress::new(ctx, "importing", Some(valid));
-    let report = ctx.block_on(batch::write_stream(&ddb, requests, options, &progress))??;
+    let progress = ctx.printer.progress("importing", Some(valid));
+    let report = ctx.block_on(batch::write_stream(ddb, requests, options, &progress))??;
     if !report.failed.is_empty() {
         bail!(
             "could not write {} of {valid} items after {} retries: {}; {} were written — import again to finish",

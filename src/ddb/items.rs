@@ -82,8 +82,8 @@ pub fn key_of(item: &Item) -> Item {
 pub fn describe_key(item: &Item) -> String {
     format!(
         "{} / {}",
-        crate::output::cut(text(item, "pk").unwrap_or("?"), 80),
-        crate::output::cut(text(item, "sk").unwrap_or("?"), 80)
+        crate::text::cut(text(item, "pk").unwrap_or("?"), 80),
+        crate::text::cut(text(item, "sk").unwrap_or("?"), 80)
     )
 }
 

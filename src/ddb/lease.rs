@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::Ddb;
+use crate::dynamodb::Ddb;
 use crate::poll::{self, Probe, Wait};
 
 /// How long a lease holds when its holder never gives it back (killed): longer than any seed.
@@ -58,7 +58,7 @@ impl Lease {
                         if !said.replace(true) {
                             say(format!(
                                 "another run is writing the same conversation ({held}); waiting for it to finish (at most {})",
-                                crate::output::duration(wait)
+                                crate::text::duration(wait)
                             ));
                         }
                         Ok(Probe::NotYet(held))
@@ -72,7 +72,7 @@ impl Lease {
                      expires by itself, or delete the item with pk = {} and sk = LOCK",
                     lease.pk,
                     ddb.table,
-                    crate::output::duration(wait),
+                    crate::text::duration(wait),
                     lease.pk
                 )
             },
@@ -124,7 +124,7 @@ impl Lease {
                                 .get("host")
                                 .and_then(|v| v.as_s().ok())
                                 .map_or("another machine".to_string(), |h| {
-                                    crate::output::visible(h).into_owned()
+                                    crate::text::visible(h).into_owned()
                                 });
                             format!(
                                 "taken {}s ago on {host}, expires in {}s",

@@ -54,7 +54,7 @@ pub fn check_limits(item: &Item) -> std::result::Result<(), String> {
             if size > max {
                 return Err(format!(
                     "item {}: its {key} is {size} bytes, over DynamoDB's limit of {max}",
-                    crate::output::cut(&describe_key(item), 80)
+                    crate::text::cut(&describe_key(item), 80)
                 ));
             }
             if size == 0 {

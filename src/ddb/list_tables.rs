@@ -3,13 +3,11 @@
 use anyhow::Result;
 use serde_json::Value;
 
-use super::Ddb;
-use crate::cli::DdbArgs;
 use crate::ctx::Ctx;
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, args: &DdbArgs) -> Result<Outcome> {
-    let ddb = Ddb::connect(ctx, args)?;
+pub fn run(ctx: &Ctx) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
     let names = ctx.block_on(async {
         let mut pages = ddb.client.list_tables().into_paginator().send();
         let mut names = Vec::new();

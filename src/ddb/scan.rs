@@ -13,15 +13,15 @@ use serde_json::{Map, Value};
 
 use super::codec::to_json;
 use super::items::Item;
-use super::Ddb;
-use crate::cli::{DdbArgs, OutputFormat, ScanArgs};
+use crate::cli::ScanArgs;
 use crate::ctx::Ctx;
+use crate::dynamodb::Ddb;
+use crate::output::OutputFormat;
 use crate::output::{Column, Lines, Outcome, View};
-use crate::term::Progress;
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, scan: &ScanArgs) -> Result<Outcome> {
-    let ddb = Ddb::connect(ctx, args)?;
-    let progress = Progress::new(ctx, "scanning", None);
+pub fn run(ctx: &Ctx, scan: &ScanArgs) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
+    let progress = ctx.printer.progress("scanning", None);
     let pages = Pages {
         segments: scan.segments,
         page_size: scan.page_size,
@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, scan: &ScanArgs) -> Result<Outcome> {
     if ctx.output == OutputFormat::Jsonl {
         // Each page is printed as it arrives: memory does not grow with the table.
         let mut lines = Lines::stdout();
-        ctx.block_on(scan_pages(&ddb, pages, |items| {
+        ctx.block_on(scan_pages(ddb, pages, |items| {
             progress.add(items.len());
             lines.write(items.iter().map(to_json))
         }))??;
@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, scan: &ScanArgs) -> Result<Outcome> {
         return Ok(Outcome::Nothing);
     }
     let mut rows: Vec<Map<String, Value>> = Vec::new();
-    ctx.block_on(scan_pages(&ddb, pages, |items| {
+    ctx.block_on(scan_pages(ddb, pages, |items| {
         progress.add(items.len());
         rows.extend(items.iter().map(to_json));
         Ok(ControlFlow::Continue(()))

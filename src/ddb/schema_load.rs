@@ -13,10 +13,11 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::{Ddb, INDEX};
-use crate::cli::{DdbArgs, DdbSchemaLoadArgs};
+use crate::cli::DdbSchemaLoadArgs;
 use crate::ctx::Ctx;
-use crate::guard::{self, Done, Plan};
+use crate::dynamodb::{Ddb, INDEX};
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 use crate::poll::{self, Probe, Wait};
 
@@ -165,9 +166,9 @@ impl TableReport {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
-    let ddb = Ddb::connect(ctx, args)?;
-    create_table(ctx, &ddb, TableOptions::from(load))?
+pub fn run(ctx: &Ctx, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
+    create_table(ctx, ddb, TableOptions::from(load))?
         .outcome(|report| Outcome::done(report.summary(), &report))
 }
 
@@ -202,12 +203,12 @@ pub fn create_table(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<Done<
             ),
             format!(
                 "DescribeTable until ACTIVE (up to {})",
-                crate::output::duration(options.wait_timeout)
+                crate::text::duration(options.wait_timeout)
             ),
         ],
         confirm: ddb.table.clone(),
     };
-    guard::write(ctx, &plan, None, || {
+    guarded::write(ctx, &plan, None, || {
         ctx.block_on(create(ctx, ddb, options))?
     })
 }
@@ -291,7 +292,7 @@ async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableRepo
         |last| {
             anyhow!(
                 "table `{name}` was created but is still {last} after {}; check it later with `cruddur doctor`",
-                crate::output::duration(options.wait_timeout)
+                crate::text::duration(options.wait_timeout)
             )
         },
     )

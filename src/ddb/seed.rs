@@ -12,15 +12,16 @@ use chrono::{Duration, Utc};
 use serde::Serialize;
 
 use super::batch::{self, BatchOptions, BatchReport};
+use super::fixture;
 use super::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
 use super::lease::Lease;
 use super::limits;
-use super::{fixture, Ddb, Partition, INDEX};
-use crate::cli::{DdbArgs, DdbSeedArgs};
+use crate::cli::DdbSeedArgs;
 use crate::ctx::Ctx;
-use crate::guard::{self, Done, Plan};
+use crate::dynamodb::{Ddb, Partition, INDEX};
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
-use crate::term::Progress;
 use crate::users::{Users, Wanted};
 
 /// What to seed (plain options: from `ddb seed`'s flags, or from `setup`).
@@ -117,9 +118,9 @@ impl SeedReport {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, seed: &DdbSeedArgs) -> Result<Outcome> {
-    let ddb = Ddb::connect(ctx, args)?;
-    seed_conversation(ctx, &ddb, &SeedOptions::from(seed))?
+pub fn run(ctx: &Ctx, seed: &DdbSeedArgs) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
+    seed_conversation(ctx, ddb, &SeedOptions::from(seed))?
         .outcome(|report| Outcome::done(report.summary(), &report))
 }
 
@@ -288,7 +289,7 @@ pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Don
     };
     let options = seed.write;
     let started = Instant::now();
-    let done = guard::write(ctx, &plan, None, || {
+    let done = guarded::write(ctx, &plan, None, || {
         ctx.block_on(async {
             // Two seeds of one conversation never interleave: the second waits for the first,
             // then reads again what is there (the first one's conversation, to replace).
@@ -349,7 +350,7 @@ async fn write_conversation(
     options: BatchOptions,
 ) -> Result<(BatchReport, BatchReport)> {
     let puts = groups.into_iter().chain(messages).map(batch::put);
-    let progress = Progress::new(ctx, "seeding", Some(total));
+    let progress = ctx.printer.progress("seeding", Some(total));
     let report = batch::write_stream(ddb, puts, options, &progress)
         .await
         .map_err(|e| e.context(kept_old(stale.len())))?;
@@ -361,7 +362,9 @@ async fn write_conversation(
             .into_iter()
             .map(batch::delete)
             .collect::<Result<Vec<_>>>()?;
-        let progress = Progress::new(ctx, "deleting the old items", Some(deletes.len()));
+        let progress = ctx
+            .printer
+            .progress("deleting the old items", Some(deletes.len()));
         deleted = batch::write_all(ddb, deletes, options, &progress).await?;
         unwritten("delete", &deleted, options.max_retries)?;
     }

@@ -15,10 +15,11 @@ use aws_sdk_dynamodbstreams::types::{
 use serde::Serialize;
 
 use super::items::{key_of, text, Item};
-use super::{Ddb, Partition, INDEX};
-use crate::cli::{DdbArgs, StreamArgs, StreamStart};
+use crate::cli::{StreamArgs, StreamStart};
 use crate::ctx::Ctx;
-use crate::guard::{self, Go, Plan};
+use crate::dynamodb::{Ddb, Partition, INDEX};
+use crate::guard::Plan;
+use crate::guarded::{self, Go};
 use crate::output::{Lines, Outcome};
 use crate::poll::{self, Probe, Wait};
 use crate::target::Target;
@@ -41,15 +42,15 @@ struct StreamReport {
     skipped: usize,
 }
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, stream: &StreamArgs) -> Result<Outcome> {
-    let ddb = Ddb::connect(ctx, args)?;
+pub fn run(ctx: &Ctx, stream: &StreamArgs) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
     if ctx.target == Target::Prod {
         ctx.info(
             "in production the cruddur-messaging-stream Lambda does this work; run this only to \
              debug the stream by hand",
         );
     }
-    let table = ctx.block_on(super::schema_load::describe(&ddb))??;
+    let table = ctx.block_on(super::schema_load::describe(ddb))??;
     let arn = table.latest_stream_arn().map(String::from).filter(|_| {
         table
             .stream_specification()
@@ -84,12 +85,12 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, stream: &StreamArgs) -> Result<Outcome> {
         actions,
         confirm: ddb.table.clone(),
     };
-    if let Go::DryRun(plan) = guard::check(ctx, &plan, None)? {
+    if let Go::DryRun(plan) = guarded::check(ctx, &plan, None)? {
         return Ok(plan);
     }
     let arn = match arn {
         Some(arn) => arn,
-        None => ctx.block_on(enable(ctx, &ddb))??,
+        None => ctx.block_on(enable(ctx, ddb))??,
     };
     ctx.detail(format!("stream {arn}"));
     let mut report = StreamReport {
@@ -97,8 +98,8 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, stream: &StreamArgs) -> Result<Outcome> {
         ..StreamReport::default()
     };
     // Machines read lines: each move is printed as it happens, the count comes last.
-    let mut lines = (ctx.output != crate::cli::OutputFormat::Table).then(Lines::stdout);
-    ctx.block_on(follow(ctx, &ddb, &arn, stream, &mut report, &mut lines))??;
+    let mut lines = (ctx.output != crate::output::OutputFormat::Table).then(Lines::stdout);
+    ctx.block_on(follow(ctx, ddb, &arn, stream, &mut report, &mut lines))??;
     if let Some(mut lines) = lines {
         // The last line; a reader already gone is no failure.
         let _ = lines.write([&report])?;
@@ -403,7 +404,7 @@ async fn apply(
                 ctx.info(format!(
                     "group {group} ({}) → {sk}: {}",
                     members.join(", "),
-                    crate::output::cut(message, 60)
+                    crate::text::cut(message, 60)
                 ));
                 if let Some(lines) = lines {
                     // Whether its reader is gone is `follow`'s to check, between records.

@@ -193,7 +193,7 @@ impl PgTarget {
         anyhow!(
             "could not reach Postgres at {} within {} ({}){hint}",
             self.server(),
-            crate::output::duration(self.timeout),
+            crate::text::duration(self.timeout),
             self.source
         )
     }

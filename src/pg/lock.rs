@@ -41,14 +41,14 @@ pub fn lock_migrations(
                 "another run holds the migrations lock of `{}` ({holder}) and kept it for {}: \
                  nothing was done; try again when it is finished, or raise --lock-timeout",
                 pg.dbname,
-                crate::output::duration(pg.lock_timeout)
+                crate::text::duration(pg.lock_timeout)
             ));
         }
         if !said {
             say(format!(
                 "waiting for another run that holds the migrations lock of `{}` ({holder}; at most {})",
                 pg.dbname,
-                crate::output::duration(pg.lock_timeout)
+                crate::text::duration(pg.lock_timeout)
             ));
             said = true;
         }
@@ -77,7 +77,7 @@ fn holder(client: &mut postgres::Client) -> String {
         Ok(Some(row)) => format!(
             "pid {}, {}, from {}",
             row.get::<_, i32>(0),
-            crate::output::visible(&row.get::<_, String>(1)),
+            crate::text::visible(&row.get::<_, String>(1)),
             row.get::<_, String>(2)
         ),
         Ok(None) => "a session that has just ended".into(),

@@ -18,4 +18,4 @@ pub use catalog::{
 pub use connect::db_message;
 pub use lock::lock_migrations;
 pub use params::TextParam;
-pub use target::{url_password, PgTarget, Tls, DEFAULT_LOCAL_URL};
+pub use target::{url_password, PgSettings, PgTarget, Tls, DEFAULT_LOCAL_URL};

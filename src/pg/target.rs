@@ -7,11 +7,21 @@ use anyhow::{anyhow, Result};
 use postgres::config::{Host, SslMode};
 use postgres::Config;
 
-use crate::cli::PgArgs;
 use crate::guard::Destination;
 use crate::target::Target;
 
 pub const DEFAULT_LOCAL_URL: &str = "postgresql://postgres:password@localhost:5432/cruddur";
+
+/// Where Postgres is, as plain settings (from the flags and variables).
+#[derive(Debug, Clone, Default)]
+pub struct PgSettings {
+    /// `CONNECTION_URL`.
+    pub database_url: Option<String>,
+    /// `PROD_CONNECTION_URL`.
+    pub prod_database_url: Option<String>,
+    pub connect_timeout: Duration,
+    pub lock_timeout: Duration,
+}
 
 /// The database the commands work on, resolved from the flags and the environment.
 #[derive(Debug, Clone)]
@@ -72,7 +82,7 @@ impl Tls {
 }
 
 impl PgTarget {
-    pub fn resolve(target: Target, args: &PgArgs) -> Result<PgTarget> {
+    pub fn resolve(target: Target, args: &PgSettings) -> Result<PgTarget> {
         let (url, source) = match target {
             Target::Local => match &args.database_url {
                 Some(url) => (url.as_str(), "CONNECTION_URL (or --database-url)"),
@@ -273,7 +283,7 @@ fn take_tls_params(
                 mode = Some(Tls::parse(&value).ok_or_else(|| {
                     anyhow!(
                         "{source}: sslmode `{}` is not one of disable, prefer, require, verify-ca, verify-full",
-                        crate::output::cut(&value, 20)
+                        crate::text::cut(&value, 20)
                     )
                 })?)
             }
@@ -337,15 +347,12 @@ pub fn url_password(url: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::PgArgs;
 
-    fn args(local: Option<&str>, prod: Option<&str>) -> PgArgs {
-        PgArgs {
+    fn args(local: Option<&str>, prod: Option<&str>) -> PgSettings {
+        PgSettings {
             database_url: local.map(String::from),
             prod_database_url: prod.map(String::from),
             connect_timeout: Duration::from_secs(5),
-            wait: false,
-            wait_timeout: Duration::from_secs(60),
             lock_timeout: Duration::from_secs(5),
         }
     }

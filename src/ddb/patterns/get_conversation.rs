@@ -5,14 +5,13 @@ use anyhow::Result;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::entries;
-use crate::cli::{DdbArgs, GetConversationArgs};
+use crate::cli::GetConversationArgs;
 use crate::ctx::Ctx;
 use crate::ddb::items::{message_pk, Entry};
-use crate::ddb::Ddb;
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, get: &GetConversationArgs) -> Result<Outcome> {
-    let ddb = Ddb::connect(ctx, args)?;
+pub fn run(ctx: &Ctx, get: &GetConversationArgs) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
     // One page holds at most 1 MB: follow pages until --limit messages (or the end).
     let wanted = usize::try_from(get.limit).unwrap_or(usize::MAX);
     let mut found = Vec::new();

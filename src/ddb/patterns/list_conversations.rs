@@ -4,14 +4,14 @@
 use anyhow::Result;
 
 use super::entries;
-use crate::cli::{DdbArgs, ListConversationsArgs};
+use crate::cli::ListConversationsArgs;
 use crate::ctx::Ctx;
 use crate::ddb::items::{group_pk, Entry};
-use crate::ddb::{Ddb, Partition};
+use crate::dynamodb::Partition;
 use crate::output::Outcome;
 use crate::users::{Users, Wanted};
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, list: &ListConversationsArgs) -> Result<Outcome> {
+pub fn run(ctx: &Ctx, list: &ListConversationsArgs) -> Result<Outcome> {
     let user_uuid = match &list.user_uuid {
         Some(uuid) => uuid.clone(),
         None => {
@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, list: &ListConversationsArgs) -> Result<Ou
             users.by_handles(&[wanted])?.remove(0).uuid
         }
     };
-    let ddb = Ddb::connect(ctx, args)?;
+    let ddb = ctx.ddb()?;
     let pk = group_pk(&user_uuid);
     let partition = Partition {
         attribute: "pk",

@@ -6,17 +6,17 @@ mod send_message;
 
 use anyhow::Result;
 
-use crate::cli::{DdbArgs, PatternsCommand};
+use crate::cli::PatternsCommand;
 use crate::ctx::Ctx;
 use crate::output::{Column, Outcome, View};
 
 use super::items::Entry;
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, command: &PatternsCommand) -> Result<Outcome> {
+pub fn run(ctx: &Ctx, command: &PatternsCommand) -> Result<Outcome> {
     match command {
-        PatternsCommand::GetConversation(a) => get_conversation::run(ctx, args, a),
-        PatternsCommand::ListConversations(a) => list_conversations::run(ctx, args, a),
-        PatternsCommand::SendMessage(a) => send_message::run(ctx, args, a),
+        PatternsCommand::GetConversation(a) => get_conversation::run(ctx, a),
+        PatternsCommand::ListConversations(a) => list_conversations::run(ctx, a),
+        PatternsCommand::SendMessage(a) => send_message::run(ctx, a),
     }
 }
 

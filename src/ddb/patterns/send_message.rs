@@ -10,16 +10,17 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::cli::{DdbArgs, SendMessageArgs};
+use crate::cli::SendMessageArgs;
 use crate::ctx::Ctx;
 use crate::ddb::items::{group_item, group_pk, key_of, message_item, text, timestamp, Item};
 use crate::ddb::limits;
-use crate::ddb::{Ddb, Partition, INDEX};
-use crate::guard::{self, Done, Plan};
+use crate::dynamodb::{Ddb, Partition, INDEX};
+use crate::guard::Plan;
+use crate::guarded::{self, Done};
 use crate::output::Outcome;
 use crate::users::{Users, Wanted};
 
-pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome> {
+pub fn run(ctx: &Ctx, send: &SendMessageArgs) -> Result<Outcome> {
     if send.message.trim().is_empty() {
         return Err(anyhow!("--message is empty: there is nothing to send"));
     }
@@ -40,15 +41,15 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome>
         },
     ])?;
     let (sender, receiver) = (&found[0], &found[1]);
-    let ddb = Ddb::connect(ctx, args)?;
+    let ddb = ctx.ddb()?;
     let created_at = timestamp(Utc::now());
     let message_uuid = uuid::Uuid::new_v4().to_string();
 
     let (existing, old_groups) = ctx.block_on(async {
-        let existing = find_group(&ddb, &sender.uuid, &receiver.uuid).await?;
+        let existing = find_group(ddb, &sender.uuid, &receiver.uuid).await?;
         let old_groups = match &existing {
             Some(item) => {
-                group_items(&ddb, text(item, "message_group_uuid").unwrap_or_default()).await?
+                group_items(ddb, text(item, "message_group_uuid").unwrap_or_default()).await?
             }
             None => Vec::new(),
         };
@@ -63,20 +64,20 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome>
     let created = existing.is_none();
     let message = message_item(&group, &message_uuid, &created_at, &send.message, sender);
     limits::check_limits(&message).map_err(|why| anyhow!("--message: {why}; nothing was sent"))?;
-    let mut writes = vec![put(&ddb, message, true)?];
+    let mut writes = vec![put(ddb, message, true)?];
     // Both members' group items, wherever their sk stands now.
     for old in &old_groups {
         if text(old, "sk") != Some(created_at.as_str()) {
-            writes.push(delete(&ddb, key_of(old))?);
+            writes.push(delete(ddb, key_of(old))?);
         }
     }
     writes.push(put(
-        &ddb,
+        ddb,
         group_item(sender, receiver, &group, &created_at, &send.message),
         false,
     )?);
     writes.push(put(
-        &ddb,
+        ddb,
         group_item(receiver, sender, &group, &created_at, &send.message),
         false,
     )?);
@@ -94,7 +95,7 @@ pub fn run(ctx: &Ctx, args: &DdbArgs, send: &SendMessageArgs) -> Result<Outcome>
         )],
         confirm: ddb.table.clone(),
     };
-    let done = guard::write(ctx, &plan, None, || {
+    let done = guarded::write(ctx, &plan, None, || {
         ctx.block_on(
             ddb.client
                 .transact_write_items()
