@@ -332,3 +332,24 @@ fn items_that_never_get_written_are_reported_by_key() {
         .run();
     assert!(table.items().is_empty());
 }
+
+#[test]
+fn calls_refused_as_a_whole_are_resent_and_reported_by_key() {
+    // Every call refused with throttling: each batch is sent again as it was (its kept body),
+    // and when the budget is spent its keys are named, read back from that body.
+    let proxy = Proxy::start(Fault::Throttle(usize::MAX));
+    let (db, table) = ground_at("refused", &proxy.url);
+    let expected = 2 + fixture_lines().len();
+    cruddur(&["ddb", "seed", "--max-retries", "2", "--concurrency", "2"])
+        .stack(&db, &table)
+        .code(1)
+        .stderr_has(&format!("could not write {expected} items after 2 retries"))
+        .stderr_has("GRP#")
+        .stderr_has("MSG#5ae290ed-55d1-47a0-bc6d-fe2bc2700399 / ")
+        .run();
+    assert!(table.items().is_empty());
+    assert!(
+        proxy.injected() >= 3 * expected.div_ceil(25),
+        "each batch was tried 3 times"
+    );
+}

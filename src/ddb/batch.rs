@@ -281,9 +281,7 @@ pub async fn write_stream(
                 report.retries += outcome.retries;
                 report.written += outcome.written;
                 report.capacity_units += outcome.capacity_units;
-                report
-                    .failed
-                    .extend(outcome.unwritten.iter().map(describe_request));
+                report.failed.extend(outcome.unwritten);
                 if let Some(error) = outcome.error {
                     // Stop the others early: nothing more is sent once one batch cannot be.
                     stop.store(true, Ordering::SeqCst);
@@ -360,8 +358,37 @@ struct BatchOutcome {
     capacity_units: f64,
     requests: usize,
     retries: usize,
-    unwritten: Vec<WriteRequest>,
+    /// Keys still unwritten, described (`pk / sk`).
+    unwritten: Vec<String>,
     error: Option<anyhow::Error>,
+}
+
+/// What is left to send of one batch: requests not sent yet (the batch as it came, or what a
+/// call handed back unprocessed), or the exact body of a call that failed as a whole. A retry
+/// resends those bytes: the items are never copied to keep them for a retry, which was the
+/// write path's main cost.
+enum Pending {
+    Requests(Vec<WriteRequest>),
+    Sent { body: bytes::Bytes, count: usize },
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        match self {
+            Pending::Requests(requests) => requests.len(),
+            Pending::Sent { count, .. } => *count,
+        }
+    }
+
+    /// The keys, for a report of what was not written.
+    fn describe(&self) -> Vec<String> {
+        match self {
+            Pending::Requests(requests) => requests.iter().map(describe_request).collect(),
+            Pending::Sent { body, count } => {
+                describe_body(body).unwrap_or_else(|| vec![format!("{count} items of one batch")])
+            }
+        }
+    }
 }
 
 /// Where one writer writes, and what all writers share.
@@ -374,12 +401,60 @@ struct Target<'a> {
     window: &'a Window,
 }
 
+/// Send one BatchWriteItem: the requests, or the kept body of an earlier call. When the
+/// requests go, the serialized body is kept in `kept` (bytes, for a retry).
+async fn send(
+    target: &Target<'_>,
+    pending: Pending,
+    kept: &Arc<Mutex<Option<bytes::Bytes>>>,
+) -> std::result::Result<
+    aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput,
+    SdkError<
+        aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+> {
+    // `client` is the one without the SDK's own retries: its throttling backoff (up to
+    // seconds) would stall the window, which sets the pace itself.
+    let call = target
+        .client
+        .batch_write_item()
+        .return_consumed_capacity(ReturnConsumedCapacity::Total);
+    match pending {
+        Pending::Requests(requests) => {
+            let kept = kept.clone();
+            call.request_items(target.table, requests)
+                .customize()
+                .mutate_request(move |request| {
+                    if let (Some(body), Ok(mut slot)) = (request.body().bytes(), kept.lock()) {
+                        *slot = Some(bytes::Bytes::copy_from_slice(body));
+                    }
+                })
+                .send()
+                .await
+        }
+        Pending::Sent { body, .. } => {
+            // The same call again: the body replaced before it is signed.
+            call.request_items(target.table, Vec::new())
+                .customize()
+                .mutate_request(move |request| {
+                    request
+                        .headers_mut()
+                        .insert("content-length", body.len().to_string());
+                    *request.body_mut() = body.clone().into();
+                })
+                .send()
+                .await
+        }
+    }
+}
+
 async fn write_batch(
     target: &Target<'_>,
     batch: Vec<WriteRequest>,
     max_retries: u32,
 ) -> BatchOutcome {
-    let (client, table) = (target.client, target.table);
+    let table = target.table;
     let mut outcome = BatchOutcome {
         written: 0,
         capacity_units: 0.0,
@@ -388,7 +463,8 @@ async fn write_batch(
         unwritten: Vec::new(),
         error: None,
     };
-    let mut pending = batch;
+    let mut pending = Pending::Requests(batch);
+    let kept = Arc::new(Mutex::new(None));
     let mut attempt = 0u32;
     loop {
         outcome.requests += 1;
@@ -396,14 +472,20 @@ async fn write_batch(
         let progress_before = target.window.progress();
         target.window.enter().await;
         let started = std::time::Instant::now();
-        // `client` is the one without the SDK's own retries: its throttling backoff (up to
-        // seconds) would stall the window, which sets the pace itself.
-        let answer = client
-            .batch_write_item()
-            .request_items(table, pending.clone())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
+        let resent = match &pending {
+            Pending::Sent { body, count } => Some((body.clone(), *count)),
+            Pending::Requests(_) => None,
+        };
+        let answer = send(target, pending, &kept).await;
+        // What was sent, to send again if the call failed as a whole.
+        let again = match resent {
+            Some((body, count)) => Some(Pending::Sent { body, count }),
+            None => kept
+                .lock()
+                .ok()
+                .and_then(|mut slot| slot.take())
+                .map(|body| Pending::Sent { body, count: sent }),
+        };
         match answer {
             Ok(output) => {
                 target.health.answered();
@@ -413,9 +495,8 @@ async fn write_batch(
                     .filter_map(|c| c.capacity_units())
                     .sum::<f64>();
                 let left = output
-                    .unprocessed_items()
-                    .and_then(|items| items.get(table))
-                    .cloned()
+                    .unprocessed_items
+                    .and_then(|mut items| items.remove(table))
                     .unwrap_or_default();
                 outcome.written += sent - left.len();
                 target.window.wrote(sent - left.len());
@@ -424,55 +505,67 @@ async fn write_batch(
                     return outcome;
                 }
                 target.window.leave_throttled();
-                pending = left;
-                if pending.len() < sent {
+                let progressed = left.len() < sent;
+                pending = Pending::Requests(left);
+                if progressed {
                     // Progress: the window (now smaller) sets the pace, not a sleep; the
                     // retry budget is for a batch that gets nowhere.
                     attempt = 0;
                     if crate::interrupt::requested() || target.stop.load(Ordering::SeqCst) {
-                        outcome.unwritten = pending;
+                        outcome.unwritten = pending.describe();
                         return outcome;
                     }
                     outcome.retries += 1;
                     continue;
                 }
             }
-            Err(error) if is_throttling(&error) => {
-                target.window.leave_throttled();
-                target.health.answered();
-            }
-            Err(error) if unreachable(&error) => {
-                target.window.leave();
-                if target.health.unreachable() {
-                    outcome.unwritten = pending;
-                    outcome.error = Some(anyhow!(
-                        "DynamoDB at {} stopped answering: no call has reached it for {}s ({})",
-                        target.endpoint,
-                        DEAD_AFTER.as_secs(),
-                        crate::aws::explain("BatchWriteItem", target.endpoint, &error)
-                    ));
-                    return outcome;
-                }
-            }
-            Err(error) if retryable(&error) => {
-                target.window.leave();
-                target.health.answered();
-            }
             Err(error) => {
-                target.window.leave();
-                outcome.unwritten = pending;
-                outcome.error = Some(match error.code() {
-                    Some("ResourceNotFoundException") => anyhow!(
-                        "table `{table}` does not exist at {}; create it with `cruddur ddb schema-load`",
-                        target.endpoint
-                    ),
-                    _ => crate::aws::explain(
+                // A call that failed as a whole is sent again as it was.
+                let Some(again) = again else {
+                    target.window.leave();
+                    outcome.unwritten = vec![format!("{sent} items of one batch")];
+                    outcome.error = Some(crate::aws::explain(
                         "BatchWriteItem",
                         &format!("DynamoDB at {}", target.endpoint),
                         &error,
-                    ),
-                });
-                return outcome;
+                    ));
+                    return outcome;
+                };
+                pending = again;
+                if is_throttling(&error) {
+                    target.window.leave_throttled();
+                    target.health.answered();
+                } else if unreachable(&error) {
+                    target.window.leave();
+                    if target.health.unreachable() {
+                        outcome.unwritten = pending.describe();
+                        outcome.error = Some(anyhow!(
+                            "DynamoDB at {} stopped answering: no call has reached it for {}s ({})",
+                            target.endpoint,
+                            DEAD_AFTER.as_secs(),
+                            crate::aws::explain("BatchWriteItem", target.endpoint, &error)
+                        ));
+                        return outcome;
+                    }
+                } else if retryable(&error) {
+                    target.window.leave();
+                    target.health.answered();
+                } else {
+                    target.window.leave();
+                    outcome.unwritten = pending.describe();
+                    outcome.error = Some(match error.code() {
+                        Some("ResourceNotFoundException") => anyhow!(
+                            "table `{table}` does not exist at {}; create it with `cruddur ddb schema-load`",
+                            target.endpoint
+                        ),
+                        _ => crate::aws::explain(
+                            "BatchWriteItem",
+                            &format!("DynamoDB at {}", target.endpoint),
+                            &error,
+                        ),
+                    });
+                    return outcome;
+                }
             }
         }
         if target.window.progress() > progress_before {
@@ -484,13 +577,51 @@ async fn write_batch(
             || crate::interrupt::requested()
             || target.stop.load(Ordering::SeqCst)
         {
-            outcome.unwritten = pending;
+            outcome.unwritten = pending.describe();
             return outcome;
         }
         attempt += 1;
         outcome.retries += 1;
         tokio::time::sleep(backoff(attempt)).await;
     }
+}
+
+/// The keys of a kept BatchWriteItem body (`{"RequestItems":{"t":[{"PutRequest":{"Item":…}}]}}`),
+/// described as [`describe_request`] does; None if it cannot be read.
+fn describe_body(body: &[u8]) -> Option<Vec<String>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let tables = value.get("RequestItems")?.as_object()?;
+    let key = |item: &serde_json::Value| {
+        let part = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.get("S"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("?")
+                .to_string()
+        };
+        format!(
+            "{} / {}",
+            crate::text::cut(&part("pk"), 80),
+            crate::text::cut(&part("sk"), 80)
+        )
+    };
+    Some(
+        tables
+            .values()
+            .filter_map(|requests| requests.as_array())
+            .flatten()
+            .map(
+                |request| match (request.get("PutRequest"), request.get("DeleteRequest")) {
+                    (Some(put), _) => key(put.get("Item").unwrap_or(&serde_json::Value::Null)),
+                    (_, Some(delete)) => format!(
+                        "delete {}",
+                        key(delete.get("Key").unwrap_or(&serde_json::Value::Null))
+                    ),
+                    _ => "?".into(),
+                },
+            )
+            .collect(),
+    )
 }
 
 /// The call never reached the endpoint (refused, reset, no answer).
@@ -554,6 +685,21 @@ fn describe_request(request: &WriteRequest) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_body_names_its_keys() {
+        let body = br#"{"RequestItems":{"t":[{"PutRequest":{"Item":{"pk":{"S":"MSG#g"},"sk":{"S":"2026"},"message":{"S":"m"}}}},{"DeleteRequest":{"Key":{"pk":{"S":"GRP#u"},"sk":{"S":"2025"}}}}]}}"#;
+        assert_eq!(
+            describe_body(body).unwrap(),
+            ["MSG#g / 2026", "delete GRP#u / 2025"]
+        );
+        assert_eq!(describe_body(b"not json"), None);
+        let kept = Pending::Sent {
+            body: bytes::Bytes::from_static(b"{}"),
+            count: 3,
+        };
+        assert_eq!(kept.describe(), ["3 items of one batch"]);
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
