@@ -27,6 +27,8 @@ pub mod sql;
 pub mod steps;
 pub mod target;
 pub mod term;
+#[cfg(test)]
+mod testing;
 pub mod text;
 pub mod users;
 pub mod wait;

@@ -138,18 +138,11 @@ fn percent_decoded(text: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::testing::env_of;
 
     #[test]
     fn the_scheme_picks_the_variable_and_no_proxy_bypasses() {
-        let vars = env(&[
+        let vars = env_of(&[
             ("HTTPS_PROXY", "http://user:s3cret@proxy.corp:3128"),
             ("http_proxy", "http://plain.corp:8080"),
             ("NO_PROXY", "internal.corp, .svc,169.254.169.254"),
@@ -177,19 +170,19 @@ mod tests {
         ] {
             assert_eq!(lookup(&vars, local), None, "{local}");
         }
-        let all = env(&[("ALL_PROXY", "socks5://s:1080")]);
+        let all = env_of(&[("ALL_PROXY", "socks5://s:1080")]);
         assert_eq!(
             lookup(&all, "https://x.amazonaws.com").unwrap().variable,
             "ALL_PROXY"
         );
         assert_eq!(
             lookup(
-                &env(&[("NO_PROXY", "*"), ("HTTPS_PROXY", "http://p:1")]),
+                &env_of(&[("NO_PROXY", "*"), ("HTTPS_PROXY", "http://p:1")]),
                 "https://x"
             ),
             None
         );
-        assert_eq!(lookup(&env(&[]), "https://x.amazonaws.com"), None);
+        assert_eq!(lookup(&env_of(&[]), "https://x.amazonaws.com"), None);
     }
 
     #[test]

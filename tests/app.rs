@@ -44,6 +44,11 @@ impl Repo {
         self.root.join("backend-flask/db")
     }
 
+    /// `cruddur ARGS…` from the repository's root, on `db`.
+    fn cruddur(&self, db: &TestDb, args: &[&str]) -> crate::harness::Run {
+        cruddur(args).db(db).dir(&self.root)
+    }
+
     /// A folder deep inside the repository, made on the way.
     fn deep(&self) -> PathBuf {
         let deep = self.root.join("backend-flask/services/messages/handlers");
@@ -94,9 +99,8 @@ fn load_report(step: &crate::reports::Step) -> LoadReport {
 fn setup_from_the_repository_builds_the_apps_database_and_says_from_which_files() {
     let repo = Repo::new();
     let db = TestDb::new("app_setup");
-    let report: SetupReport = cruddur(&["db", "setup", "--json"])
-        .db(&db)
-        .dir(&repo.root)
+    let report: SetupReport = repo
+        .cruddur(&db, &["db", "setup", "--json"])
         .stderr_has("loaded backend-flask/db/schema.sql into")
         .stderr_has("seeded backend-flask/db/seed.sql into")
         .stderr_has("applied 2 migrations")
@@ -146,9 +150,8 @@ fn setup_from_the_repository_builds_the_apps_database_and_says_from_which_files(
     assert_eq!(name, "Timothée O'Brien");
 
     // The plan says the same files, before anything is done.
-    let plan: crate::reports::DryRun = cruddur(&["db", "setup", "--dry-run", "--json"])
-        .db(&db)
-        .dir(&repo.root)
+    let plan: crate::reports::DryRun = repo
+        .cruddur(&db, &["db", "setup", "--dry-run", "--json"])
         .run()
         .json();
     let actions = plan.actions.join("\n");
@@ -203,14 +206,10 @@ fn from_a_deep_subfolder_the_files_are_named_from_there() {
 fn every_query_of_the_folder_is_listed_and_runs() {
     let repo = Repo::new();
     let db = TestDb::new("app_queries");
-    cruddur(&["db", "setup", "-q"])
-        .db(&db)
-        .dir(&repo.root)
-        .run();
+    repo.cruddur(&db, &["db", "setup", "-q"]).run();
 
-    let listed: Vec<QueryInfo> = cruddur(&["db", "query", "--json"])
-        .db(&db)
-        .dir(&repo.root)
+    let listed: Vec<QueryInfo> = repo
+        .cruddur(&db, &["db", "query", "--json"])
         .stderr_has("queries of backend-flask/db/sql")
         .run()
         .json();
@@ -226,32 +225,32 @@ fn every_query_of_the_folder_is_listed_and_runs() {
     assert!(listed.iter().all(|q| q.problem.is_none()));
 
     // A plain read: rows.
-    let home: Vec<serde_json::Map<String, Value>> =
-        cruddur(&["db", "query", "activities/home", "--json"])
-            .db(&db)
-            .dir(&repo.root)
-            .run()
-            .json();
+    let home: Vec<serde_json::Map<String, Value>> = repo
+        .cruddur(&db, &["db", "query", "activities/home", "--json"])
+        .run()
+        .json();
     assert_eq!(home.len(), 2);
 
     // A write with RETURNING, hostile text and all: through the guard, into the database.
     let bio = "100% \"quoted\" 'bio' — ünïcode \u{1b}[31m";
-    let updated: Vec<serde_json::Map<String, Value>> = cruddur(&[
-        "db",
-        "query",
-        "users/update",
-        "-p",
-        &format!("bio={bio}"),
-        "-p",
-        "display_name=Kim M.",
-        "-p",
-        "handle=kimmy",
-        "--json",
-    ])
-    .db(&db)
-    .dir(&repo.root)
-    .run()
-    .json();
+    let updated: Vec<serde_json::Map<String, Value>> = repo
+        .cruddur(
+            &db,
+            &[
+                "db",
+                "query",
+                "users/update",
+                "-p",
+                &format!("bio={bio}"),
+                "-p",
+                "display_name=Kim M.",
+                "-p",
+                "handle=kimmy",
+                "--json",
+            ],
+        )
+        .run()
+        .json();
     assert_eq!(updated.len(), 1);
     assert_eq!(updated[0]["handle"], "kimmy");
     let stored: String = db
@@ -262,9 +261,11 @@ fn every_query_of_the_folder_is_listed_and_runs() {
     assert_eq!(stored, bio);
 
     // A document built with row_to_json: printed as that JSON, reading the migrated column.
-    let shown: Value = cruddur(&["db", "query", "users/show", "-p", "handle=kimmy", "--json"])
-        .db(&db)
-        .dir(&repo.root)
+    let shown: Value = repo
+        .cruddur(
+            &db,
+            &["db", "query", "users/show", "-p", "handle=kimmy", "--json"],
+        )
         .run()
         .json();
     assert_eq!(shown["profile"]["handle"], "kimmy");
@@ -272,83 +273,92 @@ fn every_query_of_the_folder_is_listed_and_runs() {
     assert_eq!(shown["profile"]["cruds_count"], 1);
     assert_eq!(shown["activities"].as_array().unwrap().len(), 1);
     // For people too: indented JSON, never a one-cell table.
-    let people = cruddur(&["db", "query", "users/show", "-p", "handle=londo"])
-        .db(&db)
-        .dir(&repo.root)
+    let people = repo
+        .cruddur(&db, &["db", "query", "users/show", "-p", "handle=londo"])
         .run();
     let again: Value = serde_json::from_str(&people.stdout).unwrap();
     assert_eq!(again["profile"]["display_name"], "Londo Mollari");
     assert!(!people.stdout.contains('│'), "{people}");
     // Nothing found: null for machines, a note for people.
-    let none = cruddur(&["db", "query", "users/show", "-p", "handle=nobody", "--json"])
-        .db(&db)
-        .dir(&repo.root)
+    let none = repo
+        .cruddur(
+            &db,
+            &["db", "query", "users/show", "-p", "handle=nobody", "--json"],
+        )
         .run();
     assert_eq!(none.stdout.trim(), "null");
 
     // An INSERT … RETURNING, then a document that reads it back.
-    let created: Vec<serde_json::Map<String, Value>> = cruddur(&[
-        "db",
-        "query",
-        "activities/create",
-        "-p",
-        "handle=londo",
-        "-p",
-        "message=Hello from the repository",
-        "-p",
-        "expires_at=2031-01-01",
-        "--json",
-    ])
-    .db(&db)
-    .dir(&repo.root)
-    .run()
-    .json();
+    let created: Vec<serde_json::Map<String, Value>> = repo
+        .cruddur(
+            &db,
+            &[
+                "db",
+                "query",
+                "activities/create",
+                "-p",
+                "handle=londo",
+                "-p",
+                "message=Hello from the repository",
+                "-p",
+                "expires_at=2031-01-01",
+                "--json",
+            ],
+        )
+        .run()
+        .json();
     let uuid = created[0]["uuid"].as_str().unwrap().to_string();
-    let activity: Value = cruddur(&[
-        "db",
-        "query",
-        "activities/show.sql",
-        "-p",
-        &format!("uuid={uuid}"),
-        "--json",
-    ])
-    .db(&db)
-    .dir(&repo.root)
-    .run()
-    .json();
+    let activity: Value = repo
+        .cruddur(
+            &db,
+            &[
+                "db",
+                "query",
+                "activities/show.sql",
+                "-p",
+                &format!("uuid={uuid}"),
+                "--json",
+            ],
+        )
+        .run()
+        .json();
     assert_eq!(activity["activity"]["message"], "Hello from the repository");
     assert_eq!(db.count("public.activities"), 3);
 
     // Two folders deep, with `%%` and a migrated column.
-    let found: Vec<serde_json::Map<String, Value>> = cruddur(&[
-        "db",
-        "query",
-        "users/search/by_prefix",
-        "-p",
-        "prefix=tim",
-        "--json",
-    ])
-    .db(&db)
-    .dir(&repo.root)
-    .run()
-    .json();
+    let found: Vec<serde_json::Map<String, Value>> = repo
+        .cruddur(
+            &db,
+            &[
+                "db",
+                "query",
+                "users/search/by_prefix",
+                "-p",
+                "prefix=tim",
+                "--json",
+            ],
+        )
+        .run()
+        .json();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["location"], "Babylon 5");
 
     // A write without RETURNING: planned with its file, then run, and counted.
-    let plan: crate::reports::DryRun = cruddur(&[
-        "db",
-        "query",
-        "activities/expire",
-        "-p",
-        "handle=kimmy",
-        "--dry-run",
-        "--json",
-    ])
-    .db(&db)
-    .dir(&repo.root)
-    .run()
-    .json();
+    let plan: crate::reports::DryRun = repo
+        .cruddur(
+            &db,
+            &[
+                "db",
+                "query",
+                "activities/expire",
+                "-p",
+                "handle=kimmy",
+                "--dry-run",
+                "--json",
+            ],
+        )
+        .run()
+        .json();
     assert_eq!(
         plan.summary,
         format!(
@@ -362,18 +372,20 @@ fn every_query_of_the_folder_is_listed_and_runs() {
                 .unwrap()
         )
     );
-    let expired: crate::reports::QueryWrite = cruddur(&[
-        "db",
-        "query",
-        "activities/expire",
-        "-p",
-        "handle=kimmy",
-        "--json",
-    ])
-    .db(&db)
-    .dir(&repo.root)
-    .run()
-    .json();
+    let expired: crate::reports::QueryWrite = repo
+        .cruddur(
+            &db,
+            &[
+                "db",
+                "query",
+                "activities/expire",
+                "-p",
+                "handle=kimmy",
+                "--json",
+            ],
+        )
+        .run()
+        .json();
     assert_eq!(expired.rows_affected, 1);
     assert_eq!(expired.file, "backend-flask/db/sql/activities/expire.sql");
     let live: i64 = db
@@ -386,17 +398,13 @@ fn every_query_of_the_folder_is_listed_and_runs() {
         .get(0);
     assert_eq!(live, 2, "kimmy's one activity expired, londo's two live");
     // A read refuses --dry-run.
-    cruddur(&["db", "query", "activities/home", "--dry-run"])
-        .db(&db)
-        .dir(&repo.root)
+    repo.cruddur(&db, &["db", "query", "activities/home", "--dry-run"])
         .code(2)
         .stderr_has("query `activities/home` only reads")
         .run();
 
     // A built-in name the repository does not have is unknown here, and says what is.
-    cruddur(&["db", "query", "users/uuid_from_cognito_user_id", "-p", "x=y"])
-        .db(&db)
-        .dir(&repo.root)
+    repo.cruddur(&db, &["db", "query", "users/uuid_from_cognito_user_id", "-p", "x=y"])
         .code(1)
         .stderr_has("there is no query `users/uuid_from_cognito_user_id` in backend-flask/db/sql; the queries are: activities/create,")
         .run();
@@ -406,10 +414,7 @@ fn every_query_of_the_folder_is_listed_and_runs() {
 fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
     let repo = Repo::new();
     let db = TestDb::new("app_badquery");
-    cruddur(&["db", "setup", "-q"])
-        .db(&db)
-        .dir(&repo.root)
-        .run();
+    repo.cruddur(&db, &["db", "setup", "-q"]).run();
     let folder = repo.db_dir().join("sql/users");
     write(
         &folder,
@@ -417,23 +422,18 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
         "-- half written\nSELECT *\nFROM public.users\nWHERE handle = %(handle\n",
     );
     write(&folder, "two.sql", "SELECT 1;\nDELETE FROM public.users;\n");
-    cruddur(&["db", "query", "users/broken", "-p", "handle=kimmy"])
-        .db(&db)
-        .dir(&repo.root)
+    repo.cruddur(&db, &["db", "query", "users/broken", "-p", "handle=kimmy"])
         .code(1)
         .stderr_has("error: backend-flask/db/sql/users/broken.sql:4:16: placeholder at `%(handle")
         .run();
-    cruddur(&["db", "query", "users/two"])
-        .db(&db)
-        .dir(&repo.root)
+    repo.cruddur(&db, &["db", "query", "users/two"])
         .code(1)
         .stderr_has("error: backend-flask/db/sql/users/two.sql:2:1: a second statement")
         .run();
     assert_eq!(db.count("public.users"), 3, "nothing ran");
     // The listing still lists them all, and says which cannot run.
-    let listed: Vec<QueryInfo> = cruddur(&["db", "query", "--json"])
-        .db(&db)
-        .dir(&repo.root)
+    let listed: Vec<QueryInfo> = repo
+        .cruddur(&db, &["db", "query", "--json"])
         .stderr_has("warning: backend-flask/db/sql/users/broken.sql:4:16")
         .run()
         .json();
@@ -448,9 +448,8 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
 
     // A symlink back up the tree is read once, not followed round.
     std::os::unix::fs::symlink("..", folder.join("loop")).unwrap();
-    let listed: Vec<QueryInfo> = cruddur(&["db", "query", "--json", "-q"])
-        .db(&db)
-        .dir(&repo.root)
+    let listed: Vec<QueryInfo> = repo
+        .cruddur(&db, &["db", "query", "--json", "-q"])
         .run()
         .json();
     assert_eq!(listed.len(), QUERIES.len() + 2);
@@ -461,9 +460,7 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
         b"INSERT INTO x VALUES ('\xff');\n",
     )
     .unwrap();
-    cruddur(&["db", "seed"])
-        .db(&db)
-        .dir(&repo.root)
+    repo.cruddur(&db, &["db", "seed"])
         .code(1)
         .stderr_has("error: cannot read backend-flask/db/seed.sql")
         .stderr_has("it is not UTF-8 text (a bad byte at offset 23): save it as UTF-8")
@@ -475,10 +472,7 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
 fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     let repo = Repo::new();
     let db = TestDb::new("app_ddb");
-    cruddur(&["db", "setup", "-q"])
-        .db(&db)
-        .dir(&repo.root)
-        .run();
+    repo.cruddur(&db, &["db", "setup", "-q"]).run();
     let table = TestTable::new("app_ddb");
     cruddur(&["ddb", "schema-load", "--no-stream"])
         .table(&table)
@@ -574,18 +568,14 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
 fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
     let repo = Repo::new();
     let db = TestDb::new("app_trap");
-    cruddur(&["db", "setup", "-q"])
-        .db(&db)
-        .dir(&repo.root)
-        .run();
+    repo.cruddur(&db, &["db", "setup", "-q"]).run();
     assert_eq!(db.marker(), NEWEST);
     let records = |db: &TestDb| db.count("public.cruddur_migrations");
     assert_eq!(records(&db), 2);
 
     // The plan says what may happen.
-    let plan: crate::reports::DryRun = cruddur(&["db", "schema-load", "--dry-run", "--json"])
-        .db(&db)
-        .dir(&repo.root)
+    let plan: crate::reports::DryRun = repo
+        .cruddur(&db, &["db", "schema-load", "--dry-run", "--json"])
         .run()
         .json();
     assert!(
@@ -597,9 +587,8 @@ fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
     assert_eq!(db.marker(), NEWEST, "a dry run changes nothing");
 
     // The app's schema recreates users and activities but keeps schema_information.
-    let loaded: LoadReport = cruddur(&["db", "schema-load", "--json"])
-        .db(&db)
-        .dir(&repo.root)
+    let loaded: LoadReport = repo
+        .cruddur(&db, &["db", "schema-load", "--json"])
         .stderr_has("warning: backend-flask/db/schema.sql recreated activities, users")
         .stderr_has("run `cruddur db migrate` to apply them again")
         .run()
@@ -612,26 +601,19 @@ fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
     assert!(!has_column(&db, "users", "bio"));
     assert_eq!(db.marker(), "0");
     assert_eq!(records(&db), 0);
-    let rows: Vec<MigrationRow> = cruddur(&["db", "migrations", "--json"])
-        .db(&db)
-        .dir(&repo.root)
+    let rows: Vec<MigrationRow> = repo
+        .cruddur(&db, &["db", "migrations", "--json"])
         .run()
         .json();
     assert!(rows.iter().all(|r| r.state == "pending"), "{rows:?}");
-    cruddur(&["db", "migrate"])
-        .db(&db)
-        .dir(&repo.root)
+    repo.cruddur(&db, &["db", "migrate"])
         .stdout_has("applied 2 migrations")
         .run();
     assert!(has_column(&db, "users", "bio") && has_column(&db, "users", "location"));
     assert_eq!(db.marker(), NEWEST);
 
     // A seed load replaces no table: nothing to reset.
-    let seeded: LoadReport = cruddur(&["db", "seed", "--json"])
-        .db(&db)
-        .dir(&repo.root)
-        .run()
-        .json();
+    let seeded: LoadReport = repo.cruddur(&db, &["db", "seed", "--json"]).run().json();
     assert!(seeded.migrations_reset.is_none());
     assert_eq!(db.marker(), NEWEST);
 }
@@ -640,10 +622,7 @@ fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
 fn doctor_and_verbose_name_the_folder_and_each_file() {
     let repo = Repo::new();
     let db = TestDb::new("app_doctor");
-    cruddur(&["db", "setup", "-q"])
-        .db(&db)
-        .dir(&repo.root)
-        .run();
+    repo.cruddur(&db, &["db", "setup", "-q"]).run();
     write(
         &repo.db_dir().join("sql"),
         "oops.sql",
@@ -683,9 +662,7 @@ fn doctor_and_verbose_name_the_folder_and_each_file() {
     assert!(row("migrations").detail.contains("../../../db/migrations"));
 
     // -v says which folder and how it was found.
-    cruddur(&["db", "seed", "--dry-run", "-v"])
-        .db(&db)
-        .dir(&repo.root)
+    repo.cruddur(&db, &["db", "seed", "--dry-run", "-v"])
         .stderr_has("app files: backend-flask/db (found walking up from")
         .stdout_has("run 2 statements of backend-flask/db/seed.sql")
         .run();
@@ -736,9 +713,7 @@ fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
 
     // A repository whose seed.sql is gone: named, with the fix, and nothing dropped.
     std::fs::remove_file(repo.db_dir().join("seed.sql")).unwrap();
-    cruddur(&["db", "setup"])
-        .db(&db)
-        .dir(&repo.root)
+    repo.cruddur(&db, &["db", "setup"])
         .code(1)
         .stderr_has("error: backend-flask/db/seed.sql is missing: the app's database folder backend-flask/db")
         .stderr_has("Pass --file PATH, or --app-dir")
@@ -754,9 +729,7 @@ fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
         "seed.sql",
         "INSERT INTO public.users VALUES ('a');\n/* never closed\n",
     );
-    cruddur(&["db", "setup"])
-        .db(&db)
-        .dir(&repo.root)
+    repo.cruddur(&db, &["db", "setup"])
         .code(1)
         .stderr_has("backend-flask/db/seed.sql:2:1: unterminated /* comment")
         .run();

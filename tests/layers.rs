@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("text", 0),
     ("hosts", 0),
     ("sql", 0),
+    ("testing", 0),
     ("term", 1),
     ("printer", 1),
     ("interrupt", 1),
@@ -215,6 +216,6 @@ fn the_check_sees_what_it_must() {
     let code = "use crate::{ctx::Ctx, output::{Outcome, View}};\nfn f() { crate::pg::target::x(); crate::text::cut(\"\", 1); }";
     let found: Vec<String> = imports(code, &known).into_iter().collect();
     assert_eq!(found, ["ctx", "output", "pg/target", "text"]);
-    assert_eq!(place("ddb/patterns/send_message"), Some((27, 7)));
+    assert_eq!(place("ddb/patterns/send_message"), Some((28, 7)));
     assert!(place("nowhere").is_none());
 }
