@@ -292,6 +292,7 @@ pub fn http_client_for(
     use aws_smithy_http_client::tls::{
         rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
     };
+    let plain = endpoint.is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("http://"));
     let direct = endpoint
         .and_then(crate::hosts::endpoint_host)
         .is_some_and(|host| crate::hosts::is_loopback(&host));
@@ -312,9 +313,7 @@ pub fn http_client_for(
     Ok(
         aws_smithy_http_client::Builder::new().build_with_connector_fn(
             move |settings, components| {
-                let mut builder = aws_smithy_http_client::ConnectorBuilder::default()
-                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
-                    .tls_context(tls.clone());
+                let mut builder = aws_smithy_http_client::ConnectorBuilder::default();
                 builder.set_connector_settings(settings.cloned());
                 if let Some(components) = components {
                     builder.set_sleep_impl(components.sleep_impl());
@@ -324,7 +323,16 @@ pub fn http_client_for(
                 } else {
                     ProxyConfig::from_env()
                 }));
-                builder.build()
+                // A plain-http endpoint (the local stack) needs no TLS, so no trust store is
+                // loaded for it: reading every file of /etc/ssl/certs, per client, was most of
+                // a short command's time.
+                if plain {
+                    return builder.build_http();
+                }
+                builder
+                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                    .tls_context(tls.clone())
+                    .build()
             },
         ),
     )
