@@ -136,15 +136,6 @@ impl App {
         self.sql_file(file, SEED_FILE, sql::SEED)
     }
 
-    /// Where `schema.sql` or `seed.sql` would come from, without reading it (for plans).
-    pub fn file_name(&self, file: Option<&Path>, which: &str) -> String {
-        match (file, &self.dir) {
-            (Some(path), _) => path.display().to_string(),
-            (None, Some(dir)) => self.shown(&dir.path.join(which)),
-            (None, None) => format!("built-in sql/{which}"),
-        }
-    }
-
     fn sql_file(&self, file: Option<&Path>, which: &str, builtin: &str) -> Result<SqlSource> {
         if let Some(path) = file {
             // A path the user typed is shown as they typed it.
@@ -309,10 +300,11 @@ impl NamedQuery {
         };
         let (rewritten, params) = sql::placeholders(statement.text)
             .map_err(|e| at(statement.start + e.offset, &e.message))?;
-        let writes = !matches!(
-            sql::first_keyword(&rewritten).as_str(),
-            "SELECT" | "WITH" | "VALUES" | "TABLE" | "SHOW"
-        ) || (sql::first_keyword(&rewritten) == "WITH" && writes_in_with(&rewritten));
+        let writes = match sql::first_keyword(&rewritten).as_str() {
+            "WITH" => writes_in_with(&rewritten),
+            "SELECT" | "VALUES" | "TABLE" | "SHOW" => false,
+            _ => true,
+        };
         Ok(Prepared {
             statement: rewritten,
             params,

@@ -79,7 +79,7 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
             .params
             .iter()
             .zip(&values)
-            .map(|(n, v)| format!("{n} = {:?}", v.0))
+            .map(|(n, v)| format!("{n} = '{}'", crate::text::visible(v.0)))
             .collect();
         let plan = Plan {
             destination: pg.destination(),

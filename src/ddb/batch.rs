@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
 
-use super::items::{describe_key, Item};
+use super::items::{describe_key, describe_parts, Item};
 use crate::dynamodb::Ddb;
 use crate::term::Progress;
 
@@ -597,13 +597,8 @@ fn describe_body(body: &[u8]) -> Option<Vec<String>> {
                 .and_then(|v| v.get("S"))
                 .and_then(|v| v.as_str())
                 .unwrap_or("?")
-                .to_string()
         };
-        format!(
-            "{} / {}",
-            crate::text::cut(&part("pk"), 80),
-            crate::text::cut(&part("sk"), 80)
-        )
+        describe_parts(part("pk"), part("sk"))
     };
     Some(
         tables

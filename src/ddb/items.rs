@@ -80,10 +80,18 @@ pub fn key_of(item: &Item) -> Item {
 
 /// `pk / sk`, for messages that list keys.
 pub fn describe_key(item: &Item) -> String {
+    describe_parts(
+        text(item, "pk").unwrap_or("?"),
+        text(item, "sk").unwrap_or("?"),
+    )
+}
+
+/// `pk / sk` from the two values, each cut at 80 characters.
+pub fn describe_parts(pk: &str, sk: &str) -> String {
     format!(
         "{} / {}",
-        crate::text::cut(text(item, "pk").unwrap_or("?"), 80),
-        crate::text::cut(text(item, "sk").unwrap_or("?"), 80)
+        crate::text::cut(pk, 80),
+        crate::text::cut(sk, 80)
     )
 }
 
