@@ -25,6 +25,8 @@ pub enum Destination {
     },
     /// A DynamoDB table behind an endpoint.
     DynamoDb { endpoint: String, table: String },
+    /// A file of the workspace (a new migration): never production, never remote.
+    File { path: String },
     /// Another AWS service (EC2) in a region; `endpoint` when an emulator's is named.
     Aws {
         service: &'static str,
@@ -42,6 +44,7 @@ impl Destination {
             Destination::DynamoDb { endpoint, table } => {
                 format!("DynamoDB table `{table}` at {endpoint}")
             }
+            Destination::File { path } => format!("the file {path}"),
             Destination::Aws {
                 service,
                 endpoint: Some(endpoint),
@@ -64,6 +67,13 @@ pub struct Plan {
     pub actions: Vec<String>,
     /// What a person types to confirm in production (the database, table or rule).
     pub confirm: String,
+}
+
+impl Plan {
+    /// What, where: the line a dry run and a confirmation start with.
+    pub fn said(&self) -> String {
+        format!("{} ({})", self.summary, self.destination.describe())
+    }
 }
 
 /// The flags that bear on the guard, and whether a person can answer.
@@ -90,6 +100,17 @@ pub enum Marker {
     Prod,
     /// The marker could not be read, and why.
     Unreadable(String),
+}
+
+impl Marker {
+    /// The marker as a command read it: `Err` when it could not be read.
+    pub fn read(read: &anyhow::Result<Option<String>>) -> Marker {
+        match read {
+            Ok(Some(mark)) if mark == Target::Prod.name() => Marker::Prod,
+            Ok(_) => Marker::Unmarked,
+            Err(error) => Marker::Unreadable(format!("{error:#}")),
+        }
+    }
 }
 
 /// What the guard decided.
@@ -130,6 +151,10 @@ pub fn decide(policy: &Policy, plan: &Plan, marker: &Marker) -> Decision {
     if policy.dry_run {
         return Decision::DryRun;
     }
+    // A file of the workspace is written in either mode: it is not production's.
+    if matches!(plan.destination, Destination::File { .. }) {
+        return Decision::Execute;
+    }
     match (policy.target, policy.yes, policy.interactive) {
         (Target::Local, _, _) | (Target::Prod, true, _) => Decision::Execute,
         (Target::Prod, false, true) => Decision::Confirm,
@@ -168,6 +193,7 @@ pub fn local_only(policy: &Policy, destination: &Destination) -> Result<(), Stri
         Destination::DynamoDb { endpoint, .. } => {
             refuse_aws_endpoint(endpoint, "the DynamoDB endpoint")
         }
+        Destination::File { .. } => Ok(()),
         Destination::Aws {
             service, endpoint, ..
         } => match endpoint.as_deref().map(|e| (e, endpoint_host(e))) {
@@ -238,6 +264,13 @@ mod tests {
                 dynamodb("https://dynamodb.us-east-1.amazonaws.com"),
                 false,
             ),
+            (
+                "workspace file",
+                Destination::File {
+                    path: "db/migrations/1_x.py".into(),
+                },
+                true,
+            ),
         ];
         let markers = [
             Marker::NotApplicable,
@@ -272,6 +305,8 @@ mod tests {
                                 "fail"
                             }
                             _ if policy.dry_run => "dry run",
+                            // A workspace file is never production's: no confirmation.
+                            _ if *name == "workspace file" => "execute",
                             Target::Local => "execute",
                             Target::Prod if policy.yes => "execute",
                             Target::Prod if policy.interactive => "confirm",
@@ -290,7 +325,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cases, 5 * 4 * 2 * 16);
+        assert_eq!(cases, 6 * 4 * 2 * 16);
     }
 
     #[test]

@@ -1,94 +1,141 @@
-//! The one entry point of every write: plan → guard → execute. A command builds its
-//! [`Plan`], hands it here with the database's marker, and gets back either the plan to show
-//! (`--dry-run`), a refusal, or the result of executing it — after a confirmation when the
-//! guard asks for one. The decision itself is `guard::decide`, pure; this carries it out.
+//! The one entry point of every write: plan → guard → execute. A writing command prepares a
+//! [`Write`]: a typed value holding the operations it will perform. Its [`Plan`] (what
+//! `--dry-run` shows and a person confirms) is rendered from that value, and `execute`
+//! consumes the same value, so what is shown is what runs. The decision itself is
+//! `guard::decide`, pure; [`run`] carries it out and turns the typed report into the outcome.
+
+use std::fmt::Display;
 
 use anyhow::{anyhow, Result};
+use serde::Serialize;
 
 use crate::ctx::Ctx;
-use crate::error::refused;
+use crate::error::{refused, Stop};
 use crate::guard::{decide, Decision, Marker, Plan};
 use crate::output::Outcome;
-use crate::target::Target;
 
-/// The environment marker of the plan's database as a command read it (it holds the
-/// connection); `Err` when it could not be read.
-pub type MarkerRead = Result<Option<String>>;
+/// What a write reports: a sentence for people (`Display`) and an object for machines.
+pub trait Report: Display + Serialize + Sized {
+    /// How it is printed: the sentence and the object, unless the report is rows.
+    fn into_outcome(self) -> Result<Outcome> {
+        Outcome::report(&self)
+    }
+}
+
+/// A write as one value: rendered as its plan, executed as it is.
+pub trait Write: Sized {
+    type Report: Report;
+    /// Where it goes, what it will do (rendered from this value's operations), and what a
+    /// person types to confirm.
+    fn plan(&self) -> Plan;
+    /// What the target database says it is (Postgres writes read it with their connection).
+    fn marker(&self) -> Marker {
+        Marker::NotApplicable
+    }
+    /// Perform exactly the operations of this value.
+    fn execute(self, ctx: &Ctx) -> Result<Self::Report>;
+}
+
+/// What preparing a write found: nothing to do (and the report that says so), or a write.
+pub enum Prepared<W: Write> {
+    Nothing(W::Report),
+    Write(W),
+}
+
+/// A command (or a named query) that only reads: `--dry-run` has nothing to show, and says
+/// so as a usage error. `what` names it ("this command", "query `x`").
+pub fn reads(ctx: &Ctx, what: &str) -> Result<()> {
+    if ctx.dry_run {
+        return Err(Stop::Usage(format!(
+            "{what} only reads: --dry-run has nothing to show; run it without --dry-run"
+        ))
+        .into());
+    }
+    Ok(())
+}
 
 /// What the guard let through.
-pub enum Go {
-    /// `--dry-run`: show this and do nothing.
-    DryRun(Outcome),
-    /// Go ahead.
+enum Go {
+    DryRun,
     Execute,
 }
 
-/// What a guarded write came to: its plan (`--dry-run`) or its result.
-pub enum Done<R> {
-    Planned(Outcome),
-    Executed(R),
-}
-
-impl<R> Done<R> {
-    /// The outcome to render: the plan, or `report` of the result.
-    pub fn outcome(self, report: impl FnOnce(R) -> Result<Outcome>) -> Result<Outcome> {
-        match self {
-            Done::Planned(plan) => Ok(plan),
-            Done::Executed(result) => report(result),
-        }
-    }
-
-    /// The executed result turned into another (a report from raw results).
-    pub fn map<T>(self, f: impl FnOnce(R) -> T) -> Done<T> {
-        match self {
-            Done::Planned(plan) => Done::Planned(plan),
-            Done::Executed(result) => Done::Executed(f(result)),
-        }
-    }
-
-    /// The result, for a step of a larger command (which did its own dry run before).
-    pub fn executed(self) -> Result<R> {
-        match self {
-            Done::Executed(result) => Ok(result),
-            Done::Planned(_) => Err(anyhow!("internal: a step was planned instead of run")),
-        }
-    }
-}
-
-/// Pass `plan` through the guard. `marker` is the Postgres marker of the plan's database (for
-/// other stores, `None`); a command that writes Postgres must supply it.
-pub fn check(ctx: &Ctx, plan: &Plan, marker: Option<MarkerRead>) -> Result<Go> {
-    let marker = match marker {
-        None => Marker::NotApplicable,
-        Some(Ok(Some(mark))) if mark == Target::Prod.name() => Marker::Prod,
-        Some(Ok(_)) => Marker::Unmarked,
-        Some(Err(error)) => Marker::Unreadable(format!("{error:#}")),
-    };
-    let said = || format!("{} ({})", plan.summary, plan.destination.describe());
-    match decide(&ctx.policy(), plan, &marker) {
+/// Pass `plan` through the guard: a refusal, a dry run, or go (after a confirmation when the
+/// guard asks for one).
+fn check(ctx: &Ctx, plan: &Plan, marker: &Marker) -> Result<Go> {
+    match decide(&ctx.policy(), plan, marker) {
         Decision::Refuse(why) => Err(refused(why)),
         Decision::Fail(why) => Err(anyhow!(why)),
-        Decision::DryRun => Ok(Go::DryRun(Outcome::dry_run(
-            format!("would {}", said()),
-            plan.actions.clone(),
-        )?)),
+        Decision::DryRun => Ok(Go::DryRun),
         Decision::Confirm => {
-            ctx.printer.confirm(&said(), &plan.actions, &plan.confirm)?;
+            ctx.printer
+                .confirm(&plan.said(), &plan.actions, &plan.confirm)?;
             Ok(Go::Execute)
         }
         Decision::Execute => Ok(Go::Execute),
     }
 }
 
-/// plan → guard → execute: the one path of every write.
-pub fn write<R>(
-    ctx: &Ctx,
-    plan: &Plan,
-    marker: Option<MarkerRead>,
-    execute: impl FnOnce() -> Result<R>,
-) -> Result<Done<R>> {
-    match check(ctx, plan, marker)? {
-        Go::DryRun(outcome) => Ok(Done::Planned(outcome)),
-        Go::Execute => execute().map(Done::Executed),
+/// plan → guard → execute → report: the one path of every write. `--dry-run` renders the
+/// plan; `-v` shows the plan being executed, as the dry run would have.
+pub fn run<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<Outcome> {
+    let write = match prepared {
+        Prepared::Nothing(report) => return report.into_outcome(),
+        Prepared::Write(write) => write,
+    };
+    let plan = write.plan();
+    match check(ctx, &plan, &write.marker())? {
+        Go::DryRun => dry_run(&plan),
+        Go::Execute => {
+            show_executing(ctx, &plan);
+            write.execute(ctx)?.into_outcome()
+        }
     }
+}
+
+/// A step of a composite write whose plan (composed of its steps') has passed the guard as a
+/// whole: the step's own write, executed directly.
+pub fn step<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<W::Report> {
+    match prepared {
+        Prepared::Nothing(report) => Ok(report),
+        Prepared::Write(write) => {
+            show_executing(ctx, &write.plan());
+            write.execute(ctx)
+        }
+    }
+}
+
+fn show_executing(ctx: &Ctx, plan: &Plan) {
+    if ctx.printer.verbose {
+        let mut text = format!("executing: {}", plan.said());
+        for action in &plan.actions {
+            text.push_str("\n  - ");
+            text.push_str(action);
+        }
+        ctx.detail(text);
+    }
+}
+
+/// A plan that was not carried out (`--dry-run`): the same lines a confirmation shows.
+fn dry_run(plan: &Plan) -> Result<Outcome> {
+    #[derive(Serialize)]
+    struct DryRun<'a> {
+        dry_run: bool,
+        summary: String,
+        actions: &'a [String],
+    }
+    let summary = format!("would {}", plan.said());
+    let mut message = format!("dry run, nothing was done: {summary}");
+    for action in &plan.actions {
+        message.push_str("\n  - ");
+        message.push_str(action);
+    }
+    Outcome::done(
+        message,
+        DryRun {
+            dry_run: true,
+            summary,
+            actions: &plan.actions,
+        },
+    )
 }

@@ -40,12 +40,8 @@ pub use crate::ctx::Ctx;
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, command: &Command) -> Result<Outcome> {
-    if ctx.dry_run && !writes(command) {
-        return Err(error::Stop::Usage(
-            "this command only reads: --dry-run has nothing to show; run it without --dry-run"
-                .into(),
-        )
-        .into());
+    if !writes(command) {
+        guarded::reads(ctx, "this command")?;
     }
     match command {
         Command::Db(command) => db::run(ctx, command),

@@ -1,6 +1,7 @@
 //! The one place that prints results. Commands return an [`Outcome`]; `main` hands it here.
 //! Results go to stdout; everything else (progress, notices, errors) goes to stderr.
 
+use std::fmt::Display;
 use std::io::{self, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -93,17 +94,9 @@ impl Outcome {
     }
 
     /// What a `--dry-run` would have done: a summary and the actions, nothing done.
-    pub fn dry_run(summary: impl Into<String>, actions: Vec<String>) -> Result<Outcome> {
-        let summary = summary.into();
-        let mut message = format!("dry run, nothing was done: {summary}");
-        for action in &actions {
-            message.push_str("\n  - ");
-            message.push_str(action);
-        }
-        Outcome::done(
-            message,
-            serde_json::json!({ "dry_run": true, "summary": summary, "actions": actions }),
-        )
+    /// A typed report: its sentence for people, its fields for machines.
+    pub fn report<R: Display + Serialize>(report: &R) -> Result<Outcome> {
+        Outcome::done(report.to_string(), report)
     }
 
     pub fn done(message: impl Into<String>, data: impl Serialize) -> Result<Outcome> {

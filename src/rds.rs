@@ -16,7 +16,8 @@ use crate::cli::{RdsCommand, SgRuleArgs};
 use crate::ctx::Ctx;
 #[cfg(feature = "ec2")]
 use crate::guard::{Destination, Plan};
-use crate::guarded::{self, Done};
+#[cfg(feature = "ec2")]
+use crate::guarded::{self, Prepared};
 use crate::output::Outcome;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -111,72 +112,136 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
     ));
     let client = aws_sdk_ec2::Client::new(&sdk);
     let before = ctx.block_on(read_rule(&client, &place, group_id, rule_id))??;
-    let after = if before == wanted {
-        None
+    let prepared = if before == wanted {
+        Prepared::Nothing(RuleReport {
+            group_id: group_id.to_string(),
+            rule_id: rule_id.to_string(),
+            ip: ip.to_string(),
+            changed: false,
+            after: before.clone(),
+            before,
+        })
     } else {
-        let plan = Plan {
+        Prepared::Write(ModifyRule {
+            client,
+            place,
             destination,
-            summary: format!("rewrite ingress rule {rule_id} of security group {group_id}"),
+            group_id,
+            rule_id,
+            ip,
+            before,
+            wanted,
+        })
+    };
+    guarded::run(ctx, prepared)
+}
+
+/// ModifySecurityGroupRules of the one rule, then the rule read back.
+#[cfg(feature = "ec2")]
+struct ModifyRule<'a> {
+    client: aws_sdk_ec2::Client,
+    /// Where EC2 is, in words.
+    place: String,
+    destination: Destination,
+    group_id: &'a str,
+    rule_id: &'a str,
+    ip: Ipv4Addr,
+    before: RuleView,
+    wanted: RuleView,
+}
+
+#[cfg(feature = "ec2")]
+#[derive(Debug, Serialize)]
+struct RuleReport {
+    group_id: String,
+    rule_id: String,
+    ip: String,
+    changed: bool,
+    before: RuleView,
+    after: RuleView,
+}
+
+#[cfg(feature = "ec2")]
+impl guarded::Report for RuleReport {}
+
+#[cfg(feature = "ec2")]
+impl std::fmt::Display for RuleReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        if self.changed {
+            write!(
+                f,
+                "rule {}: {} → {}",
+                self.rule_id,
+                self.before.describe(),
+                self.after.describe()
+            )
+        } else {
+            write!(
+                f,
+                "rule {} already allows {}; nothing changed",
+                self.rule_id,
+                self.before.describe()
+            )
+        }
+    }
+}
+
+#[cfg(feature = "ec2")]
+impl guarded::Write for ModifyRule<'_> {
+    type Report = RuleReport;
+
+    fn plan(&self) -> Plan {
+        Plan {
+            destination: self.destination.clone(),
+            summary: format!(
+                "rewrite ingress rule {} of security group {}",
+                self.rule_id, self.group_id
+            ),
             actions: vec![format!(
-                "ModifySecurityGroupRules {rule_id}: {} → {}",
-                before.describe(),
-                wanted.describe()
+                "ModifySecurityGroupRules {}: {} → {}",
+                self.rule_id,
+                self.before.describe(),
+                self.wanted.describe()
             )],
-            confirm: rule_id.to_string(),
-        };
+            confirm: self.rule_id.to_string(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<RuleReport> {
+        let wanted = &self.wanted;
+        let port = wanted.from_port.unwrap_or_default();
         let update = SecurityGroupRuleRequest::builder()
             .ip_protocol("tcp")
-            .from_port(i32::from(args.port))
-            .to_port(i32::from(args.port))
-            .cidr_ipv4(format!("{ip}/32"))
-            .description(&args.description)
+            .from_port(port)
+            .to_port(port)
+            .set_cidr_ipv4(wanted.cidr.clone())
+            .set_description(wanted.description.clone())
             .build();
-        let done = guarded::write(ctx, &plan, None, || {
-            ctx.block_on(async {
-                client
-                    .modify_security_group_rules()
-                    .group_id(group_id)
-                    .security_group_rules(
-                        SecurityGroupRuleUpdate::builder()
-                            .security_group_rule_id(rule_id)
-                            .security_group_rule(update)
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| crate::aws::explain("ModifySecurityGroupRules", &place, &e))?;
-                read_rule(&client, &place, group_id, rule_id).await
-            })?
-        })?;
-        match done {
-            Done::Planned(plan) => return Ok(plan),
-            Done::Executed(after) => Some(after),
-        }
-    };
-
-    let changed = after.is_some();
-    let message = match &after {
-        None => format!(
-            "rule {rule_id} already allows {}; nothing changed",
-            before.describe()
-        ),
-        Some(after) => format!(
-            "rule {rule_id}: {} → {}",
-            before.describe(),
-            after.describe()
-        ),
-    };
-    Outcome::done(
-        message,
-        serde_json::json!({
-            "group_id": group_id,
-            "rule_id": rule_id,
-            "ip": ip.to_string(),
-            "changed": changed,
-            "before": before,
-            "after": after.unwrap_or(before.clone()),
-        }),
-    )
+        let (client, place) = (&self.client, &self.place);
+        let after = ctx.block_on(async {
+            client
+                .modify_security_group_rules()
+                .group_id(self.group_id)
+                .security_group_rules(
+                    SecurityGroupRuleUpdate::builder()
+                        .security_group_rule_id(self.rule_id)
+                        .security_group_rule(update)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| crate::aws::explain("ModifySecurityGroupRules", place, &e))?;
+            read_rule(client, place, self.group_id, self.rule_id).await
+        })??;
+        Ok(RuleReport {
+            group_id: self.group_id.to_string(),
+            rule_id: self.rule_id.to_string(),
+            ip: self.ip.to_string(),
+            changed: true,
+            before: self.before,
+            after,
+        })
+    }
 }
 
 #[cfg_attr(not(feature = "ec2"), allow(dead_code))]

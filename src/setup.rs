@@ -1,18 +1,16 @@
-//! `cruddur setup`: a fresh workspace in one command — `db setup`, then
+//! `cruddur setup`: a fresh workspace in one command — `db setup`'s steps, then
 //! `ddb schema-load --if-not-exists` and `ddb seed --replace`. Local only; safe to re-run.
 //! This is what a Gitpod/Codespaces start task runs.
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::cli::SetupArgs;
 use crate::ctx::Ctx;
-use crate::db::setup::{plan, refuse_prod, run_steps, SetupOptions, STEPS};
-use crate::ddb::schema_load::{create_table, TableOptions};
-use crate::ddb::seed::{seed_conversation, SeedOptions};
-use crate::guarded::{self, Go};
+use crate::db::setup::{refuse_prod, Rebuild, SetupOptions, Step};
+use crate::ddb::schema_load::TableOptions;
+use crate::ddb::seed::SeedOptions;
+use crate::guarded::{self, Prepared};
 use crate::output::Outcome;
-use crate::steps::{StepEnd, Steps};
 
 pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     refuse_prod(ctx, "setup")?;
@@ -26,48 +24,16 @@ pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
         ..SeedOptions::default()
     };
     let ddb = ctx.ddb()?;
-    let pg = ctx.pg()?;
-    let options = SetupOptions::new(&setup.pool, &setup.dir);
-    let mut plan = plan(ctx.app()?, pg, &options)?;
-    plan.summary = format!(
+    let mut rebuild = Rebuild::database(ctx, &SetupOptions::new(&setup.pool, &setup.dir))?;
+    rebuild.summary = format!(
         "set up the local stack from scratch: database `{}` and table `{}` at {}",
-        pg.dbname, ddb.table, ddb.endpoint
+        ctx.pg()?.dbname,
+        ddb.table,
+        ddb.endpoint
     );
-    plan.actions.push(format!(
-        "create DynamoDB table `{}` unless it exists",
-        ddb.table
-    ));
-    plan.actions.push(format!(
-        "seed conversation {} (replacing it) between {} and {} when both are users, else the oldest two users",
-        seed.message_group_uuid,
-        crate::users::DEFAULT_PAIR[0],
-        crate::users::DEFAULT_PAIR[1]
-    ));
-    if let Go::DryRun(plan) = guarded::check(ctx, &plan, None)? {
-        return Ok(plan);
-    }
-    let all: Vec<&'static str> = STEPS
-        .iter()
-        .copied()
-        .chain(["ddb schema-load", "ddb seed"])
-        .collect();
-    let mut steps = Steps::new(ctx, &all);
-    run_steps(ctx, &options, &mut steps)?;
-    steps.run("ddb schema-load", || {
-        let report = create_table(ctx, ddb, table)?.executed()?;
-        StepEnd::ok(report.summary(), &report)
-    })?;
-    steps.run("ddb seed", || {
-        let report = seed_conversation(ctx, ddb, &seed)?.executed()?;
-        StepEnd::ok(report.summary(), &report)
-    })?;
-    steps.outcome(
-        format!(
-            "the local stack is set up: database `{}` and table `{}`",
-            pg.dbname, ddb.table
-        ),
-        json!({ "database": pg.dbname, "table": ddb.table }),
-    )
+    rebuild.steps.push(Step::TableLoad(table));
+    rebuild.steps.push(Step::TableSeed(seed));
+    guarded::run(ctx, Prepared::Write(rebuild))
 }
 
 #[cfg(test)]

@@ -5,11 +5,10 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::ctx::Ctx;
 use crate::interrupt;
-use crate::output::Outcome;
 use crate::term::{paint, Colour};
 
 #[derive(Debug, Serialize)]
@@ -129,11 +128,8 @@ impl<'a> Steps<'a> {
         )
     }
 
-    pub fn outcome(self, message: String, target: serde_json::Value) -> Result<Outcome> {
-        let elapsed_ms = self.started.elapsed().as_millis() as u64;
-        Outcome::done(
-            format!("{message} ({elapsed_ms} ms)"),
-            json!({ "target": target, "elapsed_ms": elapsed_ms, "steps": self.done }),
-        )
+    /// How long the steps took, and each one's line and report.
+    pub fn finish(self) -> (u64, Vec<Step>) {
+        (self.started.elapsed().as_millis() as u64, self.done)
     }
 }

@@ -15,6 +15,7 @@ mod docs;
 mod faults;
 mod layers;
 mod migrations;
+mod plans;
 mod proxy;
 mod rds;
 mod stream;

@@ -1,59 +1,100 @@
 //! `cruddur db create`: create the URL's database through the maintenance database.
 
-use anyhow::Result;
+use std::fmt;
+
+use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
-use serde_json::json;
+use postgres::Client;
+use serde::Serialize;
 
 use crate::ctx::Ctx;
 use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 use crate::pg::database_exists;
 use crate::pg::{db_message, quote_ident, PgTarget};
 
 pub fn run(ctx: &Ctx) -> Result<Outcome> {
-    let pg = ctx.pg()?;
-    create(ctx, pg)?.outcome(|created| {
-        let message = if created {
-            format!("created database `{}` on {}", pg.dbname, pg.server())
-        } else {
-            format!(
-                "database `{}` already exists on {}; nothing to do",
-                pg.dbname,
-                pg.server()
-            )
-        };
-        Outcome::done(
-            message,
-            json!({ "database": pg.dbname, "created": created }),
-        )
-    })
+    guarded::run(ctx, prepare(ctx.pg()?)?)
 }
 
-/// Create the database unless it is there, through the guard; true when this call created it.
-pub fn create(ctx: &Ctx, pg: &PgTarget) -> Result<Done<bool>> {
+#[derive(Debug, Serialize)]
+pub struct CreateReport {
+    pub database: String,
+    /// False: it was there already (or someone created it meanwhile).
+    pub created: bool,
+    #[serde(skip)]
+    server: String,
+}
+
+impl Report for CreateReport {}
+
+impl fmt::Display for CreateReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.created {
+            write!(f, "created database `{}` on {}", self.database, self.server)
+        } else {
+            write!(
+                f,
+                "database `{}` already exists on {}; nothing to do",
+                self.database, self.server
+            )
+        }
+    }
+}
+
+/// `CREATE DATABASE`, on the maintenance connection that found it missing.
+pub struct CreateDatabase<'a> {
+    pg: &'a PgTarget,
+    client: Client,
+    statement: String,
+}
+
+/// Nothing to do when the database is there; else the statement that creates it.
+pub fn prepare(pg: &PgTarget) -> Result<Prepared<CreateDatabase<'_>>> {
     let mut client = pg.connect_maintenance()?;
     if database_exists(&mut client, &pg.dbname)? {
-        return Ok(Done::Executed(false));
+        return Ok(Prepared::Nothing(report(pg, false)));
     }
-    let statement = format!("CREATE DATABASE {}", quote_ident(&pg.dbname));
-    let plan = Plan {
-        destination: pg.destination(),
-        summary: format!("create database `{}`", pg.dbname),
-        actions: vec![statement.clone()],
-        confirm: pg.dbname.clone(),
-    };
-    guarded::write(ctx, &plan, None, || {
-        match client.batch_execute(&statement) {
-            Ok(()) => Ok(true),
+    Ok(Prepared::Write(CreateDatabase {
+        pg,
+        client,
+        statement: format!("CREATE DATABASE {}", quote_ident(&pg.dbname)),
+    }))
+}
+
+fn report(pg: &PgTarget, created: bool) -> CreateReport {
+    CreateReport {
+        database: pg.dbname.clone(),
+        created,
+        server: pg.server(),
+    }
+}
+
+impl Write for CreateDatabase<'_> {
+    type Report = CreateReport;
+
+    fn plan(&self) -> Plan {
+        Plan {
+            destination: self.pg.destination(),
+            summary: format!("create database `{}`", self.pg.dbname),
+            actions: vec![self.statement.clone()],
+            confirm: self.pg.dbname.clone(),
+        }
+    }
+
+    fn execute(mut self, _: &Ctx) -> Result<CreateReport> {
+        let pg = self.pg;
+        match self.client.batch_execute(&self.statement) {
+            Ok(()) => Ok(report(pg, true)),
             // Someone else created it between the check and now.
-            Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(false),
-            Err(e) => Err(anyhow::anyhow!(
+            Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(report(pg, false)),
+            Err(e) => Err(anyhow!(
                 "could not create database `{}` on {}: {}",
                 pg.dbname,
                 pg.server(),
                 db_message(&e)
             )),
         }
-    })
+    }
 }

@@ -1,18 +1,25 @@
 //! `cruddur db drop [--force]`: drop the URL's database if it exists, refusing while other
 //! sessions use it unless --force terminates them.
 
+use std::fmt;
+
 use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
+use postgres::Client;
 use serde::Serialize;
 
 use crate::cli::DropArgs;
 use crate::ctx::Ctx;
 use crate::error::refused;
-use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guard::{Marker, Plan};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 use crate::pg::{database_exists, marker};
 use crate::pg::{db_message, quote_ident, sessions, PgTarget, Session};
+
+pub fn run(ctx: &Ctx, args: &DropArgs) -> Result<Outcome> {
+    guarded::run(ctx, prepare(ctx.pg()?, args.force)?)
+}
 
 #[derive(Debug, Serialize)]
 pub struct DropReport {
@@ -21,15 +28,19 @@ pub struct DropReport {
     pub terminated: Vec<Session>,
 }
 
-impl DropReport {
-    pub fn summary(&self) -> String {
+impl Report for DropReport {}
+
+impl fmt::Display for DropReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match (self.dropped, self.terminated.len()) {
-            (false, _) => format!(
+            (false, _) => write!(
+                f,
                 "database `{}` does not exist; nothing to drop",
                 self.database
             ),
-            (true, 0) => format!("dropped database `{}`", self.database),
-            (true, n) => format!(
+            (true, 0) => write!(f, "dropped database `{}`", self.database),
+            (true, n) => write!(
+                f,
                 "dropped database `{}`, terminating {n} session{}: {}",
                 self.database,
                 if n == 1 { "" } else { "s" },
@@ -39,14 +50,30 @@ impl DropReport {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &DropArgs) -> Result<Outcome> {
-    let pg = ctx.pg()?;
-    drop_database(ctx, pg, args.force)?.outcome(|report| Outcome::done(report.summary(), &report))
+/// How the other sessions go before the database does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Terminate {
+    /// There are none.
+    NoneOpen,
+    /// Postgres ≥ 13: `WITH (FORCE)` terminates and drops in one step, so no session can slip
+    /// in between.
+    WithForce,
+    /// Older servers: `pg_terminate_backend` first, then the drop.
+    Backend,
 }
 
-/// Drop the database if it exists, through the guard; refused while others use it unless
-/// `force`.
-pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<Done<DropReport>> {
+/// The drop, on the maintenance connection that found the database and its sessions.
+pub struct DropDatabase<'a> {
+    pg: &'a PgTarget,
+    client: Client,
+    sessions: Vec<Session>,
+    terminate: Terminate,
+    marker: Marker,
+}
+
+/// Nothing to do when the database is not there; refused while other sessions use it unless
+/// `force`; else the statements that drop it.
+pub fn prepare(pg: &PgTarget, force: bool) -> Result<Prepared<DropDatabase<'_>>> {
     if ["postgres", "template0", "template1"].contains(&pg.dbname.as_str()) {
         return Err(refused(format!(
             "refusing to drop `{}`: it is one of the server's own databases",
@@ -54,65 +81,89 @@ pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<Done<DropR
         )));
     }
     let mut client = pg.connect_maintenance()?;
-    let mut report = DropReport {
-        database: pg.dbname.clone(),
-        dropped: false,
-        terminated: Vec::new(),
-    };
     if !database_exists(&mut client, &pg.dbname)? {
-        return Ok(Done::Executed(report));
+        return Ok(Prepared::Nothing(DropReport {
+            database: pg.dbname.clone(),
+            dropped: false,
+            terminated: Vec::new(),
+        }));
     }
     let others = sessions(&mut client, Some(&pg.dbname))?;
-    let name = quote_ident(&pg.dbname);
+    if !others.is_empty() && !force {
+        return Err(in_use(pg, &others));
+    }
     let version: i32 = client
         .query_one("SELECT current_setting('server_version_num')::int", &[])?
         .get(0);
-    // WITH (FORCE) terminates and drops in one step, so no session can slip in between.
-    let statement = if force && version >= 130_000 {
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    } else {
-        format!("DROP DATABASE IF EXISTS {name}")
+    let terminate = match (force, version >= 130_000) {
+        (false, _) => Terminate::NoneOpen,
+        (true, true) => Terminate::WithForce,
+        (true, false) => Terminate::Backend,
     };
-    let mut actions = vec![statement.clone()];
-    actions.extend(others.iter().map(|s| {
-        format!(
-            "{} session {}",
-            if force { "terminate" } else { "refuse while" },
-            s.describe()
-        )
-    }));
-    let plan = Plan {
-        destination: pg.destination(),
-        summary: format!("drop database `{}`", pg.dbname),
-        actions,
-        confirm: pg.dbname.clone(),
-    };
-    let marker = marker(&mut client, &pg.dbname);
-    guarded::write(ctx, &plan, Some(marker), || {
-        if !others.is_empty() && !force {
-            return Err(in_use(pg, &others));
+    let marker = Marker::read(&marker(&mut client, &pg.dbname));
+    Ok(Prepared::Write(DropDatabase {
+        pg,
+        client,
+        sessions: others,
+        terminate,
+        marker,
+    }))
+}
+
+const TERMINATE: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = $1 AND pid <> pg_backend_pid()";
+
+impl DropDatabase<'_> {
+    fn statement(&self) -> String {
+        let name = quote_ident(&self.pg.dbname);
+        match self.terminate {
+            Terminate::WithForce => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            Terminate::NoneOpen | Terminate::Backend => format!("DROP DATABASE IF EXISTS {name}"),
         }
-        let result = if force && version >= 130_000 {
-            client.batch_execute(&statement)
-        } else {
-            if force {
-                client.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                     WHERE datname = $1 AND pid <> pg_backend_pid()",
-                    &[&pg.dbname],
-                )?;
-            }
-            client.batch_execute(&statement)
-        };
-        match result {
-            Ok(()) => {
-                report.dropped = true;
-                report.terminated = if force { others } else { Vec::new() };
-                Ok(report)
-            }
+    }
+}
+
+impl Write for DropDatabase<'_> {
+    type Report = DropReport;
+
+    fn plan(&self) -> Plan {
+        let mut actions = Vec::new();
+        if self.terminate == Terminate::Backend {
+            actions.push(TERMINATE.replace("$1", &format!("'{}'", self.pg.dbname)));
+        }
+        actions.push(self.statement());
+        actions.extend(
+            self.sessions
+                .iter()
+                .map(|s| format!("terminating session {}", s.describe())),
+        );
+        Plan {
+            destination: self.pg.destination(),
+            summary: format!("drop database `{}`", self.pg.dbname),
+            actions,
+            confirm: self.pg.dbname.clone(),
+        }
+    }
+
+    fn marker(&self) -> Marker {
+        self.marker.clone()
+    }
+
+    fn execute(mut self, _: &Ctx) -> Result<DropReport> {
+        let pg = self.pg;
+        let statement = self.statement();
+        if self.terminate == Terminate::Backend {
+            self.client.execute(TERMINATE, &[&pg.dbname])?;
+        }
+        match self.client.batch_execute(&statement) {
+            Ok(()) => Ok(DropReport {
+                database: pg.dbname.clone(),
+                dropped: true,
+                terminated: self.sessions,
+            }),
             // A session connected between the check and the drop.
             Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) => {
-                let now = sessions(&mut client, Some(&pg.dbname))?;
+                let now = sessions(&mut self.client, Some(&pg.dbname))?;
                 Err(in_use(pg, &now))
             }
             Err(e) => Err(anyhow!(
@@ -122,7 +173,7 @@ pub fn drop_database(ctx: &Ctx, pg: &PgTarget, force: bool) -> Result<Done<DropR
                 db_message(&e)
             )),
         }
-    })
+    }
 }
 
 fn in_use(pg: &PgTarget, others: &[Session]) -> anyhow::Error {

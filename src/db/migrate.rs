@@ -2,7 +2,10 @@
 //! time, not as integers), each with its marker update and its record in ONE transaction;
 //! stop at the first failure, which applies nothing of that migration.
 
+use std::fmt;
+
 use anyhow::{anyhow, Result};
+use postgres::Client;
 use serde::Serialize;
 
 use super::migration::{
@@ -12,10 +15,11 @@ use super::migration::{
 use super::{run_statements, split};
 use crate::cli::MigrateArgs;
 use crate::ctx::Ctx;
-use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guard::{Marker, Plan};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
+use crate::sql;
 
 #[derive(Debug, Default, Serialize)]
 pub struct MigrateReport {
@@ -26,14 +30,18 @@ pub struct MigrateReport {
     pub marker: String,
 }
 
-impl MigrateReport {
-    pub fn summary(&self) -> String {
+impl Report for MigrateReport {}
+
+impl fmt::Display for MigrateReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self.applied.len() {
-            0 => format!(
+            0 => write!(
+                f,
                 "`{}` has every migration (marker {}); nothing to do",
                 self.database, self.marker
             ),
-            n => format!(
+            n => write!(
+                f,
                 "applied {n} migration{} to `{}`: {}; marker {}",
                 if n == 1 { "" } else { "s" },
                 self.database,
@@ -55,19 +63,40 @@ pub fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
         })?),
         None => None,
     };
-    let pg = ctx.pg()?;
-    migrate(ctx, pg, &folder, to.as_ref())?
-        .outcome(|report| Outcome::done(report.summary(), &report))
+    let migrations = read_all(&folder)?;
+    guarded::run(
+        ctx,
+        prepare_migrate(ctx, ctx.pg()?, &folder, &migrations, to.as_ref())?,
+    )
 }
 
-/// Apply what is pending (up to `to`), through the guard.
-pub fn migrate(
+/// The pending migrations (up to `to`), each with its statements and the marker after it.
+pub struct Migrate<'a> {
+    pg: &'a PgTarget,
+    client: Client,
+    migrations: &'a [Migration],
+    state: State,
+    pending: Vec<Pending<'a>>,
+    marker: Marker,
+}
+
+struct Pending<'a> {
+    migration: &'a Migration,
+    statements: Vec<sql::Statement<'a>>,
+    /// The app's marker once it is applied.
+    marker_after: Version,
+}
+
+/// What is pending (up to `to`) in `migrations` (the files of `folder`), holding the
+/// migrations lock from here on: two runs at once (two CI jobs, two terminals), the second
+/// waits, then finds what is left (a dry run too: it shows what would be left).
+pub fn prepare_migrate<'a>(
     ctx: &Ctx,
-    pg: &PgTarget,
+    pg: &'a PgTarget,
     folder: &Folder,
+    migrations: &'a [Migration],
     to: Option<&Version>,
-) -> Result<Done<MigrateReport>> {
-    let migrations = read_all(folder)?;
+) -> Result<Prepared<Migrate<'a>>> {
     if let Some(to) = to {
         if !migrations.iter().any(|m| m.version == *to) {
             return Err(anyhow!(
@@ -78,77 +107,101 @@ pub fn migrate(
         }
     }
     let mut client = pg.connect()?;
-    // Two runs at once (two CI jobs, two terminals): the second waits, then finds what is left.
-    if !ctx.dry_run {
-        crate::pg::lock_migrations(&mut client, pg, |words| ctx.info(words))?;
-    }
+    crate::pg::lock_migrations(&mut client, pg, |words| ctx.info(words))?;
     let state = read_state(&mut client)?;
-    let pending: Vec<&Migration> = migrations
+    let chosen: Vec<&Migration> = migrations
         .iter()
-        .zip(statuses(&migrations, &state))
+        .zip(statuses(migrations, &state))
         .filter(|(m, status)| status.state == "pending" && to.is_none_or(|to| m.version <= *to))
         .map(|(m, _)| m)
         .collect();
-    let mut report = MigrateReport {
-        database: pg.dbname.clone(),
-        applied: Vec::new(),
-        marker: state.marker.0.clone(),
-    };
-    if pending.is_empty() {
-        return Ok(Done::Executed(report));
+    if chosen.is_empty() {
+        return Ok(Prepared::Nothing(MigrateReport {
+            database: pg.dbname.clone(),
+            applied: Vec::new(),
+            marker: state.marker.0.clone(),
+        }));
     }
     // Every file is split before anything runs: a file that cannot be read stops it all.
-    let statements = pending
-        .iter()
-        .map(|m| split(&m.migrate))
-        .collect::<Result<Vec<_>>>()?;
-    let mut marker = state.marker.clone();
-    let mut actions = Vec::new();
-    for (m, statements) in pending.iter().zip(&statements) {
-        marker = marker.max(m.version.clone());
-        actions.push(format!(
-            "{}_{}: {} statement{} from {}, then last_successful_run = {}{}",
-            m.version.0,
-            m.name,
-            statements.len(),
-            if statements.len() == 1 { "" } else { "s" },
-            m.shown,
-            marker.0,
-            if statements.is_empty() {
-                " (its migrate_sql is empty)"
-            } else {
-                ""
-            }
-        ));
+    let mut marker_after = state.marker.clone();
+    let mut pending = Vec::new();
+    for migration in chosen {
+        marker_after = marker_after.max(migration.version.clone());
+        pending.push(Pending {
+            migration,
+            statements: split(&migration.migrate)?,
+            marker_after: marker_after.clone(),
+        });
     }
-    let plan = Plan {
-        destination: pg.destination(),
-        summary: format!(
-            "apply {} migration{}, oldest first, each in one transaction with its marker",
-            pending.len(),
-            if pending.len() == 1 { "" } else { "s" }
-        ),
-        actions,
-        confirm: pg.dbname.clone(),
-    };
-    let current = crate::pg::marker(&mut client, &pg.dbname);
-    guarded::write(ctx, &plan, Some(current), || {
-        prepare(&mut client, &migrations, &state)?;
-        let mut marker = state.marker.clone();
-        for (m, statements) in pending.iter().zip(&statements) {
+    let marker = Marker::read(&crate::pg::marker(&mut client, &pg.dbname));
+    Ok(Prepared::Write(Migrate {
+        pg,
+        client,
+        migrations,
+        state,
+        pending,
+        marker,
+    }))
+}
+
+impl Write for Migrate<'_> {
+    type Report = MigrateReport;
+
+    fn plan(&self) -> Plan {
+        let actions = self
+            .pending
+            .iter()
+            .map(|p| {
+                let (m, n) = (p.migration, p.statements.len());
+                format!(
+                    "{}_{}: {n} statement{} from {}, then last_successful_run = {}{}",
+                    m.version.0,
+                    m.name,
+                    if n == 1 { "" } else { "s" },
+                    m.shown,
+                    p.marker_after.0,
+                    if n == 0 {
+                        " (its migrate_sql is empty)"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        let n = self.pending.len();
+        Plan {
+            destination: self.pg.destination(),
+            summary: format!(
+                "apply {n} migration{}, oldest first, each in one transaction with its marker",
+                if n == 1 { "" } else { "s" }
+            ),
+            actions,
+            confirm: self.pg.dbname.clone(),
+        }
+    }
+
+    fn marker(&self) -> Marker {
+        self.marker.clone()
+    }
+
+    fn execute(mut self, ctx: &Ctx) -> Result<MigrateReport> {
+        prepare(&mut self.client, self.migrations, &self.state)?;
+        let mut report = MigrateReport {
+            database: self.pg.dbname.clone(),
+            applied: Vec::new(),
+            marker: self.state.marker.0.clone(),
+        };
+        let total = self.pending.len();
+        for p in &self.pending {
+            let m = p.migration;
             crate::interrupt::check(|| {
                 format!(
-                    "applied {} of {} migrations; the rest are still pending",
+                    "applied {} of {total} migrations; the rest are still pending",
                     report.applied.len(),
-                    pending.len()
                 )
             })?;
-            let next = marker.clone().max(m.version.clone());
-            run_statements(ctx, &mut client, &m.migrate, statements, |tx| {
-                tx.execute(
-                    "UPDATE public.schema_information SET last_successful_run = $1 WHERE id = 1",
-                    &[&next.0],
-                )?;
+            run_statements(ctx, &mut self.client, &m.migrate, &p.statements, |tx| {
+                tx.execute(SET_MARKER, &[&p.marker_after.0])?;
                 tx.execute(
                     "INSERT INTO public.cruddur_migrations (version, name, checksum, how) \
                      VALUES ($1, $2, $3, 'applied') ON CONFLICT (version) DO UPDATE \
@@ -167,16 +220,19 @@ pub fn migrate(
                     } else {
                         format!(" (applied before it: {})", report.applied.join(", "))
                     },
-                    marker.0
+                    report.marker
                 )
             })?;
-            marker = next;
             report.applied.push(format!("{}_{}", m.version.0, m.name));
-            report.marker = marker.0.clone();
+            report.marker = p.marker_after.0.clone();
         }
         Ok(report)
-    })
+    }
 }
+
+/// Moves the app's marker, in a migration's transaction.
+pub const SET_MARKER: &str =
+    "UPDATE public.schema_information SET last_successful_run = $1 WHERE id = 1";
 
 /// The app's marker table (id 1, `'0'`) and cruddur's records, when missing. A database
 /// whose marker the app's scripts set is adopted: every file up to the marker is recorded as

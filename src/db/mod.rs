@@ -25,10 +25,10 @@ use serde::Serialize;
 use crate::app::{Origin, SqlSource};
 use crate::cli::DbCommand;
 use crate::ctx::Ctx;
-use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guard::{Marker, Plan};
+use crate::guarded::{Report, Write};
 use crate::output::Outcome;
-use crate::pg::{db_message, mark_statement, marker, PgTarget};
+use crate::pg::{db_message, mark_statement, PgTarget};
 use crate::sql;
 use crate::target::Target;
 use migration::read_state;
@@ -63,6 +63,28 @@ pub struct LoadReport {
     /// The schema replaced tables under applied migrations: what was reset (schema only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrations_reset: Option<MigrationsReset>,
+    #[serde(skip)]
+    pub load: Load,
+}
+
+impl Report for LoadReport {}
+
+impl std::fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} into `{}`: {} statement{} in {} ms",
+            match self.load {
+                Load::Schema => "loaded",
+                Load::Seed => "seeded",
+            },
+            self.file,
+            self.database,
+            self.statements,
+            if self.statements == 1 { "" } else { "s" },
+            self.elapsed_ms
+        )
+    }
 }
 
 /// Which file a load runs, and what else it does in the same transaction.
@@ -108,105 +130,157 @@ impl MigrationsReset {
     }
 }
 
-/// Run every statement of `source` in ONE transaction, through the guard (the plan lists
-/// every statement). On the first error the transaction is rolled back (nothing applied) and
-/// the error names the file, line and column. A [`Load::Schema`] also records which
-/// environment the database belongs to, in the same transaction (in --prod, a marker that
-/// cannot be written fails the load; locally a `prod` marker is never rewritten to `local`),
-/// and resets the migration marker when the file replaced tables under applied migrations.
-pub fn load_file(
-    ctx: &Ctx,
-    pg: &PgTarget,
-    source: &SqlSource,
+/// Every statement of `source`, to run in ONE transaction (the plan lists each one). On the
+/// first error the transaction is rolled back (nothing applied) and the error names the
+/// file, line and column. A [`Load::Schema`] also records which environment the database
+/// belongs to, in the same transaction (in --prod, a marker that cannot be written fails the
+/// load; locally a `prod` marker is never rewritten to `local`), and resets the migration
+/// marker when the file replaced tables under applied migrations.
+pub struct LoadFile<'a> {
+    pg: &'a PgTarget,
+    source: &'a SqlSource,
+    statements: Vec<sql::Statement<'a>>,
     load: Load,
-) -> Result<Done<LoadReport>> {
-    let started = Instant::now();
-    let text = &source.text;
+    /// The connection, or why there is none: a dry run still shows the plan, a run stops
+    /// at the guard (the marker cannot be read) or here.
+    client: Result<postgres::Client>,
+    /// The marker read with that connection (or why it could not be).
+    marker: anyhow::Result<Option<String>>,
+    /// The statement that marks the environment, when this load writes it.
+    mark: Option<String>,
+    /// The tables and the migrations' marker before the load (a schema over applied
+    /// migrations), when they are applied.
+    before: Option<Tables>,
+}
+
+/// Split `source` and connect: a file that cannot be split stops here, before anything runs.
+/// A database that cannot be reached does not stop the plan (a dry run shows it, and says
+/// so); it stops the run.
+pub fn prepare_load<'a>(
+    ctx: &Ctx,
+    pg: &'a PgTarget,
+    source: &'a SqlSource,
+    load: Load,
+) -> Result<LoadFile<'a>> {
     let statements = split(source)?;
     if statements.is_empty() {
         ctx.warn(format!("{} holds no SQL statement", source.name));
     }
-    // A dry run plans even when the database cannot be reached, and says so.
-    let (mut client, current) = match pg.connect() {
+    let (mut client, marker) = match pg.connect() {
         Ok(mut client) => {
-            let current = marker(&mut client, &pg.dbname);
-            (Some(client), current)
+            let current = crate::pg::marker(&mut client, &pg.dbname);
+            (Ok(client), current)
         }
-        Err(error) if !ctx.dry_run => return Err(error),
-        Err(error) => (None, Err(error)),
+        Err(error) => {
+            let why = anyhow!("{error:#}");
+            (Err(error), Err(why))
+        }
     };
-    let keep_prod_marker = matches!(&current, Ok(Some(m)) if m == Target::Prod.name());
+    let keep_prod_marker = matches!(&marker, Ok(Some(m)) if m == Target::Prod.name());
     let schema = load == Load::Schema;
-    let mark = schema && !(pg.target == Target::Local && keep_prod_marker);
-    // What the migrations' marker says before the load (a schema over applied migrations).
+    let mark = (schema && !(pg.target == Target::Local && keep_prod_marker))
+        .then(|| mark_statement(&pg.dbname, pg.target));
     let before = match (&mut client, schema) {
-        (Some(client), true) => Some(Tables::read(client)?),
+        (Ok(client), true) => Some(Tables::read(client)?).filter(|t| t.applied().is_some()),
         _ => None,
     };
-    let mut actions: Vec<String> = statements
-        .iter()
-        .map(|s| {
-            let (line, _) = sql::line_col(text, s.start);
-            let first = s.text.lines().next().unwrap_or("");
-            format!("line {line}: {}", crate::text::cut(first, 80))
-        })
-        .collect();
-    if mark {
-        actions.push(mark_statement(&pg.dbname, pg.target));
+    Ok(LoadFile {
+        pg,
+        source,
+        statements,
+        load,
+        client,
+        marker,
+        mark,
+        before,
+    })
+}
+
+impl Write for LoadFile<'_> {
+    type Report = LoadReport;
+
+    fn plan(&self) -> Plan {
+        let mut actions: Vec<String> = self
+            .statements
+            .iter()
+            .map(|s| {
+                let (line, _) = sql::line_col(&self.source.text, s.start);
+                let first = s.text.lines().next().unwrap_or("");
+                format!("line {line}: {}", crate::text::cut(first, 80))
+            })
+            .collect();
+        actions.extend(self.mark.clone());
+        if let Some(applied) = self.before.as_ref().and_then(Tables::applied) {
+            actions.push(format!(
+                "if the file replaces a table: reset schema_information to 0 (now {applied}) and \
+                 clear cruddur's migration records, so that `cruddur db migrate` applies them again"
+            ));
+        }
+        if let Err(why) = &self.marker {
+            actions.push(format!(
+                "(the environment marker could not be read: {why:#})"
+            ));
+        }
+        Plan {
+            destination: self.pg.destination(),
+            summary: format!(
+                "run {} statements of {} in one transaction",
+                self.statements.len(),
+                self.source.name
+            ),
+            actions,
+            confirm: self.pg.dbname.clone(),
+        }
     }
-    if let Some(applied) = before.as_ref().and_then(Tables::applied) {
-        actions.push(format!(
-            "if the file replaces a table: reset schema_information to 0 (now {applied}) and \
-             clear cruddur's migration records, so that `cruddur db migrate` applies them again"
-        ));
+
+    fn marker(&self) -> Marker {
+        Marker::read(&self.marker)
     }
-    if let Err(why) = &current {
-        actions.push(format!(
-            "(the environment marker could not be read: {why:#})"
-        ));
-    }
-    let plan = Plan {
-        destination: pg.destination(),
-        summary: format!(
-            "run {} statements of {} in one transaction",
-            statements.len(),
-            source.name
-        ),
-        actions,
-        confirm: pg.dbname.clone(),
-    };
-    guarded::write(ctx, &plan, Some(current), || {
-        let client = client
-            .as_mut()
-            .ok_or_else(|| anyhow!("internal: no connection"))?;
+
+    fn execute(self, ctx: &Ctx) -> Result<LoadReport> {
+        let started = Instant::now();
+        let LoadFile {
+            pg,
+            source,
+            statements,
+            load,
+            client,
+            mark,
+            before,
+            ..
+        } = self;
+        let mut client = client?;
         let mut reset = None;
-        run_statements(ctx, client, source, &statements, |tx| {
+        let ran = run_statements(ctx, &mut client, source, &statements, |tx| {
             if let Some(before) = &before {
                 reset = reset_migrations(tx, before)?;
             }
-            if !mark {
+            let Some(mark) = &mark else {
                 return Ok(());
-            }
-            tx.batch_execute(&mark_statement(&pg.dbname, pg.target))
-                .map_err(|error| {
-                    anyhow!(
-                        "could not record on `{}` that it belongs to {} ({}); nothing was applied. \
-                         The guard relies on that mark: load the schema as the database's owner",
-                        pg.dbname,
-                        pg.target.name(),
-                        db_message(&error)
-                    )
-                })
-        })
-        .map(|statements| LoadReport {
+            };
+            tx.batch_execute(mark).map_err(|error| {
+                anyhow!(
+                    "could not record on `{}` that it belongs to {} ({}); nothing was applied. \
+                     The guard relies on that mark: load the schema as the database's owner",
+                    pg.dbname,
+                    pg.target.name(),
+                    db_message(&error)
+                )
+            })
+        })?;
+        if let Some(reset) = &reset {
+            ctx.warn(reset.sentence(&source.name));
+        }
+        Ok(LoadReport {
             database: pg.dbname.clone(),
             file: source.name.clone(),
             source: source.origin,
-            statements,
+            statements: ran,
             elapsed_ms: started.elapsed().as_millis() as u64,
             migrations_reset: reset,
+            load,
         })
-    })
+    }
 }
 
 /// The tables of `public` (name → oid) and the migrations' marker: what a schema load is

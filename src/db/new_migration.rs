@@ -2,12 +2,17 @@
 //! where the version is now, as the app's generator writes it (seconds and microseconds,
 //! without the decimal point). The SQL strings are empty, to fill in.
 
+use std::fmt;
+use std::path::{Path, PathBuf};
+
 use anyhow::{bail, Context, Result};
-use serde_json::json;
+use serde::Serialize;
 
 use super::migration::{camel, find_folder, require_folder};
 use crate::cli::NewMigrationArgs;
 use crate::ctx::Ctx;
+use crate::guard::{Destination, Plan};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &NewMigrationArgs) -> Result<Outcome> {
@@ -38,30 +43,101 @@ pub fn run(ctx: &Ctx, args: &NewMigrationArgs) -> Result<Outcome> {
     let path = folder.join(&file_name);
     let shown = format!("{}/{file_name}", shown.trim_end_matches('/'));
     let class = format!("{}Migration", camel(&name));
-    if ctx.dry_run {
-        let mut actions = Vec::new();
-        if create {
-            actions.push(format!("create the folder {}", app.shown(&folder)));
-        }
-        actions.push(format!("class {class}, version {version}"));
-        return Outcome::dry_run(format!("would write {shown}"), actions);
-    }
-    if create {
-        std::fs::create_dir(&folder)
-            .with_context(|| format!("cannot create the folder {}", app.shown(&folder)))?;
-    }
-    let text = file_text(&class);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .with_context(|| format!("cannot create {shown}"))?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-        .with_context(|| format!("cannot write {shown}"))?;
-    Outcome::done(
-        format!("wrote {shown}: fill in migrate_sql and rollback_sql, then `cruddur db migrate`"),
-        json!({ "path": path.display().to_string(), "version": version, "class": class }),
+    guarded::run(
+        ctx,
+        Prepared::Write(NewFile {
+            folder,
+            create,
+            shown_folder: app.shown(&folder_of(&path)),
+            path,
+            shown,
+            class,
+            version,
+        }),
     )
+}
+
+fn folder_of(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// The new migration file, and its folder when the app has none yet.
+struct NewFile {
+    folder: PathBuf,
+    /// Create the folder first.
+    create: bool,
+    shown_folder: String,
+    path: PathBuf,
+    /// The file as the user would type it.
+    shown: String,
+    class: String,
+    version: String,
+}
+
+#[derive(Debug, Serialize)]
+struct NewFileReport {
+    path: String,
+    version: String,
+    class: String,
+    #[serde(skip)]
+    shown: String,
+}
+
+impl Report for NewFileReport {}
+
+impl fmt::Display for NewFileReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "wrote {}: fill in migrate_sql and rollback_sql, then `cruddur db migrate`",
+            self.shown
+        )
+    }
+}
+
+impl Write for NewFile {
+    type Report = NewFileReport;
+
+    fn plan(&self) -> Plan {
+        let mut actions = Vec::new();
+        if self.create {
+            actions.push(format!("create the folder {}", self.shown_folder));
+        }
+        actions.push(format!(
+            "write {}: class {}, version {}",
+            self.shown, self.class, self.version
+        ));
+        Plan {
+            destination: Destination::File {
+                path: self.shown.clone(),
+            },
+            summary: format!("write {}", self.shown),
+            actions,
+            confirm: self.shown.clone(),
+        }
+    }
+
+    fn execute(self, _: &Ctx) -> Result<NewFileReport> {
+        let shown = &self.shown;
+        if self.create {
+            std::fs::create_dir(&self.folder)
+                .with_context(|| format!("cannot create the folder {}", self.shown_folder))?;
+        }
+        let text = file_text(&self.class);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.path)
+            .with_context(|| format!("cannot create {shown}"))?;
+        std::io::Write::write_all(&mut file, text.as_bytes())
+            .with_context(|| format!("cannot write {shown}"))?;
+        Ok(NewFileReport {
+            path: self.path.display().to_string(),
+            version: self.version,
+            class: self.class,
+            shown: self.shown,
+        })
+    }
 }
 
 /// The name as the file and class need it: lowercase words joined by `_`.

@@ -3,21 +3,22 @@
 //! app's repository the queries are every `*.sql` under its `sql/` folder, at any depth.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use anyhow::{anyhow, bail, Result};
 use postgres::types::{ToSql, Type};
+use postgres::Client;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::app::{App, NamedQuery};
 use crate::cli::QueryArgs;
 use crate::ctx::Ctx;
-use crate::error::Stop;
-use crate::guard::Plan;
-use crate::guarded::{self, Go};
+use crate::guard::{Marker, Plan};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::{Column, Outcome};
 use crate::pg::marker;
-use crate::pg::{db_message, TextParam};
+use crate::pg::{db_message, PgTarget, TextParam};
 use crate::sql;
 
 #[derive(Debug, Serialize)]
@@ -66,73 +67,164 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
     let statement = prepared.statement;
     let values = bind(name, &prepared.params, &args.params)?;
     let writes = prepared.writes;
-    if !writes && ctx.dry_run {
-        return Err(Stop::Usage(format!(
-            "query `{name}` only reads: --dry-run has nothing to show; run it without --dry-run"
-        ))
-        .into());
+    if !writes {
+        guarded::reads(ctx, &format!("query `{name}`"))?;
     }
     let pg = ctx.pg()?;
     let mut client = pg.connect()?;
-    if writes {
-        let given: Vec<String> = prepared
+    if !writes {
+        return execute(
+            &mut client,
+            name,
+            &query.source.name,
+            &statement,
+            &values,
+            false,
+        )?
+        .into_outcome();
+    }
+    let marker = Marker::read(&marker(&mut client, &pg.dbname));
+    guarded::run(
+        ctx,
+        Prepared::Write(RunQuery {
+            pg,
+            client,
+            name,
+            file: &query.source.name,
+            params: &prepared.params,
+            values,
+            statement,
+            marker,
+        }),
+    )
+}
+
+/// A named query that writes, with its values.
+struct RunQuery<'a> {
+    pg: &'a PgTarget,
+    client: Client,
+    name: &'a str,
+    file: &'a str,
+    params: &'a [String],
+    values: Vec<TextParam<'a>>,
+    statement: String,
+    marker: Marker,
+}
+
+impl Write for RunQuery<'_> {
+    type Report = QueryResult;
+
+    fn plan(&self) -> Plan {
+        let given: Vec<String> = self
             .params
             .iter()
-            .zip(&values)
+            .zip(&self.values)
             .map(|(n, v)| format!("{n} = '{}'", crate::text::visible(v.0)))
             .collect();
-        let plan = Plan {
-            destination: pg.destination(),
-            summary: format!("run `{name}` ({}), which writes", query.source.name),
+        Plan {
+            destination: self.pg.destination(),
+            summary: format!("run `{}` ({}), which writes", self.name, self.file),
             actions: vec![
-                statement.clone(),
+                self.statement.clone(),
                 format!("parameters: {}", given.join(", ")),
             ],
-            confirm: pg.dbname.clone(),
-        };
-        let marker = marker(&mut client, &pg.dbname);
-        if let Go::DryRun(plan) = guarded::check(ctx, &plan, Some(marker))? {
-            return Ok(plan);
+            confirm: self.pg.dbname.clone(),
         }
     }
-    let failed = |e: postgres::Error| {
-        anyhow!(
-            "query `{name}` ({}) failed: {}",
-            query.source.name,
-            db_message(&e)
+
+    fn marker(&self) -> Marker {
+        self.marker.clone()
+    }
+
+    fn execute(mut self, _: &Ctx) -> Result<QueryResult> {
+        execute(
+            &mut self.client,
+            self.name,
+            self.file,
+            &self.statement,
+            &self.values,
+            true,
         )
-    };
+    }
+}
+
+/// What a query gave: the rows it returned, or how many rows a write changed.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum QueryResult {
+    /// A write without RETURNING.
+    Changed(WriteReport),
+    /// Rows, as objects with their columns in order.
+    Rows {
+        #[serde(skip)]
+        columns: Vec<Column>,
+        rows: Vec<Map<String, Value>>,
+    },
+    /// Every column JSON (`row_to_json`, `array_to_json`, as the app's show queries build):
+    /// a document, printed as JSON, not as a table of JSON text.
+    Document(Value),
+}
+
+impl Report for QueryResult {
+    fn into_outcome(self) -> Result<Outcome> {
+        match self {
+            QueryResult::Changed(report) => Outcome::report(&report),
+            QueryResult::Rows { columns, rows } => Ok(Outcome::rows_with(columns, rows)),
+            QueryResult::Document(document) => Ok(Outcome::Document(document)),
+        }
+    }
+}
+
+impl fmt::Display for QueryResult {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            QueryResult::Changed(report) => report.fmt(f),
+            QueryResult::Rows { rows, .. } => write!(f, "{} row(s)", rows.len()),
+            QueryResult::Document(_) => f.write_str("a JSON document"),
+        }
+    }
+}
+
+impl fmt::Display for WriteReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "`{}` ({}) changed {} row{}",
+            self.query,
+            self.file,
+            self.rows_affected,
+            if self.rows_affected == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Run the query. Each row comes back as one JSON object (keys in column order, values typed
+/// as JSON: numbers, strings, null), whatever the columns' Postgres types.
+fn execute(
+    client: &mut Client,
+    name: &str,
+    file: &str,
+    statement: &str,
+    values: &[TextParam<'_>],
+    writes: bool,
+) -> Result<QueryResult> {
+    let failed = |e: postgres::Error| anyhow!("query `{name}` ({file}) failed: {}", db_message(&e));
     let params: Vec<&(dyn ToSql + Sync)> =
         values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-
-    if writes && !sql::has_keyword(&statement, "RETURNING") {
-        let count = client
-            .execute(statement.as_str(), &params)
-            .map_err(failed)?;
-        let report = WriteReport {
+    if writes && !sql::has_keyword(statement, "RETURNING") {
+        let count = client.execute(statement, &params).map_err(failed)?;
+        return Ok(QueryResult::Changed(WriteReport {
             query: name.to_string(),
-            file: query.source.name.clone(),
+            file: file.to_string(),
             rows_affected: count,
-        };
-        return Outcome::done(
-            format!(
-                "`{name}` ({}) changed {count} row{}",
-                report.file,
-                if count == 1 { "" } else { "s" }
-            ),
-            &report,
-        );
+        }));
     }
-    // Each row comes back as one JSON object (keys in column order, values typed as JSON:
-    // numbers, strings, null), whatever the columns' Postgres types.
-    let described = client.prepare(&statement).map_err(failed)?;
+    let described = client.prepare(statement).map_err(failed)?;
     let columns: Vec<Column> = described
         .columns()
         .iter()
         .map(|c| Column::new(c.name()))
         .collect();
-    // Every column JSON (`row_to_json`, `array_to_json`, as the app's show queries build):
-    // the result is a document, printed as JSON, not as a table of JSON text.
     let document = !described.columns().is_empty()
         && described
             .columns()
@@ -154,9 +246,9 @@ pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
         })
         .collect::<Result<Vec<Map<String, Value>>>>()?;
     if document {
-        return Ok(Outcome::Document(as_document(rows)));
+        return Ok(QueryResult::Document(as_document(rows)));
     }
-    Ok(Outcome::rows_with(columns, rows))
+    Ok(QueryResult::Rows { columns, rows })
 }
 
 /// A JSON result as one document: a row of one column is that column's value, a row of

@@ -2,104 +2,192 @@
 //! with its marker update in ONE transaction. Afterwards the marker names the newest
 //! migration still applied, or `0` (the old script set it to the undone file's own number).
 
-use anyhow::{anyhow, Result};
-use serde_json::json;
+use std::fmt;
 
-use super::migrate::prepare;
-use super::migration::{read_all, read_state, require_folder, statuses, Migration};
+use anyhow::{anyhow, Result};
+use postgres::Client;
+use serde::Serialize;
+
+use super::migrate::{prepare, SET_MARKER};
+use super::migration::{read_all, read_state, require_folder, statuses, Migration, State};
 use super::{run_statements, split};
 use crate::cli::RollbackArgs;
 use crate::ctx::Ctx;
-use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guard::{Marker, Plan};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
+use crate::pg::PgTarget;
+use crate::sql;
+
+#[derive(Debug, Serialize)]
+pub struct RollbackReport {
+    pub database: String,
+    /// `<version>_<name>` of each migration undone, newest first.
+    pub rolled_back: Vec<String>,
+    /// The app's marker afterwards.
+    pub marker: String,
+}
+
+impl Report for RollbackReport {}
+
+impl fmt::Display for RollbackReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self.rolled_back.len() {
+            0 => write!(
+                f,
+                "`{}` has no applied migration; nothing to roll back",
+                self.database
+            ),
+            n => write!(
+                f,
+                "rolled back {n} migration{} of `{}`: {}; marker {}",
+                if n == 1 { "" } else { "s" },
+                self.database,
+                self.rolled_back.join(", "),
+                self.marker
+            ),
+        }
+    }
+}
 
 pub fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
     let folder = require_folder(ctx, args.dir.migrations_dir.as_deref())?;
     let migrations = read_all(&folder)?;
-    let pg = ctx.pg()?;
+    guarded::run(
+        ctx,
+        prepare_rollback(ctx, ctx.pg()?, &migrations, args.steps)?,
+    )
+}
+
+/// The newest `steps` applied migrations, newest first, each with its rollback statements
+/// and the marker after it.
+pub struct Rollback<'a> {
+    pg: &'a PgTarget,
+    client: Client,
+    migrations: &'a [Migration],
+    state: State,
+    undo: Vec<Undo<'a>>,
+    marker: Marker,
+}
+
+struct Undo<'a> {
+    migration: &'a Migration,
+    statements: Vec<sql::Statement<'a>>,
+    /// The newest migration still applied once this one is undone, or `0`.
+    marker_after: String,
+}
+
+/// What to undo, holding the migrations lock from here on (a dry run too).
+fn prepare_rollback<'a>(
+    ctx: &Ctx,
+    pg: &'a PgTarget,
+    migrations: &'a [Migration],
+    steps: usize,
+) -> Result<Prepared<Rollback<'a>>> {
     let mut client = pg.connect()?;
-    if !ctx.dry_run {
-        crate::pg::lock_migrations(&mut client, pg, |words| ctx.info(words))?;
-    }
+    crate::pg::lock_migrations(&mut client, pg, |words| ctx.info(words))?;
     let state = read_state(&mut client)?;
     // Applied, newest first; each undo leaves the next one as the newest applied.
     let applied: Vec<&Migration> = migrations
         .iter()
-        .zip(statuses(&migrations, &state))
+        .zip(statuses(migrations, &state))
         .filter(|(_, status)| status.state == "applied")
         .map(|(m, _)| m)
         .rev()
         .collect();
     if applied.is_empty() {
-        return Outcome::done(
-            format!(
-                "`{}` has no applied migration; nothing to roll back",
-                pg.dbname
-            ),
-            json!({ "database": pg.dbname, "rolled_back": [], "marker": state.marker.0 }),
-        );
+        return Ok(Prepared::Nothing(RollbackReport {
+            database: pg.dbname.clone(),
+            rolled_back: Vec::new(),
+            marker: state.marker.0.clone(),
+        }));
     }
-    if args.steps > applied.len() {
+    if steps > applied.len() {
         ctx.warn(format!(
-            "--steps {}: only {} migration{} applied; undoing them all",
-            args.steps,
+            "--steps {steps}: only {} migration{} applied; undoing them all",
             applied.len(),
             if applied.len() == 1 { " is" } else { "s are" }
         ));
     }
-    let undo: Vec<&Migration> = applied.iter().take(args.steps).copied().collect();
-    let after = |i: usize| {
-        applied
-            .get(i + 1)
-            .map_or_else(|| "0".to_string(), |m| m.version.0.clone())
-    };
-    let statements = undo
+    let undo = applied
         .iter()
-        .map(|m| split(&m.rollback))
-        .collect::<Result<Vec<_>>>()?;
-    let actions = undo
-        .iter()
-        .zip(&statements)
+        .take(steps)
         .enumerate()
-        .map(|(i, (m, statements))| {
-            format!(
-                "undo {}_{}: {} statement{} of its rollback_sql, then last_successful_run = {}{}",
-                m.version.0,
-                m.name,
-                statements.len(),
-                if statements.len() == 1 { "" } else { "s" },
-                after(i),
-                if statements.is_empty() {
-                    " (its rollback_sql is empty: only the marker moves)"
-                } else {
-                    ""
-                }
-            )
+        .map(|(i, m)| {
+            Ok(Undo {
+                migration: m,
+                statements: split(&m.rollback)?,
+                marker_after: applied
+                    .get(i + 1)
+                    .map_or_else(|| "0".to_string(), |next| next.version.0.clone()),
+            })
         })
-        .collect();
-    let plan = Plan {
-        destination: pg.destination(),
-        summary: format!(
-            "roll back {} migration{}, newest first, each in one transaction with its marker",
-            undo.len(),
-            if undo.len() == 1 { "" } else { "s" }
-        ),
-        actions,
-        confirm: pg.dbname.clone(),
-    };
-    let current = crate::pg::marker(&mut client, &pg.dbname);
-    let done = guarded::write(ctx, &plan, Some(current), || {
-        prepare(&mut client, &migrations, &state)?;
-        let mut undone: Vec<String> = Vec::new();
-        for (i, (m, statements)) in undo.iter().zip(&statements).enumerate() {
-            crate::interrupt::check(|| format!("rolled back {} of {}", undone.len(), undo.len()))?;
-            let marker = after(i);
-            run_statements(ctx, &mut client, &m.rollback, statements, |tx| {
-                tx.execute(
-                    "UPDATE public.schema_information SET last_successful_run = $1 WHERE id = 1",
-                    &[&marker],
-                )?;
+        .collect::<Result<Vec<_>>>()?;
+    let marker = Marker::read(&crate::pg::marker(&mut client, &pg.dbname));
+    Ok(Prepared::Write(Rollback {
+        pg,
+        client,
+        migrations,
+        state,
+        undo,
+        marker,
+    }))
+}
+
+impl Write for Rollback<'_> {
+    type Report = RollbackReport;
+
+    fn plan(&self) -> Plan {
+        let actions = self
+            .undo
+            .iter()
+            .map(|u| {
+                let (m, n) = (u.migration, u.statements.len());
+                format!(
+                    "undo {}_{}: {n} statement{} of its rollback_sql, then last_successful_run = {}{}",
+                    m.version.0,
+                    m.name,
+                    if n == 1 { "" } else { "s" },
+                    u.marker_after,
+                    if n == 0 {
+                        " (its rollback_sql is empty: only the marker moves)"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        let n = self.undo.len();
+        Plan {
+            destination: self.pg.destination(),
+            summary: format!(
+                "roll back {n} migration{}, newest first, each in one transaction with its marker",
+                if n == 1 { "" } else { "s" }
+            ),
+            actions,
+            confirm: self.pg.dbname.clone(),
+        }
+    }
+
+    fn marker(&self) -> Marker {
+        self.marker.clone()
+    }
+
+    fn execute(mut self, ctx: &Ctx) -> Result<RollbackReport> {
+        prepare(&mut self.client, self.migrations, &self.state)?;
+        let mut report = RollbackReport {
+            database: self.pg.dbname.clone(),
+            rolled_back: Vec::new(),
+            marker: self.state.marker.0.clone(),
+        };
+        let total = self.undo.len();
+        for u in &self.undo {
+            let m = u.migration;
+            crate::interrupt::check(|| {
+                format!("rolled back {} of {total}", report.rolled_back.len())
+            })?;
+            run_statements(ctx, &mut self.client, &m.rollback, &u.statements, |tx| {
+                tx.execute(SET_MARKER, &[&u.marker_after])?;
                 tx.execute(
                     "DELETE FROM public.cruddur_migrations WHERE version = $1",
                     &[&m.version.0],
@@ -111,29 +199,21 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
                     "{error:#}\nmigration {}_{} is still applied{}",
                     m.version.0,
                     m.name,
-                    if undone.is_empty() {
+                    if report.rolled_back.is_empty() {
                         String::new()
                     } else {
-                        format!(" (rolled back before it: {})", undone.join(", "))
+                        format!(
+                            " (rolled back before it: {})",
+                            report.rolled_back.join(", ")
+                        )
                     }
                 )
             })?;
-            undone.push(format!("{}_{}", m.version.0, m.name));
+            report
+                .rolled_back
+                .push(format!("{}_{}", m.version.0, m.name));
+            report.marker = u.marker_after.clone();
         }
-        Ok((undone, after(undo.len() - 1)))
-    })?;
-    let (undone, marker) = match done {
-        Done::Planned(plan) => return Ok(plan),
-        Done::Executed(result) => result,
-    };
-    Outcome::done(
-        format!(
-            "rolled back {} migration{} of `{}`: {}; marker {marker}",
-            undone.len(),
-            if undone.len() == 1 { "" } else { "s" },
-            pg.dbname,
-            undone.join(", ")
-        ),
-        json!({ "database": pg.dbname, "rolled_back": undone, "marker": marker }),
-    )
+        Ok(report)
+    }
 }

@@ -3,15 +3,14 @@
 
 use anyhow::Result;
 
-use super::schema_load::summary;
-use super::{load_file, Load};
+use super::{prepare_load, Load};
 use crate::cli::SqlFileArgs;
 use crate::ctx::Ctx;
+use crate::guarded::{self, Prepared};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &SqlFileArgs) -> Result<Outcome> {
     let source = ctx.app()?.seed(args.file.as_deref())?;
-    let pg = ctx.pg()?;
-    load_file(ctx, pg, &source, Load::Seed)?
-        .outcome(|report| Outcome::done(summary("seeded", &report), &report))
+    let load = prepare_load(ctx, ctx.pg()?, &source, Load::Seed)?;
+    guarded::run(ctx, Prepared::Write(load))
 }

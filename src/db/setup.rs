@@ -1,34 +1,27 @@
 //! `cruddur db setup`: local only. Drop (terminating other sessions), create, load the
-//! schema and the seed, then link Cognito users. Safe to re-run.
+//! schema and the seed, then link Cognito users and apply the migrations. Safe to re-run.
+//! `cruddur setup` is the same composite with the DynamoDB steps after it ([`Rebuild`]).
 
+use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use serde_json::json;
+use serde::Serialize;
 
-use super::migrate::migrate;
-use super::migration::find_folder;
-use super::schema_load::summary;
-use super::{create, drop, load_file, split, update_cognito_user_ids, Load};
-use crate::app::App;
+use super::migration::{find_folder, read_all, Folder};
+use super::{create, drop, migrate, prepare_load, split, update_cognito_user_ids, Load};
+use crate::app::SqlSource;
 use crate::cli::{DbSetupArgs, MigrationsDirArgs, PoolArgs};
 use crate::cognito::Pool;
 use crate::ctx::{Ctx, Target};
+use crate::ddb::schema_load::{CreateTable, TableOptions};
+use crate::ddb::seed::SeedOptions;
 use crate::error::refused;
-use crate::guard::Plan;
-use crate::guarded::{self, Go};
+use crate::guard::{Marker, Plan};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
-use crate::steps::{StepEnd, Steps};
-
-pub const STEPS: &[&str] = &[
-    "drop",
-    "create",
-    "schema-load",
-    "seed",
-    "update-cognito-user-ids",
-    "migrate",
-];
+use crate::steps::{Step as StepLine, StepEnd, Steps};
 
 /// What `db setup` needs besides the database (plain options, from the flags).
 #[derive(Debug, Clone, Default)]
@@ -49,102 +42,246 @@ impl SetupOptions {
 }
 
 pub fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
-    refuse_prod(ctx, "db setup")?;
-    let pg = ctx.pg()?;
-    let options = SetupOptions::new(&args.pool, &args.dir);
-    if let Go::DryRun(plan) = guarded::check(ctx, &plan(ctx.app()?, pg, &options)?, None)? {
-        return Ok(plan);
+    let rebuild = Rebuild::database(ctx, &SetupOptions::new(&args.pool, &args.dir))?;
+    guarded::run(ctx, Prepared::Write(rebuild))
+}
+
+/// One step of a rebuild, as the value it runs: each is prepared against the stores as the
+/// steps before it left them, then executed (the rebuild passed the guard as a whole).
+pub enum Step {
+    /// Drop the database, terminating its sessions.
+    Drop,
+    Create,
+    /// The schema, read and split before anything is dropped.
+    SchemaLoad(SqlSource),
+    Seed(SqlSource),
+    /// Link the users to this Cognito pool; None: skipped (no pool configured).
+    Link(Option<Pool>),
+    /// Apply the pending migrations of this folder; None: skipped (no folder).
+    Migrate(Option<Folder>),
+    /// Create the DynamoDB table unless it exists.
+    TableLoad(TableOptions),
+    /// Seed the conversation.
+    TableSeed(SeedOptions),
+}
+
+impl Step {
+    fn name(&self) -> &'static str {
+        match self {
+            Step::Drop => "drop",
+            Step::Create => "create",
+            Step::SchemaLoad(_) => "schema-load",
+            Step::Seed(_) => "seed",
+            Step::Link(_) => "update-cognito-user-ids",
+            Step::Migrate(_) => "migrate",
+            Step::TableLoad(_) => "ddb schema-load",
+            Step::TableSeed(_) => "ddb seed",
+        }
     }
-    let mut steps = Steps::new(ctx, STEPS);
-    run_steps(ctx, &options, &mut steps)?;
-    steps.outcome(
-        format!("database `{}` on {} is set up", pg.dbname, pg.server()),
-        json!({ "database": pg.dbname }),
-    )
-}
 
-/// The steps, for `db setup` and for `setup`, which goes on with DynamoDB.
-pub fn run_steps(ctx: &Ctx, options: &SetupOptions, steps: &mut Steps) -> Result<()> {
-    let pg = ctx.pg()?;
-    steps.run("drop", || {
-        let report = drop::drop_database(ctx, pg, true)?.executed()?;
-        StepEnd::ok(report.summary(), &report)
-    })?;
-    steps.run("create", || {
-        let created = create::create(ctx, pg)?.executed()?;
-        StepEnd::ok(
-            format!("created database `{}`", pg.dbname),
-            &json!({ "database": pg.dbname, "created": created }),
-        )
-    })?;
-    steps.run("schema-load", || {
-        let source = ctx.app()?.schema(None)?;
-        let report = load_file(ctx, pg, &source, Load::Schema)?.executed()?;
-        StepEnd::ok(summary("loaded", &report), &report)
-    })?;
-    steps.run("seed", || {
-        let source = ctx.app()?.seed(None)?;
-        let report = load_file(ctx, pg, &source, Load::Seed)?.executed()?;
-        StepEnd::ok(summary("seeded", &report), &report)
-    })?;
-    steps.run("update-cognito-user-ids", || match &options.pool {
-        Some(pool) => {
-            let report = update_cognito_user_ids::link(ctx, pool)?.executed()?;
-            StepEnd::ok(report.summary(), &report)
-        }
-        None => StepEnd::skipped(
-            "no AWS_COGNITO_USER_POOL_ID (or --pool-id): cognito_user_id stays 'MOCK'",
-        ),
-    })?;
-    steps.run("migrate", || {
-        let app = ctx.app()?;
-        match find_folder(app, options.migrations_dir.as_deref())? {
-            Some(folder) => {
-                ctx.detail(format!("migrations: {}", folder.source));
-                let report = migrate(ctx, pg, &folder, None)?.executed()?;
-                StepEnd::ok(report.summary(), &report)
+    /// The plan's line for this step.
+    fn describe(&self, ctx: &Ctx) -> String {
+        match self {
+            Step::Drop => {
+                "drop the database, terminating its sessions (DROP DATABASE … WITH (FORCE) on \
+                 Postgres 13 and later, pg_terminate_backend before)"
+                    .into()
             }
-            None => StepEnd::skipped(format!(
-                "no migrations folder: {} (or --migrations-dir)",
-                app.migrations_missing()
-            )),
+            Step::Create => "create it".into(),
+            Step::SchemaLoad(source) => format!(
+                "load {} in one transaction, marking the database `local`",
+                source.name
+            ),
+            Step::Seed(source) => format!("load {} in one transaction", source.name),
+            Step::Link(Some(pool)) => format!("link users to Cognito pool {}", pool.id),
+            Step::Link(None) => "skip linking Cognito users (no AWS_COGNITO_USER_POOL_ID)".into(),
+            Step::Migrate(Some(folder)) => {
+                format!("apply the pending migrations of {}", folder.shown)
+            }
+            Step::Migrate(None) => format!(
+                "skip the migrations (no migrations folder: {})",
+                ctx.app().map_or_else(|e| format!("{e:#}"), |app| app.migrations_missing())
+            ),
+            Step::TableLoad(_) => match ctx.ddb() {
+                Ok(ddb) => format!("create DynamoDB table `{}` unless it exists", ddb.table),
+                Err(error) => format!("create the DynamoDB table ({error:#})"),
+            },
+            Step::TableSeed(seed) => format!(
+                "seed conversation {} (replacing it) between {} and {} when both are users, else the oldest two users",
+                seed.message_group_uuid,
+                crate::users::DEFAULT_PAIR[0],
+                crate::users::DEFAULT_PAIR[1]
+            ),
         }
-    })
+    }
+
+    /// Prepare the step's own write against the stores as they are now and execute it.
+    fn run(&self, ctx: &Ctx, pg: &PgTarget) -> Result<StepEnd> {
+        fn ok<R: Report>(report: R) -> Result<StepEnd> {
+            StepEnd::ok(report.to_string(), &report)
+        }
+        match self {
+            Step::Drop => ok(guarded::step(ctx, drop::prepare(pg, true)?)?),
+            Step::Create => ok(guarded::step(ctx, create::prepare(pg)?)?),
+            Step::SchemaLoad(source) => {
+                let load = prepare_load(ctx, pg, source, Load::Schema)?;
+                ok(guarded::step(ctx, Prepared::Write(load))?)
+            }
+            Step::Seed(source) => {
+                let load = prepare_load(ctx, pg, source, Load::Seed)?;
+                ok(guarded::step(ctx, Prepared::Write(load))?)
+            }
+            Step::Link(Some(pool)) => ok(guarded::step(
+                ctx,
+                update_cognito_user_ids::prepare(ctx, pool)?,
+            )?),
+            Step::Link(None) => StepEnd::skipped(
+                "no AWS_COGNITO_USER_POOL_ID (or --pool-id): cognito_user_id stays 'MOCK'",
+            ),
+            Step::Migrate(Some(folder)) => {
+                ctx.detail(format!("migrations: {}", folder.source));
+                let migrations = read_all(folder)?;
+                let prepared = migrate::prepare_migrate(ctx, pg, folder, &migrations, None)?;
+                ok(guarded::step(ctx, prepared)?)
+            }
+            Step::Migrate(None) => StepEnd::skipped(format!(
+                "no migrations folder: {} (or --migrations-dir)",
+                ctx.app()?.migrations_missing()
+            )),
+            Step::TableLoad(options) => {
+                let create = CreateTable::new(ctx, ctx.ddb()?, *options);
+                ok(guarded::step(ctx, Prepared::Write(create))?)
+            }
+            Step::TableSeed(seed) => {
+                let seed = crate::ddb::seed::prepare(ctx, ctx.ddb()?, seed)?;
+                ok(guarded::step(ctx, Prepared::Write(seed))?)
+            }
+        }
+    }
 }
 
-/// What the steps would do (each passes the guard again as it runs).
-pub fn plan(app: &App, pg: &PgTarget, options: &SetupOptions) -> Result<Plan> {
-    // Read and split now: a missing file, or one that cannot be split, stops the plan before
-    // anything is dropped.
-    let (schema, seed) = (app.schema(None)?, app.seed(None)?);
-    split(&schema)?;
-    split(&seed)?;
-    let actions = vec![
-        "drop the database, terminating its sessions (DROP DATABASE … WITH (FORCE))".into(),
-        "create it".into(),
-        format!(
-            "load {} in one transaction, marking the database `local`",
-            schema.name
-        ),
-        format!("load {} in one transaction", seed.name),
-        match &options.pool {
-            Some(pool) => format!("link users to Cognito pool {}", pool.id),
-            None => "skip linking Cognito users (no AWS_COGNITO_USER_POOL_ID)".into(),
-        },
-        match find_folder(app, options.migrations_dir.as_deref())? {
-            Some(folder) => format!("apply the pending migrations of {}", folder.shown),
-            None => format!(
-                "skip the migrations (no migrations folder: {})",
-                app.migrations_missing()
+/// A rebuild from scratch of the local stack, or of its database: the steps in order.
+pub struct Rebuild<'a> {
+    ctx: &'a Ctx,
+    pg: &'a PgTarget,
+    pub steps: Vec<Step>,
+    /// What the database says it is, now (a local rebuild refuses one marked `prod`).
+    marker: Marker,
+    pub summary: String,
+}
+
+impl<'a> Rebuild<'a> {
+    /// The steps of `db setup`. The files are read and split now: a missing file, or one that
+    /// cannot be split, stops the rebuild before anything is dropped.
+    pub fn database(ctx: &'a Ctx, options: &SetupOptions) -> Result<Rebuild<'a>> {
+        refuse_prod(ctx, "db setup")?;
+        let pg = ctx.pg()?;
+        let app = ctx.app()?;
+        let (schema, seed) = (app.schema(None)?, app.seed(None)?);
+        split(&schema)?;
+        split(&seed)?;
+        let folder = find_folder(app, options.migrations_dir.as_deref())?;
+        // The marker, when the database is there to say it.
+        let marker = match pg.connect_maintenance() {
+            Ok(mut client) => match crate::pg::database_exists(&mut client, &pg.dbname) {
+                Ok(true) => Marker::read(&crate::pg::marker(&mut client, &pg.dbname)),
+                Ok(false) => Marker::Unmarked,
+                Err(error) => Marker::Unreadable(format!("{error:#}")),
+            },
+            Err(error) => Marker::Unreadable(format!("{error:#}")),
+        };
+        Ok(Rebuild {
+            ctx,
+            pg,
+            steps: vec![
+                Step::Drop,
+                Step::Create,
+                Step::SchemaLoad(schema),
+                Step::Seed(seed),
+                Step::Link(options.pool.clone()),
+                Step::Migrate(folder),
+            ],
+            marker,
+            summary: format!("rebuild database `{}` from scratch", pg.dbname),
+        })
+    }
+}
+
+/// What a rebuild did: each step's line and report.
+#[derive(Debug, Serialize)]
+pub struct RebuildReport {
+    pub target: Rebuilt,
+    pub elapsed_ms: u64,
+    pub steps: Vec<StepLine>,
+}
+
+/// What was rebuilt.
+#[derive(Debug, Serialize)]
+pub struct Rebuilt {
+    pub database: String,
+    /// The DynamoDB table (`setup`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+}
+
+impl Report for RebuildReport {}
+
+impl fmt::Display for RebuildReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let database = &self.target.database;
+        match &self.target.table {
+            Some(table) => write!(
+                f,
+                "the local stack is set up: database `{database}` and table `{table}` ({} ms)",
+                self.elapsed_ms
             ),
-        },
-    ];
-    Ok(Plan {
-        destination: pg.destination(),
-        summary: format!("rebuild database `{}` from scratch", pg.dbname),
-        actions,
-        confirm: pg.dbname.clone(),
-    })
+            None => write!(
+                f,
+                "database `{database}` is set up ({} ms)",
+                self.elapsed_ms
+            ),
+        }
+    }
+}
+
+impl Write for Rebuild<'_> {
+    type Report = RebuildReport;
+
+    fn plan(&self) -> Plan {
+        Plan {
+            destination: self.pg.destination(),
+            summary: self.summary.clone(),
+            actions: self.steps.iter().map(|s| s.describe(self.ctx)).collect(),
+            confirm: self.pg.dbname.clone(),
+        }
+    }
+
+    fn marker(&self) -> Marker {
+        self.marker.clone()
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<RebuildReport> {
+        let names: Vec<&'static str> = self.steps.iter().map(Step::name).collect();
+        let mut steps = Steps::new(ctx, &names);
+        for step in &self.steps {
+            steps.run(step.name(), || step.run(ctx, self.pg))?;
+        }
+        let table = self
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::TableLoad(_) | Step::TableSeed(_)))
+            .then(|| ctx.ddb().map(|ddb| ddb.table.clone()))
+            .transpose()?;
+        let (elapsed_ms, steps) = steps.finish();
+        Ok(RebuildReport {
+            target: Rebuilt {
+                database: self.pg.dbname.clone(),
+                table,
+            },
+            elapsed_ms,
+            steps,
+        })
+    }
 }
 
 /// The commands that rebuild from scratch are for the local stack only.

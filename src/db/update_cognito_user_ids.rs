@@ -3,18 +3,19 @@
 //! one transaction. Users without a handle are counted, never a crash (the old script's was).
 
 use std::collections::HashMap;
+use std::fmt;
 
 use anyhow::{anyhow, Result};
+use postgres::Client;
 use serde::Serialize;
 
 use crate::cli::PoolArgs;
 use crate::cognito::{list_users, Pool, PoolUser};
 use crate::ctx::Ctx;
-use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guard::{Marker, Plan};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
-use crate::pg::db_message;
-use crate::pg::marker;
+use crate::pg::{db_message, marker, PgTarget};
 
 #[derive(Debug, Default, Serialize)]
 pub struct LinkReport {
@@ -29,8 +30,10 @@ pub struct LinkReport {
     pub without_handle: Vec<String>,
 }
 
-impl LinkReport {
-    pub fn summary(&self) -> String {
+impl Report for LinkReport {}
+
+impl fmt::Display for LinkReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         let mut parts = vec![format!(
             "linked {} user{}{}",
             self.updated.len(),
@@ -56,22 +59,32 @@ impl LinkReport {
                 self.without_handle.len()
             ));
         }
-        parts.join("; ")
+        f.write_str(&parts.join("; "))
     }
 }
 
 pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
-    link(ctx, &Pool::required(pool)?)?.outcome(|report| Outcome::done(report.summary(), &report))
+    guarded::run(ctx, prepare(ctx, &Pool::required(pool)?)?)
 }
 
-/// Read the pool, work out which rows would change, and write them through the guard, in one
-/// transaction.
-pub fn link(ctx: &Ctx, pool: &Pool) -> Result<Done<LinkReport>> {
+/// One transaction of `UPDATE public.users SET cognito_user_id = sub WHERE handle = …`.
+pub struct Link<'a> {
+    pg: &'a PgTarget,
+    client: Client,
+    pool_id: String,
+    /// handle, sub, and what the row holds now (None: no row; Some(None): NULL).
+    updates: Vec<(String, String, Option<Option<String>>)>,
+    /// What the pool says that is not an update (ambiguous handles, users without one).
+    report: LinkReport,
+    marker: Marker,
+}
+
+/// Read the pool and work out which rows would change.
+pub fn prepare<'a>(ctx: &'a Ctx, pool: &Pool) -> Result<Prepared<Link<'a>>> {
     let pg = ctx.pg()?;
     let users = list_users(ctx, pool)?;
-    let pool_id = &pool.id;
     let mut report = LinkReport {
-        pool_id: pool_id.to_string(),
+        pool_id: pool.id.to_string(),
         ..LinkReport::default()
     };
     let mut linkable: Vec<(&str, &str)> = Vec::new();
@@ -96,13 +109,6 @@ pub fn link(ctx: &Ctx, pool: &Pool) -> Result<Done<LinkReport>> {
         ));
     }
     let mut client = pg.connect()?;
-    let failed = |e: postgres::Error| {
-        anyhow!(
-            "could not link Cognito users in `{}`: {}; nothing was changed",
-            pg.dbname,
-            db_message(&e)
-        )
-    };
     // What each handle's row holds now: the plan shows old → new.
     let handles: Vec<&str> = linkable.iter().map(|(handle, _)| *handle).collect();
     let mut current: HashMap<String, Option<String>> = HashMap::new();
@@ -111,46 +117,92 @@ pub fn link(ctx: &Ctx, pool: &Pool) -> Result<Done<LinkReport>> {
             "SELECT handle, cognito_user_id FROM public.users WHERE handle = ANY($1)",
             &[&handles],
         )
-        .map_err(failed)?
+        .map_err(|e| failed(pg, e))?
     {
         current.insert(row.get(0), row.get(1));
     }
-    let actions: Vec<String> = linkable
+    let updates = linkable
         .iter()
-        .map(|(handle, sub)| match current.get(*handle) {
-            None => format!("{handle}: no row in public.users, nothing to set"),
-            Some(Some(old)) if old == sub => format!("{handle}: already {sub}"),
-            Some(old) => format!(
-                "{handle}: cognito_user_id {} → {sub}",
-                old.as_deref().unwrap_or("NULL")
-            ),
+        .map(|(handle, sub)| {
+            (
+                handle.to_string(),
+                sub.to_string(),
+                current.get(*handle).cloned(),
+            )
         })
         .collect();
-    let plan = Plan {
-        destination: pg.destination(),
-        summary: format!(
-            "link {} handle(s) of Cognito pool {pool_id} to `public.users` in one transaction",
-            linkable.len()
-        ),
-        actions,
-        confirm: pg.dbname.clone(),
-    };
-    let marker = marker(&mut client, &pg.dbname);
-    guarded::write(ctx, &plan, Some(marker), || {
-        let mut tx = client.transaction().map_err(failed)?;
+    let marker = Marker::read(&marker(&mut client, &pg.dbname));
+    Ok(Prepared::Write(Link {
+        pg,
+        client,
+        pool_id: pool.id.to_string(),
+        updates,
+        report,
+        marker,
+    }))
+}
+
+fn failed(pg: &PgTarget, e: postgres::Error) -> anyhow::Error {
+    anyhow!(
+        "could not link Cognito users in `{}`: {}; nothing was changed",
+        pg.dbname,
+        db_message(&e)
+    )
+}
+
+impl Write for Link<'_> {
+    type Report = LinkReport;
+
+    fn plan(&self) -> Plan {
+        let actions = self
+            .updates
+            .iter()
+            .map(|(handle, sub, current)| match current {
+                None => format!("{handle}: no row in public.users, nothing to set"),
+                Some(Some(old)) if old == sub => format!("{handle}: already {sub}"),
+                Some(old) => format!(
+                    "{handle}: cognito_user_id {} → {sub}",
+                    old.as_deref().unwrap_or("NULL")
+                ),
+            })
+            .collect();
+        Plan {
+            destination: self.pg.destination(),
+            summary: format!(
+                "link {} handle(s) of Cognito pool {} to `public.users` in one transaction",
+                self.updates.len(),
+                self.pool_id
+            ),
+            actions,
+            confirm: self.pg.dbname.clone(),
+        }
+    }
+
+    fn marker(&self) -> Marker {
+        self.marker.clone()
+    }
+
+    fn execute(mut self, _: &Ctx) -> Result<LinkReport> {
+        let pg = self.pg;
+        let mut report = self.report;
+        let mut tx = self.client.transaction().map_err(|e| failed(pg, e))?;
         let update = tx
             .prepare("UPDATE public.users SET cognito_user_id = $1 WHERE handle = $2")
-            .map_err(failed)?;
-        for (handle, sub) in linkable {
-            if tx.execute(&update, &[&sub, &handle]).map_err(failed)? > 0 {
-                report.updated.push(handle.to_string());
+            .map_err(|e| failed(pg, e))?;
+        for (handle, sub, _) in self.updates {
+            if tx
+                .execute(&update, &[&sub, &handle])
+                .map_err(|e| failed(pg, e))?
+                > 0
+            {
+                report.updated.push(handle);
             } else {
-                report.missing.push(handle.to_string());
+                report.missing.push(handle);
             }
         }
-        tx.commit().map_err(failed)?;
+        tx.commit().map_err(|e| failed(pg, e))?;
         Ok(report)
-    })
+    }
 }
 
 fn count(users: &[PoolUser], handle: &str) -> usize {

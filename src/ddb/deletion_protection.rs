@@ -2,14 +2,17 @@
 //! schema-load` turns it on; `ddb drop` of a protected table names this command, which is the
 //! explicit, confirmed step that lifts it.
 
+use std::fmt;
+
 use anyhow::Result;
 use serde::Serialize;
 
 use super::schema_load::describe;
 use crate::cli::{DeletionProtectionArgs, OnOff};
 use crate::ctx::Ctx;
+use crate::dynamodb::Ddb;
 use crate::guard::Plan;
-use crate::guarded;
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 
 #[derive(Debug, Serialize)]
@@ -20,6 +23,36 @@ struct ProtectionReport {
     changed: bool,
 }
 
+impl Report for ProtectionReport {}
+
+impl fmt::Display for ProtectionReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.changed {
+            write!(
+                f,
+                "table `{}` now has deletion protection {}",
+                self.table,
+                words(self.deletion_protection)
+            )
+        } else {
+            write!(
+                f,
+                "table `{}` already has deletion protection {}; nothing to change",
+                self.table,
+                words(self.deletion_protection)
+            )
+        }
+    }
+}
+
+fn words(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
+}
+
 pub fn run(ctx: &Ctx, set: &DeletionProtectionArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     let on = set.state == OnOff::On;
@@ -27,63 +60,61 @@ pub fn run(ctx: &Ctx, set: &DeletionProtectionArgs) -> Result<Outcome> {
         .block_on(describe(ddb))??
         .deletion_protection_enabled()
         .unwrap_or(false);
-    let words = |on: bool| if on { "on" } else { "off" };
-    if now == on {
-        let report = ProtectionReport {
+    let prepared = if now == on {
+        Prepared::Nothing(ProtectionReport {
             table: ddb.table.clone(),
             deletion_protection: on,
             changed: false,
-        };
-        return Outcome::done(
-            format!(
-                "table `{}` already has deletion protection {}; nothing to change",
-                ddb.table,
-                words(on)
-            ),
-            &report,
-        );
-    }
-    let plan = Plan {
-        destination: ddb.destination(),
-        summary: format!(
-            "turn deletion protection {} on table `{}`{}",
-            words(on),
-            ddb.table,
-            if on {
-                ""
-            } else {
-                " (DeleteTable is then allowed)"
-            }
-        ),
-        actions: vec![format!(
-            "UpdateTable {}: DeletionProtectionEnabled = {on}",
-            ddb.table
-        )],
-        confirm: ddb.table.clone(),
+        })
+    } else {
+        Prepared::Write(SetProtection { ddb, on })
     };
-    guarded::write(ctx, &plan, None, || {
+    guarded::run(ctx, prepared)
+}
+
+/// UpdateTable with DeletionProtectionEnabled.
+struct SetProtection<'a> {
+    ddb: &'a Ddb,
+    on: bool,
+}
+
+impl Write for SetProtection<'_> {
+    type Report = ProtectionReport;
+
+    fn plan(&self) -> Plan {
+        let (table, on) = (&self.ddb.table, self.on);
+        Plan {
+            destination: self.ddb.destination(),
+            summary: format!(
+                "turn deletion protection {} on table `{table}`{}",
+                words(on),
+                if on {
+                    ""
+                } else {
+                    " (DeleteTable is then allowed)"
+                }
+            ),
+            actions: vec![format!(
+                "UpdateTable {table}: DeletionProtectionEnabled = {on}"
+            )],
+            confirm: table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<ProtectionReport> {
+        let ddb = self.ddb;
         ctx.block_on(
             ddb.client
                 .update_table()
                 .table_name(&ddb.table)
-                .deletion_protection_enabled(on)
+                .deletion_protection_enabled(self.on)
                 .send(),
         )?
-        .map_err(|e| ddb.explain("UpdateTable", e))
-    })?
-    .outcome(|_| {
-        let report = ProtectionReport {
+        .map_err(|e| ddb.explain("UpdateTable", e))?;
+        Ok(ProtectionReport {
             table: ddb.table.clone(),
-            deletion_protection: on,
+            deletion_protection: self.on,
             changed: true,
-        };
-        Outcome::done(
-            format!(
-                "table `{}` now has deletion protection {}",
-                ddb.table,
-                words(on)
-            ),
-            &report,
-        )
-    })
+        })
+    }
 }

@@ -1,14 +1,16 @@
 //! `cruddur ddb drop [TABLE] [--if-exists]`: delete a table.
 
+use std::fmt;
+
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::DdbDropArgs;
 use crate::ctx::Ctx;
 use crate::dynamodb::Ddb;
 use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
@@ -28,48 +30,88 @@ pub fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
             return Err(protected(ddb));
         }
     }
-    let plan = Plan {
-        destination: ddb.destination(),
-        summary: format!(
-            "delete table `{}` and every item in it (back it up first: `cruddur --prod ddb export --file backup.jsonl`)",
-            ddb.table
-        ),
-        actions: vec![format!("DeleteTable {}", ddb.table)],
-        confirm: ddb.table.clone(),
+    let write = DeleteTable {
+        ddb,
+        if_exists: drop.if_exists,
     };
-    let deleted = match guarded::write(ctx, &plan, None, || {
-        ctx.block_on(ddb.client.delete_table().table_name(&ddb.table).send())
-    })? {
-        Done::Planned(plan) => return Ok(plan),
-        Done::Executed(deleted) => deleted,
-    };
-    match deleted {
-        Ok(_) => Outcome::done(
-            format!("deleted table `{}`", ddb.table),
-            json!({ "table": ddb.table, "deleted": true }),
-        ),
-        Err(error) if error.code() == Some("ResourceNotFoundException") => {
-            if drop.if_exists {
-                Outcome::done(
-                    format!("table `{}` does not exist; nothing to drop", ddb.table),
-                    json!({ "table": ddb.table, "deleted": false }),
-                )
-            } else {
-                Err(anyhow!(
-                    "table `{}` does not exist at {} (add --if-exists to accept that)",
-                    ddb.table,
-                    ddb.endpoint
-                ))
+    guarded::run(ctx, Prepared::Write(write))
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeleteReport {
+    pub table: String,
+    /// False: it was not there (with --if-exists).
+    pub deleted: bool,
+}
+
+impl Report for DeleteReport {}
+
+impl fmt::Display for DeleteReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.deleted {
+            write!(f, "deleted table `{}`", self.table)
+        } else {
+            write!(f, "table `{}` does not exist; nothing to drop", self.table)
+        }
+    }
+}
+
+/// DeleteTable; a missing table is fine with `if_exists`.
+pub struct DeleteTable<'a> {
+    ddb: &'a Ddb,
+    if_exists: bool,
+}
+
+impl Write for DeleteTable<'_> {
+    type Report = DeleteReport;
+
+    fn plan(&self) -> Plan {
+        let table = &self.ddb.table;
+        Plan {
+            destination: self.ddb.destination(),
+            summary: format!(
+                "delete table `{table}` and every item in it (back it up first: `cruddur --prod ddb export --file backup.jsonl`)"
+            ),
+            actions: vec![format!(
+                "DeleteTable {table}{}",
+                if self.if_exists {
+                    " (a missing table is fine: --if-exists)"
+                } else {
+                    ""
+                }
+            )],
+            confirm: table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<DeleteReport> {
+        let ddb = self.ddb;
+        let report = |deleted| DeleteReport {
+            table: ddb.table.clone(),
+            deleted,
+        };
+        match ctx.block_on(ddb.client.delete_table().table_name(&ddb.table).send())? {
+            Ok(_) => Ok(report(true)),
+            Err(error) if error.code() == Some("ResourceNotFoundException") => {
+                if self.if_exists {
+                    Ok(report(false))
+                } else {
+                    Err(anyhow!(
+                        "table `{}` does not exist at {} (add --if-exists to accept that)",
+                        ddb.table,
+                        ddb.endpoint
+                    ))
+                }
             }
+            // Turned on between the look and the call.
+            Err(error)
+                if error.code() == Some("ValidationException")
+                    && error.message().is_some_and(|m| m.contains("protected")) =>
+            {
+                Err(protected(ddb))
+            }
+            Err(error) => Err(ddb.explain("DeleteTable", error)),
         }
-        // Turned on between the look and the call.
-        Err(error)
-            if error.code() == Some("ValidationException")
-                && error.message().is_some_and(|m| m.contains("protected")) =>
-        {
-            Err(protected(ddb))
-        }
-        Err(error) => Err(ddb.explain("DeleteTable", error)),
     }
 }
 

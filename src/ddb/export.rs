@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde_json::json;
+use serde::Serialize;
 
 use super::codec::{to_json, to_typed_json};
 use super::scan::{scan_pages, Pages};
@@ -51,14 +51,30 @@ pub fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {
         "plain JSON"
     };
     match &export.file {
-        Some(path) => Outcome::done(
-            format!(
-                "exported {items} items of `{}` to {} ({format} lines) in {elapsed_ms} ms",
-                ddb.table,
-                path.display()
-            ),
-            json!({ "table": ddb.table, "file": path, "items": items, "format": format, "elapsed_ms": elapsed_ms }),
-        ),
+        Some(path) => {
+            #[derive(Serialize)]
+            struct ExportReport<'a> {
+                table: &'a str,
+                file: &'a std::path::Path,
+                items: usize,
+                format: &'a str,
+                elapsed_ms: u64,
+            }
+            Outcome::done(
+                format!(
+                    "exported {items} items of `{}` to {} ({format} lines) in {elapsed_ms} ms",
+                    ddb.table,
+                    path.display()
+                ),
+                ExportReport {
+                    table: &ddb.table,
+                    file: path,
+                    items,
+                    format,
+                    elapsed_ms,
+                },
+            )
+        }
         None => {
             ctx.info(format!(
                 "exported {items} items of `{}` ({format} lines) in {elapsed_ms} ms",

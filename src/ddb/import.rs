@@ -4,13 +4,14 @@
 //! memory at once.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use serde_json::json;
+use serde::Serialize;
 
 use super::batch;
 use super::codec::from_json_line;
@@ -18,84 +19,132 @@ use super::items::{describe_key, text};
 use super::limits;
 use crate::cli::ImportArgs;
 use crate::ctx::Ctx;
+use crate::dynamodb::Ddb;
 use crate::guard::Plan;
-use crate::guarded::{self, Go};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
-    let path = &import.path;
-    let (valid, skipped) = check(path, import)?;
-    let ddb = ctx.ddb()?;
-    let plan = Plan {
-        destination: ddb.destination(),
-        summary: format!(
-            "import {valid} items from {} (items with the same keys are replaced)",
-            path.display()
-        ),
-        actions: vec![format!(
-            "{} BatchWriteItem requests, up to {} in flight; {} malformed lines skipped",
-            valid.div_ceil(batch::BATCH_SIZE),
-            import.write.concurrency,
-            skipped.len()
-        )],
-        confirm: ddb.table.clone(),
+    let (valid, skipped) = check(&import.path, import)?;
+    let write = Import {
+        ddb: ctx.ddb()?,
+        path: &import.path,
+        dynamodb_json: import.dynamodb_json,
+        valid,
+        skipped: skipped.into_iter().map(|(n, _)| n).collect(),
+        options: batch::BatchOptions::from(import.write),
     };
-    if let Go::DryRun(plan) = guarded::check(ctx, &plan, None)? {
-        return Ok(plan);
-    }
-    let started = Instant::now();
-    let options = batch::BatchOptions::from(import.write);
-    let skip: HashSet<usize> = skipped.iter().map(|(n, _)| *n).collect();
-    let requests = lines(path)?.filter_map(|(number, line)| match line {
-        _ if skip.contains(&number) => None,
-        Err(error) => Some(Err(error)),
-        // The same checks as the first pass: a line it skipped is skipped here too.
-        Ok(text) => from_json_line(&text, import.dynamodb_json)
-            .ok()
-            .filter(|item| limits::check_limits(item).is_ok())
-            .map(batch::put),
-    });
-    let progress = ctx.printer.progress("importing", Some(valid));
-    let report = ctx.block_on(batch::write_stream(ddb, requests, options, &progress))??;
-    if !report.failed.is_empty() {
-        bail!(
-            "could not write {} of {valid} items after {} retries: {}; {} were written — import again to finish",
-            report.failed.len(),
-            import.write.max_retries,
-            report.failed.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
-            report.written
-        );
-    }
-    let elapsed_ms = started.elapsed().as_millis() as u64;
-    ctx.detail(format!(
-        "consumed {} write capacity units (the table's and its index's); at most {} calls were in flight",
-        report.capacity_units, report.peak_in_flight
-    ));
-    let skipped_lines: Vec<usize> = skipped.iter().map(|(n, _)| *n).collect();
-    Outcome::done(
-        format!(
-            "imported {} items from {} into `{}` in {} requests, {} retries, {elapsed_ms} ms{}",
-            report.written,
-            path.display(),
-            ddb.table,
-            report.requests,
-            report.retries,
-            if skipped.is_empty() {
+    guarded::run(ctx, Prepared::Write(write))
+}
+
+/// The file's valid lines as PutItem requests, streamed through the bulk writer.
+struct Import<'a> {
+    ddb: &'a Ddb,
+    path: &'a Path,
+    dynamodb_json: bool,
+    /// How many items the check found.
+    valid: usize,
+    /// The malformed lines skipped (--skip-invalid), by number.
+    skipped: Vec<usize>,
+    options: batch::BatchOptions,
+}
+
+#[derive(Debug, Serialize)]
+struct ImportReport {
+    table: String,
+    #[serde(skip)]
+    file: String,
+    items: usize,
+    skipped_lines: Vec<usize>,
+    requests: usize,
+    retries: usize,
+    capacity_units: f64,
+    elapsed_ms: u64,
+}
+
+impl Report for ImportReport {}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "imported {} items from {} into `{}` in {} requests, {} retries, {} ms{}",
+            self.items,
+            self.file,
+            self.table,
+            self.requests,
+            self.retries,
+            self.elapsed_ms,
+            if self.skipped_lines.is_empty() {
                 String::new()
             } else {
-                format!("; skipped {} malformed lines", skipped.len())
+                format!("; skipped {} malformed lines", self.skipped_lines.len())
             }
-        ),
-        json!({
-            "table": ddb.table,
-            "items": report.written,
-            "skipped_lines": skipped_lines,
-            "requests": report.requests,
-            "retries": report.retries,
-            "capacity_units": report.capacity_units,
-            "elapsed_ms": elapsed_ms,
-        }),
-    )
+        )
+    }
+}
+
+impl Write for Import<'_> {
+    type Report = ImportReport;
+
+    fn plan(&self) -> Plan {
+        Plan {
+            destination: self.ddb.destination(),
+            summary: format!(
+                "import {} items from {} (items with the same keys are replaced)",
+                self.valid,
+                self.path.display()
+            ),
+            actions: vec![format!(
+                "{} BatchWriteItem requests, up to {} in flight; {} malformed lines skipped",
+                self.valid.div_ceil(batch::BATCH_SIZE),
+                self.options.concurrency,
+                self.skipped.len()
+            )],
+            confirm: self.ddb.table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<ImportReport> {
+        let (ddb, valid) = (self.ddb, self.valid);
+        let started = Instant::now();
+        let skip: HashSet<usize> = self.skipped.iter().copied().collect();
+        let requests = lines(self.path)?.filter_map(|(number, line)| match line {
+            _ if skip.contains(&number) => None,
+            Err(error) => Some(Err(error)),
+            // The same checks as the first pass: a line it skipped is skipped here too.
+            Ok(text) => from_json_line(&text, self.dynamodb_json)
+                .ok()
+                .filter(|item| limits::check_limits(item).is_ok())
+                .map(batch::put),
+        });
+        let progress = ctx.printer.progress("importing", Some(valid));
+        let report =
+            ctx.block_on(batch::write_stream(ddb, requests, self.options, &progress))??;
+        if !report.failed.is_empty() {
+            bail!(
+                "could not write {} of {valid} items after {} retries: {}; {} were written — import again to finish",
+                report.failed.len(),
+                self.options.max_retries,
+                report.failed.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
+                report.written
+            );
+        }
+        ctx.detail(format!(
+            "consumed {} write capacity units (the table's and its index's); at most {} calls were in flight",
+            report.capacity_units, report.peak_in_flight
+        ));
+        Ok(ImportReport {
+            table: ddb.table.clone(),
+            file: self.path.display().to_string(),
+            items: report.written,
+            skipped_lines: self.skipped,
+            requests: report.requests,
+            retries: report.retries,
+            capacity_units: report.capacity_units,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        })
+    }
 }
 
 /// Numbered non-empty lines of the file, read as they are needed.

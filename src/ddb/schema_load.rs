@@ -1,6 +1,7 @@
 //! `cruddur ddb schema-load [--if-not-exists]`: the messages table with its index, as the
 //! app expects it, waited for until ACTIVE.
 
+use std::fmt;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
@@ -11,13 +12,13 @@ use aws_sdk_dynamodb::types::{
     StreamViewType, TableDescription, TableStatus,
 };
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::cli::DdbSchemaLoadArgs;
 use crate::ctx::Ctx;
 use crate::dynamodb::{Ddb, INDEX};
 use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 use crate::poll::{self, Probe, Wait};
 
@@ -100,7 +101,12 @@ impl TableReport {
         let keys = |schema: &[KeySchemaElement]| -> Map<String, Value> {
             schema
                 .iter()
-                .map(|k| (k.attribute_name().to_string(), json!(k.key_type().as_str())))
+                .map(|k| {
+                    (
+                        k.attribute_name().to_string(),
+                        Value::String(k.key_type().as_str().to_string()),
+                    )
+                })
                 .collect()
         };
         TableReport {
@@ -166,51 +172,84 @@ impl TableReport {
     }
 }
 
-pub fn run(ctx: &Ctx, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
-    let ddb = ctx.ddb()?;
-    create_table(ctx, ddb, TableOptions::from(load))?
-        .outcome(|report| Outcome::done(report.summary(), &report))
+impl Report for TableReport {}
+
+impl fmt::Display for TableReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.summary())
+    }
 }
 
-/// Create the messages table through the guard, and wait until it is ACTIVE.
-pub fn create_table(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<Done<TableReport>> {
-    let options = TableOptions {
-        deletion_protection: Some(
-            options
-                .deletion_protection
-                .unwrap_or(ctx.target == crate::ctx::Target::Prod),
-        ),
-        ..options
-    };
-    let protect = options.deletion_protection == Some(true);
-    let plan = Plan {
-        destination: ddb.destination(),
-        summary: format!("create table `{}` (billed capacity)", ddb.table),
-        actions: vec![
-            format!(
-                "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; {}; deletion protection {}",
-                ddb.table,
-                if options.stream {
-                    "stream NEW_IMAGE (as production has it, for `cruddur ddb stream`)"
-                } else {
-                    "no stream (--no-stream)"
-                },
-                if protect {
-                    "on (`cruddur ddb deletion-protection off` lifts it)"
-                } else {
-                    "off"
-                }
-            ),
-            format!(
-                "DescribeTable until ACTIVE (up to {})",
-                crate::text::duration(options.wait_timeout)
-            ),
-        ],
-        confirm: ddb.table.clone(),
-    };
-    guarded::write(ctx, &plan, None, || {
-        ctx.block_on(create(ctx, ddb, options))?
-    })
+pub fn run(ctx: &Ctx, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
+    guarded::run(
+        ctx,
+        Prepared::Write(CreateTable::new(ctx, ddb, TableOptions::from(load))),
+    )
+}
+
+/// CreateTable with the app's keys, index and stream, then DescribeTable until ACTIVE.
+pub struct CreateTable<'a> {
+    ddb: &'a Ddb,
+    /// Deletion protection decided (on in --prod unless said otherwise).
+    options: TableOptions,
+}
+
+impl CreateTable<'_> {
+    pub fn new<'a>(ctx: &Ctx, ddb: &'a Ddb, options: TableOptions) -> CreateTable<'a> {
+        let protect = options
+            .deletion_protection
+            .unwrap_or(ctx.target == crate::ctx::Target::Prod);
+        CreateTable {
+            ddb,
+            options: TableOptions {
+                deletion_protection: Some(protect),
+                ..options
+            },
+        }
+    }
+}
+
+impl Write for CreateTable<'_> {
+    type Report = TableReport;
+
+    fn plan(&self) -> Plan {
+        let (ddb, options) = (self.ddb, self.options);
+        Plan {
+            destination: ddb.destination(),
+            summary: format!("create table `{}` (billed capacity)", ddb.table),
+            actions: vec![
+                format!(
+                    "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; {}; deletion protection {}{}",
+                    ddb.table,
+                    if options.stream {
+                        "stream NEW_IMAGE (as production has it, for `cruddur ddb stream`)"
+                    } else {
+                        "no stream (--no-stream)"
+                    },
+                    if options.deletion_protection == Some(true) {
+                        "on (`cruddur ddb deletion-protection off` lifts it)"
+                    } else {
+                        "off"
+                    },
+                    if options.if_not_exists {
+                        "; an existing table is kept as it is"
+                    } else {
+                        ""
+                    }
+                ),
+                format!(
+                    "DescribeTable until ACTIVE (up to {})",
+                    crate::text::duration(options.wait_timeout)
+                ),
+            ],
+            confirm: ddb.table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<TableReport> {
+        ctx.block_on(create(ctx, self.ddb, self.options))?
+    }
 }
 
 async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableReport> {

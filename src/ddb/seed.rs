@@ -3,12 +3,13 @@
 //! last message, as the stream Lambda would have left them.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::batch::{self, BatchOptions, BatchReport};
@@ -20,9 +21,9 @@ use crate::cli::DdbSeedArgs;
 use crate::ctx::Ctx;
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
-use crate::users::{Users, Wanted};
+use crate::users::{Person, Users, Wanted};
 
 /// What to seed (plain options: from `ddb seed`'s flags, or from `setup`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,10 +94,12 @@ pub struct SeedReport {
     pub last_message_at: String,
 }
 
-impl SeedReport {
-    /// One line for people.
-    pub fn summary(&self) -> String {
-        format!(
+impl Report for SeedReport {}
+
+impl fmt::Display for SeedReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
             "seeded conversation {} between {} and {} in `{}`: {} items ({} groups + {} messages){} \
              in {} requests, {} retries, {} ms",
             self.message_group_uuid,
@@ -120,12 +123,34 @@ impl SeedReport {
 
 pub fn run(ctx: &Ctx, seed: &DdbSeedArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
-    seed_conversation(ctx, ddb, &SeedOptions::from(seed))?
-        .outcome(|report| Outcome::done(report.summary(), &report))
+    guarded::run(
+        ctx,
+        Prepared::Write(prepare(ctx, ddb, &SeedOptions::from(seed))?),
+    )
 }
 
-/// Check the input whole, read the two people from Postgres, plan, pass the guard, write.
-pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Done<SeedReport>> {
+/// The conversation to write: its two group items, its messages (made from the fixture's
+/// lines as they are written, so a long fixture does not sit in memory as items), and the
+/// old items it will replace.
+pub struct SeedConversation<'a> {
+    ddb: &'a Ddb,
+    group: String,
+    people: [Person; 2],
+    lines: Vec<fixture::Line>,
+    /// The first message's time; each next one a minute later.
+    first: DateTime<Utc>,
+    last_at: String,
+    groups: [Item; 2],
+    /// The keys the new conversation writes.
+    new_keys: HashSet<(String, String)>,
+    /// The old items it does not overwrite, as found now (read again under the lease).
+    stale: Vec<Item>,
+    replace: bool,
+    options: BatchOptions,
+}
+
+/// Check the input whole and read the two people from Postgres: what the seed will write.
+pub fn prepare<'a>(ctx: &Ctx, ddb: &'a Ddb, seed: &SeedOptions) -> Result<SeedConversation<'a>> {
     // Everything that can be wrong with the input is found before any store is touched.
     let (name, text) = match &seed.fixture {
         Some(path) => (
@@ -184,15 +209,6 @@ pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Don
     let (me, other) = (&found[0], &found[1]);
     let first = now - Duration::minutes(lines.len() as i64 - 1);
     let message_at = |i: usize| timestamp(first + Duration::minutes(i as i64));
-    // Made as they are written, so a long fixture does not sit in memory as items.
-    let messages = || {
-        lines.iter().enumerate().map(|(i, line)| {
-            let sender = if line.person == 1 { me } else { other };
-            // Random enough for ids (no secret rides on them), without a system call each.
-            let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
-            message_item(&group, &id.to_string(), &message_at(i), &line.text, sender)
-        })
-    };
     let (last_at, last_text) = match lines.last() {
         Some(line) => (timestamp(now), line.text.clone()),
         None => bail!("{name} holds no message"),
@@ -252,45 +268,90 @@ pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Don
         .chain((0..lines.len()).map(|i| (message_pk(&group), message_at(i))))
         .collect();
     let stale = stale_of(existing, &new_keys);
-    let total = groups.len() + lines.len();
-    let mut actions = vec![format!(
-        "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, up to {} in flight",
-        lines.len(),
-        timestamp(first),
+    Ok(SeedConversation {
+        ddb,
+        group,
+        people: [me.clone(), other.clone()],
+        lines,
+        first,
         last_at,
-        total.div_ceil(batch::BATCH_SIZE),
-        seed.write.concurrency
-    )];
-    actions.insert(
-        0,
-        format!(
-            "take the lease {} (a conditional PutItem), so that no other seed of this \
-             conversation interleaves; give it back at the end",
-            Lease::key(&format!("seed#{group}"))
-        ),
-    );
-    if !stale.is_empty() {
-        actions.push(format!(
-            "then delete the old conversation's {} items the new one does not overwrite: {} BatchWriteItem requests",
-            stale.len(),
-            stale.len().div_ceil(batch::BATCH_SIZE)
-        ));
+        groups,
+        new_keys,
+        stale,
+        replace: seed.replace,
+        options: seed.write,
+    })
+}
+
+impl SeedConversation<'_> {
+    fn message_at(&self, i: usize) -> String {
+        timestamp(self.first + Duration::minutes(i as i64))
     }
-    let plan = Plan {
-        destination: ddb.destination(),
-        summary: format!(
-            "{} conversation {group} between {} and {}",
-            if stale.is_empty() { "seed" } else { "replace" },
-            me.handle,
-            other.handle
-        ),
-        actions,
-        confirm: ddb.table.clone(),
-    };
-    let options = seed.write;
-    let started = Instant::now();
-    let done = guarded::write(ctx, &plan, None, || {
-        ctx.block_on(async {
+}
+
+impl Write for SeedConversation<'_> {
+    type Report = SeedReport;
+
+    fn plan(&self) -> Plan {
+        let total = self.groups.len() + self.lines.len();
+        let mut actions = vec![
+            format!(
+                "take the lease {} (a conditional PutItem), so that no other seed of this \
+                 conversation interleaves; give it back at the end",
+                Lease::key(&format!("seed#{}", self.group))
+            ),
+            format!(
+                "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, up to {} in flight",
+                self.lines.len(),
+                timestamp(self.first),
+                self.last_at,
+                total.div_ceil(batch::BATCH_SIZE),
+                self.options.concurrency
+            ),
+        ];
+        if !self.stale.is_empty() {
+            actions.push(format!(
+                "then delete the old conversation's {} items the new one does not overwrite: {} BatchWriteItem requests",
+                self.stale.len(),
+                self.stale.len().div_ceil(batch::BATCH_SIZE)
+            ));
+        }
+        Plan {
+            destination: self.ddb.destination(),
+            summary: format!(
+                "{} conversation {} between {} and {}",
+                if self.stale.is_empty() {
+                    "seed"
+                } else {
+                    "replace"
+                },
+                self.group,
+                self.people[0].handle,
+                self.people[1].handle
+            ),
+            actions,
+            confirm: self.ddb.table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<SeedReport> {
+        let started = Instant::now();
+        let (ddb, group) = (self.ddb, &self.group);
+        let [me, other] = &self.people;
+        let total = self.groups.len() + self.lines.len();
+        let messages = self.lines.iter().enumerate().map(|(i, line)| {
+            let sender = if line.person == 1 { me } else { other };
+            // Random enough for ids (no secret rides on them), without a system call each.
+            let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+            message_item(
+                group,
+                &id.to_string(),
+                &self.message_at(i),
+                &line.text,
+                sender,
+            )
+        });
+        let (deleted, report) = ctx.block_on(async {
             // Two seeds of one conversation never interleave: the second waits for the first,
             // then reads again what is there (the first one's conversation, to replace).
             let lease = Lease::take(ddb, &format!("seed#{group}"), LEASE_WAIT, |words| {
@@ -298,45 +359,52 @@ pub fn seed_conversation(ctx: &Ctx, ddb: &Ddb, seed: &SeedOptions) -> Result<Don
             })
             .await?;
             let written = async {
-                let now_there = existing_keys(ddb, &group, !seed.replace).await?;
-                if !seed.replace && !now_there.is_empty() {
+                let now_there = existing_keys(ddb, group, !self.replace).await?;
+                if !self.replace && !now_there.is_empty() {
                     bail!(
                         "conversation {group} was written by another run while this one waited; \
                          nothing was written (--replace replaces it)"
                     );
                 }
-                let stale = stale_of(now_there, &new_keys);
-                write_conversation(ctx, ddb, groups, messages(), total, stale, options).await
+                let stale = stale_of(now_there, &self.new_keys);
+                write_conversation(
+                    ctx,
+                    ddb,
+                    self.groups.clone(),
+                    messages,
+                    total,
+                    stale,
+                    self.options,
+                )
+                .await
             }
             .await;
             let released = lease.release(ddb).await;
             let written = written?;
             released?;
             Ok::<_, anyhow::Error>(written)
-        })?
-    })?;
-    Ok(done.map(|(deleted, report)| {
+        })??;
         ctx.detail(format!(
             "consumed {} write capacity units (the table's and its index's); at most {} calls were in flight",
             report.capacity_units + deleted.capacity_units,
             report.peak_in_flight.max(deleted.peak_in_flight)
         ));
-        SeedReport {
+        Ok(SeedReport {
             table: ddb.table.clone(),
-            message_group_uuid: group,
+            message_group_uuid: group.clone(),
             between: [me.handle.clone(), other.handle.clone()],
             items: report.written,
             groups: 2,
-            messages: lines.len(),
+            messages: self.lines.len(),
             deleted: deleted.written,
             requests: report.requests + deleted.requests,
             retries: report.retries + deleted.retries,
             capacity_units: report.capacity_units + deleted.capacity_units,
             elapsed_ms: started.elapsed().as_millis() as u64,
-            first_message_at: timestamp(first),
-            last_message_at: last_at,
-        }
-    }))
+            first_message_at: timestamp(self.first),
+            last_message_at: self.last_at,
+        })
+    }
 }
 
 /// Write the new conversation, then delete the old items it did not overwrite.

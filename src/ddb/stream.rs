@@ -4,6 +4,7 @@
 //! transaction, never backwards, so that a replay or a record delivered twice changes nothing.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
@@ -19,7 +20,7 @@ use crate::cli::{StreamArgs, StreamStart};
 use crate::ctx::Ctx;
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
-use crate::guarded::{self, Go};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::{Lines, Outcome};
 use crate::poll::{self, Probe, Wait};
 use crate::target::Target;
@@ -40,6 +41,34 @@ struct StreamReport {
     moved: usize,
     left_alone: usize,
     skipped: usize,
+    /// Printed already, as the last of the moves' lines (json, jsonl).
+    #[serde(skip)]
+    printed: bool,
+}
+
+impl Report for StreamReport {
+    fn into_outcome(self) -> Result<Outcome> {
+        if self.printed {
+            return Ok(Outcome::Nothing);
+        }
+        Outcome::report(&self)
+    }
+}
+
+impl fmt::Display for StreamReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{} stream record{} of `{}`: {} group move{}, {} left alone (already at or past the message), {} skipped",
+            self.records,
+            if self.records == 1 { "" } else { "s" },
+            self.table,
+            self.moved,
+            if self.moved == 1 { "" } else { "s" },
+            self.left_alone,
+            self.skipped
+        )
+    }
 }
 
 pub fn run(ctx: &Ctx, stream: &StreamArgs) -> Result<Outcome> {
@@ -56,69 +85,79 @@ pub fn run(ctx: &Ctx, stream: &StreamArgs) -> Result<Outcome> {
             .stream_specification()
             .is_some_and(|s| s.stream_enabled())
     });
-    let mut actions = Vec::new();
-    if arn.is_none() {
-        if !stream.enable_stream {
-            return Err(anyhow!(
-                "table `{}` at {} has no stream: add --enable-stream (an UpdateTable that turns on a NEW_IMAGE stream), \
-                 or recreate the table with `cruddur ddb schema-load`",
-                ddb.table,
-                ddb.endpoint
+    if arn.is_none() && !stream.enable_stream {
+        return Err(anyhow!(
+            "table `{}` at {} has no stream: add --enable-stream (an UpdateTable that turns on a NEW_IMAGE stream), \
+             or recreate the table with `cruddur ddb schema-load`",
+            ddb.table,
+            ddb.endpoint
+        ));
+    }
+    guarded::run(ctx, Prepared::Write(Follow { ddb, arn, stream }))
+}
+
+/// Turn the stream on when it is off, then follow it, applying the Lambda's updates.
+struct Follow<'a> {
+    ddb: &'a Ddb,
+    /// The stream; None: turned on first.
+    arn: Option<String>,
+    stream: &'a StreamArgs,
+}
+
+impl Write for Follow<'_> {
+    type Report = StreamReport;
+
+    fn plan(&self) -> Plan {
+        let mut actions = Vec::new();
+        if self.arn.is_none() {
+            actions.push(format!(
+                "UpdateTable {}: turn on its stream (NEW_IMAGE)",
+                self.ddb.table
             ));
         }
         actions.push(format!(
-            "UpdateTable {}: turn on its stream (NEW_IMAGE)",
-            ddb.table
+            "follow every shard of the stream from {}, and for each MSG# item move both group items \
+             (TransactWriteItems: delete the old key, put the new one) to its time and text, never backwards{}",
+            match self.stream.from {
+                StreamStart::TrimHorizon => "the oldest record",
+                StreamStart::Latest => "now",
+            },
+            if self.stream.once {
+                "; stop when it is read to its end (--once)"
+            } else {
+                ""
+            }
         ));
-    }
-    actions.push(format!(
-        "follow every shard of the stream from {}, and for each MSG# item move both group items \
-         (TransactWriteItems: delete the old key, put the new one) to its time and text, never backwards",
-        match stream.from {
-            StreamStart::TrimHorizon => "the oldest record",
-            StreamStart::Latest => "now",
+        Plan {
+            destination: self.ddb.destination(),
+            summary: "apply the stream Lambda's updates to the message groups".to_string(),
+            actions,
+            confirm: self.ddb.table.clone(),
         }
-    ));
-    let plan = Plan {
-        destination: ddb.destination(),
-        summary: "apply the stream Lambda's updates to the message groups".to_string(),
-        actions,
-        confirm: ddb.table.clone(),
-    };
-    if let Go::DryRun(plan) = guarded::check(ctx, &plan, None)? {
-        return Ok(plan);
     }
-    let arn = match arn {
-        Some(arn) => arn,
-        None => ctx.block_on(enable(ctx, ddb))??,
-    };
-    ctx.detail(format!("stream {arn}"));
-    let mut report = StreamReport {
-        table: ddb.table.clone(),
-        ..StreamReport::default()
-    };
-    // Machines read lines: each move is printed as it happens, the count comes last.
-    let mut lines = (ctx.output != crate::output::OutputFormat::Table).then(Lines::stdout);
-    ctx.block_on(follow(ctx, ddb, &arn, stream, &mut report, &mut lines))??;
-    if let Some(mut lines) = lines {
-        // The last line; a reader already gone is no failure.
-        let _ = lines.write([&report])?;
-        lines.finish()?;
-        return Ok(Outcome::Nothing);
+
+    fn execute(self, ctx: &Ctx) -> Result<StreamReport> {
+        let ddb = self.ddb;
+        let arn = match self.arn {
+            Some(arn) => arn,
+            None => ctx.block_on(enable(ctx, ddb))??,
+        };
+        ctx.detail(format!("stream {arn}"));
+        let mut report = StreamReport {
+            table: ddb.table.clone(),
+            ..StreamReport::default()
+        };
+        // Machines read lines: each move is printed as it happens, the count comes last.
+        let mut lines = (ctx.output != crate::output::OutputFormat::Table).then(Lines::stdout);
+        ctx.block_on(follow(ctx, ddb, &arn, self.stream, &mut report, &mut lines))??;
+        if let Some(mut lines) = lines {
+            // The last line; a reader already gone is no failure.
+            let _ = lines.write([&report])?;
+            lines.finish()?;
+            report.printed = true;
+        }
+        Ok(report)
     }
-    Outcome::done(
-        format!(
-            "{} stream record{} of `{}`: {} group move{}, {} left alone (already at or past the message), {} skipped",
-            report.records,
-            if report.records == 1 { "" } else { "s" },
-            ddb.table,
-            report.moved,
-            if report.moved == 1 { "" } else { "s" },
-            report.left_alone,
-            report.skipped
-        ),
-        &report,
-    )
 }
 
 /// Turn the table's stream on and wait for its ARN.

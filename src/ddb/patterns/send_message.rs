@@ -4,19 +4,23 @@
 //! put, since `sk` is in the key) in the same transaction — what the stream Lambda did
 //! afterwards, done atomically, so pattern 1 shows the message at once.
 
+use std::fmt;
+
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::Utc;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::SendMessageArgs;
 use crate::ctx::Ctx;
-use crate::ddb::items::{group_item, group_pk, key_of, message_item, text, timestamp, Item};
+use crate::ddb::items::{
+    describe_key, group_item, group_pk, key_of, message_item, text, timestamp, Item,
+};
 use crate::ddb::limits;
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
-use crate::guarded::{self, Done};
+use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 use crate::users::{Users, Wanted};
 
@@ -61,41 +65,167 @@ pub fn run(ctx: &Ctx, send: &SendMessageArgs) -> Result<Outcome> {
             .to_string(),
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let created = existing.is_none();
     let message = message_item(&group, &message_uuid, &created_at, &send.message, sender);
     limits::check_limits(&message).map_err(|why| anyhow!("--message: {why}; nothing was sent"))?;
-    let mut writes = vec![put(ddb, message, true)?];
+    let mut ops = vec![Op::PutNew(message)];
     // Both members' group items, wherever their sk stands now.
-    for old in &old_groups {
-        if text(old, "sk") != Some(created_at.as_str()) {
-            writes.push(delete(ddb, key_of(old))?);
+    ops.extend(
+        old_groups
+            .iter()
+            .filter(|old| text(old, "sk") != Some(created_at.as_str()))
+            .map(|old| Op::Delete(key_of(old))),
+    );
+    ops.push(Op::Put(group_item(
+        sender,
+        receiver,
+        &group,
+        &created_at,
+        &send.message,
+    )));
+    ops.push(Op::Put(group_item(
+        receiver,
+        sender,
+        &group,
+        &created_at,
+        &send.message,
+    )));
+    let sent = SentReport {
+        message_group_uuid: group,
+        uuid: message_uuid,
+        handle: sender.handle.clone(),
+        display_name: sender.display_name.clone(),
+        message: send.message.clone(),
+        created_at,
+        to: receiver.handle.clone(),
+        new_conversation: existing.is_none(),
+    };
+    guarded::run(ctx, Prepared::Write(Send { ddb, ops, sent }))
+}
+
+/// One transaction: the message, the old group items' deletes, the new group items.
+struct Send<'a> {
+    ddb: &'a Ddb,
+    ops: Vec<Op>,
+    /// What is reported once it is written.
+    sent: SentReport,
+}
+
+/// A write of the transaction.
+enum Op {
+    /// A put that must not overwrite an item already there (the message).
+    PutNew(Item),
+    /// A put (a group item at its new sk).
+    Put(Item),
+    /// A delete of an item that must still be there (else someone moved it meanwhile).
+    Delete(Item),
+}
+
+impl Op {
+    fn describe(&self) -> String {
+        match self {
+            Op::PutNew(item) => format!("Put {} (only if new)", describe_key(item)),
+            Op::Put(item) => format!("Put {}", describe_key(item)),
+            Op::Delete(key) => format!("Delete {} (only if still there)", describe_key(key)),
         }
     }
-    writes.push(put(
-        ddb,
-        group_item(sender, receiver, &group, &created_at, &send.message),
-        false,
-    )?);
-    writes.push(put(
-        ddb,
-        group_item(receiver, sender, &group, &created_at, &send.message),
-        false,
-    )?);
-    let plan = Plan {
-        destination: ddb.destination(),
-        summary: format!(
-            "send a message from {} to {}{}",
-            sender.handle,
-            receiver.handle,
-            if created { " (a new conversation)" } else { "" }
-        ),
-        actions: vec![format!(
-            "TransactWriteItems: put message {message_uuid} in group {group}, {} old group item(s) deleted, 2 group items put at {created_at}",
-            old_groups.len()
-        )],
-        confirm: ddb.table.clone(),
-    };
-    let done = guarded::write(ctx, &plan, None, || {
+
+    fn transact(self, table: &str) -> Result<TransactWriteItem> {
+        Ok(match self {
+            Op::PutNew(item) => TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()?,
+                )
+                .build(),
+            Op::Put(item) => TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(table)
+                        .set_item(Some(item))
+                        .build()?,
+                )
+                .build(),
+            Op::Delete(key) => TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(table)
+                        .set_key(Some(key))
+                        .condition_expression("attribute_exists(pk)")
+                        .build()?,
+                )
+                .build(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct SentReport {
+    message_group_uuid: String,
+    uuid: String,
+    handle: String,
+    display_name: String,
+    message: String,
+    created_at: String,
+    #[serde(skip)]
+    to: String,
+    #[serde(skip)]
+    new_conversation: bool,
+}
+
+impl Report for SentReport {}
+
+impl fmt::Display for SentReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{} → {} at {}{}: {}",
+            self.handle,
+            self.to,
+            self.created_at,
+            if self.new_conversation {
+                " (new conversation)"
+            } else {
+                ""
+            },
+            self.message
+        )
+    }
+}
+
+impl Write for Send<'_> {
+    type Report = SentReport;
+
+    fn plan(&self) -> Plan {
+        let sent = &self.sent;
+        Plan {
+            destination: self.ddb.destination(),
+            summary: format!(
+                "send a message from {} to {}{}",
+                sent.handle,
+                sent.to,
+                if sent.new_conversation {
+                    " (a new conversation)"
+                } else {
+                    ""
+                }
+            ),
+            actions: std::iter::once(format!("TransactWriteItems of {} writes:", self.ops.len()))
+                .chain(self.ops.iter().map(|op| format!("  {}", op.describe())))
+                .collect(),
+            confirm: self.ddb.table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<SentReport> {
+        let ddb = self.ddb;
+        let writes = self
+            .ops
+            .into_iter()
+            .map(|op| op.transact(&ddb.table))
+            .collect::<Result<Vec<_>>>()?;
         ctx.block_on(
             ddb.client
                 .transact_write_items()
@@ -107,29 +237,9 @@ pub fn run(ctx: &Ctx, send: &SendMessageArgs) -> Result<Outcome> {
                 "the conversation changed while this message was sent; nothing was written — send it again"
             ),
             _ => ddb.explain("TransactWriteItems", error),
-        })
-    })?;
-    if let Done::Planned(plan) = done {
-        return Ok(plan);
+        })?;
+        Ok(self.sent)
     }
-
-    Outcome::done(
-        format!(
-            "{} → {} at {created_at}{}: {}",
-            sender.handle,
-            receiver.handle,
-            if created { " (new conversation)" } else { "" },
-            send.message
-        ),
-        json!({
-            "message_group_uuid": group,
-            "uuid": message_uuid,
-            "handle": sender.handle,
-            "display_name": sender.display_name,
-            "message": send.message,
-            "created_at": created_at,
-        }),
-    )
 }
 
 /// The sender's group item whose other member is the receiver, if the pair has one.
@@ -156,23 +266,4 @@ async fn group_items(ddb: &Ddb, group: &str) -> Result<Vec<Item>> {
         ..Partition::default()
     })
     .await
-}
-
-/// A put; `new` ones must not overwrite an item that is already there.
-fn put(ddb: &Ddb, item: Item, new: bool) -> Result<TransactWriteItem> {
-    let mut put = Put::builder().table_name(&ddb.table).set_item(Some(item));
-    if new {
-        put = put.condition_expression("attribute_not_exists(pk)");
-    }
-    Ok(TransactWriteItem::builder().put(put.build()?).build())
-}
-
-/// A delete of an item that must still be there (else someone moved it meanwhile).
-fn delete(ddb: &Ddb, key: Item) -> Result<TransactWriteItem> {
-    let delete = Delete::builder()
-        .table_name(&ddb.table)
-        .set_key(Some(key))
-        .condition_expression("attribute_exists(pk)")
-        .build()?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
 }
