@@ -74,30 +74,18 @@ pub fn describe_pool(_ctx: &Ctx, _pool: &Pool) -> Result<()> {
     Err(crate::error::missing_feature("cognito", "Cognito support"))
 }
 
-/// A Cognito client from the one AWS configuration, the region, and where it goes, in words.
+/// The Cognito client the context builds, the region, and where it goes, in words.
 #[cfg(feature = "cognito")]
 fn client(
     ctx: &Ctx,
     pool: &Pool,
 ) -> Result<(aws_sdk_cognitoidentityprovider::Client, String, String)> {
-    let (sdk, endpoint) = crate::aws::service_config(
-        ctx.aws()?,
-        ctx.target,
-        ctx.profile.as_deref(),
-        "Cognito Identity Provider",
-        pool.endpoint_url.as_deref(),
-        "--cognito-endpoint-url",
-    )?;
-    let region = crate::aws::region(&sdk)?;
-    let place = match &endpoint {
+    let (client, service) = ctx.cognito(pool.endpoint_url.as_deref())?;
+    let place = match &service.endpoint {
         Some(url) => format!("Cognito at {url}"),
-        None => format!("Cognito in {region}"),
+        None => format!("Cognito in {}", service.region),
     };
-    Ok((
-        aws_sdk_cognitoidentityprovider::Client::new(&sdk),
-        region,
-        place,
-    ))
+    Ok((client, service.region, place))
 }
 
 /// Whether the pool is there (for `doctor`).

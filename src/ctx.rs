@@ -16,6 +16,15 @@ use crate::printer::Printer;
 
 pub use crate::target::Target;
 
+/// Where an AWS service's calls go.
+#[cfg(any(feature = "cognito", feature = "ec2"))]
+pub struct Service {
+    pub config: aws_config::SdkConfig,
+    /// The endpoint a flag, the environment or the profile names; None: AWS's own.
+    pub endpoint: Option<String>,
+    pub region: String,
+}
+
 pub struct Ctx {
     pub target: Target,
     pub output: OutputFormat,
@@ -205,6 +214,49 @@ impl Ctx {
         }
         let config = self.block_on(loader.load())?;
         Ok(self.aws.get_or_init(|| config))
+    }
+
+    /// An AWS service besides DynamoDB (Cognito, EC2): its configuration from the one AWS
+    /// configuration, at the endpoint its flag names (`flag_name`), else the one the
+    /// environment or profile configures; in --prod, never a profile's local endpoint.
+    #[cfg(any(feature = "cognito", feature = "ec2"))]
+    fn service(&self, id: &'static str, flag: Option<&str>, flag_name: &str) -> Result<Service> {
+        let (config, endpoint) = crate::aws::service_config(
+            self.aws()?,
+            self.target,
+            self.profile.as_deref(),
+            id,
+            flag,
+            flag_name,
+        )?;
+        let region = crate::aws::region(&config)?;
+        Ok(Service {
+            config,
+            endpoint,
+            region,
+        })
+    }
+
+    /// The Cognito client (the one place it is built), and where it goes.
+    #[cfg(feature = "cognito")]
+    pub fn cognito(
+        &self,
+        endpoint_flag: Option<&str>,
+    ) -> Result<(aws_sdk_cognitoidentityprovider::Client, Service)> {
+        let service = self.service(
+            "Cognito Identity Provider",
+            endpoint_flag,
+            "--cognito-endpoint-url",
+        )?;
+        let client = aws_sdk_cognitoidentityprovider::Client::new(&service.config);
+        Ok((client, service))
+    }
+
+    /// The EC2 client (the one place it is built), and where it goes.
+    #[cfg(feature = "ec2")]
+    pub fn ec2(&self, endpoint_flag: Option<&str>) -> Result<(aws_sdk_ec2::Client, Service)> {
+        let service = self.service("EC2", endpoint_flag, "--ec2-endpoint-url")?;
+        Ok((aws_sdk_ec2::Client::new(&service.config), service))
     }
 
     /// Progress and notices: stderr, unless --quiet.

@@ -91,15 +91,8 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
         cidr: Some(format!("{ip}/32")),
         description: Some(args.description.clone()),
     };
-    let (sdk, endpoint) = crate::aws::service_config(
-        ctx.aws()?,
-        ctx.target,
-        ctx.profile.as_deref(),
-        "EC2",
-        args.ec2_endpoint_url.as_deref(),
-        "--ec2-endpoint-url",
-    )?;
-    let region = crate::aws::region(&sdk)?;
+    let (client, service) = ctx.ec2(args.ec2_endpoint_url.as_deref())?;
+    let (region, endpoint) = (service.region, service.endpoint);
     let destination = Destination::Aws {
         service: "EC2",
         region: region.clone(),
@@ -110,7 +103,6 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
     ctx.info(format!(
         "EC2 security group {group_id}, rule {rule_id}, in {region}"
     ));
-    let client = aws_sdk_ec2::Client::new(&sdk);
     let before = ctx.block_on(read_rule(&client, &place, group_id, rule_id))??;
     let prepared = if before == wanted {
         Prepared::Nothing(RuleReport {

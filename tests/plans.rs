@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{cruddur, ground, scratch, write, Run, TestDb, TestTable};
+use crate::harness::{cruddur, scratch, write, Run, TestDb, TestTable};
 
 /// Run `case` as a dry run, then for real with `-v`: the real run must say it executes
 /// exactly the dry run's plan.
