@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 
 use super::items::{describe_key, describe_parts, Item};
 use crate::dynamodb::Ddb;
@@ -401,12 +401,11 @@ struct Target<'a> {
     window: &'a Window,
 }
 
-/// Send one BatchWriteItem: the requests, or the kept body of an earlier call. When the
-/// requests go, the serialized body is kept in `kept` (bytes, for a retry).
+/// Send one BatchWriteItem with this body (serialized by `codec::batch_body`): the SDK
+/// builds the call around an empty request, and the body is put in before it is signed.
 async fn send(
     target: &Target<'_>,
-    pending: Pending,
-    kept: &Arc<Mutex<Option<bytes::Bytes>>>,
+    body: bytes::Bytes,
 ) -> std::result::Result<
     aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput,
     SdkError<
@@ -416,37 +415,19 @@ async fn send(
 > {
     // `client` is the one without the SDK's own retries: its throttling backoff (up to
     // seconds) would stall the window, which sets the pace itself.
-    let call = target
+    target
         .client
         .batch_write_item()
-        .return_consumed_capacity(ReturnConsumedCapacity::Total);
-    match pending {
-        Pending::Requests(requests) => {
-            let kept = kept.clone();
-            call.request_items(target.table, requests)
-                .customize()
-                .mutate_request(move |request| {
-                    if let (Some(body), Ok(mut slot)) = (request.body().bytes(), kept.lock()) {
-                        *slot = Some(bytes::Bytes::copy_from_slice(body));
-                    }
-                })
-                .send()
-                .await
-        }
-        Pending::Sent { body, .. } => {
-            // The same call again: the body replaced before it is signed.
-            call.request_items(target.table, Vec::new())
-                .customize()
-                .mutate_request(move |request| {
-                    request
-                        .headers_mut()
-                        .insert("content-length", body.len().to_string());
-                    *request.body_mut() = body.clone().into();
-                })
-                .send()
-                .await
-        }
-    }
+        .request_items(target.table, Vec::new())
+        .customize()
+        .mutate_request(move |request| {
+            request
+                .headers_mut()
+                .insert("content-length", body.len().to_string());
+            *request.body_mut() = body.clone().into();
+        })
+        .send()
+        .await
 }
 
 async fn write_batch(
@@ -464,7 +445,6 @@ async fn write_batch(
         error: None,
     };
     let mut pending = Pending::Requests(batch);
-    let kept = Arc::new(Mutex::new(None));
     let mut attempt = 0u32;
     loop {
         outcome.requests += 1;
@@ -472,20 +452,21 @@ async fn write_batch(
         let progress_before = target.window.progress();
         target.window.enter().await;
         let started = std::time::Instant::now();
-        let resent = match &pending {
-            Pending::Sent { body, count } => Some((body.clone(), *count)),
-            Pending::Requests(_) => None,
+        let body = match pending {
+            Pending::Sent { body, .. } => body,
+            Pending::Requests(requests) => match super::codec::batch_body(table, &requests) {
+                Ok(body) => bytes::Bytes::from(body),
+                Err(error) => {
+                    target.window.leave();
+                    outcome.unwritten = requests.iter().map(describe_request).collect();
+                    outcome.error = Some(anyhow!("cannot serialize a batch: {error}"));
+                    return outcome;
+                }
+            },
         };
-        let answer = send(target, pending, &kept).await;
+        let answer = send(target, body.clone()).await;
         // What was sent, to send again if the call failed as a whole.
-        let again = match resent {
-            Some((body, count)) => Some(Pending::Sent { body, count }),
-            None => kept
-                .lock()
-                .ok()
-                .and_then(|mut slot| slot.take())
-                .map(|body| Pending::Sent { body, count: sent }),
-        };
+        let again = Some(Pending::Sent { body, count: sent });
         match answer {
             Ok(output) => {
                 target.health.answered();
