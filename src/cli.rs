@@ -691,6 +691,15 @@ pub struct WriteArgs {
     pub max_retries: u32,
 }
 
+impl From<WriteArgs> for crate::dynamodb::batch::BatchOptions {
+    fn from(args: WriteArgs) -> crate::dynamodb::batch::BatchOptions {
+        crate::dynamodb::batch::BatchOptions {
+            concurrency: args.concurrency,
+            max_retries: args.max_retries,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Write here (made whole or not at all: a `.partial` file is renamed at the end)

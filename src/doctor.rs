@@ -422,7 +422,7 @@ fn protection(
 
 /// Pending migrations are a warning with the command that applies them; no folder, no row.
 fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
-    use crate::db::migration::{find_folder, read_all, read_state, statuses};
+    use crate::migrations::{find_folder, read_all, read_state, statuses};
     let Ok(app) = ctx.app() else {
         return; // the app folder's row says why
     };

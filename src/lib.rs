@@ -16,6 +16,7 @@ pub mod guard;
 pub mod guarded;
 pub mod hosts;
 pub mod interrupt;
+pub mod migrations;
 pub mod output;
 pub mod pg;
 pub mod poll;

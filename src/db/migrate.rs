@@ -8,15 +8,15 @@ use anyhow::{anyhow, Result};
 use postgres::Client;
 use serde::Serialize;
 
-use super::migration::{
-    read_all, read_state, require_folder, statuses, Folder, Migration, State, Version,
-    CREATE_MARKER, CREATE_RECORDS,
-};
-use super::{run_statements, split};
+use super::{require_folder, run_statements, split};
 use crate::cli::MigrateArgs;
 use crate::ctx::Ctx;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::migrations::{
+    read_all, read_state, statuses, Folder, Migration, State, Version, CREATE_MARKER,
+    CREATE_RECORDS,
+};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::sql;
@@ -200,7 +200,7 @@ impl Write for Migrate<'_> {
                     report.applied.len(),
                 )
             })?;
-            run_statements(ctx, &mut self.client, &m.migrate, &p.statements, |tx| {
+            run_statements(ctx.printer, &mut self.client, &m.migrate, &p.statements, |tx| {
                 tx.execute(SET_MARKER, &[&p.marker_after.0])?;
                 tx.execute(
                     "INSERT INTO public.cruddur_migrations (version, name, checksum, how) \

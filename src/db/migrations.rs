@@ -3,9 +3,10 @@
 
 use anyhow::{anyhow, Result};
 
-use super::migration::{read_all, read_state, require_folder, statuses};
+use super::require_folder;
 use crate::cli::MigrationsArgs;
 use crate::ctx::Ctx;
+use crate::migrations::{read_all, read_state, statuses};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &MigrationsArgs) -> Result<Outcome> {

@@ -5,7 +5,6 @@ mod connect;
 pub mod create;
 mod drop;
 pub mod migrate;
-pub mod migration;
 mod migrations;
 mod new_migration;
 mod query;
@@ -18,8 +17,7 @@ mod update_cognito_user_ids;
 
 use std::time::Instant;
 
-use anyhow::{anyhow, Context, Result};
-use postgres::error::{ErrorPosition, SqlState};
+use anyhow::{anyhow, Result};
 use serde::Serialize;
 
 use crate::app::{Origin, SqlSource};
@@ -27,11 +25,13 @@ use crate::cli::DbCommand;
 use crate::ctx::Ctx;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{Report, Write};
+use crate::migrations::read_state;
+use crate::migrations::{find_folder, Folder};
 use crate::output::Outcome;
+pub use crate::pg::run::{run_statements, split};
 use crate::pg::{db_message, mark_statement, PgTarget};
 use crate::sql;
 use crate::target::Target;
-use migration::read_state;
 
 pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
     match command {
@@ -251,7 +251,7 @@ impl Write for LoadFile<'_> {
         } = self;
         let mut client = client?;
         let mut reset = None;
-        let ran = run_statements(ctx, &mut client, source, &statements, |tx| {
+        let ran = run_statements(ctx.printer, &mut client, source, &statements, |tx| {
             if let Some(before) = &before {
                 reset = reset_migrations(tx, before)?;
             }
@@ -371,119 +371,16 @@ fn reset_migrations(
     }))
 }
 
-/// Run `statements` of `source` in one transaction, then `finish` in the same transaction
-/// (a marker, a record), then commit; on any error, roll back: nothing applied. How many
-/// statements ran.
-pub fn run_statements(
-    ctx: &Ctx,
-    client: &mut postgres::Client,
-    source: &SqlSource,
-    statements: &[sql::Statement<'_>],
-    finish: impl FnOnce(&mut postgres::Transaction) -> Result<()>,
-) -> Result<usize> {
-    let text = &source.text;
-    let mut tx = client.transaction()?;
-    let mut ran = 0;
-    for statement in statements {
-        crate::interrupt::check(|| {
-            format!(
-                "{} was rolled back after {ran} statements; nothing was applied",
-                source.name
-            )
-        })?;
-        match sql::first_keyword(statement.text).as_str() {
-            // The whole file is one transaction already; its own BEGIN/COMMIT would end it early.
-            "BEGIN" | "START" | "COMMIT" | "END" => {
-                let (line, _) = sql::line_col(text, statement.start);
-                ctx.detail(format!(
-                    "{}:{line}: skipped `{}`: the file runs in one transaction",
-                    source.name, statement.text
-                ));
-                continue;
-            }
-            "ROLLBACK" | "ABORT" => {
-                let (line, column) = sql::line_col(text, statement.start);
-                return Err(anyhow!(
-                    "{}:{line}:{column}: the file rolls back its own transaction; remove the ROLLBACK (nothing was applied)",
-                    source.name
-                ));
-            }
-            _ => {}
-        }
-        if let Err(error) = tx.batch_execute(statement.text) {
-            let offset = match error.as_db_error().and_then(|db| db.position()) {
-                Some(ErrorPosition::Original(position)) => {
-                    statement.start + sql::char_offset(statement.text, *position as usize)
-                }
-                _ => statement.start,
-            };
-            let (line, column) = sql::line_col(text, offset);
-            drop(tx); // rolls back
-            crate::interrupt::check(|| {
-                format!(
-                    "{}:{line}: the running statement was cancelled and {} was rolled back; nothing was applied",
-                    source.name, source.name
-                )
-            })?;
-            let hint = if error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
-                "\nanother session holds a lock this statement needs (the app?): try again when it is quieter, or raise --lock-timeout"
-            } else {
-                ""
-            };
-            return Err(anyhow!(
-                "{}:{line}:{column}: {}\n{}{hint}\nnothing was applied: the file runs in one transaction, which was rolled back",
-                source.name,
-                db_message(&error),
-                excerpt(text, line, column)
-            ));
-        }
-        ran += 1;
-    }
-    finish(&mut tx)?;
-    crate::interrupt::check(|| format!("{} was rolled back; nothing was applied", source.name))?;
-    tx.commit()
-        .with_context(|| format!("could not commit {}; nothing was applied", source.name))?;
-    Ok(ran)
-}
-
-/// The statements of a file, or an error naming where it cannot be split.
-pub fn split(source: &SqlSource) -> Result<Vec<sql::Statement<'_>>> {
-    let text = &source.text;
-    sql::split(text).map_err(|e| {
-        let (line, column) = sql::line_col(text, e.offset);
+/// The folder, or an error that says where it was looked for; `-v` says which it is.
+pub fn require_folder(ctx: &Ctx, flag: Option<&std::path::Path>) -> Result<Folder> {
+    let app = ctx.app()?;
+    let folder = find_folder(app, flag)?.ok_or_else(|| {
         anyhow!(
-            "{}:{line}:{column}: {}; nothing was run\n{}",
-            source.name,
-            e.message,
-            excerpt(text, line, column)
+            "no migrations folder: {}; run from the app's repository, or pass --app-dir \
+             (CRUDDUR_APP_DIR) or --migrations-dir (CRUDDUR_MIGRATIONS_DIR)",
+            app.migrations_missing()
         )
-    })
-}
-
-/// The offending line with a caret under the column.
-fn excerpt(text: &str, line: usize, column: usize) -> String {
-    let source_line = text.lines().nth(line - 1).unwrap_or("");
-    let gutter = line.to_string();
-    let pad: String = source_line
-        .chars()
-        .take(column - 1)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    format!(
-        "  {gutter} | {source_line}\n  {} | {pad}^",
-        " ".repeat(gutter.len())
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excerpts_point_at_the_column() {
-        assert_eq!(
-            excerpt("SELECT 1;\nCREATE TABLEX a;", 2, 8),
-            "  2 | CREATE TABLEX a;\n    |        ^"
-        );
-    }
+    })?;
+    ctx.detail(format!("migrations: {}", folder.source));
+    Ok(folder)
 }

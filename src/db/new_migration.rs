@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use super::migration::{camel, find_folder, require_folder};
+use super::require_folder;
 use crate::cli::NewMigrationArgs;
 use crate::ctx::Ctx;
 use crate::guard::{Destination, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::migrations::{camel, find_folder};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, args: &NewMigrationArgs) -> Result<Outcome> {

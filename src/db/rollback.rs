@@ -9,12 +9,13 @@ use postgres::Client;
 use serde::Serialize;
 
 use super::migrate::{prepare, SET_MARKER};
-use super::migration::{read_all, read_state, require_folder, statuses, Migration, State};
+use super::require_folder;
 use super::{run_statements, split};
 use crate::cli::RollbackArgs;
 use crate::ctx::Ctx;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::migrations::{read_all, read_state, statuses, Migration, State};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::sql;
@@ -186,14 +187,20 @@ impl Write for Rollback<'_> {
             crate::interrupt::check(|| {
                 format!("rolled back {} of {total}", report.rolled_back.len())
             })?;
-            run_statements(ctx, &mut self.client, &m.rollback, &u.statements, |tx| {
-                tx.execute(SET_MARKER, &[&u.marker_after])?;
-                tx.execute(
-                    "DELETE FROM public.cruddur_migrations WHERE version = $1",
-                    &[&m.version.0],
-                )?;
-                Ok(())
-            })
+            run_statements(
+                ctx.printer,
+                &mut self.client,
+                &m.rollback,
+                &u.statements,
+                |tx| {
+                    tx.execute(SET_MARKER, &[&u.marker_after])?;
+                    tx.execute(
+                        "DELETE FROM public.cruddur_migrations WHERE version = $1",
+                        &[&m.version.0],
+                    )?;
+                    Ok(())
+                },
+            )
             .map_err(|error| {
                 anyhow!(
                     "{error:#}\nmigration {}_{} is still applied{}",

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::migration::{find_folder, read_all, Folder};
 use super::{create, drop, migrate, prepare_load, split, update_cognito_user_ids, Load};
 use crate::app::SqlSource;
 use crate::cli::{DbSetupArgs, MigrationsDirArgs, PoolArgs};
@@ -19,6 +18,7 @@ use crate::ddb::seed::SeedOptions;
 use crate::error::refused;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::migrations::{find_folder, read_all, Folder};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::steps::{Step as StepLine, StepEnd, Steps};

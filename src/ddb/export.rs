@@ -7,10 +7,10 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::codec::{to_json, to_typed_json};
 use super::scan::{scan_pages, Pages};
 use crate::cli::ExportArgs;
 use crate::ctx::Ctx;
+use crate::dynamodb::codec::{to_json, to_typed_json};
 use crate::output::{Lines, Outcome};
 
 pub fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {

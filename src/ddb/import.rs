@@ -13,12 +13,12 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
-use super::batch;
-use super::codec::from_json_line;
-use super::items::{describe_key, text};
-use super::limits;
 use crate::cli::ImportArgs;
 use crate::ctx::Ctx;
+use crate::dynamodb::batch;
+use crate::dynamodb::codec::from_json_line;
+use crate::dynamodb::items::{describe_key, text};
+use crate::dynamodb::limits;
 use crate::dynamodb::Ddb;
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};

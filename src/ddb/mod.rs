@@ -2,16 +2,11 @@
 //! shapes in `items.rs`, the bulk write path in `batch.rs`. The connection to the table
 //! (local or production) is `crate::dynamodb`, made once by the context.
 
-mod batch;
-mod codec;
 mod deletion_protection;
 mod drop;
 mod export;
 mod fixture;
 mod import;
-mod items;
-mod lease;
-mod limits;
 mod list_tables;
 mod patterns;
 mod scan;

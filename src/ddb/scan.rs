@@ -11,10 +11,10 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::scan::ScanError;
 use serde_json::{Map, Value};
 
-use super::codec::to_json;
-use super::items::Item;
 use crate::cli::ScanArgs;
 use crate::ctx::Ctx;
+use crate::dynamodb::codec::to_json;
+use crate::dynamodb::items::Item;
 use crate::dynamodb::Ddb;
 use crate::output::OutputFormat;
 use crate::output::{Column, Lines, Outcome, View};

@@ -12,13 +12,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::batch::{self, BatchOptions, BatchReport};
 use super::fixture;
-use super::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
-use super::lease::Lease;
-use super::limits;
 use crate::cli::DdbSeedArgs;
 use crate::ctx::Ctx;
+use crate::dynamodb::batch::{self, BatchOptions, BatchReport};
+use crate::dynamodb::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
+use crate::dynamodb::lease::Lease;
+use crate::dynamodb::limits;
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};

@@ -15,9 +15,9 @@ use aws_sdk_dynamodbstreams::types::{
 };
 use serde::Serialize;
 
-use super::items::{key_of, text, Item};
 use crate::cli::{StreamArgs, StreamStart};
 use crate::ctx::Ctx;
+use crate::dynamodb::items::{key_of, text, Item};
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};

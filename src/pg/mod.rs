@@ -10,6 +10,7 @@ mod catalog;
 mod connect;
 mod lock;
 mod params;
+pub mod run;
 mod target;
 
 pub use catalog::{

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use super::entries;
 use crate::cli::GetConversationArgs;
 use crate::ctx::Ctx;
-use crate::ddb::items::{message_pk, Entry};
+use crate::dynamodb::items::{message_pk, Entry};
 use crate::output::Outcome;
 
 pub fn run(ctx: &Ctx, get: &GetConversationArgs) -> Result<Outcome> {

@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::entries;
 use crate::cli::ListConversationsArgs;
 use crate::ctx::Ctx;
-use crate::ddb::items::{group_pk, Entry};
+use crate::dynamodb::items::{group_pk, Entry};
 use crate::dynamodb::Partition;
 use crate::output::Outcome;
 use crate::users::{Users, Wanted};

@@ -10,7 +10,7 @@ use crate::cli::PatternsCommand;
 use crate::ctx::Ctx;
 use crate::output::{Column, Outcome, View};
 
-use super::items::Entry;
+use crate::dynamodb::items::Entry;
 
 pub fn run(ctx: &Ctx, command: &PatternsCommand) -> Result<Outcome> {
     match command {

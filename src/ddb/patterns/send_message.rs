@@ -14,10 +14,10 @@ use serde::Serialize;
 
 use crate::cli::SendMessageArgs;
 use crate::ctx::Ctx;
-use crate::ddb::items::{
+use crate::dynamodb::items::{
     describe_key, group_item, group_pk, key_of, message_item, text, timestamp, Item,
 };
-use crate::ddb::limits;
+use crate::dynamodb::limits;
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};

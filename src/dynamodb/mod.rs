@@ -2,6 +2,12 @@
 //! client for it (and one for its stream), made once by the context from plain settings; the
 //! queries several commands share; the SDK's errors in plain words with the table named.
 
+pub mod batch;
+pub mod codec;
+pub mod items;
+pub mod lease;
+pub mod limits;
+
 use std::collections::HashMap;
 
 use anyhow::{anyhow, Result};

@@ -37,20 +37,6 @@ pub fn find_folder(app: &App, flag: Option<&Path>) -> Result<Option<Folder>> {
     }))
 }
 
-/// The folder, or an error that says where it was looked for; `-v` says which it is.
-pub fn require_folder(ctx: &crate::ctx::Ctx, flag: Option<&Path>) -> Result<Folder> {
-    let app = ctx.app()?;
-    let folder = find_folder(app, flag)?.ok_or_else(|| {
-        anyhow!(
-            "no migrations folder: {}; run from the app's repository, or pass --app-dir \
-             (CRUDDUR_APP_DIR) or --migrations-dir (CRUDDUR_MIGRATIONS_DIR)",
-            app.migrations_missing()
-        )
-    })?;
-    ctx.detail(format!("migrations: {}", folder.source));
-    Ok(folder)
-}
-
 /// A version as the app writes it: Unix time with the decimal point removed (10 digits of
 /// seconds, then 6 or 7 of fraction). Compared as time, never as an integer.
 #[derive(Debug, Clone, PartialEq, Eq)]

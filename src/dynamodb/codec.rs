@@ -353,7 +353,10 @@ mod tests {
     #[test]
     fn a_batch_body_is_the_wire_format_of_every_attribute_type() {
         let item: Item = [
-            ("s", AttributeValue::S("a \"quoted\" \\ line\n\u{1b}[2J é".into())),
+            (
+                "s",
+                AttributeValue::S("a \"quoted\" \\ line\n\u{1b}[2J é".into()),
+            ),
             ("n", AttributeValue::N("-1.5e3".into())),
             ("t", AttributeValue::Bool(true)),
             ("z", AttributeValue::Null(true)),
@@ -372,8 +375,8 @@ mod tests {
         .collect();
         let key: Item = [("pk".to_string(), AttributeValue::S("MSG#1".into()))].into();
         let requests = [
-            crate::ddb::batch::put(item).unwrap(),
-            crate::ddb::batch::delete(key).unwrap(),
+            crate::dynamodb::batch::put(item).unwrap(),
+            crate::dynamodb::batch::delete(key).unwrap(),
         ];
         let body: Value = serde_json::from_slice(&batch_body("t", &requests).unwrap()).unwrap();
         assert_eq!(

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::dynamodb::Ddb;
+use super::Ddb;
 use crate::poll::{self, Probe, Wait};
 
 /// How long a lease holds when its holder never gives it back (killed): longer than any seed.

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 
 use super::items::{describe_key, describe_parts, Item};
-use crate::dynamodb::Ddb;
+use super::Ddb;
 use crate::term::Progress;
 
 /// DynamoDB's limit for one BatchWriteItem call.
@@ -178,15 +178,6 @@ pub struct BatchOptions {
     pub concurrency: u16,
     /// Tries of one batch without progress before its keys are reported unwritten.
     pub max_retries: u32,
-}
-
-impl From<crate::cli::WriteArgs> for BatchOptions {
-    fn from(args: crate::cli::WriteArgs) -> BatchOptions {
-        BatchOptions {
-            concurrency: args.concurrency,
-            max_retries: args.max_retries,
-        }
-    }
 }
 
 #[derive(Debug, Default, serde::Serialize)]
