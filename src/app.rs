@@ -436,7 +436,7 @@ fn read_text(path: &Path) -> Result<String> {
 }
 
 /// `to` as seen from `from` (both absolute): `backend-flask/db/seed.sql`, `../other/db`, `.`.
-pub fn relative(from: &Path, to: &Path) -> String {
+pub(crate) fn relative(from: &Path, to: &Path) -> String {
     let to = if to.is_absolute() {
         to.to_path_buf()
     } else {

@@ -13,7 +13,7 @@ use crate::ctx::Ctx;
 use crate::output::Outcome;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PoolUser {
+pub(crate) struct PoolUser {
     pub username: String,
     /// `preferred_username`: the app's handle. Some users have none.
     pub handle: Option<String>,
@@ -25,7 +25,7 @@ pub struct PoolUser {
 
 /// The app's user pool and where to reach it (plain options, from the flags).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pool {
+pub(crate) struct Pool {
     pub id: String,
     /// An emulator's endpoint, named on purpose (`--cognito-endpoint-url`).
     pub endpoint_url: Option<String>,
@@ -33,7 +33,7 @@ pub struct Pool {
 
 impl Pool {
     /// The pool the flags or the environment name, if any.
-    pub fn configured(args: &PoolArgs) -> Option<Pool> {
+    pub(crate) fn configured(args: &PoolArgs) -> Option<Pool> {
         let id = args
             .pool_id
             .as_deref()
@@ -46,14 +46,14 @@ impl Pool {
     }
 
     /// The pool the flags name, or an error naming the variable and the flag.
-    pub fn required(args: &PoolArgs) -> Result<Pool> {
+    pub(crate) fn required(args: &PoolArgs) -> Result<Pool> {
         Pool::configured(args).ok_or_else(|| {
             anyhow!("no Cognito user pool: set AWS_COGNITO_USER_POOL_ID or pass --pool-id (e.g. us-east-1_bnfXCOI56)")
         })
     }
 }
 
-pub fn run(ctx: &Ctx, command: &CognitoCommand) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, command: &CognitoCommand) -> Result<Outcome> {
     match command {
         CognitoCommand::ListUsers(pool) => {
             let users = list_users(ctx, &Pool::required(pool)?)?;
@@ -64,13 +64,13 @@ pub fn run(ctx: &Ctx, command: &CognitoCommand) -> Result<Outcome> {
 
 /// Every user of the pool, following PaginationToken.
 #[cfg(not(feature = "cognito"))]
-pub fn list_users(_ctx: &Ctx, _pool: &Pool) -> Result<Vec<PoolUser>> {
+pub(crate) fn list_users(_ctx: &Ctx, _pool: &Pool) -> Result<Vec<PoolUser>> {
     Err(crate::error::missing_feature("cognito", "Cognito support"))
 }
 
 /// Whether the pool is there (for `doctor`).
 #[cfg(not(feature = "cognito"))]
-pub fn describe_pool(_ctx: &Ctx, _pool: &Pool) -> Result<()> {
+pub(crate) fn describe_pool(_ctx: &Ctx, _pool: &Pool) -> Result<()> {
     Err(crate::error::missing_feature("cognito", "Cognito support"))
 }
 
@@ -90,7 +90,7 @@ fn client(
 
 /// Whether the pool is there (for `doctor`).
 #[cfg(feature = "cognito")]
-pub fn describe_pool(ctx: &Ctx, pool: &Pool) -> Result<()> {
+pub(crate) fn describe_pool(ctx: &Ctx, pool: &Pool) -> Result<()> {
     let (client, _, place) = client(ctx, pool)?;
     let pool_id = &pool.id;
     ctx.block_on(client.describe_user_pool().user_pool_id(pool_id).send())?
@@ -99,7 +99,7 @@ pub fn describe_pool(ctx: &Ctx, pool: &Pool) -> Result<()> {
 }
 
 #[cfg(feature = "cognito")]
-pub fn list_users(ctx: &Ctx, pool: &Pool) -> Result<Vec<PoolUser>> {
+pub(crate) fn list_users(ctx: &Ctx, pool: &Pool) -> Result<Vec<PoolUser>> {
     let (client, region, place) = client(ctx, pool)?;
     let pool_id = &pool.id;
     ctx.detail(format!("Cognito user pool {pool_id} in {region}"));

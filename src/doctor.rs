@@ -14,7 +14,7 @@ use crate::pg::database_exists;
 use crate::pg::marker;
 
 #[derive(Debug, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     pub check: String,
     pub status: &'static str,
     pub detail: String,
@@ -57,7 +57,7 @@ fn check(
     }
 }
 
-pub fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
     let mut checks = Checks::default();
     checks.ok("target", ctx.target.name());
     checks.ok(

@@ -59,7 +59,7 @@ impl Destination {
 
 /// What a writing command is about to do, built before anything is touched.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub destination: Destination,
     /// One line: what, on what (`drop database `x``).
     pub summary: String,
@@ -71,7 +71,7 @@ pub struct Plan {
 
 impl Plan {
     /// What, where: the line a dry run and a confirmation start with.
-    pub fn said(&self) -> String {
+    pub(crate) fn said(&self) -> String {
         format!("{} ({})", self.summary, self.destination.describe())
     }
 }
@@ -91,7 +91,7 @@ pub struct Policy {
 
 /// The environment a Postgres database says it belongs to, as the command read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Marker {
+pub(crate) enum Marker {
     /// Not a Postgres write: there is no marker to read.
     NotApplicable,
     /// The database carries no marker, or another one than `prod`.
@@ -104,7 +104,7 @@ pub enum Marker {
 
 impl Marker {
     /// The marker as a command read it: `Err` when it could not be read.
-    pub fn read(read: &anyhow::Result<Option<String>>) -> Marker {
+    pub(crate) fn read(read: &anyhow::Result<Option<String>>) -> Marker {
         match read {
             Ok(Some(mark)) if mark == Target::Prod.name() => Marker::Prod,
             Ok(_) => Marker::Unmarked,
@@ -115,7 +115,7 @@ impl Marker {
 
 /// What the guard decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Refused, and why (exit 3).
     Refuse(String),
     /// Cannot be decided: the marker could not be read (exit 1), and why.
@@ -129,7 +129,7 @@ pub enum Decision {
 }
 
 /// The guard, in its order.
-pub fn decide(policy: &Policy, plan: &Plan, marker: &Marker) -> Decision {
+pub(crate) fn decide(policy: &Policy, plan: &Plan, marker: &Marker) -> Decision {
     if policy.target == Target::Local {
         if let Err(why) = local_only(policy, &plan.destination) {
             return Decision::Refuse(why);
@@ -167,7 +167,7 @@ pub fn decide(policy: &Policy, plan: &Plan, marker: &Marker) -> Decision {
 }
 
 /// Rule 1 alone, for reads too: local mode never reaches a remote store. The refusal, in words.
-pub fn local_only(policy: &Policy, destination: &Destination) -> Result<(), String> {
+pub(crate) fn local_only(policy: &Policy, destination: &Destination) -> Result<(), String> {
     if policy.target != Target::Local {
         return Ok(());
     }
@@ -208,7 +208,7 @@ pub fn local_only(policy: &Policy, destination: &Destination) -> Result<(), Stri
 
 /// Local mode never sends DynamoDB work to AWS: `endpoint` (named by `source`) must not be on
 /// an AWS domain, in any case or partition.
-pub fn refuse_aws_endpoint(endpoint: &str, source: &str) -> Result<(), String> {
+pub(crate) fn refuse_aws_endpoint(endpoint: &str, source: &str) -> Result<(), String> {
     match endpoint_host(endpoint) {
         Some(host) if is_aws_host(&host) => Err(format!(
             "{source} `{endpoint}` is AWS, but this is local mode, which never talks to AWS: \

@@ -15,7 +15,7 @@ use crate::guard::{decide, Decision, Marker, Plan};
 use crate::output::Outcome;
 
 /// What a write reports: a sentence for people (`Display`) and an object for machines.
-pub trait Report: Display + Serialize + Sized {
+pub(crate) trait Report: Display + Serialize + Sized {
     /// How it is printed: the sentence and the object, unless the report is rows.
     fn into_outcome(self) -> Result<Outcome> {
         Outcome::report(&self)
@@ -23,7 +23,7 @@ pub trait Report: Display + Serialize + Sized {
 }
 
 /// A write as one value: rendered as its plan, executed as it is.
-pub trait Write: Sized {
+pub(crate) trait Write: Sized {
     type Report: Report;
     /// Where it goes, what it will do (rendered from this value's operations), and what a
     /// person types to confirm.
@@ -37,14 +37,14 @@ pub trait Write: Sized {
 }
 
 /// What preparing a write found: nothing to do (and the report that says so), or a write.
-pub enum Prepared<W: Write> {
+pub(crate) enum Prepared<W: Write> {
     Nothing(W::Report),
     Write(W),
 }
 
 /// A command (or a named query) that only reads: `--dry-run` has nothing to show, and says
 /// so as a usage error. `what` names it ("this command", "query `x`").
-pub fn reads(ctx: &Ctx, what: &str) -> Result<()> {
+pub(crate) fn reads(ctx: &Ctx, what: &str) -> Result<()> {
     if ctx.dry_run {
         return Err(Stop::Usage(format!(
             "{what} only reads: --dry-run has nothing to show; run it without --dry-run"
@@ -78,7 +78,7 @@ fn check(ctx: &Ctx, plan: &Plan, marker: &Marker) -> Result<Go> {
 
 /// plan → guard → execute → report: the one path of every write. `--dry-run` renders the
 /// plan; `-v` shows the plan being executed, as the dry run would have.
-pub fn run<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<Outcome> {
+pub(crate) fn run<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<Outcome> {
     let write = match prepared {
         Prepared::Nothing(report) => return report.into_outcome(),
         Prepared::Write(write) => write,
@@ -95,7 +95,7 @@ pub fn run<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<Outcome> {
 
 /// A step of a composite write whose plan (composed of its steps') has passed the guard as a
 /// whole: the step's own write, executed directly.
-pub fn step<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<W::Report> {
+pub(crate) fn step<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<W::Report> {
     match prepared {
         Prepared::Nothing(report) => Ok(report),
         Prepared::Write(write) => {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 /// A host that is this machine or a private network's: loopback, a Unix socket (a path),
 /// private and link-local addresses, single-label names (a compose service such as `db`),
 /// and names under `localhost`, `local` or `internal`. Never an AWS host.
-pub fn is_local_host(host: &str) -> bool {
+pub(crate) fn is_local_host(host: &str) -> bool {
     let host = normalise(host);
     if host.is_empty() || host.starts_with('/') || host.starts_with('@') {
         return !host.is_empty();
@@ -53,7 +53,7 @@ const AWS_DOMAINS: &[&str] = &[
 ];
 
 /// Whether `host` is an AWS endpoint's (any partition, any case, a trailing dot or not).
-pub fn is_aws_host(host: &str) -> bool {
+pub(crate) fn is_aws_host(host: &str) -> bool {
     let host = normalise(host);
     AWS_DOMAINS
         .iter()
@@ -65,7 +65,7 @@ fn normalise(host: &str) -> String {
 }
 
 /// The host of an endpoint URL, or None when it has none.
-pub fn endpoint_host(endpoint: &str) -> Option<String> {
+pub(crate) fn endpoint_host(endpoint: &str) -> Option<String> {
     let uri: http::Uri = endpoint.trim().parse().ok()?;
     uri.host()
         .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
@@ -73,7 +73,7 @@ pub fn endpoint_host(endpoint: &str) -> Option<String> {
 }
 
 /// Whether a host is loopback: always reached directly, whatever the proxy variables say.
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let host = normalise(host)
         .trim_start_matches('[')
         .trim_end_matches(']')

@@ -1,38 +1,38 @@
 //! `cruddur`: Cruddur's operator tool. `main.rs` parses, builds the [`Ctx`], calls [`run`]
 //! and renders; this file only routes each command group to its module.
 
-pub mod app;
+pub(crate) mod app;
 pub mod aws;
 pub mod cli;
-pub mod cognito;
+pub(crate) mod cognito;
 pub mod ctx;
-pub mod db;
-pub mod ddb;
-pub mod doctor;
-pub mod dynamodb;
+pub(crate) mod db;
+pub(crate) mod ddb;
+pub(crate) mod doctor;
+pub(crate) mod dynamodb;
 pub mod envfile;
 pub mod error;
-pub mod guard;
-pub mod guarded;
-pub mod hosts;
+pub(crate) mod guard;
+pub(crate) mod guarded;
+pub(crate) mod hosts;
 pub mod interrupt;
-pub mod migrations;
+pub(crate) mod migrations;
 pub mod output;
 pub mod pg;
-pub mod poll;
+pub(crate) mod poll;
 pub mod printer;
-pub mod proxy;
-pub mod rds;
-pub mod setup;
-pub mod sql;
-pub mod steps;
-pub mod target;
+pub(crate) mod proxy;
+pub(crate) mod rds;
+pub(crate) mod setup;
+pub(crate) mod sql;
+pub(crate) mod steps;
+pub(crate) mod target;
 pub mod term;
 #[cfg(test)]
 mod testing;
 pub mod text;
-pub mod users;
-pub mod wait;
+pub(crate) mod users;
+pub(crate) mod wait;
 
 use anyhow::Result;
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::app::{App, Origin, SqlSource};
 
 /// The migrations folder, as found.
-pub struct Folder {
+pub(crate) struct Folder {
     pub path: PathBuf,
     /// As the user would type it (`backend-flask/db/migrations`).
     pub shown: String,
@@ -25,7 +25,7 @@ pub struct Folder {
 
 /// The migrations folder: `--migrations-dir` (or CRUDDUR_MIGRATIONS_DIR), else the app
 /// folder's `migrations/` ([`App::migrations`]); None when there is neither.
-pub fn find_folder(app: &App, flag: Option<&Path>) -> Result<Option<Folder>> {
+pub(crate) fn find_folder(app: &App, flag: Option<&Path>) -> Result<Option<Folder>> {
     Ok(app.migrations(flag)?.map(|(path, source)| Folder {
         // A folder the user typed is shown as typed.
         shown: match flag {
@@ -40,7 +40,7 @@ pub fn find_folder(app: &App, flag: Option<&Path>) -> Result<Option<Folder>> {
 /// A version as the app writes it: Unix time with the decimal point removed (10 digits of
 /// seconds, then 6 or 7 of fraction). Compared as time, never as an integer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Version(pub String);
+pub(crate) struct Version(pub String);
 
 impl Version {
     /// (seconds, nanoseconds): what the digits mean.
@@ -55,7 +55,7 @@ impl Version {
         (seconds, fraction.parse().unwrap_or(0))
     }
 
-    pub fn parse(text: &str) -> Option<Version> {
+    pub(crate) fn parse(text: &str) -> Option<Version> {
         let text = text.trim();
         (!text.is_empty() && text.chars().all(|c| c.is_ascii_digit()))
             .then(|| Version(text.to_string()))
@@ -75,10 +75,9 @@ impl PartialOrd for Version {
 }
 
 /// One migration file, read.
-pub struct Migration {
+pub(crate) struct Migration {
     pub version: Version,
     pub name: String,
-    pub file: PathBuf,
     /// The file as the user would type it.
     pub shown: String,
     pub migrate: SqlSource,
@@ -88,7 +87,7 @@ pub struct Migration {
 }
 
 /// Every migration of the folder, oldest first; an unreadable file is an error naming it.
-pub fn read_all(folder: &Folder) -> Result<Vec<Migration>> {
+pub(crate) fn read_all(folder: &Folder) -> Result<Vec<Migration>> {
     let entries = std::fs::read_dir(&folder.path)
         .with_context(|| format!("cannot read the migrations folder {}", folder.shown))?;
     let mut migrations = Vec::new();
@@ -132,7 +131,6 @@ fn read(path: &Path, shown: String, version: Version, name: &str) -> Result<Migr
         checksum: checksum(&migrate.text),
         version,
         name: name.to_string(),
-        file: path.to_path_buf(),
         migrate,
         rollback,
     })
@@ -214,7 +212,7 @@ fn unescape(body: &str) -> String {
 }
 
 /// FNV-1a, 64 bits, as hex: enough to notice an edited file (not a security check).
-pub fn checksum(text: &str) -> String {
+pub(crate) fn checksum(text: &str) -> String {
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     });
@@ -222,7 +220,7 @@ pub fn checksum(text: &str) -> String {
 }
 
 /// What a database says about its migrations.
-pub struct State {
+pub(crate) struct State {
     /// The app's marker (`'0'` when it has none).
     pub marker: Version,
     /// Whether `schema_information` exists at all.
@@ -233,17 +231,17 @@ pub struct State {
     pub records: HashMap<String, String>,
 }
 
-pub const CREATE_MARKER: &str = "CREATE TABLE IF NOT EXISTS public.schema_information \
+pub(crate) const CREATE_MARKER: &str = "CREATE TABLE IF NOT EXISTS public.schema_information \
      (id integer UNIQUE, last_successful_run text); \
      INSERT INTO public.schema_information (id, last_successful_run) \
      SELECT 1, '0' WHERE NOT EXISTS (SELECT 1 FROM public.schema_information WHERE id = 1)";
 
-pub const CREATE_RECORDS: &str = "CREATE TABLE IF NOT EXISTS public.cruddur_migrations \
+pub(crate) const CREATE_RECORDS: &str = "CREATE TABLE IF NOT EXISTS public.cruddur_migrations \
      (version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, \
       how text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())";
 
 /// Read the state; no table is created (a read stays a read).
-pub fn read_state(client: &mut impl postgres::GenericClient) -> Result<State> {
+pub(crate) fn read_state(client: &mut impl postgres::GenericClient) -> Result<State> {
     let tables: (bool, bool) = {
         let row = client.query_one(
             "SELECT to_regclass('public.schema_information') IS NOT NULL, \
@@ -290,7 +288,7 @@ pub fn read_state(client: &mut impl postgres::GenericClient) -> Result<State> {
 
 /// A migration's state in a database, as `db migrations` shows it.
 #[derive(Debug, Clone, Serialize)]
-pub struct Status {
+pub(crate) struct Status {
     pub version: String,
     pub name: String,
     /// `applied` or `pending`.
@@ -303,7 +301,7 @@ pub struct Status {
 /// Each migration's state. The marker is authoritative: up to it, applied — except a file
 /// cruddur never recorded that is older than one it did record (it appeared after newer ones
 /// ran: the old scripts skipped those for good; here it is pending).
-pub fn statuses(migrations: &[Migration], state: &State) -> Vec<Status> {
+pub(crate) fn statuses(migrations: &[Migration], state: &State) -> Vec<Status> {
     let newest_record = migrations
         .iter()
         .filter(|m| state.records.contains_key(&m.version.0))
@@ -339,7 +337,7 @@ pub fn statuses(migrations: &[Migration], state: &State) -> Vec<Status> {
 }
 
 /// `add_bio_column` → `AddBioColumn`.
-pub fn camel(snake: &str) -> String {
+pub(crate) fn camel(snake: &str) -> String {
     snake
         .split('_')
         .filter(|part| !part.is_empty())

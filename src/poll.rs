@@ -10,7 +10,7 @@ use anyhow::Result;
 
 /// What one look found.
 #[derive(Debug)]
-pub enum Probe<T> {
+pub(crate) enum Probe<T> {
     Ready(T),
     /// Not yet, and what was seen instead (for the message when the wait gives up).
     NotYet(String),
@@ -18,7 +18,7 @@ pub enum Probe<T> {
 
 /// How to wait.
 #[derive(Debug, Clone, Copy)]
-pub struct Wait {
+pub(crate) struct Wait {
     pub deadline: Instant,
     /// The first pause; each one after is twice as long, up to `most`.
     pub first: Duration,
@@ -27,7 +27,7 @@ pub struct Wait {
 
 impl Wait {
     /// A steady look every quarter of a second until `deadline`: for servers starting up.
-    pub fn steady(deadline: Instant) -> Wait {
+    pub(crate) fn steady(deadline: Instant) -> Wait {
         Wait {
             deadline,
             first: Duration::from_millis(250),
@@ -36,7 +36,7 @@ impl Wait {
     }
 
     /// Quick looks at first, then every two seconds, for `timeout`: for AWS resources.
-    pub fn backing_off(timeout: Duration) -> Wait {
+    pub(crate) fn backing_off(timeout: Duration) -> Wait {
         Wait {
             deadline: Instant::now() + timeout,
             first: Duration::from_millis(50),
@@ -48,7 +48,7 @@ impl Wait {
 /// Look with `probe` until it is ready. `waiting` says what is awaited, for an interruption
 /// ("Postgres at h:5432 was not up yet"); `give_up` makes the error when the deadline comes,
 /// from the last thing seen. The value and how long it took.
-pub async fn until<T, F, Fut>(
+pub(crate) async fn until<T, F, Fut>(
     wait: Wait,
     waiting: impl Fn() -> String,
     mut probe: F,

@@ -7,7 +7,7 @@
 
 /// The proxy a URL's request goes through.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxyUse {
+pub(crate) struct ProxyUse {
     /// The proxy's URL with any password as `***`.
     pub shown: String,
     /// The variable it came from.
@@ -28,12 +28,12 @@ const ALL: [&str; 2] = ["ALL_PROXY", "all_proxy"];
 const NO: [&str; 2] = ["NO_PROXY", "no_proxy"];
 
 /// The proxy for `url` in this process's environment.
-pub fn for_url(url: &str) -> Option<ProxyUse> {
+pub(crate) fn for_url(url: &str) -> Option<ProxyUse> {
     lookup(&|name| std::env::var(name).ok(), url)
 }
 
 /// The passwords of every proxy variable, to scrub from messages.
-pub fn secrets() -> Vec<String> {
+pub(crate) fn secrets() -> Vec<String> {
     HTTPS
         .iter()
         .chain(&HTTP)

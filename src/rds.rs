@@ -10,6 +10,7 @@ use anyhow::{anyhow, Result};
 use aws_sdk_ec2::types::{
     Filter, SecurityGroupRule, SecurityGroupRuleRequest, SecurityGroupRuleUpdate,
 };
+#[cfg(feature = "ec2")]
 use serde::Serialize;
 
 use crate::cli::{RdsCommand, SgRuleArgs};
@@ -20,8 +21,9 @@ use crate::guard::{Destination, Plan};
 use crate::guarded::{self, Prepared};
 use crate::output::Outcome;
 
+#[cfg(feature = "ec2")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleView {
+pub(crate) struct RuleView {
     pub protocol: Option<String>,
     pub from_port: Option<i32>,
     pub to_port: Option<i32>,
@@ -29,6 +31,7 @@ pub struct RuleView {
     pub description: Option<String>,
 }
 
+#[cfg(feature = "ec2")]
 impl RuleView {
     #[cfg(feature = "ec2")]
     fn of(rule: &SecurityGroupRule) -> RuleView {
@@ -54,7 +57,7 @@ impl RuleView {
     }
 }
 
-pub fn run(ctx: &Ctx, command: &RdsCommand) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, command: &RdsCommand) -> Result<Outcome> {
     match command {
         RdsCommand::UpdateSgRule(args) => update_sg_rule(ctx, args),
     }
@@ -324,7 +327,7 @@ fn look_up_ip(ctx: &Ctx, url: &str) -> Result<Ipv4Addr> {
 }
 
 /// A public IPv4 address, or why not.
-pub fn public_ipv4(text: &str) -> std::result::Result<Ipv4Addr, &'static str> {
+pub(crate) fn public_ipv4(text: &str) -> std::result::Result<Ipv4Addr, &'static str> {
     let ip: Ipv4Addr = text.trim().parse().map_err(|_| "is not an IPv4 address")?;
     let [a, b, ..] = ip.octets();
     let special = ip.is_private()

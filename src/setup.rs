@@ -12,7 +12,7 @@ use crate::ddb::seed::SeedOptions;
 use crate::guarded::{self, Prepared};
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
     refuse_prod(ctx, "setup")?;
     // The ddb steps' own defaults (a test keeps them equal to the flags'), with these two set.
     let table = TableOptions {

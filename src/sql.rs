@@ -2,11 +2,11 @@
 //! file into statements (so an error can name its line and column), and turning the app's
 //! psycopg-style `%(name)s` placeholders into bound parameters.
 
-pub const SCHEMA: &str = include_str!("../sql/schema.sql");
-pub const SEED: &str = include_str!("../sql/seed.sql");
+pub(crate) const SCHEMA: &str = include_str!("../sql/schema.sql");
+pub(crate) const SEED: &str = include_str!("../sql/seed.sql");
 
 /// The app's named queries, by the path under `sql/` without `.sql`.
-pub const QUERIES: &[(&str, &str)] = &[
+pub(crate) const QUERIES: &[(&str, &str)] = &[
     (
         "activities/create",
         include_str!("../sql/activities/create.sql"),
@@ -39,7 +39,7 @@ pub struct Statement<'a> {
 
 /// A file that cannot be split: an unterminated quote or comment, or a psql meta-command.
 #[derive(Debug, PartialEq, Eq)]
-pub struct SplitError {
+pub(crate) struct SplitError {
     pub offset: usize,
     pub message: String,
 }
@@ -47,7 +47,7 @@ pub struct SplitError {
 /// The text with every comment, quoted string, quoted identifier and dollar-quoted body
 /// replaced by spaces (newlines kept), byte for byte: what is left is the SQL's structure,
 /// at the same offsets as in the original.
-pub fn blank(text: &str) -> Result<String, SplitError> {
+pub(crate) fn blank(text: &str) -> Result<String, SplitError> {
     let bytes = text.as_bytes();
     let mut out = bytes.to_vec();
     let mut i = 0;
@@ -143,7 +143,7 @@ fn dollar_tag(text: &str) -> Option<&str> {
 }
 
 /// The statements of a file, in order; empty statements are left out.
-pub fn split(text: &str) -> Result<Vec<Statement<'_>>, SplitError> {
+pub(crate) fn split(text: &str) -> Result<Vec<Statement<'_>>, SplitError> {
     let blanked = blank(text)?;
     let mut statements = Vec::new();
     let mut from = 0;
@@ -173,7 +173,7 @@ pub fn split(text: &str) -> Result<Vec<Statement<'_>>, SplitError> {
 }
 
 /// The first keyword of a statement, upper-cased (`SELECT`, `INSERT`, `BEGIN`, …).
-pub fn first_keyword(statement: &str) -> String {
+pub(crate) fn first_keyword(statement: &str) -> String {
     let blanked = blank(statement).unwrap_or_default();
     blanked
         .split(|c: char| !c.is_ascii_alphabetic())
@@ -183,7 +183,7 @@ pub fn first_keyword(statement: &str) -> String {
 }
 
 /// Whether `word` stands as a keyword in the statement (outside strings and comments).
-pub fn has_keyword(statement: &str, word: &str) -> bool {
+pub(crate) fn has_keyword(statement: &str, word: &str) -> bool {
     let blanked = blank(statement).unwrap_or_default();
     blanked
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -191,7 +191,7 @@ pub fn has_keyword(statement: &str, word: &str) -> bool {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
@@ -200,7 +200,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The byte offset of the `position`-th character (1-based), as Postgres counts positions.
-pub fn char_offset(text: &str, position: usize) -> usize {
+pub(crate) fn char_offset(text: &str, position: usize) -> usize {
     text.char_indices()
         .nth(position.saturating_sub(1))
         .map_or(text.len(), |(at, _)| at)
@@ -209,7 +209,7 @@ pub fn char_offset(text: &str, position: usize) -> usize {
 /// Rewrite psycopg-style `%(name)s` placeholders to `$1, $2, …` (one number per name, in
 /// order of first use) and `%%` to `%`. Returns the SQL and the parameter names; an error
 /// says where (the byte offset of the bad `%`) and what is wrong.
-pub fn placeholders(sql: &str) -> Result<(String, Vec<String>), SplitError> {
+pub(crate) fn placeholders(sql: &str) -> Result<(String, Vec<String>), SplitError> {
     let mut out = String::with_capacity(sql.len());
     let mut names: Vec<String> = Vec::new();
     let mut rest = sql;

@@ -12,7 +12,7 @@ use crate::interrupt;
 use crate::term::{paint, Colour};
 
 #[derive(Debug, Serialize)]
-pub struct Step {
+pub(crate) struct Step {
     pub step: String,
     pub status: &'static str,
     pub elapsed_ms: u64,
@@ -24,7 +24,7 @@ pub struct Step {
 
 /// How a step ended: done (with its report) or skipped (with why).
 #[derive(Debug)]
-pub struct StepEnd {
+pub(crate) struct StepEnd {
     status: &'static str,
     detail: String,
     report: Value,
@@ -32,7 +32,7 @@ pub struct StepEnd {
 
 impl StepEnd {
     /// Done: `detail` is the report's one line for people.
-    pub fn ok(detail: String, report: &impl Serialize) -> Result<StepEnd> {
+    pub(crate) fn ok(detail: String, report: &impl Serialize) -> Result<StepEnd> {
         Ok(StepEnd {
             status: "ok",
             detail,
@@ -40,7 +40,7 @@ impl StepEnd {
         })
     }
 
-    pub fn skipped(why: impl Into<String>) -> Result<StepEnd> {
+    pub(crate) fn skipped(why: impl Into<String>) -> Result<StepEnd> {
         Ok(StepEnd {
             status: "skipped",
             detail: why.into(),
@@ -49,7 +49,7 @@ impl StepEnd {
     }
 }
 
-pub struct Steps<'a> {
+pub(crate) struct Steps<'a> {
     ctx: &'a Ctx,
     started: Instant,
     done: Vec<Step>,
@@ -58,7 +58,7 @@ pub struct Steps<'a> {
 
 impl<'a> Steps<'a> {
     /// `planned`: every step's name, so an interruption can say what was not done.
-    pub fn new(ctx: &'a Ctx, planned: &[&'static str]) -> Steps<'a> {
+    pub(crate) fn new(ctx: &'a Ctx, planned: &[&'static str]) -> Steps<'a> {
         Steps {
             ctx,
             started: Instant::now(),
@@ -68,7 +68,7 @@ impl<'a> Steps<'a> {
     }
 
     /// Run one step; `work` says how it ended.
-    pub fn run(
+    pub(crate) fn run(
         &mut self,
         name: &'static str,
         work: impl FnOnce() -> Result<StepEnd>,
@@ -129,7 +129,7 @@ impl<'a> Steps<'a> {
     }
 
     /// How long the steps took, and each one's line and report.
-    pub fn finish(self) -> (u64, Vec<Step>) {
+    pub(crate) fn finish(self) -> (u64, Vec<Step>) {
         (self.started.elapsed().as_millis() as u64, self.done)
     }
 }

@@ -2,7 +2,9 @@
 
 /// A lookup of environment variables from fixed pairs, as the functions that read the
 /// environment through a closure take it.
-pub fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+pub(crate) fn env_of(
+    pairs: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> {
     move |name| {
         pairs
             .iter()

@@ -8,7 +8,7 @@ use crate::pg::{db_message, PgTarget};
 
 /// A user of the app: what the message items carry about their sender or member.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Person {
+pub(crate) struct Person {
     pub uuid: String,
     pub handle: String,
     pub display_name: String,
@@ -16,14 +16,14 @@ pub struct Person {
 
 /// A handle a command needs, with the flag that named it (or would have).
 #[derive(Debug, Clone, Copy)]
-pub struct Wanted<'a> {
+pub(crate) struct Wanted<'a> {
     pub handle: &'a str,
     pub flag: &'static str,
 }
 
 /// The pair the built-in seed and the owner's notes use: the default conversation when both
 /// are users of the database.
-pub const DEFAULT_PAIR: [&str; 2] = ["timmy-cde", "tim-suarez"];
+pub(crate) const DEFAULT_PAIR: [&str; 2] = ["timmy-cde", "tim-suarez"];
 
 /// How many handles an error lists before "and N more".
 const LISTED: usize = 12;
@@ -32,13 +32,13 @@ const LISTED: usize = 12;
 const COLUMNS: &str = "uuid::text, handle::text, display_name::text";
 
 /// The users table of one database, over one connection.
-pub struct Users<'a> {
+pub(crate) struct Users<'a> {
     pg: &'a PgTarget,
     client: postgres::Client,
 }
 
 impl<'a> Users<'a> {
-    pub fn open(pg: &'a PgTarget) -> Result<Users<'a>> {
+    pub(crate) fn open(pg: &'a PgTarget) -> Result<Users<'a>> {
         Ok(Users {
             pg,
             client: pg.connect()?,
@@ -47,7 +47,7 @@ impl<'a> Users<'a> {
 
     /// The users behind these handles, in order. A handle that is not there is an error that
     /// names it, lists the handles that are, and names the flag to pass.
-    pub fn by_handles(&mut self, wanted: &[Wanted<'_>]) -> Result<Vec<Person>> {
+    pub(crate) fn by_handles(&mut self, wanted: &[Wanted<'_>]) -> Result<Vec<Person>> {
         let handles: Vec<&str> = wanted.iter().map(|w| w.handle).collect();
         let rows = self
             .client
@@ -79,7 +79,7 @@ impl<'a> Users<'a> {
     /// The two handles of a conversation, filling in what no flag named: [`DEFAULT_PAIR`]
     /// when both of its users are there, else the oldest users first (then by handle); a
     /// handle a flag named is kept and never picked twice.
-    pub fn pair(&mut self, mine: Option<&str>, other: Option<&str>) -> Result<[String; 2]> {
+    pub(crate) fn pair(&mut self, mine: Option<&str>, other: Option<&str>) -> Result<[String; 2]> {
         if let (Some(mine), Some(other)) = (mine, other) {
             return Ok([mine.to_string(), other.to_string()]);
         }

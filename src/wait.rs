@@ -18,7 +18,7 @@ struct Ready {
     waited_ms: u64,
 }
 
-pub fn run(ctx: &Ctx, args: &WaitArgs) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, args: &WaitArgs) -> Result<Outcome> {
     let stores = if args.stores.is_empty() {
         vec![Store::Postgres, Store::Dynamodb]
     } else {

@@ -8,7 +8,7 @@ use crate::harness::{cruddur, moto_config, runtime, TestDb};
 use crate::reports::LinkReport;
 
 /// A pool with `users` (username, optional handle); returns its id and each username's sub.
-pub fn pool(users: &[(&str, Option<&str>)]) -> (String, Vec<(String, String)>) {
+pub(crate) fn pool(users: &[(&str, Option<&str>)]) -> (String, Vec<(String, String)>) {
     let rt = runtime();
     let client = Client::new(&moto_config());
     rt.block_on(async {

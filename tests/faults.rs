@@ -14,7 +14,7 @@ use crate::harness::{cruddur, fixture_lines, ground_at};
 use crate::reports::SeedReport;
 
 #[derive(Clone, Copy)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Nothing injected: every call is passed on (and each batch's size recorded).
     None,
     /// A token bucket of this many writes a second, as a DynamoDB partition has: a batch
@@ -29,7 +29,7 @@ pub enum Fault {
     NeverWrites,
 }
 
-pub struct Proxy {
+pub(crate) struct Proxy {
     pub url: String,
     shared: Arc<Shared>,
 }
@@ -44,7 +44,7 @@ struct Shared {
 }
 
 impl Proxy {
-    pub fn start(fault: Fault) -> Proxy {
+    pub(crate) fn start(fault: Fault) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let upstream = crate::harness::ddb_url()
@@ -71,7 +71,7 @@ impl Proxy {
     }
 
     /// The number of requests of every BatchWriteItem call so far.
-    pub fn batch_sizes(&self) -> Vec<usize> {
+    pub(crate) fn batch_sizes(&self) -> Vec<usize> {
         self.shared.sizes.lock().unwrap().clone()
     }
 }
@@ -280,7 +280,7 @@ fn forward(request: &Request, body: &[u8], upstream: &str) -> (u16, Vec<u8>) {
 }
 
 /// A proxy whose BatchWriteItem calls never write: for tests that need a seed to hang on.
-pub fn never_writing_proxy() -> String {
+pub(crate) fn never_writing_proxy() -> String {
     let proxy = Proxy::start(Fault::NeverWrites);
     proxy.url.clone()
 }

@@ -21,4 +21,5 @@ mod rds;
 mod stream;
 mod strict;
 mod trust;
+mod whole;
 mod workspace;

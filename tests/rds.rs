@@ -6,13 +6,13 @@ use aws_sdk_ec2::Client;
 use crate::harness::{cruddur, http_stub, moto_config, runtime, Run};
 use crate::reports::SgRuleReport;
 
-pub struct Rule {
+pub(crate) struct Rule {
     pub group: String,
     pub rule: String,
 }
 
 /// A security group with one ingress rule, tcp/5432 from 1.2.3.4/32.
-pub fn rule() -> Rule {
+pub(crate) fn rule() -> Rule {
     let rt = runtime();
     let client = Client::new(&moto_config());
     rt.block_on(async {
@@ -59,7 +59,7 @@ pub fn rule() -> Rule {
 
 impl Rule {
     /// (cidr, description) as EC2 has them now.
-    pub fn read(&self) -> (String, String) {
+    pub(crate) fn read(&self) -> (String, String) {
         let rt = runtime();
         let client = Client::new(&moto_config());
         rt.block_on(async {

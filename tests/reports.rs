@@ -10,7 +10,7 @@ use serde::Deserialize;
 /// `cruddur ddb seed --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SeedReport {
+pub(crate) struct SeedReport {
     pub table: String,
     pub message_group_uuid: String,
     pub between: [String; 2],
@@ -29,7 +29,7 @@ pub struct SeedReport {
 /// `cruddur ddb schema-load --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TableReport {
+pub(crate) struct TableReport {
     pub table: String,
     pub created: bool,
     pub keys: BTreeMap<String, String>,
@@ -43,7 +43,7 @@ pub struct TableReport {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IndexReport {
+pub(crate) struct IndexReport {
     pub name: String,
     pub keys: BTreeMap<String, String>,
     pub projection: Option<String>,
@@ -52,7 +52,7 @@ pub struct IndexReport {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Throughput {
+pub(crate) struct Throughput {
     pub read: Option<i64>,
     pub write: Option<i64>,
 }
@@ -60,7 +60,7 @@ pub struct Throughput {
 /// `cruddur db setup --json` and `cruddur setup --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SetupReport {
+pub(crate) struct SetupReport {
     pub target: BTreeMap<String, String>,
     pub elapsed_ms: u64,
     pub steps: Vec<Step>,
@@ -68,7 +68,7 @@ pub struct SetupReport {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Step {
+pub(crate) struct Step {
     pub step: String,
     pub status: String,
     pub elapsed_ms: u64,
@@ -80,7 +80,7 @@ pub struct Step {
 /// `cruddur ddb import --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ImportReport {
+pub(crate) struct ImportReport {
     pub table: String,
     pub items: usize,
     pub skipped_lines: Vec<usize>,
@@ -93,7 +93,7 @@ pub struct ImportReport {
 /// `cruddur ddb export --file PATH --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExportReport {
+pub(crate) struct ExportReport {
     pub table: String,
     pub file: String,
     pub items: usize,
@@ -104,7 +104,7 @@ pub struct ExportReport {
 /// `cruddur db update-cognito-user-ids --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LinkReport {
+pub(crate) struct LinkReport {
     pub pool_id: String,
     pub updated: Vec<String>,
     pub missing: Vec<String>,
@@ -115,7 +115,7 @@ pub struct LinkReport {
 /// `cruddur ddb patterns send-message --json`: the message as the app returns it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SentMessage {
+pub(crate) struct SentMessage {
     pub message_group_uuid: String,
     pub uuid: String,
     pub handle: String,
@@ -127,7 +127,7 @@ pub struct SentMessage {
 /// `cruddur db new-migration NAME --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NewMigration {
+pub(crate) struct NewMigration {
     pub path: String,
     pub version: String,
     pub class: String,
@@ -136,7 +136,7 @@ pub struct NewMigration {
 /// Any writer's `--dry-run --json`: the plan, nothing done.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DryRun {
+pub(crate) struct DryRun {
     pub dry_run: bool,
     pub summary: String,
     pub actions: Vec<String>,
@@ -145,7 +145,7 @@ pub struct DryRun {
 /// `cruddur rds update-sg-rule --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SgRuleReport {
+pub(crate) struct SgRuleReport {
     pub group_id: String,
     pub rule_id: String,
     pub ip: String,
@@ -156,7 +156,7 @@ pub struct SgRuleReport {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub protocol: Option<String>,
     pub from_port: Option<i32>,
     pub to_port: Option<i32>,
@@ -167,7 +167,7 @@ pub struct Rule {
 /// `cruddur db schema-load --json` and `db seed --json` (and those steps' reports).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LoadReport {
+pub(crate) struct LoadReport {
     pub database: String,
     pub file: String,
     pub source: String,
@@ -178,7 +178,7 @@ pub struct LoadReport {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MigrationsReset {
+pub(crate) struct MigrationsReset {
     pub marker_was: String,
     pub records_cleared: usize,
     pub tables: Vec<String>,
@@ -187,7 +187,7 @@ pub struct MigrationsReset {
 /// `cruddur db query --json`: the named queries.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct QueryInfo {
+pub(crate) struct QueryInfo {
     pub name: String,
     pub params: String,
     pub description: String,
@@ -198,7 +198,7 @@ pub struct QueryInfo {
 /// `cruddur db migrations --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MigrationRow {
+pub(crate) struct MigrationRow {
     pub version: String,
     pub name: String,
     pub state: String,
@@ -209,7 +209,7 @@ pub struct MigrationRow {
 /// `cruddur doctor --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Check {
+pub(crate) struct Check {
     pub check: String,
     pub status: String,
     pub detail: String,
@@ -219,7 +219,7 @@ pub struct Check {
 /// `cruddur db query NAME --json` of a query that writes without RETURNING.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct QueryWrite {
+pub(crate) struct QueryWrite {
     pub query: String,
     pub file: String,
     pub rows_affected: u64,
@@ -228,7 +228,7 @@ pub struct QueryWrite {
 /// `cruddur db migrate --json`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MigrateReport {
+pub(crate) struct MigrateReport {
     pub database: String,
     pub applied: Vec<String>,
     pub marker: String,

@@ -21,7 +21,7 @@ const CONFLICTING: &[&str] = &[
     "PGREQUIRESSL",
 ];
 
-pub fn run(ctx: &Ctx, args: &ConnectArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, args: &ConnectArgs) -> Result<Outcome> {
     let pg = ctx.pg()?;
     let psql = find_on_path("psql").ok_or_else(|| {
         anyhow!(

@@ -14,12 +14,12 @@ use crate::output::Outcome;
 use crate::pg::database_exists;
 use crate::pg::{db_message, quote_ident, PgTarget};
 
-pub fn run(ctx: &Ctx) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx) -> Result<Outcome> {
     guarded::run(ctx, prepare(ctx.pg()?)?)
 }
 
 #[derive(Debug, Serialize)]
-pub struct CreateReport {
+pub(crate) struct CreateReport {
     pub database: String,
     /// False: it was there already (or someone created it meanwhile).
     pub created: bool,
@@ -44,14 +44,14 @@ impl fmt::Display for CreateReport {
 }
 
 /// `CREATE DATABASE`, on the maintenance connection that found it missing.
-pub struct CreateDatabase<'a> {
+pub(crate) struct CreateDatabase<'a> {
     pg: &'a PgTarget,
     client: Client,
     statement: String,
 }
 
 /// Nothing to do when the database is there; else the statement that creates it.
-pub fn prepare(pg: &PgTarget) -> Result<Prepared<CreateDatabase<'_>>> {
+pub(crate) fn prepare(pg: &PgTarget) -> Result<Prepared<CreateDatabase<'_>>> {
     let mut client = pg.connect_maintenance()?;
     if database_exists(&mut client, &pg.dbname)? {
         return Ok(Prepared::Nothing(report(pg, false)));

@@ -17,12 +17,12 @@ use crate::output::Outcome;
 use crate::pg::{database_exists, marker};
 use crate::pg::{db_message, quote_ident, sessions, PgTarget, Session};
 
-pub fn run(ctx: &Ctx, args: &DropArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, args: &DropArgs) -> Result<Outcome> {
     guarded::run(ctx, prepare(ctx.pg()?, args.force)?)
 }
 
 #[derive(Debug, Serialize)]
-pub struct DropReport {
+pub(super) struct DropReport {
     pub database: String,
     pub dropped: bool,
     pub terminated: Vec<Session>,
@@ -63,7 +63,7 @@ enum Terminate {
 }
 
 /// The drop, on the maintenance connection that found the database and its sessions.
-pub struct DropDatabase<'a> {
+pub(super) struct DropDatabase<'a> {
     pg: &'a PgTarget,
     client: Client,
     sessions: Vec<Session>,
@@ -73,7 +73,7 @@ pub struct DropDatabase<'a> {
 
 /// Nothing to do when the database is not there; refused while other sessions use it unless
 /// `force`; else the statements that drop it.
-pub fn prepare(pg: &PgTarget, force: bool) -> Result<Prepared<DropDatabase<'_>>> {
+pub(super) fn prepare(pg: &PgTarget, force: bool) -> Result<Prepared<DropDatabase<'_>>> {
     if ["postgres", "template0", "template1"].contains(&pg.dbname.as_str()) {
         return Err(refused(format!(
             "refusing to drop `{}`: it is one of the server's own databases",

@@ -22,7 +22,7 @@ use crate::pg::PgTarget;
 use crate::sql;
 
 #[derive(Debug, Default, Serialize)]
-pub struct MigrateReport {
+pub(crate) struct MigrateReport {
     pub database: String,
     /// `<version>_<name>` of each migration applied, in order.
     pub applied: Vec<String>,
@@ -52,7 +52,7 @@ impl fmt::Display for MigrateReport {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
     let folder = require_folder(ctx, args.dir.migrations_dir.as_deref())?;
     let to = match &args.to {
         Some(text) => Some(Version::parse(text).ok_or_else(|| {
@@ -71,7 +71,7 @@ pub fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
 }
 
 /// The pending migrations (up to `to`), each with its statements and the marker after it.
-pub struct Migrate<'a> {
+pub(crate) struct Migrate<'a> {
     pg: &'a PgTarget,
     client: Client,
     migrations: &'a [Migration],
@@ -90,7 +90,7 @@ struct Pending<'a> {
 /// What is pending (up to `to`) in `migrations` (the files of `folder`), holding the
 /// migrations lock from here on: two runs at once (two CI jobs, two terminals), the second
 /// waits, then finds what is left (a dry run too: it shows what would be left).
-pub fn prepare_migrate<'a>(
+pub(crate) fn prepare_migrate<'a>(
     ctx: &Ctx,
     pg: &'a PgTarget,
     folder: &Folder,
@@ -231,13 +231,13 @@ impl Write for Migrate<'_> {
 }
 
 /// Moves the app's marker, in a migration's transaction.
-pub const SET_MARKER: &str =
+pub(crate) const SET_MARKER: &str =
     "UPDATE public.schema_information SET last_successful_run = $1 WHERE id = 1";
 
 /// The app's marker table (id 1, `'0'`) and cruddur's records, when missing. A database
 /// whose marker the app's scripts set is adopted: every file up to the marker is recorded as
 /// applied, so that a file that appears below it later is noticed.
-pub fn prepare(
+pub(crate) fn prepare(
     client: &mut postgres::Client,
     migrations: &[Migration],
     state: &State,

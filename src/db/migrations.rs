@@ -9,7 +9,7 @@ use crate::ctx::Ctx;
 use crate::migrations::{read_all, read_state, statuses};
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, args: &MigrationsArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, args: &MigrationsArgs) -> Result<Outcome> {
     let folder = require_folder(ctx, args.dir.migrations_dir.as_deref())?;
     let migrations = read_all(&folder)?;
     let pg = ctx.pg()?;

@@ -2,9 +2,9 @@
 //! share (running a SQL file in one transaction) lives here.
 
 mod connect;
-pub mod create;
+pub(crate) mod create;
 mod drop;
-pub mod migrate;
+pub(crate) mod migrate;
 mod migrations;
 mod new_migration;
 mod query;
@@ -12,7 +12,7 @@ mod rollback;
 mod schema_load;
 mod seed;
 mod sessions;
-pub mod setup;
+pub(crate) mod setup;
 mod update_cognito_user_ids;
 
 use std::time::Instant;
@@ -28,12 +28,12 @@ use crate::guarded::{Report, Write};
 use crate::migrations::read_state;
 use crate::migrations::{find_folder, Folder};
 use crate::output::Outcome;
-pub use crate::pg::run::{run_statements, split};
+pub(crate) use crate::pg::run::{run_statements, split};
 use crate::pg::{db_message, mark_statement, PgTarget};
 use crate::sql;
 use crate::target::Target;
 
-pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
     match command {
         DbCommand::Create => create::run(ctx),
         DbCommand::Drop(args) => drop::run(ctx, args),
@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct LoadReport {
+pub(crate) struct LoadReport {
     pub database: String,
     /// The file as the user would type it, or `built-in sql/schema.sql`.
     pub file: String,
@@ -89,7 +89,7 @@ impl std::fmt::Display for LoadReport {
 
 /// Which file a load runs, and what else it does in the same transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Load {
+pub(crate) enum Load {
     /// The schema: marks the database's environment, and keeps the migration marker true.
     Schema,
     /// The seed data: the statements only.
@@ -101,7 +101,7 @@ pub enum Load {
 /// claim migrations the new tables lack. cruddur resets it (and its own records), in the
 /// same transaction, so that `db migrate` applies them again.
 #[derive(Debug, Clone, Serialize)]
-pub struct MigrationsReset {
+pub(crate) struct MigrationsReset {
     /// The app's marker before (`last_successful_run`).
     pub marker_was: String,
     /// cruddur's records of applied migrations cleared.
@@ -111,7 +111,7 @@ pub struct MigrationsReset {
 }
 
 impl MigrationsReset {
-    pub fn sentence(&self, file: &str) -> String {
+    pub(crate) fn sentence(&self, file: &str) -> String {
         format!(
             "{file} recreated {}, which lost what the migrations applied before had changed \
              (marker {}): schema_information is reset to 0{} — run `cruddur db migrate` to apply them again",
@@ -136,7 +136,7 @@ impl MigrationsReset {
 /// belongs to, in the same transaction (in --prod, a marker that cannot be written fails the
 /// load; locally a `prod` marker is never rewritten to `local`), and resets the migration
 /// marker when the file replaced tables under applied migrations.
-pub struct LoadFile<'a> {
+pub(crate) struct LoadFile<'a> {
     pg: &'a PgTarget,
     source: &'a SqlSource,
     statements: Vec<sql::Statement<'a>>,
@@ -156,7 +156,7 @@ pub struct LoadFile<'a> {
 /// Split `source` and connect: a file that cannot be split stops here, before anything runs.
 /// A database that cannot be reached does not stop the plan (a dry run shows it, and says
 /// so); it stops the run.
-pub fn prepare_load<'a>(
+pub(crate) fn prepare_load<'a>(
     ctx: &Ctx,
     pg: &'a PgTarget,
     source: &'a SqlSource,
@@ -372,7 +372,7 @@ fn reset_migrations(
 }
 
 /// The folder, or an error that says where it was looked for; `-v` says which it is.
-pub fn require_folder(ctx: &Ctx, flag: Option<&std::path::Path>) -> Result<Folder> {
+pub(crate) fn require_folder(ctx: &Ctx, flag: Option<&std::path::Path>) -> Result<Folder> {
     let app = ctx.app()?;
     let folder = find_folder(app, flag)?.ok_or_else(|| {
         anyhow!(

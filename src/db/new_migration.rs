@@ -16,7 +16,7 @@ use crate::guarded::{self, Prepared, Report, Write};
 use crate::migrations::{camel, find_folder};
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, args: &NewMigrationArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, args: &NewMigrationArgs) -> Result<Outcome> {
     let name = snake(&args.name)?;
     // An app folder without migrations yet gets its `migrations/` with the first one.
     let app = ctx.app()?;

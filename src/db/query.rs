@@ -41,7 +41,7 @@ struct WriteReport {
     rows_affected: u64,
 }
 
-pub fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
     let app = ctx.app()?;
     let queries = app.queries()?;
     let Some(name) = &args.name else {

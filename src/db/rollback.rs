@@ -21,7 +21,7 @@ use crate::pg::PgTarget;
 use crate::sql;
 
 #[derive(Debug, Serialize)]
-pub struct RollbackReport {
+pub(super) struct RollbackReport {
     pub database: String,
     /// `<version>_<name>` of each migration undone, newest first.
     pub rolled_back: Vec<String>,
@@ -51,7 +51,7 @@ impl fmt::Display for RollbackReport {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
     let folder = require_folder(ctx, args.dir.migrations_dir.as_deref())?;
     let migrations = read_all(&folder)?;
     guarded::run(
@@ -62,7 +62,7 @@ pub fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
 
 /// The newest `steps` applied migrations, newest first, each with its rollback statements
 /// and the marker after it.
-pub struct Rollback<'a> {
+pub(super) struct Rollback<'a> {
     pg: &'a PgTarget,
     client: Client,
     migrations: &'a [Migration],

@@ -9,7 +9,7 @@ use crate::ctx::Ctx;
 use crate::guarded::{self, Prepared};
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, args: &SqlFileArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, args: &SqlFileArgs) -> Result<Outcome> {
     let source = ctx.app()?.seed(args.file.as_deref())?;
     let load = prepare_load(ctx, ctx.pg()?, &source, Load::Seed)?;
     guarded::run(ctx, Prepared::Write(load))

@@ -6,7 +6,7 @@ use crate::ctx::Ctx;
 use crate::output::Outcome;
 use crate::pg::{sessions, SESSION_COLUMNS};
 
-pub fn run(ctx: &Ctx) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx) -> Result<Outcome> {
     let pg = ctx.pg()?;
     let mut client = pg.connect_maintenance()?;
     let list = sessions(&mut client, None)?;

@@ -25,7 +25,7 @@ use crate::steps::{Step as StepLine, StepEnd, Steps};
 
 /// What `db setup` needs besides the database (plain options, from the flags).
 #[derive(Debug, Clone, Default)]
-pub struct SetupOptions {
+pub(crate) struct SetupOptions {
     /// The Cognito pool to link users to; None: the step is skipped.
     pub pool: Option<Pool>,
     /// `--migrations-dir`; None: looked for from here up.
@@ -33,7 +33,7 @@ pub struct SetupOptions {
 }
 
 impl SetupOptions {
-    pub fn new(pool: &PoolArgs, dir: &MigrationsDirArgs) -> SetupOptions {
+    pub(crate) fn new(pool: &PoolArgs, dir: &MigrationsDirArgs) -> SetupOptions {
         SetupOptions {
             pool: Pool::configured(pool),
             migrations_dir: dir.migrations_dir.clone(),
@@ -41,14 +41,14 @@ impl SetupOptions {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
     let rebuild = Rebuild::database(ctx, &SetupOptions::new(&args.pool, &args.dir))?;
     guarded::run(ctx, Prepared::Write(rebuild))
 }
 
 /// One step of a rebuild, as the value it runs: each is prepared against the stores as the
 /// steps before it left them, then executed (the rebuild passed the guard as a whole).
-pub enum Step {
+pub(crate) enum Step {
     /// Drop the database, terminating its sessions.
     Drop,
     Create,
@@ -161,7 +161,7 @@ impl Step {
 }
 
 /// A rebuild from scratch of the local stack, or of its database: the steps in order.
-pub struct Rebuild<'a> {
+pub(crate) struct Rebuild<'a> {
     ctx: &'a Ctx,
     pg: &'a PgTarget,
     pub steps: Vec<Step>,
@@ -173,7 +173,7 @@ pub struct Rebuild<'a> {
 impl<'a> Rebuild<'a> {
     /// The steps of `db setup`. The files are read and split now: a missing file, or one that
     /// cannot be split, stops the rebuild before anything is dropped.
-    pub fn database(ctx: &'a Ctx, options: &SetupOptions) -> Result<Rebuild<'a>> {
+    pub(crate) fn database(ctx: &'a Ctx, options: &SetupOptions) -> Result<Rebuild<'a>> {
         refuse_prod(ctx, "db setup")?;
         let pg = ctx.pg()?;
         let app = ctx.app()?;
@@ -209,7 +209,7 @@ impl<'a> Rebuild<'a> {
 
 /// What a rebuild did: each step's line and report.
 #[derive(Debug, Serialize)]
-pub struct RebuildReport {
+pub(crate) struct RebuildReport {
     pub target: Rebuilt,
     pub elapsed_ms: u64,
     pub steps: Vec<StepLine>,
@@ -217,7 +217,7 @@ pub struct RebuildReport {
 
 /// What was rebuilt.
 #[derive(Debug, Serialize)]
-pub struct Rebuilt {
+pub(crate) struct Rebuilt {
     pub database: String,
     /// The DynamoDB table (`setup`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -285,7 +285,7 @@ impl Write for Rebuild<'_> {
 }
 
 /// The commands that rebuild from scratch are for the local stack only.
-pub fn refuse_prod(ctx: &Ctx, command: &str) -> Result<()> {
+pub(crate) fn refuse_prod(ctx: &Ctx, command: &str) -> Result<()> {
     if ctx.target == Target::Prod {
         return Err(refused(format!(
             "`{command}` rebuilds the stores from scratch and runs on the local stack only; \

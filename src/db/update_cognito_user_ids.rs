@@ -18,7 +18,7 @@ use crate::output::Outcome;
 use crate::pg::{db_message, marker, PgTarget};
 
 #[derive(Debug, Default, Serialize)]
-pub struct LinkReport {
+pub(super) struct LinkReport {
     pub pool_id: String,
     /// Handles whose row now carries the pool user's sub.
     pub updated: Vec<String>,
@@ -63,12 +63,12 @@ impl fmt::Display for LinkReport {
     }
 }
 
-pub fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
     guarded::run(ctx, prepare(ctx, &Pool::required(pool)?)?)
 }
 
 /// One transaction of `UPDATE public.users SET cognito_user_id = sub WHERE handle = …`.
-pub struct Link<'a> {
+pub(super) struct Link<'a> {
     pg: &'a PgTarget,
     client: Client,
     pool_id: String,
@@ -80,7 +80,7 @@ pub struct Link<'a> {
 }
 
 /// Read the pool and work out which rows would change.
-pub fn prepare<'a>(ctx: &'a Ctx, pool: &Pool) -> Result<Prepared<Link<'a>>> {
+pub(super) fn prepare<'a>(ctx: &'a Ctx, pool: &Pool) -> Result<Prepared<Link<'a>>> {
     let pg = ctx.pg()?;
     let users = list_users(ctx, pool)?;
     let mut report = LinkReport {

@@ -53,7 +53,7 @@ fn words(on: bool) -> &'static str {
     }
 }
 
-pub fn run(ctx: &Ctx, set: &DeletionProtectionArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, set: &DeletionProtectionArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     let on = set.state == OnOff::On;
     let now = ctx

@@ -13,7 +13,7 @@ use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
     // Another table than --table is resolved (and announced) by its own name.
     let other;
     let ddb: &Ddb = match &drop.table_name {
@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct DeleteReport {
+pub(super) struct DeleteReport {
     pub table: String,
     /// False: it was not there (with --if-exists).
     pub deleted: bool,
@@ -57,7 +57,7 @@ impl fmt::Display for DeleteReport {
 }
 
 /// DeleteTable; a missing table is fine with `if_exists`.
-pub struct DeleteTable<'a> {
+pub(super) struct DeleteTable<'a> {
     ddb: &'a Ddb,
     if_exists: bool,
 }

@@ -13,7 +13,7 @@ use crate::ctx::Ctx;
 use crate::dynamodb::codec::{to_json, to_typed_json};
 use crate::output::{Lines, Outcome};
 
-pub fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     let started = Instant::now();
     let mut lines = match &export.file {

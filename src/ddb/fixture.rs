@@ -3,11 +3,11 @@
 
 use anyhow::{bail, Result};
 
-pub const DEFAULT: &str = include_str!("../../fixtures/conversation.txt");
-pub const DEFAULT_NAME: &str = "fixtures/conversation.txt (built in)";
+pub(super) const DEFAULT: &str = include_str!("../../fixtures/conversation.txt");
+pub(super) const DEFAULT_NAME: &str = "fixtures/conversation.txt (built in)";
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct Line {
+pub(super) struct Line {
     /// 1 or 2.
     pub person: u8,
     pub text: String,
@@ -15,7 +15,7 @@ pub struct Line {
     pub line: usize,
 }
 
-pub fn parse(name: &str, text: &str) -> Result<Vec<Line>> {
+pub(super) fn parse(name: &str, text: &str) -> Result<Vec<Line>> {
     let mut lines = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();

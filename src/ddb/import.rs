@@ -24,7 +24,7 @@ use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
     let (valid, skipped) = check(&import.path, import)?;
     let write = Import {
         ddb: ctx.ddb()?,

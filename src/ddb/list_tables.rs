@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::ctx::Ctx;
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     let names = ctx.block_on(async {
         let mut pages = ddb.client.list_tables().into_paginator().send();

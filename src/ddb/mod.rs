@@ -10,8 +10,8 @@ mod import;
 mod list_tables;
 mod patterns;
 mod scan;
-pub mod schema_load;
-pub mod seed;
+pub(crate) mod schema_load;
+pub(crate) mod seed;
 mod stream;
 
 use anyhow::Result;
@@ -20,7 +20,7 @@ use crate::cli::{DdbCommand, DdbGroup};
 use crate::ctx::Ctx;
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
     match &group.command {
         DdbCommand::SchemaLoad(a) => schema_load::run(ctx, a),
         DdbCommand::Seed(a) => seed::run(ctx, a),

@@ -19,7 +19,7 @@ use crate::dynamodb::Ddb;
 use crate::output::OutputFormat;
 use crate::output::{Column, Lines, Outcome, View};
 
-pub fn run(ctx: &Ctx, scan: &ScanArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, scan: &ScanArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     let progress = ctx.printer.progress("scanning", None);
     let pages = Pages {
@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx, scan: &ScanArgs) -> Result<Outcome> {
 
 /// How to read the table.
 #[derive(Debug, Clone, Copy)]
-pub struct Pages {
+pub(super) struct Pages {
     pub segments: i32,
     pub page_size: Option<i32>,
     pub limit: Option<usize>,
@@ -67,7 +67,7 @@ pub struct Pages {
 /// Read every page of the table (segments in parallel, each page handed to `sink` as it
 /// arrives, at most `limit` items in all, until `sink` says `Break`); how many items were
 /// handed over.
-pub async fn scan_pages(
+pub(super) async fn scan_pages(
     ddb: &Ddb,
     pages: Pages,
     mut sink: impl FnMut(&[Item]) -> Result<ControlFlow<()>>,

@@ -24,7 +24,7 @@ use crate::poll::{self, Probe, Wait};
 
 /// How to create the table (plain options: from `ddb schema-load`'s flags, or from `setup`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TableOptions {
+pub(crate) struct TableOptions {
     /// An existing table is fine: report it, change nothing.
     pub if_not_exists: bool,
     /// How long to wait for the table to become ACTIVE.
@@ -66,7 +66,7 @@ impl From<&DdbSchemaLoadArgs> for TableOptions {
 
 /// The table as DescribeTable reports it once it is ACTIVE (or as it already was).
 #[derive(Debug, Serialize)]
-pub struct TableReport {
+pub(crate) struct TableReport {
     pub table: String,
     /// False when it existed already (`--if-not-exists`).
     pub created: bool,
@@ -83,7 +83,7 @@ pub struct TableReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct IndexReport {
+pub(crate) struct IndexReport {
     pub name: String,
     pub keys: Map<String, Value>,
     pub projection: Option<String>,
@@ -91,7 +91,7 @@ pub struct IndexReport {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Throughput {
+pub(crate) struct Throughput {
     pub read: Option<i64>,
     pub write: Option<i64>,
 }
@@ -146,7 +146,7 @@ impl TableReport {
     }
 
     /// One line for people.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let show = |n: Option<i64>| n.map_or("?".to_string(), |n| n.to_string());
         format!(
             "{}: keys pk (HASH) + sk (RANGE); index {}; {} {}; stream {}; deletion protection {}; status {}",
@@ -180,7 +180,7 @@ impl fmt::Display for TableReport {
     }
 }
 
-pub fn run(ctx: &Ctx, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     guarded::run(
         ctx,
@@ -189,14 +189,14 @@ pub fn run(ctx: &Ctx, load: &DdbSchemaLoadArgs) -> Result<Outcome> {
 }
 
 /// CreateTable with the app's keys, index and stream, then DescribeTable until ACTIVE.
-pub struct CreateTable<'a> {
+pub(crate) struct CreateTable<'a> {
     ddb: &'a Ddb,
     /// Deletion protection decided (on in --prod unless said otherwise).
     options: TableOptions,
 }
 
 impl CreateTable<'_> {
-    pub fn new<'a>(ctx: &Ctx, ddb: &'a Ddb, options: TableOptions) -> CreateTable<'a> {
+    pub(crate) fn new<'a>(ctx: &Ctx, ddb: &'a Ddb, options: TableOptions) -> CreateTable<'a> {
         let protect = options
             .deletion_protection
             .unwrap_or(ctx.target == crate::ctx::Target::Prod);
@@ -340,14 +340,14 @@ async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableRepo
 }
 
 /// The stream production's table has, and `cruddur ddb stream` follows: new images.
-pub fn stream() -> Result<StreamSpecification> {
+pub(crate) fn stream() -> Result<StreamSpecification> {
     Ok(StreamSpecification::builder()
         .stream_enabled(true)
         .stream_view_type(StreamViewType::NewImage)
         .build()?)
 }
 
-pub async fn describe(ddb: &Ddb) -> Result<TableDescription> {
+pub(crate) async fn describe(ddb: &Ddb) -> Result<TableDescription> {
     let output = ddb
         .client
         .describe_table()

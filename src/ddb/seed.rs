@@ -27,7 +27,7 @@ use crate::users::{Person, Users, Wanted};
 
 /// What to seed (plain options: from `ddb seed`'s flags, or from `setup`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeedOptions {
+pub(crate) struct SeedOptions {
     /// The conversation file; None: the built-in fixture.
     pub fixture: Option<PathBuf>,
     /// Person 1 and person 2 of the fixture; None: picked from the users
@@ -76,7 +76,7 @@ impl From<&DdbSeedArgs> for SeedOptions {
 
 /// What a seed wrote.
 #[derive(Debug, Serialize)]
-pub struct SeedReport {
+pub(crate) struct SeedReport {
     pub table: String,
     pub message_group_uuid: String,
     /// Handles of person 1 and person 2.
@@ -121,7 +121,7 @@ impl fmt::Display for SeedReport {
     }
 }
 
-pub fn run(ctx: &Ctx, seed: &DdbSeedArgs) -> Result<Outcome> {
+pub(crate) fn run(ctx: &Ctx, seed: &DdbSeedArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     guarded::run(
         ctx,
@@ -132,7 +132,7 @@ pub fn run(ctx: &Ctx, seed: &DdbSeedArgs) -> Result<Outcome> {
 /// The conversation to write: its two group items, its messages (made from the fixture's
 /// lines as they are written, so a long fixture does not sit in memory as items), and the
 /// old items it will replace.
-pub struct SeedConversation<'a> {
+pub(crate) struct SeedConversation<'a> {
     ddb: &'a Ddb,
     group: String,
     people: [Person; 2],
@@ -150,7 +150,11 @@ pub struct SeedConversation<'a> {
 }
 
 /// Check the input whole and read the two people from Postgres: what the seed will write.
-pub fn prepare<'a>(ctx: &Ctx, ddb: &'a Ddb, seed: &SeedOptions) -> Result<SeedConversation<'a>> {
+pub(crate) fn prepare<'a>(
+    ctx: &Ctx,
+    ddb: &'a Ddb,
+    seed: &SeedOptions,
+) -> Result<SeedConversation<'a>> {
     // Everything that can be wrong with the input is found before any store is touched.
     let (name, text) = match &seed.fixture {
         Some(path) => (

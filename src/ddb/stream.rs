@@ -71,7 +71,7 @@ impl fmt::Display for StreamReport {
     }
 }
 
-pub fn run(ctx: &Ctx, stream: &StreamArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, stream: &StreamArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     if ctx.target == Target::Prod {
         ctx.info(

@@ -17,7 +17,7 @@ use super::Ddb;
 use crate::term::Progress;
 
 /// DynamoDB's limit for one BatchWriteItem call.
-pub const BATCH_SIZE: usize = 25;
+pub(crate) const BATCH_SIZE: usize = 25;
 const BACKOFF_BASE: Duration = Duration::from_millis(25);
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
 /// How long every call may fail to reach the endpoint before the endpoint counts as gone and
@@ -173,7 +173,7 @@ impl Health {
 
 /// How many calls in flight, and how many retries of one batch before giving up on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchOptions {
+pub(crate) struct BatchOptions {
     /// The ceiling of the adaptive window.
     pub concurrency: u16,
     /// Tries of one batch without progress before its keys are reported unwritten.
@@ -181,7 +181,7 @@ pub struct BatchOptions {
 }
 
 #[derive(Debug, Default, serde::Serialize)]
-pub struct BatchReport {
+pub(crate) struct BatchReport {
     /// Requests that DynamoDB accepted.
     pub written: usize,
     /// BatchWriteItem calls made.
@@ -197,19 +197,19 @@ pub struct BatchReport {
     pub peak_in_flight: usize,
 }
 
-pub fn put(item: Item) -> Result<WriteRequest> {
+pub(crate) fn put(item: Item) -> Result<WriteRequest> {
     let request = PutRequest::builder().set_item(Some(item)).build()?;
     Ok(WriteRequest::builder().put_request(request).build())
 }
 
-pub fn delete(key: Item) -> Result<WriteRequest> {
+pub(crate) fn delete(key: Item) -> Result<WriteRequest> {
     let request = DeleteRequest::builder().set_key(Some(key)).build()?;
     Ok(WriteRequest::builder().delete_request(request).build())
 }
 
 /// Write every request; an error only for a failure no retry can mend (a missing table,
 /// bad credentials). Unwritten keys after the budget are in `failed`, for the caller to report.
-pub async fn write_all(
+pub(crate) async fn write_all(
     ddb: &Ddb,
     requests: Vec<WriteRequest>,
     options: BatchOptions,
@@ -221,7 +221,7 @@ pub async fn write_all(
 /// Write every request the iterator gives, 25 a call, `concurrency` calls in flight. The
 /// iterator is read only as fast as the writes go (a queue of a few batches between them),
 /// so memory does not grow with the input. An `Err` from the iterator stops the writing.
-pub async fn write_stream(
+pub(crate) async fn write_stream(
     ddb: &Ddb,
     requests: impl Iterator<Item = Result<WriteRequest>>,
     options: BatchOptions,

@@ -14,7 +14,7 @@ use super::items::Item;
 
 /// An item as plain JSON: `pk` and `sk` first, then the other attributes by name;
 /// numbers as numbers, sets and lists as arrays, maps as objects.
-pub fn to_json(item: &Item) -> Map<String, Value> {
+pub(crate) fn to_json(item: &Item) -> Map<String, Value> {
     convert(item, value_to_json)
 }
 
@@ -71,7 +71,7 @@ fn number_to_json(number: &str) -> Value {
 /// serde_json straight from the requests: the bulk writer sends it itself instead of the
 /// SDK's serializer, which was most of the write path's CPU (its string escaping, char by
 /// char). Consumed capacity is asked for, as the writer reports it.
-pub fn batch_body(table: &str, requests: &[WriteRequest]) -> serde_json::Result<Vec<u8>> {
+pub(crate) fn batch_body(table: &str, requests: &[WriteRequest]) -> serde_json::Result<Vec<u8>> {
     struct Body<'a>(&'a str, &'a [WriteRequest]);
     struct Requests<'a>(&'a [WriteRequest]);
     struct Request<'a>(&'a WriteRequest);
@@ -222,7 +222,7 @@ fn unbase64(text: &str) -> std::result::Result<Vec<u8>, String> {
 }
 
 /// An item as DynamoDB's own typed JSON (`{"pk": {"S": "…"}}`), as the AWS CLI prints it.
-pub fn to_typed_json(item: &Item) -> Map<String, Value> {
+pub(crate) fn to_typed_json(item: &Item) -> Map<String, Value> {
     convert(item, typed)
 }
 
@@ -261,7 +261,7 @@ fn typed(value: &AttributeValue) -> Value {
 
 /// An item from one line of an export: plain JSON (strings, numbers, booleans, null, lists,
 /// maps) or, with `typed`, DynamoDB JSON. It must carry the table's keys, `pk` and `sk`.
-pub fn from_json_line(line: &str, typed: bool) -> std::result::Result<Item, String> {
+pub(crate) fn from_json_line(line: &str, typed: bool) -> std::result::Result<Item, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let Value::Object(map) = value else {
         return Err("not a JSON object".into());

@@ -17,15 +17,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-pub type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
-pub use crate::users::Person;
+pub(crate) use crate::users::Person;
 
-pub fn message_pk(group_uuid: &str) -> String {
+pub(crate) fn message_pk(group_uuid: &str) -> String {
     format!("MSG#{group_uuid}")
 }
 
-pub fn group_pk(owner_uuid: &str) -> String {
+pub(crate) fn group_pk(owner_uuid: &str) -> String {
     format!("GRP#{owner_uuid}")
 }
 
@@ -33,7 +33,7 @@ fn s(text: &str) -> AttributeValue {
     AttributeValue::S(text.to_string())
 }
 
-pub fn message_item(
+pub(crate) fn message_item(
     group_uuid: &str,
     message_uuid: &str,
     created_at: &str,
@@ -52,7 +52,7 @@ pub fn message_item(
 }
 
 /// The group item `owner` sees: it names the other member and the last message.
-pub fn group_item(
+pub(crate) fn group_item(
     owner: &Person,
     other: &Person,
     group_uuid: &str,
@@ -71,7 +71,7 @@ pub fn group_item(
 }
 
 /// The `pk`/`sk` of an item, for deletes and messages.
-pub fn key_of(item: &Item) -> Item {
+pub(crate) fn key_of(item: &Item) -> Item {
     item.iter()
         .filter(|(name, _)| *name == "pk" || *name == "sk")
         .map(|(name, value)| (name.clone(), value.clone()))
@@ -79,7 +79,7 @@ pub fn key_of(item: &Item) -> Item {
 }
 
 /// `pk / sk`, for messages that list keys.
-pub fn describe_key(item: &Item) -> String {
+pub(crate) fn describe_key(item: &Item) -> String {
     describe_parts(
         text(item, "pk").unwrap_or("?"),
         text(item, "sk").unwrap_or("?"),
@@ -87,7 +87,7 @@ pub fn describe_key(item: &Item) -> String {
 }
 
 /// `pk / sk` from the two values, each cut at 80 characters.
-pub fn describe_parts(pk: &str, sk: &str) -> String {
+pub(crate) fn describe_parts(pk: &str, sk: &str) -> String {
     format!(
         "{} / {}",
         crate::text::cut(pk, 80),
@@ -95,7 +95,7 @@ pub fn describe_parts(pk: &str, sk: &str) -> String {
     )
 }
 
-pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+pub(crate) fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Some(value),
         _ => None,
@@ -103,11 +103,11 @@ pub fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 /// The time format of every `sk`.
-pub fn timestamp(time: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, false)
 }
 
-pub fn parse_time(text: &str, flag: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn parse_time(text: &str, flag: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
@@ -119,7 +119,7 @@ pub fn parse_time(text: &str, flag: &str) -> Result<DateTime<Utc>> {
 
 /// A message or group item as the app's backend returns it.
 #[derive(Debug, Serialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub uuid: String,
     pub display_name: String,
     pub handle: String,
@@ -129,7 +129,7 @@ pub struct Entry {
 
 impl Entry {
     /// `uuid_attribute` is `message_uuid` for messages, `message_group_uuid` for groups.
-    pub fn from_item(item: &Item, uuid_attribute: &str) -> Entry {
+    pub(crate) fn from_item(item: &Item, uuid_attribute: &str) -> Entry {
         let get = |name: &str| text(item, name).unwrap_or_default().to_string();
         Entry {
             uuid: get(uuid_attribute),

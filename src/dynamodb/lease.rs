@@ -17,7 +17,7 @@ use crate::poll::{self, Probe, Wait};
 /// How long a lease holds when its holder never gives it back (killed): longer than any seed.
 const EXPIRES_AFTER: Duration = Duration::from_secs(15 * 60);
 
-pub struct Lease {
+pub(crate) struct Lease {
     pk: String,
     holder: String,
 }
@@ -30,13 +30,13 @@ fn now() -> u64 {
 
 impl Lease {
     /// The item's partition key for `name`.
-    pub fn key(name: &str) -> String {
+    pub(crate) fn key(name: &str) -> String {
         format!("LOCK#{name}")
     }
 
     /// Take the lease `name`, waiting up to `wait` while another run holds it (`say` tells
     /// the user once). An error names the holder and what to do.
-    pub async fn take(
+    pub(crate) async fn take(
         ddb: &Ddb,
         name: &str,
         wait: Duration,
@@ -141,7 +141,7 @@ impl Lease {
     }
 
     /// Give the lease back (only ours: a lease that expired and was taken over stays).
-    pub async fn release(self, ddb: &Ddb) -> Result<()> {
+    pub(crate) async fn release(self, ddb: &Ddb) -> Result<()> {
         let deleted = ddb
             .client
             .delete_item()

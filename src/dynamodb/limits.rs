@@ -7,12 +7,12 @@ use super::items::{describe_key, Item};
 
 /// DynamoDB's limits on one item: 400 KB in all (names and values), a partition key of at
 /// most 2048 bytes and a sort key of at most 1024.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+pub(crate) const MAX_ITEM_BYTES: usize = 400 * 1024;
 const MAX_PARTITION_KEY_BYTES: usize = 2048;
 const MAX_SORT_KEY_BYTES: usize = 1024;
 
 /// An item's size as DynamoDB counts it: every attribute's name and value, in bytes.
-pub fn item_size(item: &Item) -> usize {
+pub(crate) fn item_size(item: &Item) -> usize {
     item.iter()
         .map(|(name, value)| name.len() + value_size(value))
         .sum()
@@ -40,7 +40,7 @@ fn value_size(value: &AttributeValue) -> usize {
 }
 
 /// Why DynamoDB would refuse this item, if it would: checked before anything is written.
-pub fn check_limits(item: &Item) -> std::result::Result<(), String> {
+pub(crate) fn check_limits(item: &Item) -> std::result::Result<(), String> {
     let size = item_size(item);
     if size > MAX_ITEM_BYTES {
         return Err(format!(

@@ -2,11 +2,11 @@
 //! client for it (and one for its stream), made once by the context from plain settings; the
 //! queries several commands share; the SDK's errors in plain words with the table named.
 
-pub mod batch;
-pub mod codec;
-pub mod items;
-pub mod lease;
-pub mod limits;
+pub(crate) mod batch;
+pub(crate) mod codec;
+pub(crate) mod items;
+pub(crate) mod lease;
+pub(crate) mod limits;
 
 use std::collections::HashMap;
 
@@ -23,12 +23,12 @@ use crate::printer::Printer;
 use crate::target::Target;
 
 /// An item as the SDK has it.
-pub type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// The index on `message_group_uuid` + `sk` that finds a conversation's group items.
-pub const INDEX: &str = "message-group-sk-index";
+pub(crate) const INDEX: &str = "message-group-sk-index";
 
-pub const LOCAL_ENDPOINT: &str = "http://localhost:8000";
+pub(crate) const LOCAL_ENDPOINT: &str = "http://localhost:8000";
 const LOCAL_REGION: &str = "us-east-1";
 
 /// The table and a client for the endpoint it lives behind.
@@ -222,7 +222,7 @@ impl Ddb {
 }
 
 /// DynamoDB's rule for table names, checked before any call: 3 to 255 of `A-Z a-z 0-9 _ . -`.
-pub fn check_table_name(name: &str, source: &str) -> Result<()> {
+pub(crate) fn check_table_name(name: &str, source: &str) -> Result<()> {
     let bad = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));

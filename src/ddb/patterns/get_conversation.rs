@@ -10,7 +10,7 @@ use crate::ctx::Ctx;
 use crate::dynamodb::items::{message_pk, Entry};
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, get: &GetConversationArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, get: &GetConversationArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     // One page holds at most 1 MB: follow pages until --limit messages (or the end).
     let wanted = usize::try_from(get.limit).unwrap_or(usize::MAX);

@@ -11,7 +11,7 @@ use crate::dynamodb::Partition;
 use crate::output::Outcome;
 use crate::users::{Users, Wanted};
 
-pub fn run(ctx: &Ctx, list: &ListConversationsArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, list: &ListConversationsArgs) -> Result<Outcome> {
     let user_uuid = match &list.user_uuid {
         Some(uuid) => uuid.clone(),
         None => {

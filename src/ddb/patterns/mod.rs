@@ -12,7 +12,7 @@ use crate::output::{Column, Outcome, View};
 
 use crate::dynamodb::items::Entry;
 
-pub fn run(ctx: &Ctx, command: &PatternsCommand) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, command: &PatternsCommand) -> Result<Outcome> {
     match command {
         PatternsCommand::GetConversation(a) => get_conversation::run(ctx, a),
         PatternsCommand::ListConversations(a) => list_conversations::run(ctx, a),

@@ -24,7 +24,7 @@ use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 use crate::users::{Users, Wanted};
 
-pub fn run(ctx: &Ctx, send: &SendMessageArgs) -> Result<Outcome> {
+pub(super) fn run(ctx: &Ctx, send: &SendMessageArgs) -> Result<Outcome> {
     if send.message.trim().is_empty() {
         return Err(anyhow!("--message is empty: there is nothing to send"));
     }

@@ -1,0 +1,68 @@
+//! The test harness, by job: `run` (the binary as a spec), `postgres` (the test server and a
+//! database per test), `dynamodb` (the emulator and a table per test), `aws` (moto, the one
+//! fake-AWS configuration, HTTP stubs). What a test stands on (`ground`, `seeded`) and the
+//! command tree's leaves are here.
+
+mod aws;
+mod dynamodb;
+mod postgres;
+mod run;
+
+use std::sync::atomic::AtomicUsize;
+
+pub(crate) use aws::*;
+pub(crate) use dynamodb::*;
+pub(crate) use postgres::*;
+pub(crate) use run::*;
+
+pub(crate) const START: &str =
+    "run the tests with `scripts/test`, which starts a throwaway PostgreSQL and a moto server";
+
+pub(crate) static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A database with the seed users and a table with its schema, reached through `endpoint`:
+/// the ground every seed stands on.
+pub(crate) fn ground_at(tag: &str, endpoint: &str) -> (TestDb, TestTable) {
+    let db = TestDb::set_up(tag);
+    let table = TestTable::at(tag, endpoint);
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    (db, table)
+}
+
+pub(crate) fn ground(tag: &str) -> (TestDb, TestTable) {
+    ground_at(tag, &ddb_url())
+}
+
+/// The ground, with the seed conversation written into the table.
+pub(crate) fn seeded(tag: &str) -> (TestDb, TestTable) {
+    let (db, table) = ground(tag);
+    cruddur(&["ddb", "seed"]).stack(&db, &table).run();
+    (db, table)
+}
+
+/// Every leaf of clap's own command tree, as its path (`["ddb", "patterns", "scan"]`): tests
+/// that must cover every command walk this, so a new one cannot slip by.
+pub(crate) fn leaves() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let children: Vec<&clap::Command> = command
+            .get_subcommands()
+            .filter(|c| c.get_name() != "help")
+            .collect();
+        if children.is_empty() {
+            out.push(path);
+            return;
+        }
+        for child in children {
+            let mut next = path.clone();
+            next.push(child.get_name().to_string());
+            walk(child, next, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &<cruddur::cli::Cli as clap::CommandFactory>::command(),
+        Vec::new(),
+        &mut out,
+    );
+    out
+}

@@ -1,0 +1,139 @@
+//! Stable output pinned whole, as a user sees it: plans, reports, refusals and `--help`. A
+//! fragment check would let a stray line, a lost one or a reordered plan through; these fail
+//! on any change, which must then be a deliberate one.
+
+use crate::harness::{cruddur, TestDb};
+
+#[test]
+fn a_plan_and_its_report_whole() {
+    let db = TestDb::new("wh_create");
+    let (name, server) = (&db.name, db.server());
+    cruddur(&["db", "create", "--dry-run"])
+        .db(&db)
+        .stdout_is(&format!(
+            "dry run, nothing was done: would create database `{name}` (Postgres database `{name}` at {server})\n  - CREATE DATABASE \"{name}\"\n"
+        ))
+        .stderr_is("")
+        .run();
+    cruddur(&["db", "create"])
+        .db(&db)
+        .stdout_is(&format!("created database `{name}` on {server}\n"))
+        .stderr_is("")
+        .run();
+    cruddur(&["db", "create", "--json"])
+        .db(&db)
+        .stdout_is(&format!(
+            "{{\n  \"database\": \"{name}\",\n  \"created\": false\n}}\n"
+        ))
+        .run();
+    cruddur(&["db", "drop", "--dry-run"])
+        .db(&db)
+        .stdout_is(&format!(
+            "dry run, nothing was done: would drop database `{name}` (Postgres database `{name}` at {server})\n  - DROP DATABASE IF EXISTS \"{name}\"\n"
+        ))
+        .run();
+}
+
+#[test]
+fn a_refusal_whole() {
+    let db = TestDb::set_up("wh_refuse");
+    let (name, server) = (&db.name, db.server());
+    // Production without a terminal and without --yes: refused before anything runs.
+    cruddur(&["--prod", "db", "seed"])
+        .env("PROD_CONNECTION_URL", db.url())
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "PRODUCTION Postgres: postgresql://postgres:***@{server}/{name}\nerror: refusing to run 2 statements of built-in sql/seed.sql in one transaction (Postgres database `{name}` at {server}) in production without confirmation: re-run with --yes\n"
+        ))
+        .run();
+    // Local mode and a database that is not local: refused before connecting.
+    cruddur(&["db", "drop"])
+        .env(
+            "CONNECTION_URL",
+            "postgresql://app:secret@db.example.com:5432/cruddur",
+        )
+        .code(3)
+        .stdout_is("")
+        .stderr_is(
+            "error: CONNECTION_URL points at `db.example.com`, which is not a local host, but this is local mode: nothing was done. For production add --prod (it reads PROD_CONNECTION_URL); for a development database on purpose on another host, add --allow-remote-host\n",
+        )
+        .run();
+}
+
+/// A command's short help: its line, usage, flags (its own and the global groups), what kind
+/// of command it is and its examples. A new global flag shows up here, on purpose.
+#[test]
+fn a_command_s_help_whole() {
+    cruddur(&["ddb", "deletion-protection", "-h"])
+        .stdout_is(DELETION_PROTECTION_HELP)
+        .stderr_is("")
+        .run();
+}
+
+const DELETION_PROTECTION_HELP: &str = r#"Turn the table's deletion protection on or off (DeleteTable is refused while it is on)
+
+Usage: cruddur ddb deletion-protection [OPTIONS] <STATE>
+
+Arguments:
+  <STATE>  Turn deletion protection on or off [possible values: on, off]
+
+Options:
+  -h, --help     Print help (see more with '--help')
+  -V, --version  Print version
+
+Global options:
+      --prod                  Work on production (RDS, AWS) instead of the local stack
+  -o, --output <OUTPUT>       How to print results [default: table] [possible values: table, json,
+                              jsonl]
+      --json                  Shorthand for --output json
+  -y, --yes                   Answer yes to confirmations (needed for destructive --prod commands
+                              without a terminal)
+  -v, --verbose               Say more about what is done
+  -q, --quiet                 Say nothing on stderr but errors and warnings
+      --dry-run               Print the plan of a command that writes (target, statements, API
+                              calls) and do nothing; a command that only reads refuses it
+      --override-prod-marker  Let a local-mode destructive command touch a database that `--prod db
+                              schema-load` marked as production
+      --allow-remote-host     Let local mode reach a Postgres host that is not local (a development
+                              database on another machine, on purpose). Never lifts the refusal of
+                              AWS hosts
+      --profile <NAME>        The AWS profile to use, as the AWS CLI's --profile (wins over
+                              AWS_PROFILE)
+      --region <NAME>         The AWS region, as the AWS CLI's --region (wins over AWS_REGION and
+                              the profile's)
+      --app-dir <PATH>        The app's database folder (its schema.sql, seed.sql, sql/ and
+                              migrations/), or the repository holding it [default: backend-flask/db,
+                              or db/ with schema.sql, in this folder or the first above it that has
+                              one; else the built-in files] [env: CRUDDUR_APP_DIR=]
+      --env-file <PATH>       Read variables from this file (default: .env in the current folder,
+                              when present; the real environment wins over the file)
+
+Postgres:
+      --database-url <URL>          Local Postgres URL [default:
+                                    postgresql://postgres:password@localhost:5432/cruddur] [env:
+                                    CONNECTION_URL]
+      --prod-database-url <URL>     Production Postgres URL, used with --prod [env:
+                                    PROD_CONNECTION_URL]
+      --connect-timeout <DURATION>  Give up connecting to Postgres after this long (e.g. 5s, 500ms,
+                                    1m) [default: 5s]
+      --wait                        Wait for Postgres to accept a login before the command (as
+                                    `cruddur wait postgres`)
+      --wait-timeout <DURATION>     How long --wait waits [default: 60s]
+      --lock-timeout <DURATION>     With --prod: how long a statement may wait for a lock before it
+                                    fails (and rolls back), so that it never queues the app's
+                                    queries behind it [default: 5s]
+
+DynamoDB:
+      --table <NAME>        The messages table [env: DDB_MESSAGE_TABLE=] [default: cruddur-messages]
+      --endpoint-url <URL>  DynamoDB endpoint [local default: AWS_ENDPOINT_URL_DYNAMODB, else
+                            AWS_ENDPOINT_URL, else http://localhost:8000; with --prod: the region's
+                            AWS endpoint]
+
+Writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run
+prints the plan and does nothing.
+
+Examples:
+  cruddur --prod ddb deletion-protection off   # before a drop you mean
+  cruddur --prod ddb deletion-protection on
+"#;
