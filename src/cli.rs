@@ -553,6 +553,50 @@ pub enum DdbCommand {
         after_help = writes!("Examples:\n  cruddur ddb stream              # runs until Ctrl-C, next to the app\n  cruddur ddb stream --once       # what is in the stream now, then exit")
     )]
     Stream(StreamArgs),
+    /// Run the app's local DynamoDB in this process (dynoxide, embedded): its data in a file,
+    /// the app's table ready, the stream Lambda's work and TTL done, until Ctrl-C or SIGTERM
+    #[command(
+        after_help = "Local only; --dry-run prints what it would serve. Point the app and cruddur at it with AWS_ENDPOINT_URL=http://localhost:8000 (the default of every `ddb` command).\n\nExamples:\n  cruddur ddb serve                         # 127.0.0.1:8000, data in .cruddur/dynamodb.sqlite\n  cruddur ddb serve --in-memory --port 8001\n  cruddur ddb serve --host 0.0.0.0          # reachable from the app's containers"
+    )]
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on: 127.0.0.1 (this machine only), or 0.0.0.0 for the app's
+    /// containers (no authentication, as with DynamoDB Local)
+    #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
+    pub host: String,
+
+    /// The port (8000: what the app and every `ddb` command use by default)
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+
+    /// The data file [default: .cruddur/dynamodb.sqlite at the top of the app's repository, or
+    /// here]
+    #[arg(long, value_name = "PATH", conflicts_with = "in_memory")]
+    pub data: Option<PathBuf>,
+
+    /// Keep the data in memory only: gone when the server stops
+    #[arg(long)]
+    pub in_memory: bool,
+
+    /// Upgrade a data file written by an older version in place (an older cruddur cannot open
+    /// it afterwards)
+    #[arg(long)]
+    pub upgrade_data: bool,
+
+    /// Do not create the messages table (with its index and stream) when it is missing
+    #[arg(long)]
+    pub no_schema_load: bool,
+
+    /// Do not do the stream Lambda's work on new messages
+    #[arg(long)]
+    pub no_stream_worker: bool,
+
+    /// How often expired TTL items are removed
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    pub ttl_interval: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -155,6 +155,22 @@ impl Ctx {
         })
     }
 
+    /// The DynamoDB settings the flags gave (the table `ddb serve` makes).
+    #[cfg(feature = "serve")]
+    pub(crate) fn ddb_settings(&self) -> &DdbSettings {
+        &self.ddb_settings
+    }
+
+    /// A table at an endpoint named here (`ddb serve`'s own), in local mode.
+    #[cfg(feature = "serve")]
+    pub(crate) fn ddb_at(&self, table: &str, endpoint: &str) -> Result<Ddb> {
+        self.connect_ddb(&DdbSettings {
+            table: table.to_string(),
+            endpoint_url: Some(endpoint.to_string()),
+            ..self.ddb_settings.clone()
+        })
+    }
+
     fn connect_ddb(&self, settings: &DdbSettings) -> Result<Ddb> {
         Ddb::connect(self.target, settings, || self.aws().cloned(), self.printer)
     }

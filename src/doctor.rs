@@ -204,6 +204,33 @@ fn postgres(ctx: &Ctx, checks: &mut Checks) {
     });
 }
 
+/// `: a running cruddur ddb serve (pid …, stream worker on)` when the endpoint is one.
+fn served_by(endpoint: &str) -> String {
+    #[cfg(feature = "serve")]
+    {
+        let port = crate::hosts::endpoint_host(endpoint)
+            .filter(|host| crate::hosts::is_local_host(host))
+            .and_then(|_| {
+                endpoint
+                    .rsplit(':')
+                    .next()?
+                    .trim_end_matches('/')
+                    .parse()
+                    .ok()
+            });
+        if let Some(status) = port.and_then(crate::ddb::serve::running) {
+            return format!(
+                ": a running `cruddur ddb serve` (pid {}, data in {}, stream worker {})",
+                status.pid,
+                status.data,
+                if status.stream_worker { "on" } else { "off" }
+            );
+        }
+    }
+    let _ = endpoint;
+    String::new()
+}
+
 fn dynamodb(ctx: &Ctx, checks: &mut Checks) {
     let ddb = match ctx.ddb() {
         Ok(ddb) => ddb,
@@ -237,7 +264,7 @@ fn dynamodb(ctx: &Ctx, checks: &mut Checks) {
         }
         Ok(Err(error)) => {
             let fix = if ctx.target == Target::Local {
-                "start DynamoDB Local (docker compose up -d dynamodb-local) or set AWS_ENDPOINT_URL"
+                "start one: `cruddur ddb serve` (or DynamoDB Local: docker compose up -d dynamodb-local), or set AWS_ENDPOINT_URL"
             } else {
                 "check your AWS credentials and region"
             };
@@ -252,7 +279,12 @@ fn dynamodb(ctx: &Ctx, checks: &mut Checks) {
     };
     checks.ok(
         "dynamodb endpoint",
-        format!("{} ({})", ddb.endpoint, ddb.region),
+        format!(
+            "{} ({}){}",
+            ddb.endpoint,
+            ddb.region,
+            served_by(&ddb.endpoint)
+        ),
     );
     let Some(table) = table else { return };
     let status = table

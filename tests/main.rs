@@ -18,6 +18,7 @@ mod migrations;
 mod plans;
 mod proxy;
 mod rds;
+mod serve;
 mod stream;
 mod strict;
 mod trust;

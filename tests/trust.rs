@@ -165,6 +165,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
             "db migrations" => (vec!["--migrations-dir", migrations.as_str()], false),
             "db create" | "db drop" | "db schema-load" | "db seed" | "db setup"
             | "ddb schema-load" | "ddb drop" | "setup" => (vec![], true),
+            "ddb serve" => (vec!["--in-memory"], true),
             "completions" => (vec!["bash"], false),
             "db sessions"
             | "db connect"

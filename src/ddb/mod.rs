@@ -12,6 +12,8 @@ mod patterns;
 mod scan;
 pub(crate) mod schema_load;
 pub(crate) mod seed;
+#[cfg(feature = "serve")]
+pub(crate) mod serve;
 mod stream;
 
 use anyhow::Result;
@@ -32,5 +34,12 @@ pub(crate) fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
         DdbCommand::Import(a) => import::run(ctx, a),
         DdbCommand::Patterns(command) => patterns::run(ctx, command),
         DdbCommand::Stream(a) => stream::run(ctx, a),
+        #[cfg(feature = "serve")]
+        DdbCommand::Serve(a) => serve::run(ctx, a),
+        #[cfg(not(feature = "serve"))]
+        DdbCommand::Serve(_) => Err(crate::error::missing_feature(
+            "serve",
+            "the embedded DynamoDB (`ddb serve`)",
+        )),
     }
 }

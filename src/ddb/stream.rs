@@ -489,3 +489,63 @@ fn convert(value: &StreamValue) -> AttributeValue {
         _ => AttributeValue::Null(true),
     }
 }
+
+#[cfg(feature = "serve")]
+/// The stream worker of `cruddur ddb serve`: the Lambda's work on `ddb`'s table for as long as
+/// the server runs. It waits for the table (and its stream) to appear, follows it from the
+/// oldest record (a replay changes nothing), and after a failure says so and starts again a
+/// moment later; it ends when a signal asks the server to stop.
+pub(crate) fn worker(ctx: &Ctx, ddb: &Ddb) {
+    let options = StreamArgs {
+        once: false,
+        from: StreamStart::TrimHorizon,
+        poll: Duration::from_millis(200),
+        enable_stream: false,
+    };
+    let mut said_waiting = false;
+    while !crate::interrupt::requested() {
+        let arn = ctx
+            .block_on(super::schema_load::describe(ddb))
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|table| {
+                let on = table
+                    .stream_specification()
+                    .is_some_and(|s| s.stream_enabled());
+                table.latest_stream_arn().filter(|_| on).map(String::from)
+            });
+        let Some(arn) = arn else {
+            if !said_waiting {
+                ctx.info(format!(
+                    "stream worker: waiting for table `{}` with a stream (`cruddur ddb schema-load` makes it)",
+                    ddb.table
+                ));
+                said_waiting = true;
+            }
+            pause(Duration::from_secs(1));
+            continue;
+        };
+        said_waiting = false;
+        ctx.detail(format!("stream worker: following {arn}"));
+        let mut report = StreamReport {
+            table: ddb.table.clone(),
+            ..StreamReport::default()
+        };
+        match ctx.block_on(follow(ctx, ddb, &arn, &options, &mut report, &mut None)) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) | Err(error) => {
+                ctx.warn(format!("stream worker: {error:#}; starting again in 5 s"));
+                pause(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Sleep, waking early when a signal comes.
+#[cfg(feature = "serve")]
+fn pause(length: Duration) {
+    let until = std::time::Instant::now() + length;
+    while std::time::Instant::now() < until && !crate::interrupt::requested() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

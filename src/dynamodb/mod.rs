@@ -7,6 +7,8 @@ pub(crate) mod codec;
 pub(crate) mod items;
 pub(crate) mod lease;
 pub(crate) mod limits;
+#[cfg(feature = "serve")]
+pub(crate) mod local;
 
 use std::collections::HashMap;
 

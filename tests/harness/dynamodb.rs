@@ -52,6 +52,8 @@ pub(crate) struct TestTable {
     pub endpoint: String,
     runtime: tokio::runtime::Runtime,
     pub client: aws_sdk_dynamodb::Client,
+    /// Deleted when the value goes (not a table of a server the test has stopped).
+    owned: bool,
 }
 
 impl TestTable {
@@ -70,6 +72,21 @@ impl TestTable {
                 .build()
                 .unwrap(),
             client: aws_sdk_dynamodb::Client::new(&fake_aws(&ddb_url())),
+            owned: true,
+        }
+    }
+
+    /// The table `name` of another DynamoDB (a `cruddur ddb serve`), looked at there.
+    pub(crate) fn named_at(name: &str, endpoint: &str) -> TestTable {
+        TestTable {
+            name: name.to_string(),
+            endpoint: endpoint.to_string(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: aws_sdk_dynamodb::Client::new(&fake_aws(endpoint)),
+            owned: false,
         }
     }
 
@@ -110,6 +127,9 @@ impl TestTable {
 
 impl Drop for TestTable {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let _ = self.block_on(self.client.delete_table().table_name(&self.name).send());
     }
 }

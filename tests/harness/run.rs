@@ -219,13 +219,122 @@ impl Run {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         };
+        self.expected.check(done)
+    }
+
+    /// Start a command that runs until it is stopped (`ddb serve`), in the background, its
+    /// output going to files; [`Running::stop`] ends it and checks every expectation.
+    pub(crate) fn start(mut self) -> Running {
+        let output = scratch();
+        let (out, err) = (output.path().join("stdout"), output.path().join("stderr"));
+        self.command
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap());
+        let child = self
+            .command
+            .spawn()
+            .expect("cannot start the cruddur binary");
+        Running {
+            child,
+            run: self,
+            out,
+            err,
+            _output: output,
+        }
+    }
+}
+
+/// A command running in the background (see [`Run::start`]); killed if a test panics first.
+pub(crate) struct Running {
+    child: std::process::Child,
+    run: Run,
+    out: PathBuf,
+    err: PathBuf,
+    _output: tempfile::TempDir,
+}
+
+impl Running {
+    /// What it has printed on stderr so far.
+    pub(crate) fn stderr_now(&self) -> String {
+        std::fs::read_to_string(&self.err).unwrap_or_default()
+    }
+
+    /// Wait (up to 60 s) until stderr says `text`; a process that ends first, or never says
+    /// it, fails the test with what it printed.
+    #[track_caller]
+    pub(crate) fn wait_for(&mut self, text: &str) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < until {
+            if self.stderr_now().contains(text) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "`cruddur {}` ended ({status}) before saying {text:?}\n--- stderr\n{}",
+                    self.run.args.join(" "),
+                    self.stderr_now()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "`cruddur {}` never said {text:?}\n--- stderr\n{}",
+            self.run.args.join(" "),
+            self.stderr_now()
+        );
+    }
+
+    /// Send `signal` (`TERM`, `INT`), wait for the end (up to 60 s, then it is killed), and
+    /// check every expectation of the case.
+    #[track_caller]
+    pub(crate) fn stop(mut self, signal: &str) -> Done {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "could not send SIG{signal}");
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > until {
+                let _ = self.child.kill();
+                break self.child.wait().unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let done = Done {
+            args: self.run.args.join(" "),
+            code: status.code().unwrap_or(-1),
+            stdout: std::fs::read_to_string(&self.out).unwrap_or_default(),
+            stderr: self.stderr_now(),
+        };
+        let expected = std::mem::take(&mut self.run.expected);
+        expected.check(done)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Expected {
+    /// Every expectation against a finished run (and no password anywhere in its output).
+    #[track_caller]
+    fn check(self, done: Done) -> Done {
         let secret = password();
         assert!(
             !done.stdout.contains(&secret) && !done.stderr.contains(&secret),
             "the password was printed by `cruddur {}`\n{done}",
             done.args
         );
-        let expected = &self.expected;
+        let expected = &self;
         let code = expected.code.unwrap_or(0);
         assert_eq!(done.code, code, "unexpected exit code\n{done}");
         for text in &expected.stdout_has {
