@@ -16,7 +16,9 @@ use super::fixture;
 use crate::cli::DdbSeedArgs;
 use crate::ctx::Ctx;
 use crate::dynamodb::batch::{self, BatchOptions, BatchReport};
-use crate::dynamodb::items::{self, group_item, key_of, message_item, message_pk, timestamp, Item};
+use crate::dynamodb::items::{
+    self, group_item, key_of, message_item, message_json, message_pk, timestamp, Item,
+};
 use crate::dynamodb::lease::Lease;
 use crate::dynamodb::limits;
 use crate::dynamodb::{Ddb, Partition, INDEX};
@@ -347,13 +349,13 @@ impl Write for SeedConversation<'_> {
             let sender = if line.person == 1 { me } else { other };
             // Random enough for ids (no secret rides on them), without a system call each.
             let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
-            message_item(
+            batch::Request::PutJson(message_json(
                 group,
                 &id.to_string(),
                 &self.message_at(i),
                 &line.text,
                 sender,
-            )
+            ))
         });
         let (deleted, report) = ctx.block_on(async {
             // Two seeds of one conversation never interleave: the second waits for the first,
@@ -416,12 +418,12 @@ async fn write_conversation(
     ctx: &Ctx,
     ddb: &Ddb,
     groups: [Item; 2],
-    messages: impl Iterator<Item = Item>,
+    messages: impl Iterator<Item = batch::Request>,
     total: usize,
     stale: Vec<Item>,
     options: BatchOptions,
 ) -> Result<(BatchReport, BatchReport)> {
-    let puts = groups.into_iter().chain(messages).map(batch::put);
+    let puts = groups.into_iter().map(batch::put).chain(messages.map(Ok));
     let progress = ctx.printer.progress("seeding", Some(total));
     let report = batch::write_stream(ddb, puts, options, &progress)
         .await

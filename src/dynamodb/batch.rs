@@ -197,21 +197,33 @@ pub(crate) struct BatchReport {
     pub peak_in_flight: usize,
 }
 
-pub(crate) fn put(item: Item) -> Result<WriteRequest> {
-    let request = PutRequest::builder().set_item(Some(item)).build()?;
-    Ok(WriteRequest::builder().put_request(request).build())
+/// One write of a batch: a request the SDK's types hold, or a put whose item is already its
+/// wire JSON (`{"pk":{"S":…},…}`), as the seed writes its messages: made straight from the
+/// fixture's lines, never built as attribute maps.
+pub(crate) enum Request {
+    Sdk(WriteRequest),
+    PutJson(String),
 }
 
-pub(crate) fn delete(key: Item) -> Result<WriteRequest> {
+pub(crate) fn put(item: Item) -> Result<Request> {
+    let request = PutRequest::builder().set_item(Some(item)).build()?;
+    Ok(Request::Sdk(
+        WriteRequest::builder().put_request(request).build(),
+    ))
+}
+
+pub(crate) fn delete(key: Item) -> Result<Request> {
     let request = DeleteRequest::builder().set_key(Some(key)).build()?;
-    Ok(WriteRequest::builder().delete_request(request).build())
+    Ok(Request::Sdk(
+        WriteRequest::builder().delete_request(request).build(),
+    ))
 }
 
 /// Write every request; an error only for a failure no retry can mend (a missing table,
 /// bad credentials). Unwritten keys after the budget are in `failed`, for the caller to report.
 pub(crate) async fn write_all(
     ddb: &Ddb,
-    requests: Vec<WriteRequest>,
+    requests: Vec<Request>,
     options: BatchOptions,
     progress: &Arc<Progress>,
 ) -> Result<BatchReport> {
@@ -223,12 +235,12 @@ pub(crate) async fn write_all(
 /// so memory does not grow with the input. An `Err` from the iterator stops the writing.
 pub(crate) async fn write_stream(
     ddb: &Ddb,
-    requests: impl Iterator<Item = Result<WriteRequest>>,
+    requests: impl Iterator<Item = Result<Request>>,
     options: BatchOptions,
     progress: &Arc<Progress>,
 ) -> Result<BatchReport> {
     let concurrency = usize::from(options.concurrency.max(1));
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<WriteRequest>>(concurrency * 2);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<Request>>(concurrency * 2);
     let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
     let report = Arc::new(Mutex::new(BatchReport::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -359,7 +371,7 @@ struct BatchOutcome {
 /// resends those bytes: the items are never copied to keep them for a retry, which was the
 /// write path's main cost.
 enum Pending {
-    Requests(Vec<WriteRequest>),
+    Requests(Vec<Request>),
     Sent { body: bytes::Bytes, count: usize },
 }
 
@@ -421,11 +433,7 @@ async fn send(
         .await
 }
 
-async fn write_batch(
-    target: &Target<'_>,
-    batch: Vec<WriteRequest>,
-    max_retries: u32,
-) -> BatchOutcome {
+async fn write_batch(target: &Target<'_>, batch: Vec<Request>, max_retries: u32) -> BatchOutcome {
     let table = target.table;
     let mut outcome = BatchOutcome {
         written: 0,
@@ -478,7 +486,7 @@ async fn write_batch(
                 }
                 target.window.leave_throttled();
                 let progressed = left.len() < sent;
-                pending = Pending::Requests(left);
+                pending = Pending::Requests(left.into_iter().map(Request::Sdk).collect());
                 if progressed {
                     // Progress: the window (now smaller) sets the pace, not a sleep; the
                     // retry budget is for a batch that gets nowhere.
@@ -641,7 +649,14 @@ fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(fastrand::f64())
 }
 
-fn describe_request(request: &WriteRequest) -> String {
+fn describe_request(request: &Request) -> String {
+    let request = match request {
+        Request::Sdk(request) => request,
+        Request::PutJson(json) => {
+            return super::codec::from_json_line(json, true)
+                .map_or_else(|_| "?".into(), |item| describe_key(&item))
+        }
+    };
     match (request.put_request(), request.delete_request()) {
         (Some(put), _) => describe_key(put.item()),
         (_, Some(delete)) => format!("delete {}", describe_key(delete.key())),

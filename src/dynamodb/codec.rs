@@ -6,6 +6,8 @@
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
+
+use super::batch::Request;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
@@ -71,37 +73,14 @@ fn number_to_json(number: &str) -> Value {
 /// serde_json straight from the requests: the bulk writer sends it itself instead of the
 /// SDK's serializer, which was most of the write path's CPU (its string escaping, char by
 /// char). Consumed capacity is asked for, as the writer reports it.
-pub(crate) fn batch_body(table: &str, requests: &[WriteRequest]) -> serde_json::Result<Vec<u8>> {
-    struct Body<'a>(&'a str, &'a [WriteRequest]);
-    struct Requests<'a>(&'a [WriteRequest]);
-    struct Request<'a>(&'a WriteRequest);
+pub(crate) fn batch_body(table: &str, requests: &[Request]) -> serde_json::Result<Vec<u8>> {
+    struct Sdk<'a>(&'a WriteRequest);
     struct Wrapped<'a>(&'static str, &'a Item);
     struct Attributes<'a>(&'a Item);
     struct Wire<'a>(&'a AttributeValue);
     struct Blobs<'a>(&'a [Blob]);
 
-    impl Serialize for Body<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut body = s.serialize_map(Some(2))?;
-            body.serialize_entry("RequestItems", &Table(self.0, self.1))?;
-            body.serialize_entry("ReturnConsumedCapacity", "TOTAL")?;
-            body.end()
-        }
-    }
-    struct Table<'a>(&'a str, &'a [WriteRequest]);
-    impl Serialize for Table<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut map = s.serialize_map(Some(1))?;
-            map.serialize_entry(self.0, &Requests(self.1))?;
-            map.end()
-        }
-    }
-    impl Serialize for Requests<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(Request))
-        }
-    }
-    impl Serialize for Request<'_> {
+    impl Serialize for Sdk<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             let mut map = s.serialize_map(Some(1))?;
             match (self.0.put_request(), self.0.delete_request()) {
@@ -161,7 +140,23 @@ pub(crate) fn batch_body(table: &str, requests: &[WriteRequest]) -> serde_json::
         }
     }
     let mut body = Vec::with_capacity(requests.len() * 512);
-    serde_json::to_writer(&mut body, &Body(table, requests))?;
+    body.extend_from_slice(b"{\"RequestItems\":{");
+    serde_json::to_writer(&mut body, table)?;
+    body.extend_from_slice(b":[");
+    for (at, request) in requests.iter().enumerate() {
+        if at > 0 {
+            body.push(b',');
+        }
+        match request {
+            Request::Sdk(request) => serde_json::to_writer(&mut body, &Sdk(request))?,
+            Request::PutJson(item) => {
+                body.extend_from_slice(b"{\"PutRequest\":{\"Item\":");
+                body.extend_from_slice(item.as_bytes());
+                body.extend_from_slice(b"}}");
+            }
+        }
+    }
+    body.extend_from_slice(b"]},\"ReturnConsumedCapacity\":\"TOTAL\"}");
     Ok(body)
 }
 

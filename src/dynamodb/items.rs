@@ -51,6 +51,64 @@ pub(crate) fn message_item(
     ])
 }
 
+/// The same message as [`message_item`], written straight as its wire JSON (DynamoDB's typed
+/// JSON, what a BatchWriteItem body carries): the seed's messages take this path, with no
+/// attribute map made and dropped per message.
+pub(crate) fn message_json(
+    group_uuid: &str,
+    message_uuid: &str,
+    created_at: &str,
+    text: &str,
+    sender: &Person,
+) -> String {
+    let mut json = String::with_capacity(256 + text.len());
+    let mut first = true;
+    let mut attribute = |name: &str, value: &str| {
+        json.push_str(if first { "{\"" } else { ",\"" });
+        first = false;
+        json.push_str(name);
+        json.push_str("\":{\"S\":");
+        push_json_string(&mut json, value);
+        json.push('}');
+    };
+    attribute("pk", &message_pk(group_uuid));
+    attribute("sk", created_at);
+    attribute("message_uuid", message_uuid);
+    attribute("message", text);
+    attribute("user_uuid", &sender.uuid);
+    attribute("user_display_name", &sender.display_name);
+    attribute("user_handle", &sender.handle);
+    json.push('}');
+    json
+}
+
+/// `value` as a JSON string: quoted, with `"`, `\` and control characters escaped; the rest
+/// (non-ASCII too) as it is. Runs of plain text are copied whole.
+fn push_json_string(out: &mut String, value: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (at, byte) in value.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&value[plain..at]);
+        if escaped.is_empty() {
+            out.push_str(&format!("\\u{byte:04x}"));
+        } else {
+            out.push_str(escaped);
+        }
+        plain = at + 1;
+    }
+    out.push_str(&value[plain..]);
+    out.push('"');
+}
+
 /// The group item `owner` sees: it names the other member and the last message.
 pub(crate) fn group_item(
     owner: &Person,
@@ -144,6 +202,34 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_as_wire_json_is_the_message_item() {
+        let sender = Person {
+            uuid: "u-1".into(),
+            display_name: "Tim \"the\" Suárez\\".into(),
+            handle: "tim".into(),
+        };
+        let text = "line\none\ttab \u{1b}[2J % 'q' é 中 \u{7f}";
+        let json = message_json(
+            "g-1",
+            "m-1",
+            "2026-01-01T00:00:00.000000+00:00",
+            text,
+            &sender,
+        );
+        let parsed = crate::dynamodb::codec::from_json_line(&json, true).unwrap();
+        assert_eq!(
+            parsed,
+            message_item(
+                "g-1",
+                "m-1",
+                "2026-01-01T00:00:00.000000+00:00",
+                text,
+                &sender
+            )
+        );
+    }
     use chrono::TimeZone;
 
     fn tim() -> Person {
