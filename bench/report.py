@@ -213,4 +213,38 @@ for name in ["moto_seed_cruddur", "moto_seed_batch_writer", "moto_scan_cruddur",
     if name in heavy:
         add(row(name))
 add("")
+serve_rows = os.path.join(out, "serve.tsv")
+if os.path.exists(serve_rows):
+    servers = {}
+    for line in open(serve_rows):
+        name, metric, value, unit = line.rstrip("\n").split("\t")
+        servers.setdefault(name, {})[metric] = (float(value), unit)
+    add("## 6. Local DynamoDB servers: `cruddur ddb serve`, the moto server, dynalite")
+    add("")
+    add("Each started on a free loopback port: time to the first successful ListTables, resident memory")
+    add("idle, then `cruddur ddb seed` (the same client for all) on a table with a NEW_IMAGE stream and")
+    add("the stream Lambda's work running (in-process for `ddb serve`; `cruddur ddb stream` beside moto):")
+    add("a batch on the fresh table, then the bulk, then the same batch again. dynalite has no streams:")
+    add("its table has none and no worker runs, which flatters it. DynamoDB Local needs Java, not here.")
+    add("")
+    metrics = list(next(iter(servers.values())))  # in the order they were measured
+    add("| metric | " + " | ".join(servers) + " |")
+    add("|---|" + "---|" * len(servers))
+    for metric in metrics:
+        cells = []
+        for values in servers.values():
+            value, unit = values.get(metric, (None, ""))
+            cells.append("—" if value is None else f"{value:,.1f} {unit}".replace(".0 items/s", " items/s"))
+        add(f"| {metric} | " + " | ".join(cells) + " |")
+    add("")
+    ours = servers.get("cruddur ddb serve", {})
+    if ours:
+        ready, idle = ours["ready"][0], ours["rss_idle"][0]
+        ratio = ours["after_bulk_vs_fresh"][0]
+        add("### Targets")
+        add("")
+        add(f"- ready in under 100 ms: {ready:.1f} ms — {verdict(ready < 100)}")
+        add(f"- under 40 MB idle: {idle:.1f} MB — {verdict(idle < 40)}")
+        add(f"- writes after the bulk of streamed writes within 1.5× of a fresh table's time: {ratio:.2f}× — {verdict(ratio <= 1.5)}")
+        add("")
 print("\n".join(lines))
