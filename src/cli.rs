@@ -559,6 +559,47 @@ pub enum DdbCommand {
         after_help = "Local only; --dry-run prints what it would serve. Point the app and cruddur at it with AWS_ENDPOINT_URL=http://localhost:8000 (the default of every `ddb` command).\n\nExamples:\n  cruddur ddb serve                         # 127.0.0.1:8000, data in .cruddur/dynamodb.sqlite\n  cruddur ddb serve --in-memory --port 8001\n  cruddur ddb serve --host 0.0.0.0          # reachable from the app's containers"
     )]
     Serve(ServeArgs),
+    /// DynamoDB's own on-demand backups of the table: take, list, restore
+    #[command(subcommand)]
+    Backup(BackupCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take an on-demand backup of the table (seconds, whatever its size)
+    #[command(
+        after_help = writes!("Examples:\n  cruddur --prod ddb backup create\n  cruddur --prod ddb backup create --name before-the-migration")
+    )]
+    Create(BackupCreateArgs),
+    /// The table's backups, newest first
+    #[command(after_help = reads!("Example:\n  cruddur --prod ddb backup list --json"))]
+    List,
+    /// Restore a backup (by name or ARN) into a new table
+    #[command(
+        after_help = writes!("Examples:\n  cruddur --prod ddb backup restore before-the-migration --into cruddur-messages-restored")
+    )]
+    Restore(BackupRestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupCreateArgs {
+    /// The backup's name [default: the table's, with the date and time]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupRestoreArgs {
+    /// The backup: its name (as `ddb backup list` shows it) or its ARN
+    pub backup: String,
+
+    /// The new table to restore into (it must not exist)
+    #[arg(long, value_name = "TABLE")]
+    pub into: String,
+
+    /// How long to wait for the new table to become ACTIVE
+    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_timeout: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -701,6 +742,10 @@ pub struct DdbSeedArgs {
     #[arg(long)]
     pub replace: bool,
 
+    /// In --prod with --replace: do not take the on-demand backup that comes first otherwise
+    #[arg(long)]
+    pub no_backup: bool,
+
     #[command(flatten)]
     pub write: WriteArgs,
 }
@@ -773,6 +818,11 @@ pub struct ImportArgs {
     #[arg(long)]
     pub skip_invalid: bool,
 
+    /// In --prod: do not take the on-demand backup that comes first otherwise (an import
+    /// replaces items with the same keys)
+    #[arg(long)]
+    pub no_backup: bool,
+
     #[command(flatten)]
     pub write: WriteArgs,
 }
@@ -785,6 +835,10 @@ pub struct DdbDropArgs {
     /// A missing table is fine: say so and exit 0
     #[arg(long)]
     pub if_exists: bool,
+
+    /// In --prod: do not take the on-demand backup that comes first otherwise
+    #[arg(long)]
+    pub no_backup: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -36,7 +36,7 @@ pub(crate) mod wait;
 
 use anyhow::Result;
 
-use crate::cli::{CognitoCommand, Command, DbCommand, DdbCommand, PatternsCommand};
+use crate::cli::{BackupCommand, CognitoCommand, Command, DbCommand, DdbCommand, PatternsCommand};
 pub use crate::ctx::Ctx;
 use crate::output::Outcome;
 
@@ -76,7 +76,10 @@ pub fn writes(command: &Command) -> bool {
             DbCommand::Sessions | DbCommand::Connect(_) | DbCommand::Migrations(_)
         ),
         Command::Ddb(group) => match &group.command {
-            DdbCommand::Scan(_) | DdbCommand::ListTables | DdbCommand::Export(_) => false,
+            DdbCommand::Scan(_)
+            | DdbCommand::ListTables
+            | DdbCommand::Export(_)
+            | DdbCommand::Backup(BackupCommand::List) => false,
             DdbCommand::Patterns(pattern) => matches!(pattern, PatternsCommand::SendMessage(_)),
             _ => true,
         },

@@ -6,6 +6,7 @@ mod harness;
 mod reports;
 
 mod app;
+mod backup;
 mod bulk;
 mod cli;
 mod cognito;

@@ -166,12 +166,22 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
             "db create" | "db drop" | "db schema-load" | "db seed" | "db setup"
             | "ddb schema-load" | "ddb drop" | "setup" => (vec![], true),
             "ddb serve" => (vec!["--in-memory"], true),
+            "ddb backup create" => (vec![], true),
+            "ddb backup restore" => (
+                vec![
+                    "arn:aws:dynamodb:us-east-1:123456789012:table/t/backup/01700000000000-abcdefgh",
+                    "--into",
+                    "restored-table",
+                ],
+                true,
+            ),
             "completions" => (vec!["bash"], false),
             "db sessions"
             | "db connect"
             | "ddb scan"
             | "ddb list-tables"
             | "ddb export"
+            | "ddb backup list"
             | "ddb patterns get-conversation"
             | "ddb patterns list-conversations"
             | "cognito list-users"

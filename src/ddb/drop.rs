@@ -34,6 +34,7 @@ pub(super) fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
         ddb,
         if_exists: drop.if_exists,
     };
+    let write = super::backup::with_backup(ctx, ddb, write, drop.no_backup);
     guarded::run(ctx, Prepared::Write(write))
 }
 
@@ -69,9 +70,7 @@ impl Write for DeleteTable<'_> {
         let table = &self.ddb.table;
         Plan {
             destination: self.ddb.destination(),
-            summary: format!(
-                "delete table `{table}` and every item in it (back it up first: `cruddur --prod ddb export --file backup.jsonl`)"
-            ),
+            summary: format!("delete table `{table}` and every item in it"),
             actions: vec![format!(
                 "DeleteTable {table}{}",
                 if self.if_exists {

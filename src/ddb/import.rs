@@ -26,14 +26,16 @@ use crate::output::Outcome;
 
 pub(super) fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
     let (valid, skipped) = check(&import.path, import)?;
+    let ddb = ctx.ddb()?;
     let write = Import {
-        ddb: ctx.ddb()?,
+        ddb,
         path: &import.path,
         dynamodb_json: import.dynamodb_json,
         valid,
         skipped: skipped.into_iter().map(|(n, _)| n).collect(),
         options: batch::BatchOptions::from(import.write),
     };
+    let write = super::backup::with_backup(ctx, ddb, write, import.no_backup);
     guarded::run(ctx, Prepared::Write(write))
 }
 

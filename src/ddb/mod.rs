@@ -2,6 +2,7 @@
 //! shapes in `items.rs`, the bulk write path in `batch.rs`. The connection to the table
 //! (local or production) is `crate::dynamodb`, made once by the context.
 
+pub(crate) mod backup;
 mod deletion_protection;
 mod drop;
 mod export;
@@ -34,6 +35,7 @@ pub(crate) fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
         DdbCommand::Import(a) => import::run(ctx, a),
         DdbCommand::Patterns(command) => patterns::run(ctx, command),
         DdbCommand::Stream(a) => stream::run(ctx, a),
+        DdbCommand::Backup(command) => backup::run(ctx, command),
         #[cfg(feature = "serve")]
         DdbCommand::Serve(a) => serve::run(ctx, a),
         #[cfg(not(feature = "serve"))]

@@ -125,10 +125,13 @@ impl fmt::Display for SeedReport {
 
 pub(crate) fn run(ctx: &Ctx, seed: &DdbSeedArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
-    guarded::run(
-        ctx,
-        Prepared::Write(prepare(ctx, ddb, &SeedOptions::from(seed))?),
-    )
+    let write = prepare(ctx, ddb, &SeedOptions::from(seed))?;
+    if seed.replace {
+        // Replacing deletes the old conversation: in production, a backup first.
+        let write = super::backup::with_backup(ctx, ddb, write, seed.no_backup);
+        return guarded::run(ctx, Prepared::Write(write));
+    }
+    guarded::run(ctx, Prepared::Write(write))
 }
 
 /// The conversation to write: its two group items, its messages (made from the fixture's

@@ -1,0 +1,507 @@
+//! `cruddur ddb backup create|list|restore`: DynamoDB's own on-demand backups (seconds,
+//! whatever the table's size), and the backup every destructive production write takes first
+//! ([`with_backup`]): `--prod ddb drop`, `ddb seed --replace` and `ddb import` name it in
+//! their plan and report, and do not go on if it fails; `--no-backup` is the explicit opt-out.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{BackupStatus, TableStatus};
+use serde::Serialize;
+
+use crate::cli::{BackupCommand, BackupCreateArgs, BackupRestoreArgs};
+use crate::ctx::{Ctx, Target};
+use crate::dynamodb::Ddb;
+use crate::guard::{Marker, Plan};
+use crate::guarded::{self, Prepared, Report, Write};
+use crate::output::Outcome;
+use crate::poll::{self, Probe, Wait};
+
+pub(super) fn run(ctx: &Ctx, command: &BackupCommand) -> Result<Outcome> {
+    let ddb = ctx.ddb()?;
+    match command {
+        BackupCommand::Create(args) => create(ctx, ddb, args),
+        BackupCommand::List => list(ctx, ddb),
+        BackupCommand::Restore(args) => restore(ctx, ddb, args),
+    }
+}
+
+/// A backup of the table, as DynamoDB describes it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct BackupReport {
+    pub(crate) table: String,
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) status: String,
+    /// RFC 3339.
+    pub(crate) created_at: Option<String>,
+    pub(crate) size_bytes: Option<i64>,
+}
+
+impl Report for BackupReport {}
+
+impl fmt::Display for BackupReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "backup `{}` of `{}` is {} ({})",
+            self.name, self.table, self.status, self.arn
+        )
+    }
+}
+
+fn create(ctx: &Ctx, ddb: &Ddb, args: &BackupCreateArgs) -> Result<Outcome> {
+    let name = match &args.name {
+        Some(name) => check_name(name)?,
+        None => default_name(&ddb.table),
+    };
+    guarded::run(ctx, Prepared::Write(TakeBackup { ddb, name }))
+}
+
+/// A backup name DynamoDB takes: 3 to 255 of `A-Z a-z 0-9 _ - .`.
+fn check_name(name: &str) -> Result<String> {
+    let ok = (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !ok {
+        bail!(
+            "--name `{}` is not a backup name DynamoDB takes: 3 to 255 of A-Z, a-z, 0-9, `_`, `-` and `.`",
+            crate::text::cut(&crate::text::visible(name), 60)
+        );
+    }
+    Ok(name.to_string())
+}
+
+/// `cruddur-messages-20261130-154200`: the table and the time, sortable.
+fn default_name(table: &str) -> String {
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let mut table = table.to_string();
+    table.truncate(200);
+    format!("{table}-{stamp}")
+}
+
+/// CreateBackup of the table.
+pub(crate) struct TakeBackup<'a> {
+    ddb: &'a Ddb,
+    name: String,
+}
+
+impl TakeBackup<'_> {
+    fn action(&self) -> String {
+        format!(
+            "CreateBackup of `{}` named `{}` (on-demand: seconds, whatever its size)",
+            self.ddb.table, self.name
+        )
+    }
+
+    async fn take(&self) -> Result<BackupReport> {
+        let ddb = self.ddb;
+        let made = ddb
+            .client
+            .create_backup()
+            .table_name(&ddb.table)
+            .backup_name(&self.name)
+            .send()
+            .await
+            .map_err(|error| {
+                let code = error.code().map(String::from);
+                let explained = ddb.explain("CreateBackup", error);
+                match code.as_deref() {
+                    Some("TableNotFoundException") | Some("ResourceNotFoundException") => anyhow!(
+                        "table `{}` does not exist at {}: there is nothing to back up",
+                        ddb.table,
+                        ddb.endpoint
+                    ),
+                    Some("UnknownOperationException") => anyhow!(
+                        "{} takes no backups (an emulator without them, such as dynoxide or DynamoDB Local)",
+                        ddb.endpoint
+                    ),
+                    _ => explained,
+                }
+            })?;
+        let details = made
+            .backup_details()
+            .ok_or_else(|| anyhow!("CreateBackup at {} returned no details", ddb.endpoint))?;
+        Ok(BackupReport {
+            table: ddb.table.clone(),
+            name: details.backup_name().to_string(),
+            arn: details.backup_arn().to_string(),
+            status: details.backup_status().as_str().to_string(),
+            created_at: Some(rfc3339(details.backup_creation_date_time())),
+            size_bytes: details.backup_size_bytes(),
+        })
+    }
+}
+
+fn rfc3339(time: &aws_sdk_dynamodb::primitives::DateTime) -> String {
+    time.fmt(aws_sdk_dynamodb::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+impl Write for TakeBackup<'_> {
+    type Report = BackupReport;
+
+    fn plan(&self) -> Plan {
+        Plan {
+            destination: self.ddb.destination(),
+            summary: format!("back up table `{}`", self.ddb.table),
+            actions: vec![self.action()],
+            confirm: self.ddb.table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<BackupReport> {
+        ctx.block_on(self.take())?
+    }
+}
+
+/// A destructive write, with the backup taken first when one is due.
+pub(crate) struct WithBackup<'a, W: Write> {
+    backup: Backup<'a>,
+    write: W,
+}
+
+/// What protects the data before a destructive write.
+enum Backup<'a> {
+    /// Not production: nothing is taken.
+    NotDue,
+    /// `--no-backup`, said in the plan.
+    Declined,
+    Take(TakeBackup<'a>),
+}
+
+/// `write`, preceded in production by a backup of `ddb`'s table (unless `no_backup`).
+pub(crate) fn with_backup<'a, W: Write>(
+    ctx: &Ctx,
+    ddb: &'a Ddb,
+    write: W,
+    no_backup: bool,
+) -> WithBackup<'a, W> {
+    let backup = match (ctx.target, no_backup) {
+        (Target::Local, _) => Backup::NotDue,
+        (Target::Prod, true) => Backup::Declined,
+        (Target::Prod, false) => Backup::Take(TakeBackup {
+            ddb,
+            name: format!("{}-before-cruddur", default_name(&ddb.table)),
+        }),
+    };
+    WithBackup { backup, write }
+}
+
+/// The write's own report, and the backup taken before it.
+#[derive(Debug, Serialize)]
+pub(crate) struct BackedUp<R: Serialize> {
+    #[serde(flatten)]
+    report: R,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup: Option<BackupReport>,
+}
+
+impl<R: Report> Report for BackedUp<R> {}
+
+impl<R: Report> fmt::Display for BackedUp<R> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        self.report.fmt(f)?;
+        if let Some(backup) = &self.backup {
+            write!(f, "; backup `{}` taken first ({})", backup.name, backup.arn)?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for WithBackup<'_, W> {
+    type Report = BackedUp<W::Report>;
+
+    fn plan(&self) -> Plan {
+        let mut plan = self.write.plan();
+        match &self.backup {
+            Backup::NotDue => {}
+            Backup::Declined => plan.actions.insert(
+                0,
+                "no backup first (--no-backup): what this changes cannot be restored by cruddur"
+                    .to_string(),
+            ),
+            Backup::Take(take) => plan
+                .actions
+                .insert(0, format!("first {}; stop if it fails", take.action())),
+        }
+        plan
+    }
+
+    fn marker(&self) -> Marker {
+        self.write.marker()
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<Self::Report> {
+        let backup = match self.backup {
+            Backup::Take(take) => {
+                let report = ctx.block_on(take.take())?.map_err(|error| {
+                    error.context(
+                        "the backup before the write failed, so nothing was changed \
+                         (--no-backup goes on without one, when you mean it)",
+                    )
+                })?;
+                ctx.info(format!("took backup `{}` ({})", report.name, report.arn));
+                Some(report)
+            }
+            Backup::NotDue | Backup::Declined => None,
+        };
+        Ok(BackedUp {
+            report: self.write.execute(ctx)?,
+            backup,
+        })
+    }
+}
+
+/// The table's backups, newest first (every page of ListBackups).
+async fn backups(ddb: &Ddb) -> Result<Vec<BackupReport>> {
+    let mut found = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let page = ddb
+            .client
+            .list_backups()
+            .table_name(&ddb.table)
+            .set_exclusive_start_backup_arn(start.take())
+            .send()
+            .await
+            .map_err(|e| ddb.explain("ListBackups", e))?;
+        for backup in page.backup_summaries() {
+            found.push(BackupReport {
+                table: backup.table_name().unwrap_or(&ddb.table).to_string(),
+                name: backup.backup_name().unwrap_or_default().to_string(),
+                arn: backup.backup_arn().unwrap_or_default().to_string(),
+                status: backup
+                    .backup_status()
+                    .map_or("?", BackupStatus::as_str)
+                    .to_string(),
+                created_at: backup.backup_creation_date_time().map(rfc3339),
+                size_bytes: backup.backup_size_bytes(),
+            });
+        }
+        match page.last_evaluated_backup_arn() {
+            Some(next) => start = Some(next.to_string()),
+            None => break,
+        }
+    }
+    found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    Ok(found)
+}
+
+fn list(ctx: &Ctx, ddb: &Ddb) -> Result<Outcome> {
+    let found = ctx.block_on(backups(ddb))??;
+    if found.is_empty() {
+        ctx.info(format!(
+            "table `{}` has no backup (`cruddur ddb backup create` takes one)",
+            ddb.table
+        ));
+    }
+    Outcome::rows(
+        &["name", "created_at", "status", "size_bytes", "arn"],
+        &found,
+    )
+}
+
+fn restore(ctx: &Ctx, ddb: &Ddb, args: &BackupRestoreArgs) -> Result<Outcome> {
+    crate::dynamodb::check_table_name(&args.into, "--into")?;
+    if args.into == ddb.table {
+        bail!(
+            "--into `{}` is the table itself: a restore makes a new table; name another (and \
+             point the app at it, or drop and restore in two steps)",
+            args.into
+        );
+    }
+    let backup = if args.backup.starts_with("arn:") {
+        // An ARN is used as it is: RestoreTableFromBackup says if there is no such backup.
+        BackupReport {
+            table: ddb.table.clone(),
+            name: args
+                .backup
+                .rsplit('/')
+                .next()
+                .unwrap_or(&args.backup)
+                .to_string(),
+            arn: args.backup.clone(),
+            status: "?".to_string(),
+            created_at: None,
+            size_bytes: None,
+        }
+    } else {
+        by_name(ctx, ddb, &args.backup)?
+    };
+    let into = ctx.ddb_table(&args.into)?;
+    if ctx.block_on(super::schema_load::describe(&into))?.is_ok() {
+        bail!(
+            "table `{}` already exists at {}: a restore makes a new table; name another with --into",
+            into.table,
+            into.endpoint
+        );
+    }
+    guarded::run(
+        ctx,
+        Prepared::Write(Restore {
+            into,
+            backup,
+            wait: args.wait_timeout,
+        }),
+    )
+}
+
+/// The table's one backup of this name.
+fn by_name(ctx: &Ctx, ddb: &Ddb, wanted: &str) -> Result<BackupReport> {
+    let found = ctx.block_on(backups(ddb))??;
+    let chosen: Vec<&BackupReport> = found.iter().filter(|b| b.name == wanted).collect();
+    Ok(match chosen.as_slice() {
+        [one] => (*one).clone(),
+        [] => bail!(
+            "table `{}` has no backup named `{}`{}",
+            ddb.table,
+            crate::text::cut(&crate::text::visible(wanted), 80),
+            if found.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; its backups: {}",
+                    found
+                        .iter()
+                        .map(|b| b.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ),
+        several => bail!(
+            "{} backups are named `{}`: name one by its ARN: {}",
+            several.len(),
+            wanted,
+            several
+                .iter()
+                .map(|b| b.arn.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
+/// RestoreTableFromBackup into a new table, then its stream (a restore does not bring it back).
+struct Restore {
+    into: Ddb,
+    backup: BackupReport,
+    wait: Duration,
+}
+
+#[derive(Debug, Serialize)]
+struct RestoreReport {
+    table: String,
+    from_backup: String,
+    backup_arn: String,
+    status: String,
+    stream: bool,
+}
+
+impl Report for RestoreReport {}
+
+impl fmt::Display for RestoreReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "restored backup `{}` into table `{}` ({}{})",
+            self.from_backup,
+            self.table,
+            self.status,
+            if self.stream {
+                ", stream NEW_IMAGE turned on"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+impl Write for Restore {
+    type Report = RestoreReport;
+
+    fn plan(&self) -> Plan {
+        Plan {
+            destination: self.into.destination(),
+            summary: format!(
+                "restore backup `{}` into the new table `{}`",
+                self.backup.name, self.into.table
+            ),
+            actions: vec![
+                format!(
+                    "RestoreTableFromBackup {} → `{}`",
+                    self.backup.arn, self.into.table
+                ),
+                format!(
+                    "DescribeTable until ACTIVE (up to {})",
+                    crate::text::duration(self.wait)
+                ),
+                format!(
+                    "UpdateTable `{}`: turn on its stream (NEW_IMAGE) if the restore left it off, as the app's table has it",
+                    self.into.table
+                ),
+            ],
+            confirm: self.into.table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<RestoreReport> {
+        let into = &self.into;
+        ctx.block_on(async {
+            into.client
+                .restore_table_from_backup()
+                .target_table_name(&into.table)
+                .backup_arn(&self.backup.arn)
+                .send()
+                .await
+                .map_err(|e| into.explain("RestoreTableFromBackup", e))?;
+            let name = &into.table;
+            let (table, _) = poll::until(
+                Wait::backing_off(self.wait),
+                || format!("table `{name}` was being restored"),
+                || async {
+                    let table = super::schema_load::describe(into).await?;
+                    if table.table_status() == Some(&TableStatus::Active) {
+                        return Ok(Probe::Ready(table));
+                    }
+                    Ok(Probe::NotYet(
+                        table
+                            .table_status()
+                            .map_or("without a status", |s| s.as_str())
+                            .to_string(),
+                    ))
+                },
+                |last| {
+                    anyhow!(
+                        "table `{name}` is still {last} after {}; check it later with `cruddur ddb list-tables`",
+                        crate::text::duration(self.wait)
+                    )
+                },
+            )
+            .await?;
+            let streamed = table
+                .stream_specification()
+                .is_some_and(|s| s.stream_enabled());
+            if !streamed {
+                into.client
+                    .update_table()
+                    .table_name(&into.table)
+                    .stream_specification(super::schema_load::stream()?)
+                    .send()
+                    .await
+                    .map_err(|e| into.explain("UpdateTable", e))?;
+            }
+            Ok(RestoreReport {
+                table: into.table.clone(),
+                from_backup: self.backup.name.clone(),
+                backup_arn: self.backup.arn.clone(),
+                status: "ACTIVE".to_string(),
+                stream: !streamed,
+            })
+        })?
+    }
+}

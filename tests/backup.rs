@@ -1,0 +1,205 @@
+//! `cruddur ddb backup …` and the backup every destructive production write takes first, on
+//! the moto server (dynoxide has no backups). What moto does differently from AWS (it backs up
+//! and restores at once, its ARNs) is not asserted: only what cruddur does with them.
+
+use crate::harness::{cruddur, ddb_url, moto_url, Run, TestDb, TestTable};
+
+/// A table of this test's own on moto, with the app's schema and the seed conversation.
+fn seeded_on_moto(db: &TestDb, name: &str) -> TestTable {
+    cruddur(&["ddb", "schema-load", "--table", name])
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .run();
+    cruddur(&["ddb", "seed", "--table", name])
+        .db(db)
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .run();
+    TestTable::named_at(name, &moto_url())
+}
+
+fn unique(tag: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("bk-{tag}-{}-{n}", std::process::id())
+}
+
+/// `--prod` against moto, named on purpose with --endpoint-url, with credentials.
+fn prod(args: &[&str]) -> Run {
+    let moto = moto_url();
+    let mut all = vec!["--prod", "--endpoint-url", moto.as_str()];
+    all.extend(args);
+    cruddur(&all).aws_credentials()
+}
+
+fn sorted_items(table: &TestTable) -> Vec<Vec<(String, String)>> {
+    let mut items: Vec<Vec<(String, String)>> = table
+        .items()
+        .into_iter()
+        .map(|item| {
+            let mut pairs: Vec<(String, String)> = item.into_iter().collect();
+            pairs.sort();
+            pairs
+        })
+        .collect();
+    items.sort();
+    items
+}
+
+#[test]
+fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
+    let db = TestDb::set_up("bk_cycle");
+    let name = unique("cycle");
+    let table = seeded_on_moto(&db, &name);
+    let before = sorted_items(&table);
+    let messages = crate::harness::fixture_lines().len();
+    assert_eq!(
+        before.len(),
+        messages + 2,
+        "the seed's 2 groups and its messages"
+    );
+    let on_moto = |run: Run| run.env("AWS_ENDPOINT_URL", moto_url());
+    on_moto(cruddur(&[
+        "ddb",
+        "backup",
+        "create",
+        "--table",
+        &name,
+        "--name",
+        "first-one",
+    ]))
+    .stdout_has("backup `first-one`")
+    .run();
+    let listed: serde_json::Value = on_moto(cruddur(&[
+        "ddb", "backup", "list", "--table", &name, "--json",
+    ]))
+    .run()
+    .json();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["first-one"]);
+    let restored = format!("{name}-restored");
+    on_moto(cruddur(&[
+        "ddb",
+        "backup",
+        "restore",
+        "first-one",
+        "--table",
+        &name,
+        "--into",
+        &restored,
+    ]))
+    .stdout_has(&format!(
+        "restored backup `first-one` into table `{restored}`"
+    ))
+    .run();
+    assert_eq!(
+        sorted_items(&TestTable::named_at(&restored, &moto_url())),
+        before
+    );
+
+    // The ways it is refused, each saying why, nothing made.
+    on_moto(cruddur(&[
+        "ddb",
+        "backup",
+        "restore",
+        "no-such",
+        "--table",
+        &name,
+        "--into",
+        "x-new-table",
+    ]))
+    .code(1)
+    .stderr_has("has no backup named `no-such`; its backups: first-one")
+    .run();
+    on_moto(cruddur(&[
+        "ddb",
+        "backup",
+        "restore",
+        "first-one",
+        "--table",
+        &name,
+        "--into",
+        &restored,
+    ]))
+    .code(1)
+    .stderr_has("already exists")
+    .run();
+    on_moto(cruddur(&[
+        "ddb",
+        "backup",
+        "create",
+        "--table",
+        &name,
+        "--name",
+        "bad name\u{1b}[2J",
+    ]))
+    .code(1)
+    .stderr_has("is not a backup name DynamoDB takes")
+    .run();
+}
+
+#[test]
+fn a_production_drop_takes_a_backup_first_and_it_restores_the_table() {
+    let db = TestDb::set_up("bk_drop");
+    let name = unique("drop");
+    let table = seeded_on_moto(&db, &name);
+    let before = sorted_items(&table);
+    // The plan says so first.
+    prod(&["ddb", "drop", &name, "--dry-run"])
+        .stdout_has(&format!("first CreateBackup of `{name}`"))
+        .run();
+    let done = prod(&["--yes", "ddb", "drop", &name, "--json"]).run();
+    let report: serde_json::Value = done.json();
+    assert_eq!(report["deleted"], true, "{done}");
+    let backup = report["backup"]["name"].as_str().unwrap().to_string();
+    assert!(backup.ends_with("-before-cruddur"), "{backup}");
+    // The backup outlives the table, and brings it back.
+    prod(&[
+        "--yes", "ddb", "backup", "restore", &backup, "--table", &name, "--into", &name,
+    ])
+    .code(1)
+    .stderr_has("is the table itself")
+    .run();
+    let back = format!("{name}-back");
+    prod(&[
+        "--yes", "ddb", "backup", "restore", &backup, "--table", &name, "--into", &back,
+    ])
+    .run();
+    assert_eq!(
+        sorted_items(&TestTable::named_at(&back, &moto_url())),
+        before
+    );
+}
+
+#[test]
+fn a_backup_that_fails_stops_the_destructive_write_and_no_backup_is_said() {
+    // dynoxide takes no backups: a production drop there must stop before DeleteTable.
+    let table = TestTable::new("bk_fail");
+    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    let endpoint = ddb_url();
+    let prod_at = |args: &[&str]| {
+        let mut all = vec!["--prod", "--endpoint-url", endpoint.as_str(), "--yes"];
+        all.extend(args);
+        cruddur(&all).aws_credentials()
+    };
+    prod_at(&["ddb", "drop", &table.name])
+        .code(1)
+        .stderr_has("the backup before the write failed, so nothing was changed")
+        .stderr_has("--no-backup")
+        .run();
+    cruddur(&["ddb", "list-tables"])
+        .table(&table)
+        .stdout_has(&table.name)
+        .run();
+    prod_at(&["ddb", "drop", &table.name, "--no-backup", "--dry-run"])
+        .stdout_has("no backup first (--no-backup)")
+        .run();
+    prod_at(&["ddb", "drop", &table.name, "--no-backup"])
+        .stdout_has(&format!("deleted table `{}`", table.name))
+        .run();
+}
