@@ -796,9 +796,14 @@ pub struct ExportArgs {
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
 
-    /// DynamoDB's typed JSON (`{"pk": {"S": "…"}}`) instead of plain JSON
+    /// DynamoDB's S3 export lines (`{"Item": {"pk": {"S": "…"}, …}}`, typed) instead of plain
+    /// JSON: what ImportTable reads once uploaded, and `ddb import` reads back
     #[arg(long)]
     pub dynamodb_json: bool,
+
+    /// Compress the lines with gzip (as DynamoDB's S3 export does: name the file `….json.gz`)
+    #[arg(long)]
+    pub gzip: bool,
 
     /// Scan in this many parallel segments
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=64))]
@@ -807,10 +812,12 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// JSON lines, as `ddb export` writes them
+    /// JSON lines as `ddb export` writes them (plain, or DynamoDB's `{"Item": …}` lines),
+    /// gzip or not; or a folder of DynamoDB's S3 export (`AWSDynamoDB/<id>/data/*.json.gz`)
     pub path: PathBuf,
 
-    /// The file holds DynamoDB's typed JSON
+    /// The lines are DynamoDB's typed JSON without the `{"Item": …}` wrapper (an older
+    /// export); `{"Item": …}` lines are read as typed either way
     #[arg(long)]
     pub dynamodb_json: bool,
 

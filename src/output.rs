@@ -176,11 +176,40 @@ fn clock(text: &str) -> Option<String> {
 /// with success, since the reader has what it wanted. A file that cannot be written is an
 /// error, and a file not finished (an error, Ctrl-C) is removed.
 pub struct Lines {
-    out: Box<dyn Write>,
+    out: Box<dyn Finish>,
     /// The file being written, and the name it gets when whole.
     file: Option<(PathBuf, PathBuf)>,
     written: usize,
     reader_gone: bool,
+}
+
+/// A sink that can end its stream: a gzip one writes its trailer.
+trait Finish: Write {
+    fn end(&mut self) -> io::Result<()>;
+}
+
+impl<W: Write> Finish for io::BufWriter<W> {
+    fn end(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+}
+
+impl<W: Write> Finish for flate2::write::GzEncoder<W> {
+    fn end(&mut self) -> io::Result<()> {
+        self.try_finish()?;
+        self.get_mut().flush()
+    }
+}
+
+fn compressed<W: Write + 'static>(out: io::BufWriter<W>, gzip: bool) -> Box<dyn Finish> {
+    if gzip {
+        Box::new(flate2::write::GzEncoder::new(
+            out,
+            flate2::Compression::default(),
+        ))
+    } else {
+        Box::new(out)
+    }
 }
 
 /// What a [`Lines`] wrote.
@@ -192,24 +221,26 @@ pub struct LinesWritten {
 }
 
 impl Lines {
-    pub fn stdout() -> Lines {
+    /// Lines to stdout; with `gzip`, compressed.
+    pub fn stdout(gzip: bool) -> Lines {
+        let out = io::BufWriter::new(io::stdout().lock());
         Lines {
-            out: Box::new(io::BufWriter::new(io::stdout().lock())),
+            out: compressed(out, gzip),
             file: None,
             written: 0,
             reader_gone: false,
         }
     }
 
-    /// Lines to `path`, written first to `path.partial`.
-    pub fn file(path: &Path) -> Result<Lines> {
+    /// Lines to `path`, written first to `path.partial`; with `gzip`, compressed.
+    pub fn file(path: &Path, gzip: bool) -> Result<Lines> {
         let mut partial = path.as_os_str().to_owned();
         partial.push(".partial");
         let partial = PathBuf::from(partial);
         let file = std::fs::File::create(&partial)
             .with_context(|| format!("--file: cannot write {}", partial.display()))?;
         Ok(Lines {
-            out: Box::new(io::BufWriter::new(file)),
+            out: compressed(io::BufWriter::new(file), gzip),
             file: Some((partial, path.to_path_buf())),
             written: 0,
             reader_gone: false,
@@ -256,10 +287,10 @@ impl Lines {
         self.reader_gone
     }
 
-    /// Flush, and give a file its name.
+    /// Flush (a gzip stream gets its trailer), and give a file its name.
     pub fn finish(mut self) -> Result<LinesWritten> {
         if !self.reader_gone {
-            let flushed = self.out.flush().map_err(anyhow::Error::from);
+            let flushed = self.out.end().map_err(anyhow::Error::from);
             // A reader gone now is recorded in `reader_gone`; the lines it took were enough.
             let _ = self.settle(flushed)?;
         }

@@ -14,6 +14,7 @@ mod db;
 mod ddb;
 mod docs;
 mod faults;
+mod formats;
 mod layers;
 mod migrations;
 mod plans;

@@ -10,15 +10,15 @@ use serde::Serialize;
 use super::scan::{scan_pages, Pages};
 use crate::cli::ExportArgs;
 use crate::ctx::Ctx;
-use crate::dynamodb::codec::{to_json, to_typed_json};
+use crate::dynamodb::codec::{to_export_line, to_json};
 use crate::output::{Lines, Outcome};
 
 pub(super) fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     let started = Instant::now();
     let mut lines = match &export.file {
-        Some(path) => Lines::file(path)?,
-        None => Lines::stdout(),
+        Some(path) => Lines::file(path, export.gzip)?,
+        None => Lines::stdout(export.gzip),
     };
     let progress = ctx.printer.progress("exporting", None);
     let pages = Pages {
@@ -29,7 +29,7 @@ pub(super) fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {
     let scanned = ctx.block_on(scan_pages(ddb, pages, |items| {
         progress.add(items.len());
         if export.dynamodb_json {
-            lines.write(items.iter().map(to_typed_json))
+            lines.write(items.iter().map(to_export_line))
         } else {
             lines.write(items.iter().map(to_json))
         }
@@ -45,10 +45,11 @@ pub(super) fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {
     }
     let items = written.lines;
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    let format = if export.dynamodb_json {
-        "DynamoDB JSON"
-    } else {
-        "plain JSON"
+    let format = match (export.dynamodb_json, export.gzip) {
+        (true, false) => "DynamoDB JSON",
+        (true, true) => "DynamoDB JSON, gzip",
+        (false, false) => "plain JSON",
+        (false, true) => "plain JSON, gzip",
     };
     match &export.file {
         Some(path) => {

@@ -6,8 +6,9 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -26,13 +27,22 @@ use crate::output::Outcome;
 
 pub(super) fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
     let (valid, skipped) = check(&import.path, import)?;
+    for skip in skipped.iter().take(20) {
+        ctx.warn(format!("{}: skipped: {}", skip.place, skip.why));
+    }
+    if skipped.len() > 20 {
+        ctx.warn(format!("and {} more lines skipped", skipped.len() - 20));
+    }
     let ddb = ctx.ddb()?;
     let write = Import {
         ddb,
         path: &import.path,
         dynamodb_json: import.dynamodb_json,
         valid,
-        skipped: skipped.into_iter().map(|(n, _)| n).collect(),
+        skipped: skipped
+            .into_iter()
+            .map(|s| (s.place.at, s.place.line))
+            .collect(),
         options: batch::BatchOptions::from(import.write),
     };
     let write = super::backup::with_backup(ctx, ddb, write, import.no_backup);
@@ -46,8 +56,9 @@ struct Import<'a> {
     dynamodb_json: bool,
     /// How many items the check found.
     valid: usize,
-    /// The malformed lines skipped (--skip-invalid), by number.
-    skipped: Vec<usize>,
+    /// The malformed lines skipped (--skip-invalid): their place in the whole input, and
+    /// their line in their file.
+    skipped: Vec<(usize, usize)>,
     options: batch::BatchOptions,
 }
 
@@ -110,9 +121,9 @@ impl Write for Import<'_> {
     fn execute(self, ctx: &Ctx) -> Result<ImportReport> {
         let (ddb, valid) = (self.ddb, self.valid);
         let started = Instant::now();
-        let skip: HashSet<usize> = self.skipped.iter().copied().collect();
-        let requests = lines(self.path)?.filter_map(|(number, line)| match line {
-            _ if skip.contains(&number) => None,
+        let skip: HashSet<usize> = self.skipped.iter().map(|(at, _)| *at).collect();
+        let requests = lines(self.path)?.filter_map(|(place, line)| match line {
+            _ if skip.contains(&place.at) => None,
             Err(error) => Some(Err(error)),
             // The same checks as the first pass: a line it skipped is skipped here too.
             Ok(text) => from_json_line(&text, self.dynamodb_json)
@@ -140,7 +151,7 @@ impl Write for Import<'_> {
             table: ddb.table.clone(),
             file: self.path.display().to_string(),
             items: report.written,
-            skipped_lines: self.skipped,
+            skipped_lines: self.skipped.iter().map(|(_, line)| *line).collect(),
             requests: report.requests,
             retries: report.retries,
             capacity_units: report.capacity_units,
@@ -149,30 +160,137 @@ impl Write for Import<'_> {
     }
 }
 
-/// Numbered non-empty lines of the file, read as they are needed.
-fn lines(path: &Path) -> Result<impl Iterator<Item = (usize, Result<String>)>> {
-    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let shown = path.display().to_string();
-    Ok(BufReader::new(file)
-        .lines()
-        .enumerate()
-        .map(move |(i, line)| {
-            (
-                i + 1,
-                line.map_err(|e| anyhow!("{shown}:{}: cannot read: {e}", i + 1)),
-            )
-        })
-        .filter(|(_, line)| line.as_ref().map_or(true, |text| !text.trim().is_empty())))
+/// Where a line is: its file (as shown) and its number there; `at` counts the lines of every
+/// file in order, for the skip list.
+struct Place {
+    at: usize,
+    file: Arc<str>,
+    line: usize,
 }
 
-/// The whole file checked before anything is written: how many items, which lines are bad.
-fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<(usize, String)>)> {
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// The files to read: the file itself, or every data file of a folder laid out as DynamoDB's
+/// S3 export (`AWSDynamoDB/<id>/data/*.json.gz`), in name order.
+fn sources(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|folder| folder == "data")
+                && path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(".json.gz") || n.ends_with(".json"))
+            {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut found = Vec::new();
+    walk(path, &mut found)?;
+    found.sort();
+    if found.is_empty() {
+        bail!(
+            "{} is a folder without the data files of a DynamoDB S3 export \
+             (AWSDynamoDB/<export id>/data/*.json.gz); nothing was written",
+            path.display()
+        );
+    }
+    Ok(found)
+}
+
+/// The file's lines, through gzip when it starts like gzip.
+fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
+    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut magic = [0u8; 2];
+    let gzip = file.read(&mut magic)? == 2 && magic == [0x1f, 0x8b];
+    file.seek(SeekFrom::Start(0))?;
+    Ok(if gzip {
+        (
+            Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))),
+            true,
+        )
+    } else {
+        (Box::new(BufReader::new(file)), false)
+    })
+}
+
+/// The non-empty lines of every source, in order, read as they are needed.
+fn lines(path: &Path) -> Result<impl Iterator<Item = (Place, Result<String>)>> {
+    let files = sources(path)?;
+    let mut at = 0usize;
+    Ok(files
+        .into_iter()
+        .flat_map(move |file| {
+            let shown: Arc<str> = file.display().to_string().into();
+            let opened = open(&file);
+            let first = Place {
+                at: 0,
+                file: shown.clone(),
+                line: 0,
+            };
+            let lines: Box<dyn Iterator<Item = (Place, Result<String>)>> = match opened {
+                Err(error) => Box::new(std::iter::once((first, Err(error)))),
+                Ok((reader, gzip)) => Box::new(reader.lines().enumerate().map(move |(i, line)| {
+                    let place = Place {
+                        at: 0,
+                        file: shown.clone(),
+                        line: i + 1,
+                    };
+                    let line = line.map_err(|e| {
+                        anyhow!(
+                            "{place}: cannot read: {e}{}",
+                            if gzip {
+                                " (a truncated or damaged gzip file?)"
+                            } else {
+                                ""
+                            }
+                        )
+                    });
+                    (place, line)
+                })),
+            };
+            Box::new(
+                lines
+                    .filter(|(_, line)| line.as_ref().map_or(true, |text| !text.trim().is_empty())),
+            ) as Box<dyn Iterator<Item = (Place, Result<String>)>>
+        })
+        .map(move |(mut place, line)| {
+            at += 1;
+            place.at = at;
+            (place, line)
+        }))
+}
+
+/// A line left out by --skip-invalid: where, and why.
+struct Skipped {
+    place: Place,
+    why: String,
+}
+
+/// Every line checked before anything is written: how many items, which lines are bad.
+fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<Skipped>)> {
     let mut valid = 0;
     let mut skipped = Vec::new();
     // Each key's first line: DynamoDB refuses a batch with a key twice, and across batches a
     // later line would silently replace an earlier one.
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
-    for (number, line) in lines(path)? {
+    let mut seen: HashMap<(String, String), (Arc<str>, usize)> = HashMap::new();
+    for (place, line) in lines(path)? {
         let item = from_json_line(&line?, import.dynamodb_json)
             .and_then(|item| limits::check_limits(&item).map(|()| item))
             .and_then(|item| {
@@ -181,25 +299,33 @@ fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<(usize, String)
                     text(&item, "sk").unwrap_or_default().to_string(),
                 );
                 match seen.get(&key) {
-                    Some(first) => Err(format!(
-                        "the key {} is already on line {first}; each item may appear once",
-                        describe_key(&item)
+                    Some((file, line)) => Err(format!(
+                        "the key {} is already on {}; each item may appear once",
+                        describe_key(&item),
+                        if *file == place.file {
+                            format!("line {line}")
+                        } else {
+                            format!("{file}:{line}")
+                        }
                     )),
                     None => {
-                        seen.insert(key, number);
+                        seen.insert(key, (place.file.clone(), place.line));
                         Ok(item)
                     }
                 }
             });
         match item {
             Ok(_) => valid += 1,
-            Err(why) if import.skip_invalid => skipped.push((number, why)),
+            Err(why) if import.skip_invalid => skipped.push(Skipped { place, why }),
             Err(why) => {
                 bail!(
-                "{}:{number}: {why}; nothing was written (fix the line, or pass --skip-invalid{})",
-                path.display(),
-                if import.dynamodb_json { "" } else { "; a typed export needs --dynamodb-json" }
-            )
+                    "{place}: {why}; nothing was written (fix the line, or pass --skip-invalid{})",
+                    if import.dynamodb_json {
+                        ""
+                    } else {
+                        "; a typed export without `{\"Item\": …}` needs --dynamodb-json"
+                    }
+                )
             }
         }
     }

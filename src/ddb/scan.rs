@@ -29,7 +29,7 @@ pub(super) fn run(ctx: &Ctx, scan: &ScanArgs) -> Result<Outcome> {
     };
     if ctx.output == OutputFormat::Jsonl {
         // Each page is printed as it arrives: memory does not grow with the table.
-        let mut lines = Lines::stdout();
+        let mut lines = Lines::stdout(false);
         ctx.block_on(scan_pages(ddb, pages, |items| {
             progress.add(items.len());
             lines.write(items.iter().map(to_json))

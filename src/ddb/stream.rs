@@ -148,7 +148,8 @@ impl Write for Follow<'_> {
             ..StreamReport::default()
         };
         // Machines read lines: each move is printed as it happens, the count comes last.
-        let mut lines = (ctx.output != crate::output::OutputFormat::Table).then(Lines::stdout);
+        let mut lines =
+            (ctx.output != crate::output::OutputFormat::Table).then(|| Lines::stdout(false));
         ctx.block_on(follow(ctx, ddb, &arn, self.stream, &mut report, &mut lines))??;
         if let Some(mut lines) = lines {
             // The last line; a reader already gone is no failure.

@@ -221,6 +221,13 @@ pub(crate) fn to_typed_json(item: &Item) -> Map<String, Value> {
     convert(item, typed)
 }
 
+/// An item as a line of DynamoDB's S3 export (`{"Item": {…typed…}}`): what ImportTable reads.
+pub(crate) fn to_export_line(item: &Item) -> Map<String, Value> {
+    let mut line = Map::with_capacity(1);
+    line.insert("Item".into(), Value::Object(to_typed_json(item)));
+    line
+}
+
 fn typed(value: &AttributeValue) -> Value {
     let (tag, inner) = match value {
         AttributeValue::S(text) => ("S", Value::String(text.clone())),
@@ -258,8 +265,21 @@ fn typed(value: &AttributeValue) -> Value {
 /// maps) or, with `typed`, DynamoDB JSON. It must carry the table's keys, `pk` and `sk`.
 pub(crate) fn from_json_line(line: &str, typed: bool) -> std::result::Result<Item, String> {
     let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-    let Value::Object(map) = value else {
+    let Value::Object(mut map) = value else {
         return Err("not a JSON object".into());
+    };
+    // DynamoDB's S3 export line, `{"Item": {…typed…}}`: always typed. (An item of the table
+    // has `pk` and `sk`, so it is never an object of `Item` alone.)
+    let typed = match map.remove("Item") {
+        Some(Value::Object(item)) if map.is_empty() => {
+            map = item;
+            true
+        }
+        Some(other) => {
+            map.insert("Item".into(), other);
+            typed
+        }
+        None => typed,
     };
     let mut item = Item::with_capacity(map.len());
     for (name, value) in map {
