@@ -808,13 +808,52 @@ pub struct ExportArgs {
     /// Scan in this many parallel segments
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=64))]
     pub segments: i32,
+
+    /// Export server-side instead, with DynamoDB's ExportTableToPointInTime, to
+    /// s3://BUCKET/PREFIX: a consistent snapshot, no read capacity spent (a write: it plans
+    /// and asks for confirmation in --prod)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["file", "gzip", "dynamodb_json"])]
+    pub s3: Option<String>,
+
+    /// With --s3: turn point-in-time recovery on first when it is off (it must be on)
+    #[arg(long, requires = "s3")]
+    pub enable_pitr: bool,
+
+    /// With --s3: print the export's ARN instead of waiting for it to finish
+    #[arg(long, requires = "s3")]
+    pub no_wait: bool,
+
+    /// With --s3: how long to wait for the export
+    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum S3Compression {
+    Gzip,
+    None,
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// JSON lines as `ddb export` writes them (plain, or DynamoDB's `{"Item": …}` lines),
     /// gzip or not; or a folder of DynamoDB's S3 export (`AWSDynamoDB/<id>/data/*.json.gz`)
-    pub path: PathBuf,
+    #[arg(required_unless_present = "s3")]
+    pub path: Option<PathBuf>,
+
+    /// Import server-side instead, with DynamoDB's ImportTable, from s3://BUCKET/PREFIX into
+    /// the table --table names, which must not exist yet (made with the app's keys, index and
+    /// stream)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["path", "skip_invalid", "dynamodb_json"])]
+    pub s3: Option<String>,
+
+    /// With --s3: whether the files under the prefix are gzip (as DynamoDB's exports are)
+    #[arg(long, value_enum, default_value_t = S3Compression::Gzip, requires = "s3")]
+    pub s3_compression: S3Compression,
+
+    /// With --s3: how long to wait for the import
+    #[arg(long, default_value = "30m", value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_timeout: Duration,
 
     /// The lines are DynamoDB's typed JSON without the `{"Item": …}` wrapper (an older
     /// export); `{"Item": …}` lines are read as typed either way

@@ -76,9 +76,9 @@ pub fn writes(command: &Command) -> bool {
             DbCommand::Sessions | DbCommand::Connect(_) | DbCommand::Migrations(_)
         ),
         Command::Ddb(group) => match &group.command {
+            DdbCommand::Export(export) => export.s3.is_some(),
             DdbCommand::Scan(_)
             | DdbCommand::ListTables
-            | DdbCommand::Export(_)
             | DdbCommand::Backup(BackupCommand::List) => false,
             DdbCommand::Patterns(pattern) => matches!(pattern, PatternsCommand::SendMessage(_)),
             _ => true,

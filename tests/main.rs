@@ -20,6 +20,7 @@ mod migrations;
 mod plans;
 mod proxy;
 mod rds;
+mod s3;
 mod serve;
 mod stream;
 mod strict;

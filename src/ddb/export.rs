@@ -15,6 +15,11 @@ use crate::output::{Lines, Outcome};
 
 pub(super) fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
+    if let Some(url) = &export.s3 {
+        let place = super::s3::S3Place::parse(url)?;
+        let wait = (!export.no_wait).then_some(export.wait_timeout);
+        return super::s3::export(ctx, ddb, place, export.enable_pitr, wait);
+    }
     let started = Instant::now();
     let mut lines = match &export.file {
         Some(path) => Lines::file(path, export.gzip)?,

@@ -26,7 +26,18 @@ use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
 
 pub(super) fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
-    let (valid, skipped) = check(&import.path, import)?;
+    let path = match (&import.path, &import.s3) {
+        (_, Some(url)) => {
+            let place = super::s3::S3Place::parse(url)?;
+            let gzip = import.s3_compression == crate::cli::S3Compression::Gzip;
+            return super::s3::import(ctx, ctx.ddb()?, place, gzip, import.wait_timeout);
+        }
+        (Some(path), None) => path,
+        (None, None) => {
+            anyhow::bail!("give the file (or folder) to import, or --s3 s3://BUCKET/PREFIX")
+        }
+    };
+    let (valid, skipped) = check(path, import)?;
     for skip in skipped.iter().take(20) {
         ctx.warn(format!("{}: skipped: {}", skip.place, skip.why));
     }
@@ -36,7 +47,7 @@ pub(super) fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     let write = Import {
         ddb,
-        path: &import.path,
+        path,
         dynamodb_json: import.dynamodb_json,
         valid,
         skipped: skipped
@@ -194,7 +205,7 @@ fn sources(path: &Path) -> Result<Vec<PathBuf>> {
                 && path
                     .file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.ends_with(".json.gz") || n.ends_with(".json"))
+                    .is_some_and(|n| n.ends_with(".gz") || n.ends_with(".json"))
             {
                 out.push(path);
             }

@@ -10,6 +10,7 @@ mod fixture;
 mod import;
 mod list_tables;
 mod patterns;
+mod s3;
 mod scan;
 pub(crate) mod schema_load;
 pub(crate) mod seed;

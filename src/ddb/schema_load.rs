@@ -252,7 +252,16 @@ impl Write for CreateTable<'_> {
     }
 }
 
-async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableReport> {
+/// The app's table, as DynamoDB's API spells it: its keys, its index, its capacity. What
+/// CreateTable and ImportTable (`ddb import --s3`) both make.
+pub(crate) struct Shape {
+    pub(crate) attributes: Vec<AttributeDefinition>,
+    pub(crate) keys: Vec<KeySchemaElement>,
+    pub(crate) index: GlobalSecondaryIndex,
+    pub(crate) capacity: ProvisionedThroughput,
+}
+
+pub(crate) fn shape() -> Result<Shape> {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -280,18 +289,25 @@ async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableRepo
         )
         .provisioned_throughput(capacity.clone())
         .build()?;
+    Ok(Shape {
+        attributes: vec![string("pk")?, string("sk")?, string("message_group_uuid")?],
+        keys: vec![key("pk", KeyType::Hash)?, key("sk", KeyType::Range)?],
+        index,
+        capacity,
+    })
+}
+
+async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableReport> {
+    let shape = shape()?;
     let created = ddb
         .client
         .create_table()
         .table_name(&ddb.table)
-        .attribute_definitions(string("pk")?)
-        .attribute_definitions(string("sk")?)
-        .attribute_definitions(string("message_group_uuid")?)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .global_secondary_indexes(index)
+        .set_attribute_definitions(Some(shape.attributes))
+        .set_key_schema(Some(shape.keys))
+        .global_secondary_indexes(shape.index)
         .billing_mode(BillingMode::Provisioned)
-        .provisioned_throughput(capacity)
+        .provisioned_throughput(shape.capacity)
         .set_stream_specification(options.stream.then(stream).transpose()?)
         .deletion_protection_enabled(options.deletion_protection == Some(true))
         .send()

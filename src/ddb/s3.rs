@@ -1,0 +1,590 @@
+//! DynamoDB's own server-side export and import, for tables too big for one machine:
+//! `ddb export --s3 s3://BUCKET/PREFIX` (ExportTableToPointInTime: a consistent snapshot in S3,
+//! no read capacity spent) and `ddb import --s3 s3://BUCKET/PREFIX` (ImportTable: a new table
+//! built from S3, with the app's keys, index and stream).
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    BillingMode, ExportFormat, ExportStatus, ExportType, ImportStatus, InputCompressionType,
+    InputFormat, PointInTimeRecoverySpecification, PointInTimeRecoveryStatus, S3BucketSource,
+    TableCreationParameters, TableStatus,
+};
+use serde::Serialize;
+
+use super::schema_load::{describe, shape, stream};
+use crate::ctx::Ctx;
+use crate::dynamodb::Ddb;
+use crate::guard::Plan;
+use crate::guarded::{self, Prepared, Report, Write};
+use crate::output::Outcome;
+use crate::poll::{self, Probe, Wait};
+
+/// `s3://bucket/prefix`, as the flag gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct S3Place {
+    pub(crate) bucket: String,
+    /// Without a trailing `/`; empty for the bucket's top.
+    pub(crate) prefix: String,
+}
+
+impl S3Place {
+    pub(crate) fn parse(text: &str) -> Result<S3Place> {
+        let rest = text.strip_prefix("s3://").ok_or_else(|| {
+            anyhow!(
+                "--s3 `{}` is not an S3 place: write it s3://BUCKET/PREFIX",
+                crate::text::cut(&crate::text::visible(text), 80)
+            )
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid = (3..=63).contains(&bucket.len())
+            && bucket
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if !valid {
+            bail!(
+                "--s3: `{}` is not a bucket name (3 to 63 of a-z, 0-9, `-` and `.`)",
+                crate::text::cut(&crate::text::visible(bucket), 80)
+            );
+        }
+        Ok(S3Place {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_end_matches('/').to_string(),
+        })
+    }
+}
+
+impl fmt::Display for S3Place {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.prefix.is_empty() {
+            write!(f, "s3://{}", self.bucket)
+        } else {
+            write!(f, "s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
+/// Plain words for what S3 or DynamoDB said about the bucket.
+fn explain_s3<E>(
+    place: &S3Place,
+    operation: &str,
+    ddb: &Ddb,
+    error: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let message = error.message().unwrap_or_default().to_lowercase();
+    match error.code() {
+        _ if message.contains("bucket") && message.contains("not exist") => anyhow!(
+            "{operation}: the bucket `{}` does not exist (or is in another account): create it, or name another with --s3; nothing was changed",
+            place.bucket
+        ),
+        Some("AccessDeniedException") | Some("AccessDenied") => anyhow!(
+            "{operation}: access to {place} was refused: the caller needs s3:PutObject / s3:GetObject and s3:ListBucket there, and dynamodb:{operation}; nothing was changed"
+        ),
+        _ => ddb.explain(operation, error),
+    }
+}
+
+/// Whether point-in-time recovery is on (ExportTableToPointInTime needs it).
+async fn pitr_on(ddb: &Ddb) -> Result<bool> {
+    let answer = ddb
+        .client
+        .describe_continuous_backups()
+        .table_name(&ddb.table)
+        .send()
+        .await
+        .map_err(|e| ddb.explain("DescribeContinuousBackups", e))?;
+    Ok(answer
+        .continuous_backups_description()
+        .and_then(|d| d.point_in_time_recovery_description())
+        .and_then(|p| p.point_in_time_recovery_status())
+        == Some(&PointInTimeRecoveryStatus::Enabled))
+}
+
+/// `ddb export --s3`.
+pub(crate) fn export(
+    ctx: &Ctx,
+    ddb: &Ddb,
+    place: S3Place,
+    enable_pitr: bool,
+    wait: Option<Duration>,
+) -> Result<Outcome> {
+    let table = ctx.block_on(describe(ddb))??;
+    let arn = table
+        .table_arn()
+        .ok_or_else(|| anyhow!("DescribeTable of `{}` gave no ARN", ddb.table))?
+        .to_string();
+    let on = ctx.block_on(pitr_on(ddb))??;
+    if !on && !enable_pitr {
+        bail!(
+            "point-in-time recovery is off for table `{}`, and ExportTableToPointInTime needs it: \
+             add --enable-pitr (an UpdateContinuousBackups, shown in the plan and confirmed; it \
+             has a cost), or export client-side (without --s3); nothing was changed",
+            ddb.table
+        );
+    }
+    guarded::run(
+        ctx,
+        Prepared::Write(ServerExport {
+            ddb,
+            arn,
+            place,
+            turn_on_pitr: !on,
+            wait,
+        }),
+    )
+}
+
+struct ServerExport<'a> {
+    ddb: &'a Ddb,
+    arn: String,
+    place: S3Place,
+    turn_on_pitr: bool,
+    /// None: print the export's ARN and return (`--no-wait`).
+    wait: Option<Duration>,
+}
+
+#[derive(Debug, Serialize)]
+struct ExportReport {
+    table: String,
+    export_arn: String,
+    status: String,
+    s3: String,
+    /// The manifest's key in the bucket, once the export is done.
+    manifest: Option<String>,
+    items: Option<i64>,
+    bytes: Option<i64>,
+}
+
+impl Report for ExportReport {}
+
+impl fmt::Display for ExportReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.status != ExportStatus::Completed.as_str() {
+            return write!(
+                f,
+                "export of `{}` to {} is {} ({}); `aws dynamodb describe-export --export-arn {}` follows it",
+                self.table, self.s3, self.status, self.export_arn, self.export_arn
+            );
+        }
+        write!(
+            f,
+            "exported `{}` to {}: {} items{} ({})",
+            self.table,
+            self.s3,
+            self.items.map_or("?".into(), |n| n.to_string()),
+            self.manifest
+                .as_ref()
+                .map(|m| format!(", manifest {m}"))
+                .unwrap_or_default(),
+            self.export_arn
+        )
+    }
+}
+
+impl Write for ServerExport<'_> {
+    type Report = ExportReport;
+
+    fn plan(&self) -> Plan {
+        let mut actions = Vec::new();
+        if self.turn_on_pitr {
+            actions.push(format!(
+                "UpdateContinuousBackups `{}`: point-in-time recovery on (--enable-pitr)",
+                self.ddb.table
+            ));
+        }
+        actions.push(format!(
+            "ExportTableToPointInTime `{}` to {} (full export, DynamoDB JSON, gzip; no read capacity spent)",
+            self.ddb.table, self.place
+        ));
+        actions.push(match self.wait {
+            Some(wait) => format!(
+                "DescribeExport until it is done (up to {})",
+                crate::text::duration(wait)
+            ),
+            None => "print the export's ARN without waiting (--no-wait)".to_string(),
+        });
+        Plan {
+            destination: self.ddb.destination(),
+            summary: format!("export table `{}` to {}", self.ddb.table, self.place),
+            actions,
+            confirm: self.ddb.table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<ExportReport> {
+        let ddb = self.ddb;
+        let place = &self.place;
+        ctx.block_on(async {
+            if self.turn_on_pitr {
+                ddb.client
+                    .update_continuous_backups()
+                    .table_name(&ddb.table)
+                    .point_in_time_recovery_specification(
+                        PointInTimeRecoverySpecification::builder()
+                            .point_in_time_recovery_enabled(true)
+                            .build()?,
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| ddb.explain("UpdateContinuousBackups", e))?;
+                ctx.info(format!(
+                    "turned on point-in-time recovery for `{}`",
+                    ddb.table
+                ));
+            }
+            let mut call = ddb
+                .client
+                .export_table_to_point_in_time()
+                .table_arn(&self.arn)
+                .s3_bucket(&place.bucket)
+                .export_format(ExportFormat::DynamodbJson)
+                .export_type(ExportType::FullExport);
+            if !place.prefix.is_empty() {
+                call = call.s3_prefix(&place.prefix);
+            }
+            let started = call
+                .send()
+                .await
+                .map_err(|e| explain_s3(place, "ExportTableToPointInTime", ddb, e))?;
+            let described = started
+                .export_description()
+                .ok_or_else(|| anyhow!("ExportTableToPointInTime gave no description"))?;
+            let export_arn = described.export_arn().unwrap_or_default().to_string();
+            let report = |d: &aws_sdk_dynamodb::types::ExportDescription| ExportReport {
+                table: ddb.table.clone(),
+                export_arn: export_arn.clone(),
+                status: d.export_status().map_or("?", |s| s.as_str()).to_string(),
+                s3: place.to_string(),
+                manifest: d.export_manifest().map(String::from),
+                items: d.item_count(),
+                bytes: d.billed_size_bytes(),
+            };
+            let Some(wait) = self.wait else {
+                return Ok(ExportReport {
+                    manifest: None,
+                    ..report(described)
+                });
+            };
+            let progress = ctx.printer.progress("exporting", None);
+            let (done, _) = poll::until(
+                Wait::backing_off(wait),
+                || format!("the export {export_arn} was still running"),
+                || async {
+                    let now = ddb
+                        .client
+                        .describe_export()
+                        .export_arn(&export_arn)
+                        .send()
+                        .await
+                        .map_err(|e| ddb.explain("DescribeExport", e))?;
+                    let d = now
+                        .export_description()
+                        .ok_or_else(|| anyhow!("DescribeExport gave no description"))?
+                        .clone();
+                    match d.export_status() {
+                        Some(ExportStatus::Completed) => Ok(Probe::Ready(d)),
+                        Some(ExportStatus::Failed) => Err(match d.failure_code() {
+                            Some("S3NoSuchBucket") => anyhow!(
+                                "the export failed: the bucket `{}` does not exist (or is in another \
+                                 account): create it, or name another with --s3{}",
+                                place.bucket,
+                                pitr_note(self.turn_on_pitr)
+                            ),
+                            Some("S3AccessDenied") => anyhow!(
+                                "the export failed: DynamoDB may not write to {place}: the caller needs \
+                                 s3:PutObject there{}",
+                                pitr_note(self.turn_on_pitr)
+                            ),
+                            code => anyhow!(
+                                "the export {export_arn} failed: {}: {}{}",
+                                code.unwrap_or("?"),
+                                d.failure_message().unwrap_or("no message"),
+                                pitr_note(self.turn_on_pitr)
+                            ),
+                        }),
+                        other => Ok(Probe::NotYet(
+                            other.map_or("without a status", |s| s.as_str()).to_string(),
+                        )),
+                    }
+                },
+                |last| {
+                    anyhow!(
+                        "the export {export_arn} is still {last} after {}: it goes on in DynamoDB; \
+                         follow it with `aws dynamodb describe-export --export-arn {export_arn}`",
+                        crate::text::duration(wait)
+                    )
+                },
+            )
+            .await?;
+            progress.finish();
+            Ok(report(&done))
+        })?
+    }
+}
+
+/// What an export that failed after --enable-pitr leaves changed.
+fn pitr_note(turned_on: bool) -> &'static str {
+    if turned_on {
+        " (point-in-time recovery, turned on first, stays on)"
+    } else {
+        ""
+    }
+}
+
+/// `ddb import --s3`: ImportTable into the table `--table` names, which must not exist.
+pub(crate) fn import(
+    ctx: &Ctx,
+    ddb: &Ddb,
+    place: S3Place,
+    gzip: bool,
+    wait: Duration,
+) -> Result<Outcome> {
+    if ctx.block_on(describe(ddb))?.is_ok() {
+        bail!(
+            "table `{}` already exists at {}: ImportTable builds a new table. Name another with \
+             --table, or import into this one client-side: download the export and run \
+             `cruddur ddb import FOLDER` (it replaces items with the same keys); nothing was changed",
+            ddb.table,
+            ddb.endpoint
+        );
+    }
+    guarded::run(
+        ctx,
+        Prepared::Write(ServerImport {
+            ddb,
+            place,
+            gzip,
+            wait,
+        }),
+    )
+}
+
+struct ServerImport<'a> {
+    ddb: &'a Ddb,
+    place: S3Place,
+    gzip: bool,
+    wait: Duration,
+}
+
+#[derive(Debug, Serialize)]
+struct S3ImportReport {
+    table: String,
+    import_arn: String,
+    status: String,
+    s3: String,
+    processed_items: i64,
+    imported_items: i64,
+    errors: i64,
+    /// Where DynamoDB logged the lines it could not import.
+    cloudwatch_log_group: Option<String>,
+    stream: bool,
+}
+
+impl Report for S3ImportReport {}
+
+impl fmt::Display for S3ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "imported {} of {} items from {} into the new table `{}`{}; stream NEW_IMAGE on",
+            self.imported_items,
+            self.processed_items,
+            self.s3,
+            self.table,
+            match (&self.cloudwatch_log_group, self.errors) {
+                (_, 0) => String::new(),
+                (Some(group), n) => format!("; {n} could not be (CloudWatch log group {group})"),
+                (None, n) => format!("; {n} could not be"),
+            }
+        )
+    }
+}
+
+impl Write for ServerImport<'_> {
+    type Report = S3ImportReport;
+
+    fn plan(&self) -> Plan {
+        Plan {
+            destination: self.ddb.destination(),
+            summary: format!(
+                "build the new table `{}` from {}",
+                self.ddb.table, self.place
+            ),
+            actions: vec![
+                format!(
+                    "ImportTable {} (DynamoDB JSON, {}) into `{}`: pk (HASH) + sk (RANGE); index {} on message_group_uuid + sk; PROVISIONED 5/5",
+                    self.place,
+                    if self.gzip { "gzip" } else { "not compressed" },
+                    self.ddb.table,
+                    crate::dynamodb::INDEX
+                ),
+                format!(
+                    "DescribeImport until it is done, then the table ACTIVE (up to {})",
+                    crate::text::duration(self.wait)
+                ),
+                format!(
+                    "UpdateTable `{}`: turn on its stream (NEW_IMAGE), which ImportTable cannot make",
+                    self.ddb.table
+                ),
+            ],
+            confirm: self.ddb.table.clone(),
+        }
+    }
+
+    fn execute(self, ctx: &Ctx) -> Result<S3ImportReport> {
+        let (ddb, place, wait) = (self.ddb, &self.place, self.wait);
+        ctx.block_on(async {
+            let shape = shape()?;
+            let mut source = S3BucketSource::builder().s3_bucket(&place.bucket);
+            if !place.prefix.is_empty() {
+                source = source.s3_key_prefix(&place.prefix);
+            }
+            let started = ddb
+                .client
+                .import_table()
+                .s3_bucket_source(source.build()?)
+                .input_format(InputFormat::DynamodbJson)
+                .input_compression_type(if self.gzip {
+                    InputCompressionType::Gzip
+                } else {
+                    InputCompressionType::None
+                })
+                .table_creation_parameters(
+                    TableCreationParameters::builder()
+                        .table_name(&ddb.table)
+                        .set_attribute_definitions(Some(shape.attributes))
+                        .set_key_schema(Some(shape.keys))
+                        .global_secondary_indexes(shape.index)
+                        .billing_mode(BillingMode::Provisioned)
+                        .provisioned_throughput(shape.capacity)
+                        .build()?,
+                )
+                .send()
+                .await
+                .map_err(|e| explain_s3(place, "ImportTable", ddb, e))?;
+            let import_arn = started
+                .import_table_description()
+                .and_then(|d| d.import_arn())
+                .ok_or_else(|| anyhow!("ImportTable gave no ARN"))?
+                .to_string();
+            let (done, _) = poll::until(
+                Wait::backing_off(wait),
+                || format!("the import {import_arn} was still running"),
+                || async {
+                    let now = ddb
+                        .client
+                        .describe_import()
+                        .import_arn(&import_arn)
+                        .send()
+                        .await
+                        .map_err(|e| ddb.explain("DescribeImport", e))?;
+                    let d = now
+                        .import_table_description()
+                        .ok_or_else(|| anyhow!("DescribeImport gave no description"))?
+                        .clone();
+                    match d.import_status() {
+                        Some(ImportStatus::Completed) => Ok(Probe::Ready(d)),
+                        Some(ImportStatus::Failed) | Some(ImportStatus::Cancelled) => Err(anyhow!(
+                            "the import {import_arn} ended {}: {}: {}{}",
+                            d.import_status().map_or("?", |s| s.as_str()),
+                            d.failure_code().unwrap_or("?"),
+                            d.failure_message().unwrap_or("no message"),
+                            d.cloud_watch_log_group_arn()
+                                .map(|g| format!(" (CloudWatch log group {g})"))
+                                .unwrap_or_default()
+                        )),
+                        other => Ok(Probe::NotYet(
+                            other.map_or("without a status", |s| s.as_str()).to_string(),
+                        )),
+                    }
+                },
+                |last| {
+                    anyhow!(
+                        "the import {import_arn} is still {last} after {}: it goes on in DynamoDB; \
+                         follow it with `aws dynamodb describe-import --import-arn {import_arn}`",
+                        crate::text::duration(wait)
+                    )
+                },
+            )
+            .await?;
+            // The table, ACTIVE, then its stream.
+            let name = &ddb.table;
+            poll::until(
+                Wait::backing_off(wait),
+                || format!("table `{name}` was being made"),
+                || async {
+                    let table = describe(ddb).await?;
+                    Ok(if table.table_status() == Some(&TableStatus::Active) {
+                        Probe::Ready(())
+                    } else {
+                        Probe::NotYet(
+                            table
+                                .table_status()
+                                .map_or("without a status", |s| s.as_str())
+                                .to_string(),
+                        )
+                    })
+                },
+                |last| anyhow!("table `{name}` is still {last}; check it with `cruddur doctor`"),
+            )
+            .await?;
+            ddb.client
+                .update_table()
+                .table_name(&ddb.table)
+                .stream_specification(stream()?)
+                .send()
+                .await
+                .map_err(|e| ddb.explain("UpdateTable", e))?;
+            let errors = done.error_count();
+            if errors > 0 {
+                ctx.warn(format!(
+                    "{errors} item(s) of {place} could not be imported: see {}",
+                    done.cloud_watch_log_group_arn()
+                        .unwrap_or("the import's CloudWatch log group")
+                ));
+            }
+            Ok(S3ImportReport {
+                table: ddb.table.clone(),
+                import_arn: import_arn.clone(),
+                status: "COMPLETED".to_string(),
+                s3: place.to_string(),
+                processed_items: done.processed_item_count(),
+                imported_items: done.imported_item_count(),
+                errors,
+                cloudwatch_log_group: done.cloud_watch_log_group_arn().map(String::from),
+                stream: true,
+            })
+        })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_places_are_read_or_refused_in_words() {
+        assert_eq!(
+            S3Place::parse("s3://my-bucket/exports/2026/").unwrap(),
+            S3Place {
+                bucket: "my-bucket".into(),
+                prefix: "exports/2026".into()
+            }
+        );
+        assert_eq!(S3Place::parse("s3://bkt").unwrap().to_string(), "s3://bkt");
+        assert!(S3Place::parse("my-bucket/x")
+            .unwrap_err()
+            .to_string()
+            .contains("s3://BUCKET/PREFIX"));
+        assert!(S3Place::parse("s3://Bad_Bucket/x")
+            .unwrap_err()
+            .to_string()
+            .contains("not a bucket name"));
+    }
+}

@@ -1,0 +1,274 @@
+//! DynamoDB's server-side export to S3 and import from S3 (`ddb export --s3`, `ddb import
+//! --s3`), on the moto server, which serves S3 at the same endpoint. moto exports at once,
+//! into one gzip file under `AWSDynamoDB/<id>/data/`; what is asserted is cruddur's behaviour.
+
+use std::io::Read;
+
+use crate::harness::{cruddur, moto_url, scratch, Run, TestDb, TestTable};
+
+fn unique(tag: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("s3-{tag}-{}-{}", std::process::id(), n % 1_000_000_000)
+}
+
+/// What moto needs to take a request as the test account's (it checks no signature).
+const AUTH: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
+fn on_moto(args: &[&str]) -> Run {
+    cruddur(args).env("AWS_ENDPOINT_URL", moto_url())
+}
+
+/// A bucket on moto (path-style, as moto takes it).
+fn bucket(tag: &str) -> String {
+    let name = unique(tag).to_lowercase();
+    ureq::put(&format!("{}/{name}", moto_url()))
+        .header("Authorization", AUTH)
+        .send_empty()
+        .expect("moto made no bucket");
+    name
+}
+
+/// Every key under `prefix`.
+fn keys(bucket: &str, prefix: &str) -> Vec<String> {
+    let listing = ureq::get(&format!(
+        "{}/{bucket}?list-type=2&prefix={prefix}",
+        moto_url()
+    ))
+    .header("Authorization", AUTH)
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_to_string()
+    .unwrap();
+    listing
+        .split("<Key>")
+        .skip(1)
+        .map(|rest| rest.split("</Key>").next().unwrap().to_string())
+        .collect()
+}
+
+fn object(bucket: &str, key: &str) -> Vec<u8> {
+    ureq::get(&format!("{}/{bucket}/{key}", moto_url()))
+        .header("Authorization", AUTH)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_vec()
+        .unwrap()
+}
+
+fn sorted(table: &TestTable) -> Vec<Vec<(String, String)>> {
+    let mut items: Vec<Vec<(String, String)>> = table
+        .items()
+        .into_iter()
+        .map(|item| {
+            let mut pairs: Vec<_> = item.into_iter().collect();
+            pairs.sort();
+            pairs
+        })
+        .collect();
+    items.sort();
+    items
+}
+
+#[test]
+fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
+    let db = TestDb::set_up("s3_cycle");
+    let name = unique("cycle");
+    on_moto(&["ddb", "schema-load", "--table", &name]).run();
+    // Plain ASCII: moto's ImportTable cuts strings at `'` and escaped `"`, and its export writes
+    // non-ASCII as `\u` escapes its import then keeps as text (quirks of its own; the client
+    // side keeps all of them whole, tests/formats.rs).
+    let dir = scratch();
+    let mut text = String::new();
+    for i in 0..60 {
+        text.push_str(&format!("Person {}: message {i}, plain; (ok)\n", i % 2 + 1));
+    }
+    let fixture = crate::harness::write(dir.path(), "plain.txt", &text);
+    on_moto(&[
+        "ddb",
+        "seed",
+        "--table",
+        &name,
+        "--fixture",
+        fixture.to_str().unwrap(),
+    ])
+    .db(&db)
+    .run();
+    let table = TestTable::named_at(&name, &moto_url());
+    let before = sorted(&table);
+    let bucket = bucket("cycle");
+    let to = format!("s3://{bucket}/exports");
+
+    // Point-in-time recovery is off: said, with the flag that turns it on; nothing made.
+    on_moto(&["ddb", "export", "--table", &name, "--s3", &to])
+        .code(1)
+        .stderr_has("point-in-time recovery is off")
+        .stderr_has("--enable-pitr")
+        .run();
+    assert!(keys(&bucket, "exports").is_empty());
+    on_moto(&[
+        "ddb",
+        "export",
+        "--table",
+        &name,
+        "--s3",
+        &to,
+        "--enable-pitr",
+        "--dry-run",
+    ])
+    .stdout_has("UpdateContinuousBackups")
+    .stdout_has(&format!("ExportTableToPointInTime `{name}` to {to}"))
+    .run();
+    let done = on_moto(&[
+        "ddb",
+        "export",
+        "--table",
+        &name,
+        "--s3",
+        &to,
+        "--enable-pitr",
+    ])
+    .stdout_has(&format!("exported `{name}` to {to}"))
+    .run();
+    let data: Vec<String> = keys(&bucket, "exports")
+        .into_iter()
+        .filter(|k| k.contains("/data/") && k.ends_with(".gz"))
+        .collect();
+    assert!(!data.is_empty(), "{done}\nkeys: {:?}", keys(&bucket, ""));
+    let mut lines = 0;
+    for key in &data {
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(&object(&bucket, key)[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert!(text.lines().all(|l| l.starts_with("{\"Item\":")), "{text}");
+        lines += text.lines().count();
+    }
+    assert_eq!(lines, before.len(), "every item exported");
+
+    // ImportTable from that export's data builds a new table with the same items and a stream.
+    let folder = data[0].rsplit_once('/').unwrap().0.to_string();
+    let copy = format!("{name}-copy");
+    on_moto(&[
+        "ddb",
+        "import",
+        "--table",
+        &copy,
+        "--s3",
+        &format!("s3://{bucket}/{folder}"),
+    ])
+    .stdout_has(&format!("into the new table `{copy}`"))
+    .run();
+    let copied = TestTable::named_at(&copy, &moto_url());
+    assert_eq!(sorted(&copied), before);
+    let described = copied
+        .block_on(copied.client.describe_table().table_name(&copy).send())
+        .unwrap();
+    let described = described.table().unwrap();
+    assert!(described
+        .stream_specification()
+        .is_some_and(|s| s.stream_enabled()));
+    assert_eq!(described.global_secondary_indexes().len(), 1);
+
+    // An existing table is refused, naming the client-side path.
+    on_moto(&[
+        "ddb",
+        "import",
+        "--table",
+        &copy,
+        "--s3",
+        &format!("s3://{bucket}/{folder}"),
+    ])
+    .code(1)
+    .stderr_has("already exists")
+    .stderr_has("cruddur ddb import FOLDER")
+    .run();
+}
+
+#[test]
+fn a_local_export_in_the_s3_format_imports_server_side() {
+    // Plain text: moto's ImportTable reader cuts strings at `'` and escaped `"` (its quirk,
+    // not the file's: tests/formats.rs imports such text whole client-side).
+    let (db, local) = crate::harness::ground("s3_local");
+    let dir = scratch();
+    let fixture = crate::harness::write(
+        dir.path(),
+        "plain.txt",
+        "Person 1: a plain first line\nPerson 2: a plain answer, with commas; and more\nPerson 1: é and 中 too\n",
+    );
+    cruddur(&["ddb", "seed", "--fixture", fixture.to_str().unwrap()])
+        .stack(&db, &local)
+        .run();
+    let file = dir.path().join("part-0001.json.gz");
+    cruddur(&[
+        "ddb",
+        "export",
+        "--dynamodb-json",
+        "--gzip",
+        "--file",
+        file.to_str().unwrap(),
+    ])
+    .table(&local)
+    .run();
+    let bucket = bucket("local");
+    ureq::put(&format!("{}/{bucket}/upload/part-0001.json.gz", moto_url()))
+        .header("Authorization", AUTH)
+        .send(&std::fs::read(&file).unwrap()[..])
+        .unwrap();
+    let name = unique("local");
+    on_moto(&[
+        "ddb",
+        "import",
+        "--table",
+        &name,
+        "--s3",
+        &format!("s3://{bucket}/upload"),
+    ])
+    .run();
+    assert_eq!(
+        sorted(&TestTable::named_at(&name, &moto_url())),
+        sorted(&local)
+    );
+}
+
+#[test]
+fn s3_places_and_missing_buckets_are_said_and_nothing_changes() {
+    let name = unique("bad");
+    on_moto(&["ddb", "schema-load", "--table", &name]).run();
+    on_moto(&["ddb", "export", "--table", &name, "--s3", "my-bucket/x"])
+        .code(1)
+        .stderr_has("s3://BUCKET/PREFIX")
+        .run();
+    on_moto(&[
+        "ddb",
+        "import",
+        "--table",
+        "x-new-table",
+        "--s3",
+        "s3://Not_A_Bucket",
+    ])
+    .code(1)
+    .stderr_has("not a bucket name")
+    .run();
+    on_moto(&["ddb", "export", "--table", &name, "--s3"])
+        .code(2)
+        .run();
+    // A bucket that is not there: said, naming it; nothing made.
+    let done = on_moto(&[
+        "ddb",
+        "export",
+        "--table",
+        &name,
+        "--s3",
+        "s3://no-such-bucket-here/x",
+        "--enable-pitr",
+    ])
+    .code(1)
+    .stderr_has("no-such-bucket-here")
+    .run();
+    assert!(!done.stderr.contains("Error {"), "{done}");
+}
