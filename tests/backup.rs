@@ -32,26 +32,12 @@ fn prod(args: &[&str]) -> Run {
     cruddur(&all).aws_credentials()
 }
 
-fn sorted_items(table: &TestTable) -> Vec<Vec<(String, String)>> {
-    let mut items: Vec<Vec<(String, String)>> = table
-        .items()
-        .into_iter()
-        .map(|item| {
-            let mut pairs: Vec<(String, String)> = item.into_iter().collect();
-            pairs.sort();
-            pairs
-        })
-        .collect();
-    items.sort();
-    items
-}
-
 #[test]
 fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
     let db = TestDb::set_up("bk_cycle");
     let name = unique("cycle");
     let table = seeded_on_moto(&db, &name);
-    let before = sorted_items(&table);
+    let before = table.sorted_items();
     let messages = crate::harness::fixture_lines().len();
     assert_eq!(
         before.len(),
@@ -98,7 +84,7 @@ fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
     ))
     .run();
     assert_eq!(
-        sorted_items(&TestTable::named_at(&restored, &moto_url())),
+        TestTable::named_at(&restored, &moto_url()).sorted_items(),
         before
     );
 
@@ -148,7 +134,7 @@ fn a_production_drop_takes_a_backup_first_and_it_restores_the_table() {
     let db = TestDb::set_up("bk_drop");
     let name = unique("drop");
     let table = seeded_on_moto(&db, &name);
-    let before = sorted_items(&table);
+    let before = table.sorted_items();
     // The plan says so first.
     prod(&["ddb", "drop", &name, "--dry-run"])
         .stdout_has(&format!("first CreateBackup of `{name}`"))
@@ -171,7 +157,7 @@ fn a_production_drop_takes_a_backup_first_and_it_restores_the_table() {
     ])
     .run();
     assert_eq!(
-        sorted_items(&TestTable::named_at(&back, &moto_url())),
+        TestTable::named_at(&back, &moto_url()).sorted_items(),
         before
     );
 }

@@ -22,20 +22,6 @@ fn gunzip(path: &Path) -> String {
     text
 }
 
-fn sorted(table: &TestTable) -> Vec<Vec<(String, String)>> {
-    let mut items: Vec<Vec<(String, String)>> = table
-        .items()
-        .into_iter()
-        .map(|item| {
-            let mut pairs: Vec<_> = item.into_iter().collect();
-            pairs.sort();
-            pairs
-        })
-        .collect();
-    items.sort();
-    items
-}
-
 fn empty_table(tag: &str) -> TestTable {
     let table = TestTable::new(tag);
     cruddur(&["ddb", "schema-load", "--no-stream"])
@@ -74,7 +60,7 @@ fn an_export_in_the_s3_format_gzipped_imports_back_whole() {
     cruddur(&["ddb", "import", file.to_str().unwrap()])
         .table(&copy)
         .run();
-    assert_eq!(sorted(&copy), sorted(&table));
+    assert_eq!(copy.sorted_items(), table.sorted_items());
 }
 
 #[test]

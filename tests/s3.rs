@@ -60,20 +60,6 @@ fn object(bucket: &str, key: &str) -> Vec<u8> {
         .unwrap()
 }
 
-fn sorted(table: &TestTable) -> Vec<Vec<(String, String)>> {
-    let mut items: Vec<Vec<(String, String)>> = table
-        .items()
-        .into_iter()
-        .map(|item| {
-            let mut pairs: Vec<_> = item.into_iter().collect();
-            pairs.sort();
-            pairs
-        })
-        .collect();
-    items.sort();
-    items
-}
-
 #[test]
 fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     let db = TestDb::set_up("s3_cycle");
@@ -99,7 +85,7 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     .db(&db)
     .run();
     let table = TestTable::named_at(&name, &moto_url());
-    let before = sorted(&table);
+    let before = table.sorted_items();
     let bucket = bucket("cycle");
     let to = format!("s3://{bucket}/exports");
 
@@ -164,7 +150,7 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     .stdout_has(&format!("into the new table `{copy}`"))
     .run();
     let copied = TestTable::named_at(&copy, &moto_url());
-    assert_eq!(sorted(&copied), before);
+    assert_eq!(copied.sorted_items(), before);
     let described = copied
         .block_on(copied.client.describe_table().table_name(&copy).send())
         .unwrap();
@@ -230,8 +216,8 @@ fn a_local_export_in_the_s3_format_imports_server_side() {
     ])
     .run();
     assert_eq!(
-        sorted(&TestTable::named_at(&name, &moto_url())),
-        sorted(&local)
+        TestTable::named_at(&name, &moto_url()).sorted_items(),
+        local.sorted_items()
     );
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{BackupStatus, TableStatus};
+use aws_sdk_dynamodb::types::BackupStatus;
 use serde::Serialize;
 
 use crate::cli::{BackupCommand, BackupCreateArgs, BackupRestoreArgs};
@@ -17,7 +17,6 @@ use crate::dynamodb::Ddb;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::output::Outcome;
-use crate::poll::{self, Probe, Wait};
 
 pub(super) fn run(ctx: &Ctx, command: &BackupCommand) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
@@ -459,30 +458,8 @@ impl Write for Restore {
                 .send()
                 .await
                 .map_err(|e| into.explain("RestoreTableFromBackup", e))?;
-            let name = &into.table;
-            let (table, _) = poll::until(
-                Wait::backing_off(self.wait),
-                || format!("table `{name}` was being restored"),
-                || async {
-                    let table = super::schema_load::describe(into).await?;
-                    if table.table_status() == Some(&TableStatus::Active) {
-                        return Ok(Probe::Ready(table));
-                    }
-                    Ok(Probe::NotYet(
-                        table
-                            .table_status()
-                            .map_or("without a status", |s| s.as_str())
-                            .to_string(),
-                    ))
-                },
-                |last| {
-                    anyhow!(
-                        "table `{name}` is still {last} after {}; check it later with `cruddur ddb list-tables`",
-                        crate::text::duration(self.wait)
-                    )
-                },
-            )
-            .await?;
+            let table =
+                super::schema_load::until_active(ctx, into, self.wait, "was restored").await?;
             let streamed = table
                 .stream_specification()
                 .is_some_and(|s| s.stream_enabled());

@@ -11,11 +11,11 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     BillingMode, ExportFormat, ExportStatus, ExportType, ImportStatus, InputCompressionType,
     InputFormat, PointInTimeRecoverySpecification, PointInTimeRecoveryStatus, S3BucketSource,
-    TableCreationParameters, TableStatus,
+    TableCreationParameters,
 };
 use serde::Serialize;
 
-use super::schema_load::{describe, shape, stream};
+use super::schema_load::{describe, shape, stream, until_active};
 use crate::ctx::Ctx;
 use crate::dynamodb::Ddb;
 use crate::guard::Plan;
@@ -514,26 +514,7 @@ impl Write for ServerImport<'_> {
             )
             .await?;
             // The table, ACTIVE, then its stream.
-            let name = &ddb.table;
-            poll::until(
-                Wait::backing_off(wait),
-                || format!("table `{name}` was being made"),
-                || async {
-                    let table = describe(ddb).await?;
-                    Ok(if table.table_status() == Some(&TableStatus::Active) {
-                        Probe::Ready(())
-                    } else {
-                        Probe::NotYet(
-                            table
-                                .table_status()
-                                .map_or("without a status", |s| s.as_str())
-                                .to_string(),
-                        )
-                    })
-                },
-                |last| anyhow!("table `{name}` is still {last}; check it with `cruddur doctor`"),
-            )
-            .await?;
+            until_active(ctx, ddb, wait, "was imported").await?;
             ddb.client
                 .update_table()
                 .table_name(&ddb.table)

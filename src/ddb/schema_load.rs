@@ -327,10 +327,22 @@ async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableRepo
         }
         Err(error) => return Err(ddb.explain("CreateTable", error)),
     }
+    let table = until_active(ctx, ddb, options.wait_timeout, "was created").await?;
+    Ok(TableReport::new(&table, true))
+}
+
+/// DescribeTable until the table is ACTIVE, for up to `wait`; `what` says what happened to it
+/// (`was created`, `was restored`) in the words of the timeout.
+pub(crate) async fn until_active(
+    ctx: &Ctx,
+    ddb: &Ddb,
+    wait: Duration,
+    what: &str,
+) -> Result<TableDescription> {
     let name = &ddb.table;
     let (table, _) = poll::until(
-        Wait::backing_off(options.wait_timeout),
-        || format!("table `{name}` was created but was not ACTIVE yet"),
+        Wait::backing_off(wait),
+        || format!("table `{name}` {what} but was not ACTIVE yet"),
         || async {
             let table = describe(ddb).await?;
             if table.table_status() == Some(&TableStatus::Active) {
@@ -346,13 +358,13 @@ async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableRepo
         },
         |last| {
             anyhow!(
-                "table `{name}` was created but is still {last} after {}; check it later with `cruddur doctor`",
-                crate::text::duration(options.wait_timeout)
+                "table `{name}` {what} but is still {last} after {}; check it later with `cruddur doctor`",
+                crate::text::duration(wait)
             )
         },
     )
     .await?;
-    Ok(TableReport::new(&table, true))
+    Ok(table)
 }
 
 /// The stream production's table has, and `cruddur ddb stream` follows: new images.

@@ -90,6 +90,22 @@ impl TestTable {
         }
     }
 
+    /// Every item as sorted (attribute, text) pairs, the items sorted too: two tables holding
+    /// the same items compare equal.
+    pub(crate) fn sorted_items(&self) -> Vec<Vec<(String, String)>> {
+        let mut items: Vec<Vec<(String, String)>> = self
+            .items()
+            .into_iter()
+            .map(|item| {
+                let mut pairs: Vec<(String, String)> = item.into_iter().collect();
+                pairs.sort();
+                pairs
+            })
+            .collect();
+        items.sort();
+        items
+    }
+
     /// Write one item straight into the table, as the app (or another tool) would.
     pub(crate) fn put(
         &self,
