@@ -370,6 +370,9 @@ fn production_migrations_need_a_confirmation() {
         .env("PROD_CONNECTION_URL", db.url())
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
         .stdout_has(&format!("{APRIL}_create_one: 1 statement"))
+        // What protects the data, said before anything runs.
+        .stdout_has("no snapshot is taken by cruddur")
+        .stdout_has("aws rds create-db-snapshot")
         .run();
     cruddur(&["--prod", "db", "migrate", "--yes"])
         .env("PROD_CONNECTION_URL", db.url())

@@ -136,6 +136,26 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     }
     assert_eq!(lines, before.len(), "every item exported");
 
+    // The export downloaded as it lies in S3 imports client-side too (a folder).
+    let download = scratch();
+    for key in keys(&bucket, "exports") {
+        let path = download.path().join(&key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, object(&bucket, &key)).unwrap();
+    }
+    let local = TestTable::new("s3_download");
+    cruddur(&["ddb", "schema-load", "--no-stream"])
+        .table(&local)
+        .run();
+    cruddur(&[
+        "ddb",
+        "import",
+        download.path().join("exports").to_str().unwrap(),
+    ])
+    .table(&local)
+    .run();
+    assert_eq!(local.sorted_items(), before);
+
     // ImportTable from that export's data builds a new table with the same items and a stream.
     let folder = data[0].rsplit_once('/').unwrap().0.to_string();
     let copy = format!("{name}-copy");

@@ -148,7 +148,7 @@ impl Write for Migrate<'_> {
     type Report = MigrateReport;
 
     fn plan(&self) -> Plan {
-        let actions = self
+        let mut actions: Vec<String> = self
             .pending
             .iter()
             .map(|p| {
@@ -169,6 +169,9 @@ impl Write for Migrate<'_> {
             })
             .collect();
         let n = self.pending.len();
+        if let Some(note) = crate::pg::protection_note(self.pg) {
+            actions.insert(0, note);
+        }
         Plan {
             destination: self.pg.destination(),
             summary: format!(

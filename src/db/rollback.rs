@@ -139,7 +139,7 @@ impl Write for Rollback<'_> {
     type Report = RollbackReport;
 
     fn plan(&self) -> Plan {
-        let actions = self
+        let mut actions: Vec<String> = self
             .undo
             .iter()
             .map(|u| {
@@ -159,6 +159,9 @@ impl Write for Rollback<'_> {
             })
             .collect();
         let n = self.undo.len();
+        if let Some(note) = crate::pg::protection_note(self.pg) {
+            actions.insert(0, note);
+        }
         Plan {
             destination: self.pg.destination(),
             summary: format!(
