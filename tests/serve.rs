@@ -70,6 +70,26 @@ fn the_data_lasts_across_a_restart_and_sigterm_stops_it_cleanly() {
         ("sk", "2026-01-01"),
         ("message", "é % \"x\""),
     ]));
+    // One namespace whatever the credentials and region (as DynamoDB Local's -sharedDb): a
+    // client of another account and region sees the same table.
+    let other = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&crate::harness::fake_aws(&endpoint))
+            .region(aws_sdk_dynamodb::config::Region::new("eu-west-3"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "another-key",
+                "another-secret",
+                None,
+                None,
+                "test",
+            ))
+            .build(),
+    );
+    let names = table
+        .block_on(other.list_tables().send())
+        .unwrap()
+        .table_names()
+        .to_vec();
+    assert_eq!(names, ["cruddur-messages"]);
     let done = running.stop("TERM");
     assert!(data.is_file(), "{done}");
 
