@@ -55,7 +55,7 @@ where
     } else if !emulator {
         "check the network, the region and any proxy"
     } else if endpoint.starts_with("DynamoDB") {
-        "is the emulator running there? Start the local stack (DynamoDB Local on port 8000), or point --endpoint-url / AWS_ENDPOINT_URL_DYNAMODB at it"
+        "is the emulator running there? Start one (`cruddur ddb serve`, or DynamoDB Local on port 8000), or point --endpoint-url / AWS_ENDPOINT_URL_DYNAMODB at it"
     } else {
         "is the emulator running there? Start it, or point the endpoint variable or flag at it"
     };

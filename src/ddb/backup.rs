@@ -476,7 +476,7 @@ impl Write for Restore {
                 table: into.table.clone(),
                 from_backup: self.backup.name.clone(),
                 backup_arn: self.backup.arn.clone(),
-                status: "ACTIVE".to_string(),
+                status: table.table_status().map_or("?", |s| s.as_str()).to_string(),
                 stream: !streamed,
             })
         })?

@@ -383,7 +383,6 @@ struct S3ImportReport {
     errors: i64,
     /// Where DynamoDB logged the lines it could not import.
     cloudwatch_log_group: Option<String>,
-    stream: bool,
 }
 
 impl Report for S3ImportReport {}
@@ -533,13 +532,12 @@ impl Write for ServerImport<'_> {
             Ok(S3ImportReport {
                 table: ddb.table.clone(),
                 import_arn: import_arn.clone(),
-                status: "COMPLETED".to_string(),
+                status: done.import_status().map_or("?", |s| s.as_str()).to_string(),
                 s3: place.to_string(),
                 processed_items: done.processed_item_count(),
                 imported_items: done.imported_item_count(),
                 errors,
                 cloudwatch_log_group: done.cloud_watch_log_group_arn().map(String::from),
-                stream: true,
             })
         })?
     }

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 
+use super::codec::WireRequest;
 use super::items::{describe_key, describe_parts, Item};
 use super::Ddb;
 use crate::term::Progress;
@@ -404,7 +405,32 @@ struct Target<'a> {
     window: &'a Window,
 }
 
-/// Send one BatchWriteItem with this body (serialized by `codec::batch_body`): the SDK
+/// The body of a BatchWriteItem call, as the DynamoDB wire protocol has it: the writer sends
+/// it itself (see [`super::codec::WireRequest`]), and asks for the consumed capacity it
+/// reports. A [`Request::PutJson`] goes in as it is.
+fn batch_body(table: &str, requests: &[Request]) -> serde_json::Result<Vec<u8>> {
+    let mut body = Vec::with_capacity(requests.len() * 512);
+    body.extend_from_slice(b"{\"RequestItems\":{");
+    serde_json::to_writer(&mut body, table)?;
+    body.extend_from_slice(b":[");
+    for (at, request) in requests.iter().enumerate() {
+        if at > 0 {
+            body.push(b',');
+        }
+        match request {
+            Request::Sdk(request) => serde_json::to_writer(&mut body, &WireRequest(request))?,
+            Request::PutJson(item) => {
+                body.extend_from_slice(b"{\"PutRequest\":{\"Item\":");
+                body.extend_from_slice(item.as_bytes());
+                body.extend_from_slice(b"}}");
+            }
+        }
+    }
+    body.extend_from_slice(b"]},\"ReturnConsumedCapacity\":\"TOTAL\"}");
+    Ok(body)
+}
+
+/// Send one BatchWriteItem with this body (made by [`batch_body`]): the SDK
 /// builds the call around an empty request, and the body is put in before it is signed.
 async fn send(
     target: &Target<'_>,
@@ -453,7 +479,7 @@ async fn write_batch(target: &Target<'_>, batch: Vec<Request>, max_retries: u32)
         let started = std::time::Instant::now();
         let body = match pending {
             Pending::Sent { body, .. } => body,
-            Pending::Requests(requests) => match super::codec::batch_body(table, &requests) {
+            Pending::Requests(requests) => match batch_body(table, &requests) {
                 Ok(body) => bytes::Bytes::from(body),
                 Err(error) => {
                     target.window.leave();
@@ -667,6 +693,92 @@ fn describe_request(request: &Request) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_body_is_the_wire_format_of_every_attribute_type() {
+        let item: Item = [
+            (
+                "s",
+                aws_sdk_dynamodb::types::AttributeValue::S(
+                    "a \"quoted\" \\ line\n\u{1b}[2J é".into(),
+                ),
+            ),
+            (
+                "n",
+                aws_sdk_dynamodb::types::AttributeValue::N("-1.5e3".into()),
+            ),
+            ("t", aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+            ("z", aws_sdk_dynamodb::types::AttributeValue::Null(true)),
+            (
+                "b",
+                aws_sdk_dynamodb::types::AttributeValue::B(
+                    aws_sdk_dynamodb::primitives::Blob::new(b"hi!?".to_vec()),
+                ),
+            ),
+            (
+                "l",
+                aws_sdk_dynamodb::types::AttributeValue::L(vec![
+                    aws_sdk_dynamodb::types::AttributeValue::N("1".into()),
+                ]),
+            ),
+            (
+                "m",
+                aws_sdk_dynamodb::types::AttributeValue::M(
+                    [(
+                        "k".to_string(),
+                        aws_sdk_dynamodb::types::AttributeValue::S("v".into()),
+                    )]
+                    .into(),
+                ),
+            ),
+            (
+                "ss",
+                aws_sdk_dynamodb::types::AttributeValue::Ss(vec!["x".into()]),
+            ),
+            (
+                "ns",
+                aws_sdk_dynamodb::types::AttributeValue::Ns(vec!["2".into()]),
+            ),
+            (
+                "bs",
+                aws_sdk_dynamodb::types::AttributeValue::Bs(vec![
+                    aws_sdk_dynamodb::primitives::Blob::new(b"\x00".to_vec()),
+                ]),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let key: Item = [(
+            "pk".to_string(),
+            aws_sdk_dynamodb::types::AttributeValue::S("MSG#1".into()),
+        )]
+        .into();
+        let requests = [put(item).unwrap(), delete(key).unwrap()];
+        let body: serde_json::Value =
+            serde_json::from_slice(&batch_body("t", &requests).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "RequestItems": {"t": [
+                    {"PutRequest": {"Item": {
+                        "s": {"S": "a \"quoted\" \\ line\n\u{1b}[2J é"},
+                        "n": {"N": "-1.5e3"},
+                        "t": {"BOOL": true},
+                        "z": {"NULL": true},
+                        "b": {"B": "aGkhPw=="},
+                        "l": {"L": [{"N": "1"}]},
+                        "m": {"M": {"k": {"S": "v"}}},
+                        "ss": {"SS": ["x"]},
+                        "ns": {"NS": ["2"]},
+                        "bs": {"BS": ["AA=="]}
+                    }}},
+                    {"DeleteRequest": {"Key": {"pk": {"S": "MSG#1"}}}}
+                ]},
+                "ReturnConsumedCapacity": "TOTAL"
+            })
+        );
+    }
 
     #[test]
     fn a_kept_body_names_its_keys() {

@@ -7,7 +7,6 @@
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 
-use super::batch::Request;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
@@ -69,95 +68,80 @@ fn number_to_json(number: &str) -> Value {
     }
 }
 
-/// The body of a BatchWriteItem call, as the DynamoDB wire protocol has it, serialized by
-/// serde_json straight from the requests: the bulk writer sends it itself instead of the
-/// SDK's serializer, which was most of the write path's CPU (its string escaping, char by
-/// char). Consumed capacity is asked for, as the writer reports it.
-pub(crate) fn batch_body(table: &str, requests: &[Request]) -> serde_json::Result<Vec<u8>> {
-    struct Sdk<'a>(&'a WriteRequest);
-    struct Wrapped<'a>(&'static str, &'a Item);
-    struct Attributes<'a>(&'a Item);
-    struct Wire<'a>(&'a AttributeValue);
-    struct Blobs<'a>(&'a [Blob]);
+/// A write request as the DynamoDB wire protocol has it (`{"PutRequest": {"Item": {…}}}`),
+/// serialized by serde_json straight from the SDK's types: the bulk writer builds its
+/// BatchWriteItem bodies with it instead of the SDK's serializer, which was most of the write
+/// path's CPU (its string escaping, char by char).
+pub(crate) struct WireRequest<'a>(pub(crate) &'a WriteRequest);
 
-    impl Serialize for Sdk<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut map = s.serialize_map(Some(1))?;
-            match (self.0.put_request(), self.0.delete_request()) {
-                (Some(put), _) => {
-                    map.serialize_entry("PutRequest", &Wrapped("Item", put.item()))?
-                }
-                (None, Some(delete)) => {
-                    map.serialize_entry("DeleteRequest", &Wrapped("Key", delete.key()))?
-                }
-                (None, None) => {
-                    return Err(serde::ser::Error::custom("a write request with no request"))
-                }
+struct Wrapped<'a>(&'static str, &'a Item);
+struct Attributes<'a>(&'a Item);
+/// One attribute value in DynamoDB's typed JSON (`{"S": "…"}`): the one place that spells it,
+/// for request bodies and for typed export lines alike.
+struct Wire<'a>(&'a AttributeValue);
+struct Blobs<'a>(&'a [Blob]);
+
+impl Serialize for WireRequest<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        match (self.0.put_request(), self.0.delete_request()) {
+            (Some(put), _) => map.serialize_entry("PutRequest", &Wrapped("Item", put.item()))?,
+            (None, Some(delete)) => {
+                map.serialize_entry("DeleteRequest", &Wrapped("Key", delete.key()))?
             }
-            map.end()
-        }
-    }
-    impl Serialize for Wrapped<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut map = s.serialize_map(Some(1))?;
-            map.serialize_entry(self.0, &Attributes(self.1))?;
-            map.end()
-        }
-    }
-    impl Serialize for Attributes<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_map(self.0.iter().map(|(name, value)| (name, Wire(value))))
-        }
-    }
-    impl Serialize for Wire<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut map = s.serialize_map(Some(1))?;
-            match self.0 {
-                AttributeValue::S(text) => map.serialize_entry("S", text)?,
-                AttributeValue::N(number) => map.serialize_entry("N", number)?,
-                AttributeValue::Bool(flag) => map.serialize_entry("BOOL", flag)?,
-                AttributeValue::Null(flag) => map.serialize_entry("NULL", flag)?,
-                AttributeValue::B(blob) => map.serialize_entry("B", &base64(blob.as_ref()))?,
-                AttributeValue::M(inner) => map.serialize_entry("M", &Attributes(inner))?,
-                AttributeValue::L(list) => {
-                    map.serialize_entry("L", &list.iter().map(Wire).collect::<Vec<_>>())?
-                }
-                AttributeValue::Ss(set) => map.serialize_entry("SS", set)?,
-                AttributeValue::Ns(set) => map.serialize_entry("NS", set)?,
-                AttributeValue::Bs(set) => map.serialize_entry("BS", &Blobs(set))?,
-                _ => {
-                    return Err(serde::ser::Error::custom(
-                        "an attribute type this version of cruddur does not know",
-                    ))
-                }
-            }
-            map.end()
-        }
-    }
-    impl Serialize for Blobs<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter().map(|b| base64(b.as_ref())))
-        }
-    }
-    let mut body = Vec::with_capacity(requests.len() * 512);
-    body.extend_from_slice(b"{\"RequestItems\":{");
-    serde_json::to_writer(&mut body, table)?;
-    body.extend_from_slice(b":[");
-    for (at, request) in requests.iter().enumerate() {
-        if at > 0 {
-            body.push(b',');
-        }
-        match request {
-            Request::Sdk(request) => serde_json::to_writer(&mut body, &Sdk(request))?,
-            Request::PutJson(item) => {
-                body.extend_from_slice(b"{\"PutRequest\":{\"Item\":");
-                body.extend_from_slice(item.as_bytes());
-                body.extend_from_slice(b"}}");
+            (None, None) => {
+                return Err(serde::ser::Error::custom("a write request with no request"))
             }
         }
+        map.end()
     }
-    body.extend_from_slice(b"]},\"ReturnConsumedCapacity\":\"TOTAL\"}");
-    Ok(body)
+}
+
+impl Serialize for Wrapped<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, &Attributes(self.1))?;
+        map.end()
+    }
+}
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(name, value)| (name, Wire(value))))
+    }
+}
+
+impl Serialize for Wire<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        match self.0 {
+            AttributeValue::S(text) => map.serialize_entry("S", text)?,
+            AttributeValue::N(number) => map.serialize_entry("N", number)?,
+            AttributeValue::Bool(flag) => map.serialize_entry("BOOL", flag)?,
+            // DynamoDB takes only `"NULL": true`.
+            AttributeValue::Null(_) => map.serialize_entry("NULL", &true)?,
+            AttributeValue::B(blob) => map.serialize_entry("B", &base64(blob.as_ref()))?,
+            AttributeValue::M(inner) => map.serialize_entry("M", &Attributes(inner))?,
+            AttributeValue::L(list) => {
+                map.serialize_entry("L", &list.iter().map(Wire).collect::<Vec<_>>())?
+            }
+            AttributeValue::Ss(set) => map.serialize_entry("SS", set)?,
+            AttributeValue::Ns(set) => map.serialize_entry("NS", set)?,
+            AttributeValue::Bs(set) => map.serialize_entry("BS", &Blobs(set))?,
+            _ => {
+                return Err(serde::ser::Error::custom(
+                    "an attribute type this version of cruddur does not know",
+                ))
+            }
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Blobs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|b| base64(b.as_ref())))
+    }
 }
 
 /// Standard base64 with padding, as DynamoDB JSON shows binary values.
@@ -229,36 +213,9 @@ pub(crate) fn to_export_line(item: &Item) -> Map<String, Value> {
 }
 
 fn typed(value: &AttributeValue) -> Value {
-    let (tag, inner) = match value {
-        AttributeValue::S(text) => ("S", Value::String(text.clone())),
-        AttributeValue::N(number) => ("N", Value::String(number.clone())),
-        AttributeValue::Bool(flag) => ("BOOL", Value::Bool(*flag)),
-        AttributeValue::Null(_) => ("NULL", Value::Bool(true)),
-        AttributeValue::M(map) => (
-            "M",
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), typed(v))).collect()),
-        ),
-        AttributeValue::L(list) => ("L", Value::Array(list.iter().map(typed).collect())),
-        AttributeValue::Ss(set) => (
-            "SS",
-            Value::Array(set.iter().cloned().map(Value::String).collect()),
-        ),
-        AttributeValue::Ns(set) => (
-            "NS",
-            Value::Array(set.iter().cloned().map(Value::String).collect()),
-        ),
-        AttributeValue::B(blob) => ("B", Value::String(base64(blob.as_ref()))),
-        AttributeValue::Bs(set) => (
-            "BS",
-            Value::Array(
-                set.iter()
-                    .map(|b| Value::String(base64(b.as_ref())))
-                    .collect(),
-            ),
-        ),
-        _ => ("NULL", Value::Bool(true)),
-    };
-    Value::Object(Map::from_iter([(tag.to_string(), inner)]))
+    // A type this version does not know is shown as NULL, as before.
+    serde_json::to_value(Wire(value))
+        .unwrap_or_else(|_| Value::Object(Map::from_iter([("NULL".into(), Value::Bool(true))])))
 }
 
 /// An item from one line of an export: plain JSON (strings, numbers, booleans, null, lists,
@@ -364,58 +321,6 @@ fn untyped(value: &Value) -> std::result::Result<AttributeValue, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_batch_body_is_the_wire_format_of_every_attribute_type() {
-        let item: Item = [
-            (
-                "s",
-                AttributeValue::S("a \"quoted\" \\ line\n\u{1b}[2J é".into()),
-            ),
-            ("n", AttributeValue::N("-1.5e3".into())),
-            ("t", AttributeValue::Bool(true)),
-            ("z", AttributeValue::Null(true)),
-            ("b", AttributeValue::B(Blob::new(b"hi!?".to_vec()))),
-            ("l", AttributeValue::L(vec![AttributeValue::N("1".into())])),
-            (
-                "m",
-                AttributeValue::M([("k".to_string(), AttributeValue::S("v".into()))].into()),
-            ),
-            ("ss", AttributeValue::Ss(vec!["x".into()])),
-            ("ns", AttributeValue::Ns(vec!["2".into()])),
-            ("bs", AttributeValue::Bs(vec![Blob::new(b"\x00".to_vec())])),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        let key: Item = [("pk".to_string(), AttributeValue::S("MSG#1".into()))].into();
-        let requests = [
-            crate::dynamodb::batch::put(item).unwrap(),
-            crate::dynamodb::batch::delete(key).unwrap(),
-        ];
-        let body: Value = serde_json::from_slice(&batch_body("t", &requests).unwrap()).unwrap();
-        assert_eq!(
-            body,
-            serde_json::json!({
-                "RequestItems": {"t": [
-                    {"PutRequest": {"Item": {
-                        "s": {"S": "a \"quoted\" \\ line\n\u{1b}[2J é"},
-                        "n": {"N": "-1.5e3"},
-                        "t": {"BOOL": true},
-                        "z": {"NULL": true},
-                        "b": {"B": "aGkhPw=="},
-                        "l": {"L": [{"N": "1"}]},
-                        "m": {"M": {"k": {"S": "v"}}},
-                        "ss": {"SS": ["x"]},
-                        "ns": {"NS": ["2"]},
-                        "bs": {"BS": ["AA=="]}
-                    }}},
-                    {"DeleteRequest": {"Key": {"pk": {"S": "MSG#1"}}}}
-                ]},
-                "ReturnConsumedCapacity": "TOTAL"
-            })
-        );
-    }
     use std::collections::HashMap;
 
     fn s(text: &str) -> AttributeValue {
