@@ -104,6 +104,65 @@ fn the_data_lasts_across_a_restart_and_sigterm_stops_it_cleanly() {
     running.stop("INT");
 }
 
+/// `git ARGS…` in `repo`, which must succeed; its stdout.
+fn git(repo: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .expect("git is needed for this test");
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_data_folder_keeps_itself_out_of_the_app_s_git_status() {
+    let repo = scratch();
+    std::fs::create_dir_all(repo.path().join("backend-flask/db")).unwrap();
+    write(
+        repo.path(),
+        "backend-flask/db/schema.sql",
+        "CREATE TABLE t (id int);\n",
+    );
+    git(repo.path(), &["init", "--quiet"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "--quiet", "-m", "the app"]);
+    // From inside the app's backend folder, as a start task runs it: the data goes to the top.
+    let (run, _) = serve(&[]);
+    let running = started(run.dir(&repo.path().join("backend-flask")));
+    running.stop("TERM");
+    let folder = repo.path().join(".cruddur");
+    assert!(folder.join("dynamodb.sqlite").is_file());
+    assert_eq!(
+        git(
+            repo.path(),
+            &["status", "--porcelain", "--untracked-files=all"]
+        ),
+        ""
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join(".gitignore")).unwrap(),
+        "# Written by cruddur: local data (ddb serve's database), never committed.\n*\n"
+    );
+
+    // A .gitignore the user wrote there is theirs: never overwritten.
+    std::fs::write(folder.join(".gitignore"), "# mine\n*.sqlite*\n").unwrap();
+    let (run, _) = serve(&[]);
+    started(run.dir(repo.path())).stop("TERM");
+    assert_eq!(
+        std::fs::read_to_string(folder.join(".gitignore")).unwrap(),
+        "# mine\n*.sqlite*\n"
+    );
+    assert_eq!(
+        git(
+            repo.path(),
+            &["status", "--porcelain", "--untracked-files=all"]
+        ),
+        "?? .cruddur/.gitignore\n"
+    );
+}
+
 #[test]
 fn the_stream_worker_moves_the_groups_of_a_message_written_by_any_client() {
     let db = TestDb::set_up("serve_stream");

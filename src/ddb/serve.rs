@@ -99,8 +99,32 @@ fn default_data(ctx: &Ctx) -> Result<PathBuf> {
     });
     Ok(top
         .unwrap_or_else(|| PathBuf::from("."))
-        .join(".cruddur")
+        .join(DATA_FOLDER)
         .join("dynamodb.sqlite"))
+}
+
+/// The folder of cruddur's local data at the top of the app's repository.
+const DATA_FOLDER: &str = ".cruddur";
+
+/// Local data stays out of the app's git history: cruddur's own folder holds a `.gitignore`
+/// of `*` (as uv's `.venv` and pytest's cache do), written once and never overwritten.
+fn ignore_everything_in(folder: &Path) -> Result<()> {
+    let path = folder.join(".gitignore");
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut file) => {
+            use std::io::Write;
+            file.write_all(
+                b"# Written by cruddur: local data (ddb serve's database), never committed.\n*\n",
+            )
+            .with_context(|| format!("cannot write {}", path.display()))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error).with_context(|| format!("cannot write {}", path.display())),
+    }
 }
 
 /// The server, as it will run.
@@ -282,6 +306,9 @@ fn open(data: Option<&Path>) -> Result<dynoxide::Database> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)
             .with_context(|| format!("cannot create the folder {}", folder.display()))?;
+        if folder.file_name().is_some_and(|name| name == DATA_FOLDER) {
+            ignore_everything_in(folder)?;
+        }
     }
     let text = path
         .to_str()
