@@ -60,26 +60,12 @@ fn check(
 pub(crate) fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
     let mut checks = Checks::default();
     checks.ok("target", ctx.target.name());
-    checks.ok(
-        "aws profile and region",
-        format!(
-            "profile {}, region {}",
-            ctx.profile
-                .clone()
-                .or_else(|| std::env::var("AWS_PROFILE").ok())
-                .unwrap_or_else(|| "default".into()),
-            ctx.region
-                .clone()
-                .or_else(|| std::env::var("AWS_REGION").ok())
-                .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-                .unwrap_or_else(|| "from the profile (or us-east-1 locally)".into())
-        ),
-    );
+    let region = region(ctx, &mut checks);
     app_files(ctx, &mut checks);
     postgres(ctx, &mut checks);
     migrations(ctx, args, &mut checks);
-    dynamodb(ctx, &mut checks);
-    cognito(ctx, args, &mut checks);
+    dynamodb(ctx, region, &mut checks);
+    cognito(ctx, args, region, &mut checks);
     let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
     checks.push(if set(&args.group_id) && set(&args.rule_id) {
         check("security group", "ok", format!("{} / {}", args.group_id.as_deref().unwrap_or(""), args.rule_id.as_deref().unwrap_or("")), "")
@@ -115,6 +101,85 @@ pub(crate) fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
             if failed == 1 { "" } else { "s" }
         ),
     })
+}
+
+/// The row of the profile and the region, saying where the region comes from as the AWS CLI
+/// decides it: `--region`, then AWS_REGION / AWS_DEFAULT_REGION, then the profile (in
+/// production also the instance's metadata). Locally DynamoDB falls back to us-east-1, which
+/// any emulator takes; production has no default, so no region there fails this row, and the
+/// rows that need one point at it. The region's state, for those rows.
+fn region(ctx: &Ctx, checks: &mut Checks) -> Region {
+    const ROW: &str = "aws profile and region";
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let profile = ctx
+        .profile
+        .clone()
+        .or_else(|| env("AWS_PROFILE"))
+        .unwrap_or_else(|| "default".into());
+    let named = ctx
+        .region
+        .clone()
+        .map(|r| (r, "--region".to_string()))
+        .or_else(|| env("AWS_REGION").map(|r| (r, "AWS_REGION".into())))
+        .or_else(|| env("AWS_DEFAULT_REGION").map(|r| (r, "AWS_DEFAULT_REGION".into())));
+    let found = match (named, ctx.target) {
+        (Some(named), _) => Some(named),
+        (None, Target::Local) => Some((
+            crate::dynamodb::LOCAL_REGION.to_string(),
+            "the local default: an emulator takes any".into(),
+        )),
+        (None, Target::Prod) => profile_region(ctx, &profile),
+    };
+    match found {
+        Some((region, source)) => {
+            checks.ok(
+                ROW,
+                format!("profile {profile}, region {region} (from {source})"),
+            );
+            Region::Known
+        }
+        None => {
+            checks.fail(
+                ROW,
+                format!("profile {profile}, no region: no --region, AWS_REGION or AWS_DEFAULT_REGION, and none in the profile"),
+                format!("export AWS_REGION=… (the region of the app's stores), or pass --region, or `aws configure set region … --profile {profile}`"),
+            );
+            Region::Missing
+        }
+    }
+}
+
+/// Production's region when no flag or variable names one: the profile's, else the SDK's
+/// (which also asks the instance's metadata).
+fn profile_region(ctx: &Ctx, profile: &str) -> Option<(String, String)> {
+    use aws_config::meta::region::ProvideRegion;
+    let mut provider = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(name) = &ctx.profile {
+        provider = provider.profile_name(name);
+    }
+    let provider = provider.build();
+    if let Ok(Some(region)) = ctx.block_on(provider.region()) {
+        return Some((region.to_string(), format!("the profile {profile}")));
+    }
+    let region = ctx.aws().ok()?.region()?.to_string();
+    Some((region, "the instance's metadata".into()))
+}
+
+/// Whether the AWS calls have a region (the rows that need one say so, once).
+#[derive(Clone, Copy, PartialEq)]
+enum Region {
+    Known,
+    Missing,
+}
+
+/// A row that cannot be checked without a region: it points at the region's row.
+fn needs_region(checks: &mut Checks, name: &str) {
+    checks.push(check(
+        name,
+        "skip",
+        "needs an AWS region: see `aws profile and region`",
+        "",
+    ));
 }
 
 fn postgres(ctx: &Ctx, checks: &mut Checks) {
@@ -231,7 +296,10 @@ fn served_by(endpoint: &str) -> String {
     String::new()
 }
 
-fn dynamodb(ctx: &Ctx, checks: &mut Checks) {
+fn dynamodb(ctx: &Ctx, region: Region, checks: &mut Checks) {
+    if region == Region::Missing {
+        return needs_region(checks, "dynamodb endpoint");
+    }
     let ddb = match ctx.ddb() {
         Ok(ddb) => ddb,
         Err(error) => {
@@ -504,7 +572,7 @@ fn migrations(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
     });
 }
 
-fn cognito(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
+fn cognito(ctx: &Ctx, args: &DoctorArgs, region: Region, checks: &mut Checks) {
     let Some(pool) = crate::cognito::Pool::configured(&args.pool) else {
         checks.warn(
             "cognito pool",
@@ -513,6 +581,9 @@ fn cognito(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
         );
         return;
     };
+    if region == Region::Missing {
+        return needs_region(checks, "cognito pool");
+    }
     let reached = crate::cognito::describe_pool(ctx, &pool);
     checks.push(match reached {
         Ok(_) => check(

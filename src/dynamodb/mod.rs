@@ -31,7 +31,7 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 pub(crate) const INDEX: &str = "message-group-sk-index";
 
 pub(crate) const LOCAL_ENDPOINT: &str = "http://localhost:8000";
-const LOCAL_REGION: &str = "us-east-1";
+pub(crate) const LOCAL_REGION: &str = "us-east-1";
 
 /// The table and a client for the endpoint it lives behind.
 pub struct Ddb {
