@@ -94,13 +94,7 @@ boto3_version = version("python3 -c 'import boto3; print(boto3.__version__)'")
 add(f"- dynoxide: {version('dynoxide --version')}; moto: {moto_version}")
 add(f"- aws: {version('aws --version')}; boto3: {boto3_version}; python {platform.python_version()}")
 add(f"- postgres: {version('postgres --version 2>/dev/null || ls /usr/lib/postgresql')}; hyperfine: {version('hyperfine --version')}")
-for kind, flags in [("full", ""), ("lean", " --no-default-features")]:
-    install = os.path.join(out, f"install_seconds_{kind}")
-    if os.path.exists(install):
-        seconds = float(open(install).read().strip())
-        size = int(open(os.path.join(out, f"install_size_{kind}")).read()) / 1e6
-        add(f"- clean `cargo install --locked{flags} --path .` (empty target folder): "
-            f"{seconds / 60:.1f} min ({seconds:.0f} s), a {size:.1f} MB binary")
+add("- install times and the wheel: section 7; the release profile's variants: section 8")
 add("")
 
 add("## 1. DynamoDB on dynoxide (loopback)")

@@ -25,7 +25,7 @@ fn documents() -> Vec<(String, String)> {
 }
 
 /// The `cruddur …` command lines inside fenced code blocks, by document and line: from the
-/// word `cruddur` to the end of that command (a comment, a pipe, `&&`, `||`, `;`, `>`).
+/// word `cruddur` to the end of that command (a comment, a pipe, `&&` or `&`, `||`, `;`, `>`).
 fn examples(text: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
     let mut fenced = false;
@@ -42,11 +42,17 @@ fn examples(text: &str) -> Vec<(usize, String)> {
             let before = rest[..start].chars().last();
             let command_start = before.is_none_or(|c| c.is_whitespace() || "(;&|`".contains(c));
             let tail = &rest[start..];
-            if !command_start || line.contains("--path cruddur") || tail.starts_with("cruddur-") {
+            // `pip install cruddur`, `cargo binstall cruddur`: the package, not the command.
+            let package = rest[..start].trim_end().ends_with("install");
+            if !command_start
+                || package
+                || line.contains("--path cruddur")
+                || tail.starts_with("cruddur-")
+            {
                 rest = &rest[start + "cruddur ".len()..];
                 continue;
             }
-            let end = [" #", " |", "&&", "||", ";", " >", "`"]
+            let end = [" #", " |", " &", "||", ";", " >", "`"]
                 .iter()
                 .filter_map(|stop| tail.find(stop))
                 .min()
@@ -119,7 +125,7 @@ fn every_example_in_the_documents_parses() {
 
 #[test]
 fn the_scan_finds_commands_and_stops_where_they_end() {
-    let text = "```sh\ncruddur db setup   # a comment\nX=1 cruddur ddb scan --output jsonl | jq .\nno cruddur-messages here\n  command: cruddur wait && cruddur setup\n```\ncruddur outside a block\n";
+    let text = "```sh\ncruddur db setup   # a comment\nX=1 cruddur ddb scan --output jsonl | jq .\nno cruddur-messages here\n  command: cruddur wait && cruddur setup\npip install cruddur   # then uvx cruddur doctor\n```\ncruddur outside a block\n";
     let found: Vec<String> = examples(text).into_iter().map(|(_, e)| e).collect();
     assert_eq!(
         found,
@@ -127,7 +133,8 @@ fn the_scan_finds_commands_and_stops_where_they_end() {
             "cruddur db setup",
             "cruddur ddb scan --output jsonl",
             "cruddur wait",
-            "cruddur setup"
+            "cruddur setup",
+            "cruddur doctor"
         ]
     );
     assert_eq!(

@@ -1,0 +1,120 @@
+"""Sections 7 (install) and 8 (the release profile) of BENCHMARKS.md, from what scripts/bench
+measured into OUT, spliced into BENCHMARKS.md in place: the other sections are left as the
+run that wrote them left them, so `scripts/bench --install` and `--profiles` can be rerun
+alone. Usage: python3 bench/install_report.py OUT BENCHMARKS.md
+"""
+
+import datetime
+import os
+import re
+import statistics
+import sys
+
+out, target = sys.argv[1], sys.argv[2]
+
+
+def read(name):
+    path = os.path.join(out, name)
+    return open(path).read().strip() if os.path.exists(path) else None
+
+
+def mb(size):
+    return f"{int(size) / 1e6:.1f} MB"
+
+
+def when():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def install_section():
+    pip = [float(x) for x in (read("wheel_pip_seconds") or "").split()]
+    if not pip:
+        return None
+    venv = [float(x) for x in read("wheel_venv_seconds").split()]
+    lines = [
+        "## 7. Install",
+        "",
+        "What a user waits for before `cruddur` is on PATH, side by side in one run on this machine",
+        f"({when()}; {os.cpu_count()} cores). The wheel is the one `scripts/dist` built (maturin with zig,",
+        "manylinux2014); `pip install --no-index` of the file into a fresh virtual environment, the",
+        f"median of {len(pip)} (each its own new environment); the cargo installs from an empty target",
+        "folder, with the registry already downloaded.",
+        "",
+        "| install | time | binary | notes |",
+        "|---|---|---|---|",
+        f"| `pip install` of the wheel | {statistics.median(pip):.2f} s | {mb(read('wheel_binary_size'))} "
+        f"| wheel {mb(read('wheel_size'))}; the venv itself {statistics.median(venv):.2f} s |",
+    ]
+    for kind, flags in [("full", ""), ("lean", " --no-default-features")]:
+        timed = read(f"install_time_{kind}")
+        if timed:
+            seconds, kb = timed.split()
+            seconds = float(seconds)
+            what = "every default feature" if not flags else "without EC2, Cognito and ddb serve"
+            lines.append(f"| `cargo install --locked{flags} --path .` | {seconds / 60:.1f} min ({seconds:.0f} s) "
+                         f"| {mb(read(f'install_size_{kind}'))} | compiles {what}; peak memory {int(kb) / 1e6:.1f} GB |")
+    lines += [
+        "",
+        "### Targets",
+        "",
+    ]
+    median = statistics.median(pip)
+    lines.append(f"- under 10 s from the wheel: {median:.2f} s — {'met' if median < 10 else '**not met**'}")
+    glibc = read("wheel_glibc")
+    if glibc:
+        lines.append(f"- the wheel's tag and the glibc it needs: `{read('wheel_name')}`; the binary's newest "
+                     f"glibc symbol is {glibc}, so it runs on glibc {glibc.removeprefix('GLIBC_')} or newer "
+                     "(CentOS 7, Debian 8, Ubuntu 14.04 and every later one)")
+    size = int(read("wheel_binary_size"))
+    lines.append(f"- a binary of at most 14 MB with `ddb serve`: {mb(size)} — {'met' if size <= 14e6 else '**not met**'}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def profiles_section():
+    rows = read("profiles.tsv")
+    if not rows:
+        return None
+    lines = [
+        "## 8. The release profile: size against build time",
+        "",
+        "Clean release builds of every default feature (`ddb serve` included), one at a time, each in",
+        f"an empty target folder of its own, on this machine ({when()}; {os.cpu_count()} cores). Every variant",
+        "keeps the rest of `[profile.release]` (`opt-level = \"s\"`, `strip`, `panic = \"abort\"`, the",
+        "EC2 and Cognito SDK crates at `opt-level = 0`, serde_json at 3); peak memory is the largest",
+        "single process's.",
+        "",
+        "| variant | build | peak memory | binary |",
+        "|---|---|---|---|",
+    ]
+    chosen = release_profile()
+    for line in rows.splitlines():
+        lto, units, seconds, kb, size = line.split("\t")
+        mark = " (Cargo.toml's)" if (lto, units) == chosen else ""
+        lines.append(f"| `lto = {lto}`, `codegen-units = {units}`{mark} | {float(seconds) / 60:.1f} min "
+                     f"({float(seconds):.0f} s) | {int(kb) / 1e6:.1f} GB | {mb(size)} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def release_profile():
+    """Cargo.toml's [profile.release] lto and codegen-units, as the variants name them."""
+    text = open(os.path.join(os.path.dirname(target) or ".", "Cargo.toml")).read()
+    table = re.search(r"^\[profile\.release\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M).group(1)
+    lto = re.search(r'^lto = "?(\w+)"?', table, re.M)
+    units = re.search(r"^codegen-units = (\d+)", table, re.M)
+    return (lto.group(1) if lto else "false", units.group(1) if units else "16")
+
+
+text = open(target).read()
+for number, section in [(7, install_section()), (8, profiles_section())]:
+    if section is None:
+        continue
+    pattern = re.compile(rf"^## {number}\. .*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+text = text.rstrip("\n") + "\n"
+with open(target, "w") as f:
+    f.write(text)
