@@ -104,10 +104,10 @@ pub(crate) fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
 }
 
 /// The row of the profile and the region, saying where the region comes from as the AWS CLI
-/// decides it: `--region`, then AWS_REGION / AWS_DEFAULT_REGION, then the profile (in
-/// production also the instance's metadata). Locally DynamoDB falls back to us-east-1, which
-/// any emulator takes; production has no default, so no region there fails this row, and the
-/// rows that need one point at it. The region's state, for those rows.
+/// decides it: `--region`, then AWS_REGION / AWS_DEFAULT_REGION, then the profile, and in
+/// production the instance's metadata. Locally DynamoDB falls back to us-east-1 (any emulator
+/// takes it) but Cognito and EC2 do not; production has no default, so no region there fails
+/// this row. The rows that need a region they cannot have point at this one.
 fn region(ctx: &Ctx, checks: &mut Checks) -> Region {
     const ROW: &str = "aws profile and region";
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
@@ -122,21 +122,35 @@ fn region(ctx: &Ctx, checks: &mut Checks) -> Region {
         .map(|r| (r, "--region".to_string()))
         .or_else(|| env("AWS_REGION").map(|r| (r, "AWS_REGION".into())))
         .or_else(|| env("AWS_DEFAULT_REGION").map(|r| (r, "AWS_DEFAULT_REGION".into())));
-    let found = match (named, ctx.target) {
-        (Some(named), _) => Some(named),
-        (None, Target::Local) => Some((
-            crate::dynamodb::LOCAL_REGION.to_string(),
-            "the local default: an emulator takes any".into(),
-        )),
-        (None, Target::Prod) => profile_region(ctx, &profile),
+    // Locally only a flag or a variable reaches DynamoDB; a profile's region reaches the others.
+    let local_dynamodb = format!(
+        "the local DynamoDB uses {} (an emulator takes any)",
+        crate::dynamodb::LOCAL_REGION
+    );
+    let (found, note) = match named {
+        Some(named) => (Some(named), String::new()),
+        None if ctx.target == Target::Local => (
+            configured_region(ctx, &profile),
+            format!(" for Cognito and EC2; {local_dynamodb}"),
+        ),
+        None => (configured_region(ctx, &profile), String::new()),
     };
     match found {
         Some((region, source)) => {
             checks.ok(
                 ROW,
-                format!("profile {profile}, region {region} (from {source})"),
+                format!("profile {profile}, region {region} (from {source}){note}"),
             );
             Region::Known
+        }
+        None if ctx.target == Target::Local => {
+            checks.ok(
+                ROW,
+                format!(
+                    "profile {profile}, no region set: {local_dynamodb}; Cognito and EC2 need one"
+                ),
+            );
+            Region::LocalDefault
         }
         None => {
             checks.fail(
@@ -149,9 +163,9 @@ fn region(ctx: &Ctx, checks: &mut Checks) -> Region {
     }
 }
 
-/// Production's region when no flag or variable names one: the profile's, else the SDK's
-/// (which also asks the instance's metadata).
-fn profile_region(ctx: &Ctx, profile: &str) -> Option<(String, String)> {
+/// The region when no flag or variable names one: the profile's, else (in production) the
+/// SDK's, which also asks the instance's metadata. Locally the metadata is never asked.
+fn configured_region(ctx: &Ctx, profile: &str) -> Option<(String, String)> {
     use aws_config::meta::region::ProvideRegion;
     let mut provider = aws_config::profile::ProfileFileRegionProvider::builder();
     if let Some(name) = &ctx.profile {
@@ -161,14 +175,19 @@ fn profile_region(ctx: &Ctx, profile: &str) -> Option<(String, String)> {
     if let Ok(Some(region)) = ctx.block_on(provider.region()) {
         return Some((region.to_string(), format!("the profile {profile}")));
     }
+    if ctx.target == Target::Local {
+        return None;
+    }
     let region = ctx.aws().ok()?.region()?.to_string();
     Some((region, "the instance's metadata".into()))
 }
 
-/// Whether the AWS calls have a region (the rows that need one say so, once).
+/// Whether AWS calls have a region: named, only DynamoDB's local default, or none at all
+/// (the rows that need one say so, once).
 #[derive(Clone, Copy, PartialEq)]
 enum Region {
     Known,
+    LocalDefault,
     Missing,
 }
 
@@ -581,7 +600,7 @@ fn cognito(ctx: &Ctx, args: &DoctorArgs, region: Region, checks: &mut Checks) {
         );
         return;
     };
-    if region == Region::Missing {
+    if region != Region::Known {
         return needs_region(checks, "cognito pool");
     }
     let reached = crate::cognito::describe_pool(ctx, &pool);

@@ -117,10 +117,14 @@ fn ignore_everything_in(folder: &Path) -> Result<()> {
     {
         Ok(mut file) => {
             use std::io::Write;
-            file.write_all(
+            let written = file.write_all(
                 b"# Written by cruddur: local data (ddb serve's database), never committed.\n*\n",
-            )
-            .with_context(|| format!("cannot write {}", path.display()))
+            );
+            if written.is_err() {
+                // Not half a file, which would then be kept as the user's own.
+                let _ = std::fs::remove_file(&path);
+            }
+            written.with_context(|| format!("cannot write {}", path.display()))
         }
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(error) => Err(error).with_context(|| format!("cannot write {}", path.display())),
