@@ -1,7 +1,8 @@
 """Sections 7 (install) and 8 (the release profile) of BENCHMARKS.md, from what scripts/bench
 measured into OUT, spliced into BENCHMARKS.md in place: the other sections are left as the
-run that wrote them left them, so `scripts/bench --install` and `--profiles` can be rerun
-alone. Usage: python3 bench/install_report.py OUT BENCHMARKS.md
+run that wrote them left them, so `scripts/bench --install`, `--wheel` and `--profiles` can be
+rerun alone (`--wheel` keeps section 7's cargo install rows).
+Usage: python3 bench/install_report.py OUT BENCHMARKS.md
 """
 
 import datetime
@@ -47,6 +48,12 @@ def install_section():
     ]
     for kind, flags in [("full", ""), ("lean", " --no-default-features")]:
         timed = read(f"install_time_{kind}")
+        if not timed:
+            # `--wheel` measured only the wheel: the cargo installs' rows stay as they were.
+            kept = re.search(rf"^\| `cargo install --locked{flags} --path \.` \|.*$", old_text, re.M)
+            if kept:
+                row = kept.group(0)
+                lines.append(row if "an earlier run" in row else row[: -len(" |")] + "; measured in an earlier run |")
         if timed:
             seconds, kb = timed.split()
             seconds = float(seconds)
@@ -80,39 +87,49 @@ def profiles_section():
         "",
         "Clean release builds of every default feature (`ddb serve` included), one at a time, each in",
         f"an empty target folder of its own, on this machine ({when()}; {os.cpu_count()} cores). Every variant",
-        "keeps the rest of `[profile.release]` (`opt-level = \"s\"`, `strip`, `panic = \"abort\"`, the",
-        "EC2 and Cognito SDK crates at `opt-level = 0`, serde_json at 3); peak memory is the largest",
-        "single process's.",
+        "keeps the rest of `[profile.release]` (`strip`, `panic = \"abort\"`, the EC2 and Cognito",
+        "SDK crates at `opt-level = 0`, serde_json at 3); peak memory is the largest",
+        "single process's. What ships is section 7's wheel: the `dist` profile, linked by zig for",
+        "glibc 2.17.",
         "",
         "| variant | build | peak memory | binary |",
         "|---|---|---|---|",
     ]
-    chosen = release_profile()
+    release, dist = profile("release", "s"), profile("dist", profile("release", "s")[0])
     for line in rows.splitlines():
-        lto, units, seconds, kb, size = line.split("\t")
-        mark = " (Cargo.toml's)" if (lto, units) == chosen else ""
-        lines.append(f"| `lto = {lto}`, `codegen-units = {units}`{mark} | {float(seconds) / 60:.1f} min "
-                     f"({float(seconds):.0f} s) | {int(kb) / 1e6:.1f} GB | {mb(size)} |")
+        # opt-level, lto, codegen-units, seconds, peak KB ("-": not measured), bytes[, how]
+        opt, lto, units, seconds, kb, size, *how = line.split("\t")
+        mark = {release: " (the release profile: `cargo install`)", dist: " (the `dist` profile: what ships)"}.get((opt, lto, units), "")
+        peak = "—" if kb == "-" else f"{int(kb) / 1e6:.1f} GB"
+        how = f"; {how[0]}" if how else ""
+        lines.append(f"| `opt-level = \"{opt}\"`, `lto = {lto}`, `codegen-units = {units}`{mark}{how} | "
+                     f"{float(seconds) / 60:.1f} min ({float(seconds):.0f} s) | {peak} | {mb(size)} |")
     lines.append("")
     return "\n".join(lines)
 
 
-def release_profile():
-    """Cargo.toml's [profile.release] lto and codegen-units, as the variants name them."""
+def profile(name, opt_default):
+    """Cargo.toml's [profile.NAME] opt-level, lto and codegen-units, as the variants name them
+    (a custom profile takes what it does not set from the release profile's defaults)."""
     text = open(os.path.join(os.path.dirname(target) or ".", "Cargo.toml")).read()
-    table = re.search(r"^\[profile\.release\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M).group(1)
+    table = re.search(rf"^\[profile\.{name}\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M).group(1)
+    opt = re.search(r'^opt-level = "?(\w+)"?', table, re.M)
     lto = re.search(r'^lto = "?(\w+)"?', table, re.M)
     units = re.search(r"^codegen-units = (\d+)", table, re.M)
-    return (lto.group(1) if lto else "false", units.group(1) if units else "16")
+    return (opt.group(1) if opt else opt_default, lto.group(1) if lto else "false", units.group(1) if units else "16")
 
 
-text = open(target).read()
+text = old_text = open(target).read()
 for number, section in [(7, install_section()), (8, profiles_section())]:
     if section is None:
         continue
     pattern = re.compile(rf"^## {number}\. .*?(?=^## |\Z)", re.S | re.M)
+    later = re.search(rf"^## {number + 1}\. ", text, re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1)
+    elif later:
+        # In its place, before the section after it.
+        text = text[: later.start()] + section + "\n" + text[later.start():]
     else:
         text = text.rstrip("\n") + "\n\n" + section
 text = text.rstrip("\n") + "\n"

@@ -40,11 +40,13 @@ struct Ran {
     stderr: String,
 }
 
-fn script(path: &str, args: &[&str], env_path: Option<&Path>) -> Ran {
+/// `path ARGS…` from the top of the checkout; with `env`, in an environment of only those
+/// variables (PATH among them).
+fn script(path: &str, args: &[&str], env: Option<&[(&str, String)]>) -> Ran {
     let mut command = Command::new(root().join(path));
     command.args(args).current_dir(root());
-    if let Some(bin) = env_path {
-        command.env_clear().env("PATH", bin);
+    if let Some(env) = env {
+        command.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
     }
     let output = command.output().expect("cannot run the script");
     Ran {
@@ -176,7 +178,12 @@ fn bare_path(extra: &[(&str, &str)]) -> tempfile::TempDir {
         .status()
         .expect("python3 is needed to run scripts/dist");
     assert!(made.success(), "python3 -m venv failed");
-    std::os::unix::fs::symlink(venv.join("bin/python3"), bin.path().join("python3")).unwrap();
+    // Called by its own path, so that Python finds the environment's pyvenv.cfg (through a
+    // symlink elsewhere it would be the base interpreter, with the base's packages).
+    let python = format!(
+        "#!/bin/sh\nexec '{}' \"$@\"\n",
+        venv.join("bin/python3").display()
+    );
     for tool in ["bash", "dirname", "awk", "sed"] {
         let found = ["/usr/bin", "/bin"]
             .iter()
@@ -185,7 +192,7 @@ fn bare_path(extra: &[(&str, &str)]) -> tempfile::TempDir {
             .unwrap_or_else(|| panic!("{tool} not found in /usr/bin or /bin"));
         std::os::unix::fs::symlink(found, bin.path().join(tool)).unwrap();
     }
-    for (name, text) in extra {
+    for (name, text) in std::iter::once(&("python3", python.as_str())).chain(extra) {
         let path = bin.path().join(name);
         std::fs::write(&path, text).unwrap();
         let mut permissions = std::fs::metadata(&path).unwrap().permissions();
@@ -201,27 +208,77 @@ fn without_maturin_or_zig_dist_says_what_to_install_and_makes_nothing() {
     let out = scratch.path().join("dist");
     let out_arg = out.to_str().unwrap();
     let args = ["--target", "x86_64-unknown-linux-gnu", "--out", out_arg];
+    let only_path = |bin: &Path| vec![("PATH", bin.display().to_string())];
 
     let bin = bare_path(&[]);
-    let ran = script("scripts/dist", &args, Some(bin.path()));
+    let ran = script("scripts/dist", &args, Some(&only_path(bin.path())));
     assert_eq!((ran.code, ran.stdout.as_str()), (1, ""));
     assert_eq!(
         ran.stderr,
         "error: maturin not found on PATH: install it from PyPI with 'python3 -m pip install \
          maturin ziglang' (or into a virtual environment whose bin/ is on PATH), then re-run\n"
     );
-    assert!(!out.exists(), "a failed scripts/dist left {out_arg} behind");
 
     // A maturin that must not be reached: the zig check comes first.
     let bin = bare_path(&[("maturin", "#!/bin/sh\necho 'maturin ran' >&2\nexit 1\n")]);
-    let ran = script("scripts/dist", &args, Some(bin.path()));
+    let ran = script("scripts/dist", &args, Some(&only_path(bin.path())));
     assert_eq!((ran.code, ran.stdout.as_str()), (1, ""));
     assert_eq!(
         ran.stderr,
         "error: zig not found: Linux wheels are linked against glibc 2.17 with zig; install it \
          from PyPI with 'python3 -m pip install ziglang' (or put zig on PATH), then re-run\n"
     );
-    assert!(!out.exists(), "a failed scripts/dist left {out_arg} behind");
+    assert_eq!(entries(scratch.path()), Vec::<String>::new());
+}
+
+/// The names in a folder, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_build_that_fails_half_way_leaves_no_dist_and_no_staging_folder() {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("dist");
+    // A maturin that "builds" a wheel that is not one: scripts/dist gets as far as reading it.
+    let version = &cargo_table("package")["version"];
+    let wheel =
+        format!("cruddur-{version}-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl");
+    let maturin = format!(
+        "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --out ] && out=$2; shift; done\n\
+         mkdir -p \"$out\" && echo 'not a zip' > \"$out/{wheel}\"\n"
+    );
+    let bin = bare_path(&[("maturin", &maturin)]);
+    let env = [
+        ("PATH", format!("{}:/usr/bin:/bin", bin.path().display())),
+        ("ZIG_COMMAND", "zig-is-not-needed-here".to_string()),
+    ];
+    let args = [
+        "--target",
+        "x86_64-unknown-linux-gnu",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let ran = script("scripts/dist", &args, Some(&env));
+    assert_eq!(
+        (ran.code, ran.stdout.as_str(), ran.stderr.as_str()),
+        (
+            1,
+            "",
+            format!(
+                "building the wheel for x86_64-unknown-linux-gnu…\nerror: the wheel {wheel} holds \
+                 no cruddur executable\n"
+            )
+            .as_str()
+        )
+    );
+    // Nothing in the folder it was to fill, nor beside it.
+    assert_eq!(entries(scratch.path()), Vec::<String>::new());
 }
 
 #[test]
