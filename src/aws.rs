@@ -19,7 +19,7 @@ where
 {
     crate::error::detailed(
         words(operation, endpoint, error).to_string(),
-        format!("{operation} at {endpoint}: {error:?}"),
+        format!("{operation} at {endpoint}: {error:?}"), // -v
     )
 }
 

@@ -208,7 +208,7 @@ impl Ddb {
                     "{what}: table `{}` does not exist at {}; create it with `cruddur ddb schema-load`",
                     self.table, self.endpoint
                 ),
-                format!("{what}: {error:?}"),
+                format!("{what}: {error:?}"), // -v
             ),
             _ => crate::aws::explain(what, &format!("DynamoDB at {}", self.endpoint), &error),
         }
