@@ -3,8 +3,9 @@
 //! in; a [`Decision`] comes out. Nothing here prints, prompts or connects: `guarded` carries
 //! the decision out. The order of the checks lives here and nowhere else:
 //!
-//! 1. *Where is this going?* Local mode writes only to local hosts and never to an AWS
-//!    endpoint ([`local_only`]).
+//! 1. *Where is this going?* A plan scoped to the local stack ([`Scope::LocalOnly`]: the
+//!    rebuilds from scratch) is refused in `--prod` ([`scope_allows`]); local mode writes only
+//!    to local hosts and never to an AWS endpoint ([`local_only`]).
 //! 2. *Does the database say where it belongs?* A local-mode write refuses a database marked
 //!    `prod` by `cruddur --prod db schema-load`, unless `--override-prod-marker`.
 //! 3. `--dry-run` stops here and shows the plan.
@@ -12,6 +13,7 @@
 //!    otherwise refused (exit 3).
 
 use crate::hosts::{endpoint_host, is_aws_host, is_local_host};
+use crate::ops::Op;
 use crate::target::Target;
 
 /// Where a write goes.
@@ -57,22 +59,53 @@ impl Destination {
     }
 }
 
+/// Which targets a plan may run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Local or production, as the flags say.
+    Any,
+    /// The local stack only: this command (named here) rebuilds from scratch.
+    LocalOnly { command: &'static str },
+}
+
 /// What a writing command is about to do, built before anything is touched.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub destination: Destination,
+    pub scope: Scope,
     /// One line: what, on what (`drop database `x``).
     pub summary: String,
-    /// Every statement or API call, in order.
-    pub actions: Vec<String>,
+    /// Every statement or API call, in order: what `execute` performs.
+    pub ops: Vec<Op>,
     /// What a person types to confirm in production (the database, table or rule).
     pub confirm: String,
 }
 
 impl Plan {
+    /// A plan that may run against either target.
+    pub(crate) fn new(
+        destination: Destination,
+        summary: String,
+        ops: Vec<Op>,
+        confirm: impl Into<String>,
+    ) -> Plan {
+        Plan {
+            destination,
+            scope: Scope::Any,
+            summary,
+            ops,
+            confirm: confirm.into(),
+        }
+    }
+
     /// What, where: the line a dry run and a confirmation start with.
     pub(crate) fn said(&self) -> String {
         format!("{} ({})", self.summary, self.destination.describe())
+    }
+
+    /// The operations' lines, in order, as a person reads them.
+    pub(crate) fn actions(&self) -> Vec<String> {
+        self.ops.iter().flat_map(Op::lines).collect()
     }
 }
 
@@ -130,6 +163,9 @@ pub(crate) enum Decision {
 
 /// The guard, in its order.
 pub(crate) fn decide(policy: &Policy, plan: &Plan, marker: &Marker) -> Decision {
+    if let Err(why) = scope_allows(policy.target, plan.scope) {
+        return Decision::Refuse(why);
+    }
     if policy.target == Target::Local {
         if let Err(why) = local_only(policy, &plan.destination) {
             return Decision::Refuse(why);
@@ -163,6 +199,18 @@ pub(crate) fn decide(policy: &Policy, plan: &Plan, marker: &Marker) -> Decision 
             plan.summary,
             plan.destination.describe()
         )),
+    }
+}
+
+/// Rule 1's first half, alone: a command scoped to the local stack checks it before it reads
+/// or connects to anything, and the guard checks it again on the plan.
+pub(crate) fn scope_allows(target: Target, scope: Scope) -> Result<(), String> {
+    match (target, scope) {
+        (Target::Prod, Scope::LocalOnly { command }) => Err(format!(
+            "`{command}` rebuilds the stores from scratch and runs on the local stack only; \
+             in production run the one step you mean (e.g. `cruddur --prod db schema-load`)"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -226,12 +274,12 @@ mod tests {
     use super::*;
 
     fn plan(destination: Destination) -> Plan {
-        Plan {
+        Plan::new(
             destination,
-            summary: "do it".into(),
-            actions: vec!["the one action".into()],
-            confirm: "name".into(),
-        }
+            "do it".into(),
+            vec![crate::ops::DdbOp::NoBackup.into()],
+            "name",
+        )
     }
 
     fn postgres(host: &str) -> Destination {
@@ -326,6 +374,44 @@ mod tests {
             }
         }
         assert_eq!(cases, 6 * 4 * 2 * 16);
+    }
+
+    /// A plan scoped to the local stack is refused in production whatever the flags say (before
+    /// a dry run, before a confirmation), and is an ordinary plan locally.
+    #[test]
+    fn a_local_only_plan_never_runs_in_production() {
+        let scope = Scope::LocalOnly { command: "setup" };
+        for bits in 0..32u8 {
+            let policy = Policy {
+                target: if bits & 16 != 0 {
+                    Target::Prod
+                } else {
+                    Target::Local
+                },
+                dry_run: bits & 1 != 0,
+                yes: bits & 2 != 0,
+                interactive: bits & 4 != 0,
+                override_prod_marker: bits & 8 != 0,
+                allow_remote_host: false,
+            };
+            let any = plan(postgres("localhost"));
+            let local_only = Plan { scope, ..any.clone() };
+            let got = decide(&policy, &local_only, &Marker::Unmarked);
+            if policy.target == Target::Prod {
+                assert_eq!(
+                    got,
+                    Decision::Refuse(
+                        "`setup` rebuilds the stores from scratch and runs on the local stack \
+                         only; in production run the one step you mean (e.g. `cruddur --prod db \
+                         schema-load`)"
+                            .into()
+                    ),
+                    "{policy:?}"
+                );
+            } else {
+                assert_eq!(got, decide(&policy, &any, &Marker::Unmarked), "{policy:?}");
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::ctx::Ctx;
 use crate::error::{refused, Stop};
-use crate::guard::{decide, Decision, Marker, Plan};
+use crate::guard::{decide, scope_allows, Decision, Marker, Plan, Scope};
+use crate::ops::Op;
 use crate::output::Outcome;
 
 /// What a write reports: a sentence for people (`Display`) and an object for machines.
@@ -54,6 +55,12 @@ pub(crate) fn reads(ctx: &Ctx, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// A command scoped to the local stack, checked before it reads or connects to anything (the
+/// guard checks its plan again): refused in `--prod`.
+pub(crate) fn in_scope(ctx: &Ctx, scope: Scope) -> Result<()> {
+    scope_allows(ctx.target, scope).map_err(refused)
+}
+
 /// What the guard let through.
 enum Go {
     DryRun,
@@ -69,7 +76,7 @@ fn check(ctx: &Ctx, plan: &Plan, marker: &Marker) -> Result<Go> {
         Decision::DryRun => Ok(Go::DryRun),
         Decision::Confirm => {
             ctx.printer
-                .confirm(&plan.said(), &plan.actions, &plan.confirm)?;
+                .confirm(&plan.said(), &plan.actions(), &plan.confirm)?;
             Ok(Go::Execute)
         }
         Decision::Execute => Ok(Go::Execute),
@@ -108,25 +115,28 @@ pub(crate) fn step<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<W::Repo
 fn show_executing(ctx: &Ctx, plan: &Plan) {
     if ctx.printer.verbose {
         let mut text = format!("executing: {}", plan.said());
-        for action in &plan.actions {
+        for action in plan.actions() {
             text.push_str("\n  - ");
-            text.push_str(action);
+            text.push_str(&action);
         }
         ctx.detail(text);
     }
 }
 
-/// A plan that was not carried out (`--dry-run`): the same lines a confirmation shows.
+/// A plan that was not carried out (`--dry-run`): the same lines a confirmation shows, and
+/// for machines the operations themselves.
 fn dry_run(plan: &Plan) -> Result<Outcome> {
     #[derive(Serialize)]
     struct DryRun<'a> {
         dry_run: bool,
         summary: String,
-        actions: &'a [String],
+        actions: Vec<String>,
+        ops: &'a [Op],
     }
     let summary = format!("would {}", plan.said());
+    let actions = plan.actions();
     let mut message = format!("dry run, nothing was done: {summary}");
-    for action in &plan.actions {
+    for action in &actions {
         message.push_str("\n  - ");
         message.push_str(action);
     }
@@ -135,7 +145,8 @@ fn dry_run(plan: &Plan) -> Result<Outcome> {
         DryRun {
             dry_run: true,
             summary,
-            actions: &plan.actions,
+            actions,
+            ops: &plan.ops,
         },
     )
 }

@@ -17,6 +17,7 @@ pub(crate) mod guarded;
 pub(crate) mod hosts;
 pub mod interrupt;
 pub(crate) mod migrations;
+pub(crate) mod ops;
 pub mod output;
 pub mod pg;
 pub(crate) mod poll;

@@ -19,41 +19,19 @@ use crate::ctx::Ctx;
 use crate::guard::{Destination, Plan};
 #[cfg(feature = "ec2")]
 use crate::guarded::{self, Prepared};
+#[cfg(feature = "ec2")]
+use crate::ops::{Ec2Op, Rule};
 use crate::output::Outcome;
 
+/// A rule as EC2 describes it.
 #[cfg(feature = "ec2")]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct RuleView {
-    pub protocol: Option<String>,
-    pub from_port: Option<i32>,
-    pub to_port: Option<i32>,
-    pub cidr: Option<String>,
-    pub description: Option<String>,
-}
-
-#[cfg(feature = "ec2")]
-impl RuleView {
-    #[cfg(feature = "ec2")]
-    fn of(rule: &SecurityGroupRule) -> RuleView {
-        RuleView {
-            protocol: rule.ip_protocol().map(String::from),
-            from_port: rule.from_port(),
-            to_port: rule.to_port(),
-            cidr: rule.cidr_ipv4().map(String::from),
-            description: rule.description().map(String::from),
-        }
-    }
-
-    #[cfg(feature = "ec2")]
-    fn describe(&self) -> String {
-        format!(
-            "{} {}-{} from {} ({})",
-            self.protocol.as_deref().unwrap_or("?"),
-            self.from_port.map_or("?".into(), |p| p.to_string()),
-            self.to_port.map_or("?".into(), |p| p.to_string()),
-            self.cidr.as_deref().unwrap_or("no IPv4 range"),
-            self.description.as_deref().unwrap_or("no description")
-        )
+fn rule_of(rule: &SecurityGroupRule) -> Rule {
+    Rule {
+        protocol: rule.ip_protocol().map(String::from),
+        from_port: rule.from_port(),
+        to_port: rule.to_port(),
+        cidr: rule.cidr_ipv4().map(String::from),
+        description: rule.description().map(String::from),
     }
 }
 
@@ -87,7 +65,7 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
             .map_err(|why| anyhow!("--ip / GITPOD_IP `{ip}` {why}; nothing was changed"))?,
         None => look_up_ip(ctx, &args.ip_url)?,
     };
-    let wanted = RuleView {
+    let wanted = Rule {
         protocol: Some("tcp".into()),
         from_port: Some(i32::from(args.port)),
         to_port: Some(i32::from(args.port)),
@@ -141,8 +119,8 @@ struct ModifyRule<'a> {
     group_id: &'a str,
     rule_id: &'a str,
     ip: Ipv4Addr,
-    before: RuleView,
-    wanted: RuleView,
+    before: Rule,
+    wanted: Rule,
 }
 
 #[cfg(feature = "ec2")]
@@ -152,8 +130,8 @@ struct RuleReport {
     rule_id: String,
     ip: String,
     changed: bool,
-    before: RuleView,
-    after: RuleView,
+    before: Rule,
+    after: Rule,
 }
 
 #[cfg(feature = "ec2")]
@@ -163,19 +141,12 @@ impl guarded::Report for RuleReport {}
 impl std::fmt::Display for RuleReport {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         if self.changed {
-            write!(
-                f,
-                "rule {}: {} → {}",
-                self.rule_id,
-                self.before.describe(),
-                self.after.describe()
-            )
+            write!(f, "rule {}: {} → {}", self.rule_id, self.before, self.after)
         } else {
             write!(
                 f,
                 "rule {} already allows {}; nothing changed",
-                self.rule_id,
-                self.before.describe()
+                self.rule_id, self.before
             )
         }
     }
@@ -186,20 +157,21 @@ impl guarded::Write for ModifyRule<'_> {
     type Report = RuleReport;
 
     fn plan(&self) -> Plan {
-        Plan {
-            destination: self.destination.clone(),
-            summary: format!(
+        Plan::new(
+            self.destination.clone(),
+            format!(
                 "rewrite ingress rule {} of security group {}",
                 self.rule_id, self.group_id
             ),
-            actions: vec![format!(
-                "ModifySecurityGroupRules {}: {} → {}",
-                self.rule_id,
-                self.before.describe(),
-                self.wanted.describe()
-            )],
-            confirm: self.rule_id.to_string(),
-        }
+            vec![Ec2Op::ModifySecurityGroupRule {
+                group_id: self.group_id.to_string(),
+                rule_id: self.rule_id.to_string(),
+                before: self.before.clone(),
+                after: self.wanted.clone(),
+            }
+            .into()],
+            self.rule_id.to_string(),
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<RuleReport> {
@@ -258,7 +230,7 @@ async fn read_rule(
     place: &str,
     group_id: &str,
     rule_id: &str,
-) -> Result<RuleView> {
+) -> Result<Rule> {
     let output = client
         .describe_security_group_rules()
         .filters(Filter::builder().name("group-id").values(group_id).build())
@@ -280,7 +252,7 @@ async fn read_rule(
             "rule {rule_id} is an egress rule; DB_SG_RULE_ID must name the ingress rule"
         ));
     }
-    Ok(RuleView::of(rule))
+    Ok(rule_of(rule))
 }
 
 /// This machine's public IP, from a page that answers with it (checkip.amazonaws.com by

@@ -6,14 +6,16 @@ use anyhow::Result;
 
 use crate::cli::SetupArgs;
 use crate::ctx::Ctx;
-use crate::db::setup::{refuse_prod, Rebuild, SetupOptions, Step};
+use crate::db::setup::{Rebuild, SetupOptions, Step};
 use crate::ddb::schema_load::TableOptions;
 use crate::ddb::seed::SeedOptions;
+use crate::guard::Scope;
 use crate::guarded::{self, Prepared};
 use crate::output::Outcome;
 
 pub(crate) fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
-    refuse_prod(ctx, "setup")?;
+    let scope = Scope::LocalOnly { command: "setup" };
+    guarded::in_scope(ctx, scope)?;
     // The ddb steps' own defaults (a test keeps them equal to the flags'), with these two set.
     let table = TableOptions {
         if_not_exists: true,
@@ -24,7 +26,7 @@ pub(crate) fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
         ..SeedOptions::default()
     };
     let ddb = ctx.ddb()?;
-    let mut rebuild = Rebuild::database(ctx, &SetupOptions::new(&setup.pool, &setup.dir))?;
+    let mut rebuild = Rebuild::database(ctx, &SetupOptions::new(&setup.pool, &setup.dir), scope)?;
     rebuild.summary = format!(
         "set up the local stack from scratch: database `{}` and table `{}` at {}",
         ctx.pg()?.dbname,

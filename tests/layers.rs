@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("interrupt", 1),
     ("poll", 1),
     ("output", 2),
+    ("ops", 3),
     ("guard", 3),
     ("app", 4),
     ("pg/params", 4),

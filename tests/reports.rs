@@ -140,6 +140,8 @@ pub(crate) struct DryRun {
     pub dry_run: bool,
     pub summary: String,
     pub actions: Vec<String>,
+    /// The operations, as data: `{"store": …, "op": …, fields}` (pinned whole in whole.rs).
+    pub ops: Vec<serde_json::Value>,
 }
 
 /// `cruddur rds update-sg-rule --json`.

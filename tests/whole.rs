@@ -2,7 +2,7 @@
 //! fragment check would let a stray line, a lost one or a reordered plan through; these fail
 //! on any change, which must then be a deliberate one.
 
-use crate::harness::{cruddur, TestDb};
+use crate::harness::{cruddur, TestDb, TestTable};
 
 #[test]
 fn a_plan_and_its_report_whole() {
@@ -32,6 +32,76 @@ fn a_plan_and_its_report_whole() {
             "dry run, nothing was done: would drop database `{name}` (Postgres database `{name}` at {server})\n  - DROP DATABASE IF EXISTS \"{name}\"\n"
         ))
         .run();
+}
+
+/// `--dry-run --json` gives a machine the plan's operations, each its store, its name and its
+/// fields, beside the lines a person reads.
+#[test]
+fn a_dry_run_gives_machines_its_operations() {
+    let db = TestDb::new("wh_ops");
+    let (name, server) = (&db.name, db.server());
+    cruddur(&["db", "create", "--dry-run", "--json"])
+        .db(&db)
+        .stdout_is(&format!(
+            r#"{{
+  "dry_run": true,
+  "summary": "would create database `{name}` (Postgres database `{name}` at {server})",
+  "actions": [
+    "CREATE DATABASE \"{name}\""
+  ],
+  "ops": [
+    {{
+      "store": "postgres",
+      "op": "statement",
+      "sql": "CREATE DATABASE \"{name}\""
+    }}
+  ]
+}}
+"#
+        ))
+        .stderr_is("")
+        .run();
+    let table = TestTable::new("wh-ops");
+    let (name, endpoint) = (&table.name, &table.endpoint);
+    cruddur(&[
+        "ddb",
+        "schema-load",
+        "--no-stream",
+        "--wait-timeout",
+        "90s",
+        "--dry-run",
+        "--json",
+    ])
+    .table(&table)
+    .stdout_is(&format!(
+        r#"{{
+  "dry_run": true,
+  "summary": "would create table `{name}` (billed capacity) (DynamoDB table `{name}` at {endpoint})",
+  "actions": [
+    "CreateTable {name}: pk (HASH, S) + sk (RANGE, S); index message-group-sk-index on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; no stream (--no-stream); deletion protection off",
+    "DescribeTable until ACTIVE (up to 90s)"
+  ],
+  "ops": [
+    {{
+      "store": "dynamodb",
+      "op": "create_table",
+      "table": "{name}",
+      "index": "message-group-sk-index",
+      "stream": false,
+      "deletion_protection": false,
+      "if_not_exists": false
+    }},
+    {{
+      "store": "dynamodb",
+      "op": "wait_active",
+      "timeout_seconds": 90.0
+    }}
+  ]
+}}
+"#
+    ))
+    .stderr_is("")
+    .run();
 }
 
 #[test]

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::ctx::Ctx;
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::PgOp;
 use crate::output::Outcome;
 use crate::pg::database_exists;
 use crate::pg::{db_message, quote_ident, PgTarget};
@@ -75,12 +76,15 @@ impl Write for CreateDatabase<'_> {
     type Report = CreateReport;
 
     fn plan(&self) -> Plan {
-        Plan {
-            destination: self.pg.destination(),
-            summary: format!("create database `{}`", self.pg.dbname),
-            actions: vec![self.statement.clone()],
-            confirm: self.pg.dbname.clone(),
-        }
+        Plan::new(
+            self.pg.destination(),
+            format!("create database `{}`", self.pg.dbname),
+            vec![PgOp::Statement {
+                sql: self.statement.clone(),
+            }
+            .into()],
+            &self.pg.dbname,
+        )
     }
 
     fn execute(mut self, _: &Ctx) -> Result<CreateReport> {

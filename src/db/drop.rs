@@ -13,6 +13,7 @@ use crate::ctx::Ctx;
 use crate::error::refused;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::{Op, PgOp};
 use crate::output::Outcome;
 use crate::pg::{database_exists, marker};
 use crate::pg::{db_message, quote_ident, sessions, PgTarget, Session};
@@ -127,22 +128,33 @@ impl Write for DropDatabase<'_> {
     type Report = DropReport;
 
     fn plan(&self) -> Plan {
-        let mut actions = Vec::new();
+        let mut ops: Vec<Op> = Vec::new();
         if self.terminate == Terminate::Backend {
-            actions.push(TERMINATE.replace("$1", &format!("'{}'", self.pg.dbname)));
+            ops.push(
+                PgOp::Statement {
+                    sql: TERMINATE.replace("$1", &format!("'{}'", self.pg.dbname)),
+                }
+                .into(),
+            );
         }
-        actions.push(self.statement());
-        actions.extend(
-            self.sessions
-                .iter()
-                .map(|s| format!("terminating session {}", s.describe())),
+        ops.push(
+            PgOp::Statement {
+                sql: self.statement(),
+            }
+            .into(),
         );
-        Plan {
-            destination: self.pg.destination(),
-            summary: format!("drop database `{}`", self.pg.dbname),
-            actions,
-            confirm: self.pg.dbname.clone(),
-        }
+        ops.extend(self.sessions.iter().map(|s| {
+            PgOp::TerminateSession {
+                session: s.describe(),
+            }
+            .into()
+        }));
+        Plan::new(
+            self.pg.destination(),
+            format!("drop database `{}`", self.pg.dbname),
+            ops,
+            &self.pg.dbname,
+        )
     }
 
     fn marker(&self) -> Marker {

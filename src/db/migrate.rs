@@ -17,6 +17,7 @@ use crate::migrations::{
     read_all, read_state, statuses, Folder, Migration, State, Version, CREATE_MARKER,
     CREATE_RECORDS,
 };
+use crate::ops::{Op, PgOp};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::sql;
@@ -148,39 +149,36 @@ impl Write for Migrate<'_> {
     type Report = MigrateReport;
 
     fn plan(&self) -> Plan {
-        let mut actions: Vec<String> = self
+        let mut ops: Vec<Op> = self
             .pending
             .iter()
             .map(|p| {
-                let (m, n) = (p.migration, p.statements.len());
-                format!(
-                    "{}_{}: {n} statement{} from {}, then last_successful_run = {}{}",
-                    m.version.0,
-                    m.name,
-                    if n == 1 { "" } else { "s" },
-                    m.shown,
-                    p.marker_after.0,
-                    if n == 0 {
-                        " (its migrate_sql is empty)"
-                    } else {
-                        ""
-                    }
-                )
+                let m = p.migration;
+                PgOp::Migrate {
+                    version: m.version.0.to_string(),
+                    name: m.name.clone(),
+                    file: m.shown.clone(),
+                    statements: p.statements.len(),
+                    marker_after: p.marker_after.0.to_string(),
+                }
+                .into()
             })
             .collect();
         let n = self.pending.len();
-        if let Some(note) = crate::pg::protection_note(self.pg) {
-            actions.insert(0, note);
+        // cruddur takes no RDS snapshot (that needs RDS permissions and minutes): the plan says
+        // what protects the data instead.
+        if self.pg.target == crate::target::Target::Prod {
+            ops.insert(0, PgOp::NoSnapshot.into());
         }
-        Plan {
-            destination: self.pg.destination(),
-            summary: format!(
+        Plan::new(
+            self.pg.destination(),
+            format!(
                 "apply {n} migration{}, oldest first, each in one transaction with its marker",
                 if n == 1 { "" } else { "s" }
             ),
-            actions,
-            confirm: self.pg.dbname.clone(),
-        }
+            ops,
+            &self.pg.dbname,
+        )
     }
 
     fn marker(&self) -> Marker {

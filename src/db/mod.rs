@@ -27,6 +27,7 @@ use crate::guard::{Marker, Plan};
 use crate::guarded::{Report, Write};
 use crate::migrations::read_state;
 use crate::migrations::{find_folder, Folder};
+use crate::ops::{Op, PgOp};
 use crate::output::Outcome;
 pub(crate) use crate::pg::run::{run_statements, split};
 use crate::pg::{db_message, mark_statement, PgTarget};
@@ -200,37 +201,48 @@ impl Write for LoadFile<'_> {
     type Report = LoadReport;
 
     fn plan(&self) -> Plan {
-        let mut actions: Vec<String> = self
+        let mut ops: Vec<Op> = self
             .statements
             .iter()
             .map(|s| {
-                let (line, _) = sql::line_col(&self.source.text, s.start);
-                let first = s.text.lines().next().unwrap_or("");
-                format!("line {line}: {}", crate::text::cut(first, 80))
+                PgOp::FileStatement {
+                    line: sql::line_col(&self.source.text, s.start).0,
+                    sql: s.text.to_string(),
+                }
+                .into()
             })
             .collect();
-        actions.extend(self.mark.clone());
+        ops.extend(
+            self.mark
+                .iter()
+                .map(|sql| PgOp::Statement { sql: sql.clone() }.into()),
+        );
         if let Some(applied) = self.before.as_ref().and_then(Tables::applied) {
-            actions.push(format!(
-                "if the file replaces a table: reset schema_information to 0 (now {applied}) and \
-                 clear cruddur's migration records, so that `cruddur db migrate` applies them again"
-            ));
+            ops.push(
+                PgOp::ResetMigrations {
+                    applied: applied.to_string(),
+                }
+                .into(),
+            );
         }
         if let Err(why) = &self.marker {
-            actions.push(format!(
-                "(the environment marker could not be read: {why:#})"
-            ));
+            ops.push(
+                PgOp::MarkerUnreadable {
+                    why: format!("{why:#}"),
+                }
+                .into(),
+            );
         }
-        Plan {
-            destination: self.pg.destination(),
-            summary: format!(
+        Plan::new(
+            self.pg.destination(),
+            format!(
                 "run {} statements of {} in one transaction",
                 self.statements.len(),
                 self.source.name
             ),
-            actions,
-            confirm: self.pg.dbname.clone(),
-        }
+            ops,
+            &self.pg.dbname,
+        )
     }
 
     fn marker(&self) -> Marker {

@@ -14,6 +14,7 @@ use crate::ctx::Ctx;
 use crate::guard::{Destination, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::migrations::{camel, find_folder};
+use crate::ops::FileOp;
 use crate::output::Outcome;
 
 pub(super) fn run(ctx: &Ctx, args: &NewMigrationArgs) -> Result<Outcome> {
@@ -100,22 +101,31 @@ impl Write for NewFile {
     type Report = NewFileReport;
 
     fn plan(&self) -> Plan {
-        let mut actions = Vec::new();
+        let mut ops = Vec::new();
         if self.create {
-            actions.push(format!("create the folder {}", self.shown_folder));
+            ops.push(
+                FileOp::CreateFolder {
+                    path: self.shown_folder.clone(),
+                }
+                .into(),
+            );
         }
-        actions.push(format!(
-            "write {}: class {}, version {}",
-            self.shown, self.class, self.version
-        ));
-        Plan {
-            destination: Destination::File {
+        ops.push(
+            FileOp::WriteMigration {
+                path: self.shown.clone(),
+                class: self.class.clone(),
+                version: self.version.to_string(),
+            }
+            .into(),
+        );
+        Plan::new(
+            Destination::File {
                 path: self.shown.clone(),
             },
-            summary: format!("write {}", self.shown),
-            actions,
-            confirm: self.shown.clone(),
-        }
+            format!("write {}", self.shown),
+            ops,
+            &self.shown,
+        )
     }
 
     fn execute(self, _: &Ctx) -> Result<NewFileReport> {

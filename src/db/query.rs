@@ -16,6 +16,7 @@ use crate::cli::QueryArgs;
 use crate::ctx::Ctx;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::PgOp;
 use crate::output::{Column, Outcome};
 use crate::pg::marker;
 use crate::pg::{db_message, PgTarget, TextParam};
@@ -115,21 +116,24 @@ impl Write for RunQuery<'_> {
     type Report = QueryResult;
 
     fn plan(&self) -> Plan {
-        let given: Vec<String> = self
+        let values = self
             .params
             .iter()
             .zip(&self.values)
-            .map(|(n, v)| format!("{n} = '{}'", crate::text::visible(v.0)))
+            .map(|(n, v)| (n.to_string(), v.0.to_string()))
             .collect();
-        Plan {
-            destination: self.pg.destination(),
-            summary: format!("run `{}` ({}), which writes", self.name, self.file),
-            actions: vec![
-                self.statement.clone(),
-                format!("parameters: {}", given.join(", ")),
+        Plan::new(
+            self.pg.destination(),
+            format!("run `{}` ({}), which writes", self.name, self.file),
+            vec![
+                PgOp::Statement {
+                    sql: self.statement.clone(),
+                }
+                .into(),
+                PgOp::Parameters { values }.into(),
             ],
-            confirm: self.pg.dbname.clone(),
-        }
+            &self.pg.dbname,
+        )
     }
 
     fn marker(&self) -> Marker {

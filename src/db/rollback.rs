@@ -16,6 +16,7 @@ use crate::ctx::Ctx;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::migrations::{read_all, read_state, statuses, Migration, State};
+use crate::ops::{Op, PgOp};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::sql;
@@ -139,38 +140,35 @@ impl Write for Rollback<'_> {
     type Report = RollbackReport;
 
     fn plan(&self) -> Plan {
-        let mut actions: Vec<String> = self
+        let mut ops: Vec<Op> = self
             .undo
             .iter()
             .map(|u| {
-                let (m, n) = (u.migration, u.statements.len());
-                format!(
-                    "undo {}_{}: {n} statement{} of its rollback_sql, then last_successful_run = {}{}",
-                    m.version.0,
-                    m.name,
-                    if n == 1 { "" } else { "s" },
-                    u.marker_after,
-                    if n == 0 {
-                        " (its rollback_sql is empty: only the marker moves)"
-                    } else {
-                        ""
-                    }
-                )
+                let m = u.migration;
+                PgOp::Rollback {
+                    version: m.version.0.to_string(),
+                    name: m.name.clone(),
+                    statements: u.statements.len(),
+                    marker_after: u.marker_after.to_string(),
+                }
+                .into()
             })
             .collect();
         let n = self.undo.len();
-        if let Some(note) = crate::pg::protection_note(self.pg) {
-            actions.insert(0, note);
+        // cruddur takes no RDS snapshot (that needs RDS permissions and minutes): the plan says
+        // what protects the data instead.
+        if self.pg.target == crate::target::Target::Prod {
+            ops.insert(0, PgOp::NoSnapshot.into());
         }
-        Plan {
-            destination: self.pg.destination(),
-            summary: format!(
+        Plan::new(
+            self.pg.destination(),
+            format!(
                 "roll back {n} migration{}, newest first, each in one transaction with its marker",
                 if n == 1 { "" } else { "s" }
             ),
-            actions,
-            confirm: self.pg.dbname.clone(),
-        }
+            ops,
+            &self.pg.dbname,
+        )
     }
 
     fn marker(&self) -> Marker {

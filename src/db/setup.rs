@@ -12,13 +12,13 @@ use super::{create, drop, migrate, prepare_load, split, update_cognito_user_ids,
 use crate::app::SqlSource;
 use crate::cli::{DbSetupArgs, MigrationsDirArgs, PoolArgs};
 use crate::cognito::Pool;
-use crate::ctx::{Ctx, Target};
+use crate::ctx::Ctx;
 use crate::ddb::schema_load::{CreateTable, TableOptions};
 use crate::ddb::seed::SeedOptions;
-use crate::error::refused;
-use crate::guard::{Marker, Plan};
+use crate::guard::{Marker, Plan, Scope};
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::migrations::{find_folder, read_all, Folder};
+use crate::ops::{PgOp, SetupStep};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::steps::{Step as StepLine, StepEnd, Steps};
@@ -42,7 +42,13 @@ impl SetupOptions {
 }
 
 pub(crate) fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
-    let rebuild = Rebuild::database(ctx, &SetupOptions::new(&args.pool, &args.dir))?;
+    let rebuild = Rebuild::database(
+        ctx,
+        &SetupOptions::new(&args.pool, &args.dir),
+        Scope::LocalOnly {
+            command: "db setup",
+        },
+    )?;
     guarded::run(ctx, Prepared::Write(rebuild))
 }
 
@@ -79,39 +85,45 @@ impl Step {
         }
     }
 
-    /// The plan's line for this step.
-    fn describe(&self, ctx: &Ctx) -> String {
+    /// The step as the plan shows it.
+    fn planned(&self, ctx: &Ctx) -> SetupStep {
         match self {
-            Step::Drop => {
-                "drop the database, terminating its sessions (DROP DATABASE … WITH (FORCE) on \
-                 Postgres 13 and later, pg_terminate_backend before)"
-                    .into()
-            }
-            Step::Create => "create it".into(),
-            Step::SchemaLoad(source) => format!(
-                "load {} in one transaction, marking the database `local`",
-                source.name
-            ),
-            Step::Seed(source) => format!("load {} in one transaction", source.name),
-            Step::Link(Some(pool)) => format!("link users to Cognito pool {}", pool.id),
-            Step::Link(None) => "skip linking Cognito users (no AWS_COGNITO_USER_POOL_ID)".into(),
-            Step::Migrate(Some(folder)) => {
-                format!("apply the pending migrations of {}", folder.shown)
-            }
-            Step::Migrate(None) => format!(
-                "skip the migrations (no migrations folder: {})",
-                ctx.app().map_or_else(|e| format!("{e:#}"), |app| app.migrations_missing())
-            ),
-            Step::TableLoad(_) => match ctx.ddb() {
-                Ok(ddb) => format!("create DynamoDB table `{}` unless it exists", ddb.table),
-                Err(error) => format!("create the DynamoDB table ({error:#})"),
+            Step::Drop => SetupStep::Drop,
+            Step::Create => SetupStep::Create,
+            Step::SchemaLoad(source) => SetupStep::SchemaLoad {
+                file: source.name.clone(),
             },
-            Step::TableSeed(seed) => format!(
-                "seed conversation {} (replacing it) between {} and {} when both are users, else the oldest two users",
-                seed.message_group_uuid,
-                crate::users::DEFAULT_PAIR[0],
-                crate::users::DEFAULT_PAIR[1]
-            ),
+            Step::Seed(source) => SetupStep::Seed {
+                file: source.name.clone(),
+            },
+            Step::Link(pool) => SetupStep::Link {
+                pool: pool.as_ref().map(|pool| pool.id.clone()),
+            },
+            Step::Migrate(Some(folder)) => SetupStep::Migrate {
+                folder: Some(folder.shown.clone()),
+                missing: None,
+            },
+            Step::Migrate(None) => SetupStep::Migrate {
+                folder: None,
+                missing: Some(
+                    ctx.app()
+                        .map_or_else(|e| format!("{e:#}"), |app| app.migrations_missing()),
+                ),
+            },
+            Step::TableLoad(_) => match ctx.ddb() {
+                Ok(ddb) => SetupStep::TableLoad {
+                    table: Some(ddb.table.clone()),
+                    error: None,
+                },
+                Err(error) => SetupStep::TableLoad {
+                    table: None,
+                    error: Some(format!("{error:#}")),
+                },
+            },
+            Step::TableSeed(seed) => SetupStep::TableSeed {
+                message_group_uuid: seed.message_group_uuid.clone(),
+                between: crate::users::DEFAULT_PAIR.map(String::from),
+            },
         }
     }
 
@@ -168,13 +180,20 @@ pub(crate) struct Rebuild<'a> {
     /// What the database says it is, now (a local rebuild refuses one marked `prod`).
     marker: Marker,
     pub summary: String,
+    /// The local stack only, named by its command (`db setup`, `setup`).
+    pub scope: Scope,
 }
 
 impl<'a> Rebuild<'a> {
     /// The steps of `db setup`. The files are read and split now: a missing file, or one that
     /// cannot be split, stops the rebuild before anything is dropped.
-    pub(crate) fn database(ctx: &'a Ctx, options: &SetupOptions) -> Result<Rebuild<'a>> {
-        refuse_prod(ctx, "db setup")?;
+    pub(crate) fn database(
+        ctx: &'a Ctx,
+        options: &SetupOptions,
+        scope: Scope,
+    ) -> Result<Rebuild<'a>> {
+        // Refused before anything is read or connected to; the guard checks the plan again.
+        guarded::in_scope(ctx, scope)?;
         let pg = ctx.pg()?;
         let app = ctx.app()?;
         let (schema, seed) = (app.schema(None)?, app.seed(None)?);
@@ -203,6 +222,7 @@ impl<'a> Rebuild<'a> {
             ],
             marker,
             summary: format!("rebuild database `{}` from scratch", pg.dbname),
+            scope,
         })
     }
 }
@@ -250,8 +270,18 @@ impl Write for Rebuild<'_> {
     fn plan(&self) -> Plan {
         Plan {
             destination: self.pg.destination(),
+            scope: self.scope,
             summary: self.summary.clone(),
-            actions: self.steps.iter().map(|s| s.describe(self.ctx)).collect(),
+            ops: self
+                .steps
+                .iter()
+                .map(|s| {
+                    PgOp::Step {
+                        step: s.planned(self.ctx),
+                    }
+                    .into()
+                })
+                .collect(),
             confirm: self.pg.dbname.clone(),
         }
     }
@@ -282,15 +312,4 @@ impl Write for Rebuild<'_> {
             steps,
         })
     }
-}
-
-/// The commands that rebuild from scratch are for the local stack only.
-pub(crate) fn refuse_prod(ctx: &Ctx, command: &str) -> Result<()> {
-    if ctx.target == Target::Prod {
-        return Err(refused(format!(
-            "`{command}` rebuilds the stores from scratch and runs on the local stack only; \
-             in production run the one step you mean (e.g. `cruddur --prod db schema-load`)"
-        )));
-    }
-    Ok(())
 }

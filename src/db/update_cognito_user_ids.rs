@@ -14,6 +14,7 @@ use crate::cognito::{list_users, Pool, PoolUser};
 use crate::ctx::Ctx;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::PgOp;
 use crate::output::Outcome;
 use crate::pg::{db_message, marker, PgTarget};
 
@@ -154,28 +155,28 @@ impl Write for Link<'_> {
     type Report = LinkReport;
 
     fn plan(&self) -> Plan {
-        let actions = self
+        let ops = self
             .updates
             .iter()
-            .map(|(handle, sub, current)| match current {
-                None => format!("{handle}: no row in public.users, nothing to set"),
-                Some(Some(old)) if old == sub => format!("{handle}: already {sub}"),
-                Some(old) => format!(
-                    "{handle}: cognito_user_id {} → {sub}",
-                    old.as_deref().unwrap_or("NULL")
-                ),
+            .map(|(handle, sub, current)| {
+                PgOp::LinkUser {
+                    handle: handle.clone(),
+                    sub: sub.clone(),
+                    current: current.clone(),
+                }
+                .into()
             })
             .collect();
-        Plan {
-            destination: self.pg.destination(),
-            summary: format!(
+        Plan::new(
+            self.pg.destination(),
+            format!(
                 "link {} handle(s) of Cognito pool {} to `public.users` in one transaction",
                 self.updates.len(),
                 self.pool_id
             ),
-            actions,
-            confirm: self.pg.dbname.clone(),
-        }
+            ops,
+            &self.pg.dbname,
+        )
     }
 
     fn marker(&self) -> Marker {

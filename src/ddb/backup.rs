@@ -16,6 +16,7 @@ use crate::ctx::{Ctx, Target};
 use crate::dynamodb::Ddb;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::{DdbOp, StreamReason};
 use crate::output::Outcome;
 
 pub(super) fn run(ctx: &Ctx, command: &BackupCommand) -> Result<Outcome> {
@@ -89,11 +90,11 @@ pub(crate) struct TakeBackup<'a> {
 }
 
 impl TakeBackup<'_> {
-    fn action(&self) -> String {
-        format!(
-            "CreateBackup of `{}` named `{}` (on-demand: seconds, whatever its size)",
-            self.ddb.table, self.name
-        )
+    fn op(&self) -> DdbOp {
+        DdbOp::CreateBackup {
+            table: self.ddb.table.clone(),
+            name: self.name.clone(),
+        }
     }
 
     async fn take(&self) -> Result<BackupReport> {
@@ -144,12 +145,12 @@ impl Write for TakeBackup<'_> {
     type Report = BackupReport;
 
     fn plan(&self) -> Plan {
-        Plan {
-            destination: self.ddb.destination(),
-            summary: format!("back up table `{}`", self.ddb.table),
-            actions: vec![self.action()],
-            confirm: self.ddb.table.clone(),
-        }
+        Plan::new(
+            self.ddb.destination(),
+            format!("back up table `{}`", self.ddb.table),
+            vec![self.op().into()],
+            &self.ddb.table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<BackupReport> {
@@ -218,14 +219,15 @@ impl<W: Write> Write for WithBackup<'_, W> {
         let mut plan = self.write.plan();
         match &self.backup {
             Backup::NotDue => {}
-            Backup::Declined => plan.actions.insert(
+            Backup::Declined => plan.ops.insert(0, DdbOp::NoBackup.into()),
+            Backup::Take(take) => plan.ops.insert(
                 0,
-                "no backup first (--no-backup): what this changes cannot be restored by cruddur"
-                    .to_string(),
+                DdbOp::BackupFirst {
+                    table: take.ddb.table.clone(),
+                    name: take.name.clone(),
+                }
+                .into(),
             ),
-            Backup::Take(take) => plan
-                .actions
-                .insert(0, format!("first {}; stop if it fails", take.action())),
         }
         plan
     }
@@ -424,28 +426,28 @@ impl Write for Restore {
     type Report = RestoreReport;
 
     fn plan(&self) -> Plan {
-        Plan {
-            destination: self.into.destination(),
-            summary: format!(
-                "restore backup `{}` into the new table `{}`",
-                self.backup.name, self.into.table
+        let into = &self.into.table;
+        Plan::new(
+            self.into.destination(),
+            format!(
+                "restore backup `{}` into the new table `{into}`",
+                self.backup.name
             ),
-            actions: vec![
-                format!(
-                    "RestoreTableFromBackup {} → `{}`",
-                    self.backup.arn, self.into.table
-                ),
-                format!(
-                    "DescribeTable until ACTIVE (up to {})",
-                    crate::text::duration(self.wait)
-                ),
-                format!(
-                    "UpdateTable `{}`: turn on its stream (NEW_IMAGE) if the restore left it off, as the app's table has it",
-                    self.into.table
-                ),
+            vec![
+                DdbOp::RestoreBackup {
+                    arn: self.backup.arn.clone(),
+                    into: into.clone(),
+                }
+                .into(),
+                DdbOp::WaitActive { timeout: self.wait }.into(),
+                DdbOp::EnableStream {
+                    table: into.clone(),
+                    reason: StreamReason::Restore,
+                }
+                .into(),
             ],
-            confirm: self.into.table.clone(),
-        }
+            into,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<RestoreReport> {

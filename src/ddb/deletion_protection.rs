@@ -13,6 +13,7 @@ use crate::ctx::Ctx;
 use crate::dynamodb::Ddb;
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::DdbOp;
 use crate::output::Outcome;
 
 #[derive(Debug, Serialize)]
@@ -83,9 +84,9 @@ impl Write for SetProtection<'_> {
 
     fn plan(&self) -> Plan {
         let (table, on) = (&self.ddb.table, self.on);
-        Plan {
-            destination: self.ddb.destination(),
-            summary: format!(
+        Plan::new(
+            self.ddb.destination(),
+            format!(
                 "turn deletion protection {} on table `{table}`{}",
                 words(on),
                 if on {
@@ -94,11 +95,13 @@ impl Write for SetProtection<'_> {
                     " (DeleteTable is then allowed)"
                 }
             ),
-            actions: vec![format!(
-                "UpdateTable {table}: DeletionProtectionEnabled = {on}"
-            )],
-            confirm: table.clone(),
-        }
+            vec![DdbOp::SetDeletionProtection {
+                table: table.clone(),
+                on,
+            }
+            .into()],
+            table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<ProtectionReport> {

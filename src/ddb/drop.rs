@@ -11,6 +11,7 @@ use crate::ctx::Ctx;
 use crate::dynamodb::Ddb;
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::DdbOp;
 use crate::output::Outcome;
 
 pub(super) fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
@@ -68,19 +69,16 @@ impl Write for DeleteTable<'_> {
 
     fn plan(&self) -> Plan {
         let table = &self.ddb.table;
-        Plan {
-            destination: self.ddb.destination(),
-            summary: format!("delete table `{table}` and every item in it"),
-            actions: vec![format!(
-                "DeleteTable {table}{}",
-                if self.if_exists {
-                    " (a missing table is fine: --if-exists)"
-                } else {
-                    ""
-                }
-            )],
-            confirm: table.clone(),
-        }
+        Plan::new(
+            self.ddb.destination(),
+            format!("delete table `{table}` and every item in it"),
+            vec![DdbOp::DeleteTable {
+                table: table.clone(),
+                if_exists: self.if_exists,
+            }
+            .into()],
+            table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<DeleteReport> {

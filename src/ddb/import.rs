@@ -23,6 +23,7 @@ use crate::dynamodb::limits;
 use crate::dynamodb::Ddb;
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::DdbOp;
 use crate::output::Outcome;
 
 pub(super) fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
@@ -112,21 +113,22 @@ impl Write for Import<'_> {
     type Report = ImportReport;
 
     fn plan(&self) -> Plan {
-        Plan {
-            destination: self.ddb.destination(),
-            summary: format!(
+        Plan::new(
+            self.ddb.destination(),
+            format!(
                 "import {} items from {} (items with the same keys are replaced)",
                 self.valid,
                 self.path.display()
             ),
-            actions: vec![format!(
-                "{} BatchWriteItem requests, up to {} in flight; {} malformed lines skipped",
-                self.valid.div_ceil(batch::BATCH_SIZE),
-                self.options.concurrency,
-                self.skipped.len()
-            )],
-            confirm: self.ddb.table.clone(),
-        }
+            vec![DdbOp::ImportItems {
+                items: self.valid,
+                requests: self.valid.div_ceil(batch::BATCH_SIZE),
+                concurrency: self.options.concurrency,
+                skipped_lines: self.skipped.len(),
+            }
+            .into()],
+            &self.ddb.table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<ImportReport> {

@@ -20,6 +20,7 @@ use crate::ctx::Ctx;
 use crate::dynamodb::Ddb;
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::{DdbOp, StreamReason};
 use crate::output::Outcome;
 use crate::poll::{self, Probe, Wait};
 
@@ -191,30 +192,30 @@ impl Write for ServerExport<'_> {
     type Report = ExportReport;
 
     fn plan(&self) -> Plan {
-        let mut actions = Vec::new();
+        let table = &self.ddb.table;
+        let mut ops = Vec::new();
         if self.turn_on_pitr {
-            actions.push(format!(
-                "UpdateContinuousBackups `{}`: point-in-time recovery on (--enable-pitr)",
-                self.ddb.table
-            ));
+            ops.push(
+                DdbOp::EnablePitr {
+                    table: table.clone(),
+                }
+                .into(),
+            );
         }
-        actions.push(format!(
-            "ExportTableToPointInTime `{}` to {} (full export, DynamoDB JSON, gzip; no read capacity spent)",
-            self.ddb.table, self.place
-        ));
-        actions.push(match self.wait {
-            Some(wait) => format!(
-                "DescribeExport until it is done (up to {})",
-                crate::text::duration(wait)
-            ),
-            None => "print the export's ARN without waiting (--no-wait)".to_string(),
-        });
-        Plan {
-            destination: self.ddb.destination(),
-            summary: format!("export table `{}` to {}", self.ddb.table, self.place),
-            actions,
-            confirm: self.ddb.table.clone(),
-        }
+        ops.push(
+            DdbOp::ExportToS3 {
+                table: table.clone(),
+                to: self.place.to_string(),
+            }
+            .into(),
+        );
+        ops.push(DdbOp::WaitExport { timeout: self.wait }.into());
+        Plan::new(
+            self.ddb.destination(),
+            format!("export table `{table}` to {}", self.place),
+            ops,
+            table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<ExportReport> {
@@ -409,31 +410,27 @@ impl Write for ServerImport<'_> {
     type Report = S3ImportReport;
 
     fn plan(&self) -> Plan {
-        Plan {
-            destination: self.ddb.destination(),
-            summary: format!(
-                "build the new table `{}` from {}",
-                self.ddb.table, self.place
-            ),
-            actions: vec![
-                format!(
-                    "ImportTable {} (DynamoDB JSON, {}) into `{}`: pk (HASH) + sk (RANGE); index {} on message_group_uuid + sk; PROVISIONED 5/5",
-                    self.place,
-                    if self.gzip { "gzip" } else { "not compressed" },
-                    self.ddb.table,
-                    crate::dynamodb::INDEX
-                ),
-                format!(
-                    "DescribeImport until it is done, then the table ACTIVE (up to {})",
-                    crate::text::duration(self.wait)
-                ),
-                format!(
-                    "UpdateTable `{}`: turn on its stream (NEW_IMAGE), which ImportTable cannot make",
-                    self.ddb.table
-                ),
+        let table = &self.ddb.table;
+        Plan::new(
+            self.ddb.destination(),
+            format!("build the new table `{table}` from {}", self.place),
+            vec![
+                DdbOp::ImportFromS3 {
+                    from: self.place.to_string(),
+                    gzip: self.gzip,
+                    table: table.clone(),
+                    index: crate::dynamodb::INDEX.to_string(),
+                }
+                .into(),
+                DdbOp::WaitImport { timeout: self.wait }.into(),
+                DdbOp::EnableStream {
+                    table: table.clone(),
+                    reason: StreamReason::Import,
+                }
+                .into(),
             ],
-            confirm: self.ddb.table.clone(),
-        }
+            table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<S3ImportReport> {

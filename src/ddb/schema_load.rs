@@ -19,6 +19,7 @@ use crate::ctx::Ctx;
 use crate::dynamodb::{Ddb, INDEX};
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::DdbOp;
 use crate::output::Outcome;
 use crate::poll::{self, Probe, Wait};
 
@@ -215,36 +216,25 @@ impl Write for CreateTable<'_> {
 
     fn plan(&self) -> Plan {
         let (ddb, options) = (self.ddb, self.options);
-        Plan {
-            destination: ddb.destination(),
-            summary: format!("create table `{}` (billed capacity)", ddb.table),
-            actions: vec![
-                format!(
-                    "CreateTable {}: pk (HASH, S) + sk (RANGE, S); index {INDEX} on message_group_uuid (HASH, S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; {}; deletion protection {}{}",
-                    ddb.table,
-                    if options.stream {
-                        "stream NEW_IMAGE (as production has it, for `cruddur ddb stream`)"
-                    } else {
-                        "no stream (--no-stream)"
-                    },
-                    if options.deletion_protection == Some(true) {
-                        "on (`cruddur ddb deletion-protection off` lifts it)"
-                    } else {
-                        "off"
-                    },
-                    if options.if_not_exists {
-                        "; an existing table is kept as it is"
-                    } else {
-                        ""
-                    }
-                ),
-                format!(
-                    "DescribeTable until ACTIVE (up to {})",
-                    crate::text::duration(options.wait_timeout)
-                ),
+        Plan::new(
+            ddb.destination(),
+            format!("create table `{}` (billed capacity)", ddb.table),
+            vec![
+                DdbOp::CreateTable {
+                    table: ddb.table.clone(),
+                    index: INDEX.to_string(),
+                    stream: options.stream,
+                    deletion_protection: options.deletion_protection == Some(true),
+                    if_not_exists: options.if_not_exists,
+                }
+                .into(),
+                DdbOp::WaitActive {
+                    timeout: options.wait_timeout,
+                }
+                .into(),
             ],
-            confirm: ddb.table.clone(),
-        }
+            &ddb.table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<TableReport> {

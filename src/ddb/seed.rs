@@ -24,6 +24,7 @@ use crate::dynamodb::limits;
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::DdbOp;
 use crate::output::Outcome;
 use crate::users::{Person, Users, Wanted};
 
@@ -303,31 +304,36 @@ impl Write for SeedConversation<'_> {
 
     fn plan(&self) -> Plan {
         let total = self.groups.len() + self.lines.len();
-        let mut actions = vec![
-            format!(
-                "take the lease {} (a conditional PutItem), so that no other seed of this \
-                 conversation interleaves; give it back at the end",
-                Lease::key(&format!("seed#{}", self.group))
-            ),
-            format!(
-                "write {total} items (2 groups + {} messages, {} → {}): {} BatchWriteItem requests, up to {} in flight",
-                self.lines.len(),
-                timestamp(self.first),
-                self.last_at,
-                total.div_ceil(batch::BATCH_SIZE),
-                self.options.concurrency
-            ),
+        let mut ops = vec![
+            DdbOp::TakeLease {
+                key: Lease::key(&format!("seed#{}", self.group)),
+            }
+            .into(),
+            DdbOp::WriteConversation {
+                items: total,
+                groups: self.groups.len(),
+                messages: self.lines.len(),
+                first_message_at: timestamp(self.first),
+                last_message_at: self.last_at.clone(),
+                requests: total.div_ceil(batch::BATCH_SIZE),
+                concurrency: self.options.concurrency,
+            }
+            .into(),
         ];
-        if !self.stale.is_empty() {
-            actions.push(format!(
-                "then delete the old conversation's {} items the new one does not overwrite: {} BatchWriteItem requests",
-                self.stale.len(),
-                self.stale.len().div_ceil(batch::BATCH_SIZE)
-            ));
+        // With --replace the old items are read again under the lease (another seed may have
+        // written meanwhile) and deleted: the plan says so even when it finds none now.
+        if self.replace {
+            ops.push(
+                DdbOp::DeleteStale {
+                    items: self.stale.len(),
+                    requests: self.stale.len().div_ceil(batch::BATCH_SIZE),
+                }
+                .into(),
+            );
         }
-        Plan {
-            destination: self.ddb.destination(),
-            summary: format!(
+        Plan::new(
+            self.ddb.destination(),
+            format!(
                 "{} conversation {} between {} and {}",
                 if self.stale.is_empty() {
                     "seed"
@@ -338,9 +344,9 @@ impl Write for SeedConversation<'_> {
                 self.people[0].handle,
                 self.people[1].handle
             ),
-            actions,
-            confirm: self.ddb.table.clone(),
-        }
+            ops,
+            &self.ddb.table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<SeedReport> {

@@ -16,18 +16,23 @@ use serde::Serialize;
 
 use crate::cli::ServeArgs;
 use crate::ctx::Ctx;
-use crate::db::setup::refuse_prod;
 use crate::ddb::schema_load::{CreateTable, TableOptions};
 use crate::dynamodb::local::{inspect, DataFile, Upkeep};
-use crate::guard::{Destination, Plan};
+use crate::guard::{Destination, Plan, Scope};
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::{Op, ServeOp};
 use crate::output::Outcome;
 
 /// DynamoDB keeps stream records 24 hours.
 const STREAM_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The app's local DynamoDB is never production's.
+const SCOPE: Scope = Scope::LocalOnly {
+    command: "ddb serve",
+};
+
 pub(crate) fn run(ctx: &Ctx, args: &ServeArgs) -> Result<Outcome> {
-    refuse_prod(ctx, "ddb serve")?;
+    guarded::in_scope(ctx, SCOPE)?;
     let ip: IpAddr = args.host.parse().map_err(|_| {
         anyhow!(
             "--host `{}` is not an IP address (127.0.0.1, or 0.0.0.0 for every interface)",
@@ -178,42 +183,45 @@ impl Write for Serve {
     type Report = ServeReport;
 
     fn plan(&self) -> Plan {
-        let mut actions = vec![format!(
-            "listen on {} (dynoxide {}, embedded) until Ctrl-C or SIGTERM",
-            self.address,
-            dynoxide::PRODUCT_VERSION
-        )];
-        actions.push(match &self.data {
-            Some(path) => format!(
-                "keep the data in {} (made if missing); index its stream records and drop those \
-                 older than 24 hours, as DynamoDB does",
-                path.display()
-            ),
-            None => "keep the data in memory (gone when it stops)".to_string(),
-        });
+        let mut ops: Vec<Op> = vec![
+            ServeOp::Listen {
+                address: self.address.to_string(),
+                dynoxide: dynoxide::PRODUCT_VERSION.to_string(),
+            }
+            .into(),
+            ServeOp::KeepData {
+                path: self.data.as_ref().map(|p| p.display().to_string()),
+            }
+            .into(),
+        ];
         if self.schema_load {
-            actions.push(format!(
-                "create table `{}` with its index and stream unless it exists",
-                self.table
-            ));
+            ops.push(
+                ServeOp::CreateTable {
+                    table: self.table.clone(),
+                }
+                .into(),
+            );
         }
-        actions.push(if self.stream_worker {
-            "run the stream Lambda's work on every new message (--no-stream-worker turns it off)"
-                .to_string()
-        } else {
-            "no stream worker (--no-stream-worker)".to_string()
-        });
-        actions.push(format!(
-            "remove expired TTL items every {}",
-            crate::text::duration(self.ttl_interval)
-        ));
+        ops.push(
+            ServeOp::StreamWorker {
+                on: self.stream_worker,
+            }
+            .into(),
+        );
+        ops.push(
+            ServeOp::SweepTtl {
+                every: self.ttl_interval,
+            }
+            .into(),
+        );
         Plan {
             destination: Destination::DynamoDb {
                 endpoint: self.endpoint.clone(),
                 table: self.table.clone(),
             },
+            scope: SCOPE,
             summary: format!("serve DynamoDB on {}", self.address),
-            actions,
+            ops,
             confirm: self.table.clone(),
         }
     }

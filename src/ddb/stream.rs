@@ -21,6 +21,7 @@ use crate::dynamodb::items::{key_of, text, Item};
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::{DdbOp, Op, StreamReason};
 use crate::output::{Lines, Outcome};
 use crate::poll::{self, Probe, Wait};
 use crate::target::Target;
@@ -108,32 +109,31 @@ impl Write for Follow<'_> {
     type Report = StreamReport;
 
     fn plan(&self) -> Plan {
-        let mut actions = Vec::new();
+        let table = &self.ddb.table;
+        let mut ops: Vec<Op> = Vec::new();
         if self.arn.is_none() {
-            actions.push(format!(
-                "UpdateTable {}: turn on its stream (NEW_IMAGE)",
-                self.ddb.table
-            ));
+            ops.push(
+                DdbOp::EnableStream {
+                    table: table.clone(),
+                    reason: StreamReason::Follow,
+                }
+                .into(),
+            );
         }
-        actions.push(format!(
-            "follow every shard of the stream from {}, and for each MSG# item move both group items \
-             (TransactWriteItems: delete the old key, put the new one) to its time and text, never backwards{}",
-            match self.stream.from {
-                StreamStart::TrimHorizon => "the oldest record",
-                StreamStart::Latest => "now",
-            },
-            if self.stream.once {
-                "; stop when it is read to its end (--once)"
-            } else {
-                ""
+        ops.push(
+            DdbOp::FollowStream {
+                table: table.clone(),
+                from_oldest: matches!(self.stream.from, StreamStart::TrimHorizon),
+                once: self.stream.once,
             }
-        ));
-        Plan {
-            destination: self.ddb.destination(),
-            summary: "apply the stream Lambda's updates to the message groups".to_string(),
-            actions,
-            confirm: self.ddb.table.clone(),
-        }
+            .into(),
+        );
+        Plan::new(
+            self.ddb.destination(),
+            "apply the stream Lambda's updates to the message groups".to_string(),
+            ops,
+            table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<StreamReport> {

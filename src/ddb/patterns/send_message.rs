@@ -21,6 +21,7 @@ use crate::dynamodb::limits;
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
+use crate::ops::{DdbOp, TransactWrite, WriteKind};
 use crate::output::Outcome;
 use crate::users::{Users, Wanted};
 
@@ -67,22 +68,22 @@ pub(super) fn run(ctx: &Ctx, send: &SendMessageArgs) -> Result<Outcome> {
     };
     let message = message_item(&group, &message_uuid, &created_at, &send.message, sender);
     limits::check_limits(&message).map_err(|why| anyhow!("--message: {why}; nothing was sent"))?;
-    let mut ops = vec![Op::PutNew(message)];
+    let mut writes = vec![TxItem::PutNew(message)];
     // Both members' group items, wherever their sk stands now.
-    ops.extend(
+    writes.extend(
         old_groups
             .iter()
             .filter(|old| text(old, "sk") != Some(created_at.as_str()))
-            .map(|old| Op::Delete(key_of(old))),
+            .map(|old| TxItem::Delete(key_of(old))),
     );
-    ops.push(Op::Put(group_item(
+    writes.push(TxItem::Put(group_item(
         sender,
         receiver,
         &group,
         &created_at,
         &send.message,
     )));
-    ops.push(Op::Put(group_item(
+    writes.push(TxItem::Put(group_item(
         receiver,
         sender,
         &group,
@@ -99,19 +100,19 @@ pub(super) fn run(ctx: &Ctx, send: &SendMessageArgs) -> Result<Outcome> {
         to: receiver.handle.clone(),
         new_conversation: existing.is_none(),
     };
-    guarded::run(ctx, Prepared::Write(Send { ddb, ops, sent }))
+    guarded::run(ctx, Prepared::Write(Send { ddb, writes, sent }))
 }
 
 /// One transaction: the message, the old group items' deletes, the new group items.
 struct Send<'a> {
     ddb: &'a Ddb,
-    ops: Vec<Op>,
+    writes: Vec<TxItem>,
     /// What is reported once it is written.
     sent: SentReport,
 }
 
-/// A write of the transaction.
-enum Op {
+/// A write of the transaction, with its item.
+enum TxItem {
     /// A put that must not overwrite an item already there (the message).
     PutNew(Item),
     /// A put (a group item at its new sk).
@@ -120,18 +121,23 @@ enum Op {
     Delete(Item),
 }
 
-impl Op {
-    fn describe(&self) -> String {
-        match self {
-            Op::PutNew(item) => format!("Put {} (only if new)", describe_key(item)),
-            Op::Put(item) => format!("Put {}", describe_key(item)),
-            Op::Delete(key) => format!("Delete {} (only if still there)", describe_key(key)),
+impl TxItem {
+    /// The write as the plan shows it.
+    fn planned(&self) -> TransactWrite {
+        let (kind, item) = match self {
+            TxItem::PutNew(item) => (WriteKind::PutNew, item),
+            TxItem::Put(item) => (WriteKind::Put, item),
+            TxItem::Delete(key) => (WriteKind::Delete, key),
+        };
+        TransactWrite {
+            kind,
+            key: describe_key(item),
         }
     }
 
     fn transact(self, table: &str) -> Result<TransactWriteItem> {
         Ok(match self {
-            Op::PutNew(item) => TransactWriteItem::builder()
+            TxItem::PutNew(item) => TransactWriteItem::builder()
                 .put(
                     Put::builder()
                         .table_name(table)
@@ -140,7 +146,7 @@ impl Op {
                         .build()?,
                 )
                 .build(),
-            Op::Put(item) => TransactWriteItem::builder()
+            TxItem::Put(item) => TransactWriteItem::builder()
                 .put(
                     Put::builder()
                         .table_name(table)
@@ -148,7 +154,7 @@ impl Op {
                         .build()?,
                 )
                 .build(),
-            Op::Delete(key) => TransactWriteItem::builder()
+            TxItem::Delete(key) => TransactWriteItem::builder()
                 .delete(
                     Delete::builder()
                         .table_name(table)
@@ -200,9 +206,9 @@ impl Write for Send<'_> {
 
     fn plan(&self) -> Plan {
         let sent = &self.sent;
-        Plan {
-            destination: self.ddb.destination(),
-            summary: format!(
+        Plan::new(
+            self.ddb.destination(),
+            format!(
                 "send a message from {} to {}{}",
                 sent.handle,
                 sent.to,
@@ -212,19 +218,20 @@ impl Write for Send<'_> {
                     ""
                 }
             ),
-            actions: std::iter::once(format!("TransactWriteItems of {} writes:", self.ops.len()))
-                .chain(self.ops.iter().map(|op| format!("  {}", op.describe())))
-                .collect(),
-            confirm: self.ddb.table.clone(),
-        }
+            vec![DdbOp::TransactWrite {
+                writes: self.writes.iter().map(TxItem::planned).collect(),
+            }
+            .into()],
+            &self.ddb.table,
+        )
     }
 
     fn execute(self, ctx: &Ctx) -> Result<SentReport> {
         let ddb = self.ddb;
         let writes = self
-            .ops
+            .writes
             .into_iter()
-            .map(|op| op.transact(&ddb.table))
+            .map(|write| write.transact(&ddb.table))
             .collect::<Result<Vec<_>>>()?;
         ctx.block_on(
             ddb.client
