@@ -395,7 +395,10 @@ mod tests {
                 allow_remote_host: false,
             };
             let any = plan(postgres("localhost"));
-            let local_only = Plan { scope, ..any.clone() };
+            let local_only = Plan {
+                scope,
+                ..any.clone()
+            };
             let got = decide(&policy, &local_only, &Marker::Unmarked);
             if policy.target == Target::Prod {
                 assert_eq!(

@@ -628,6 +628,7 @@ impl fmt::Display for DdbOp {
 }
 
 /// What `ddb serve` does while it runs.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(crate) enum ServeOp {
@@ -711,6 +712,7 @@ impl fmt::Display for Rule {
 }
 
 /// An operation on EC2.
+#[cfg_attr(not(feature = "ec2"), allow(dead_code))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub(crate) enum Ec2Op {
