@@ -17,7 +17,7 @@ use crate::cli::DdbSeedArgs;
 use crate::ctx::Ctx;
 use crate::dynamodb::batch::{self, BatchOptions, BatchReport};
 use crate::dynamodb::items::{
-    self, group_item, key_of, message_item, message_json, message_pk, timestamp, Item,
+    self, group_item, key_of, message_item, message_pk, timestamp, Item, MessageJson,
 };
 use crate::dynamodb::lease::Lease;
 use crate::dynamodb::limits;
@@ -294,8 +294,9 @@ pub(crate) fn prepare<'a>(
 }
 
 impl SeedConversation<'_> {
-    fn message_at(&self, i: usize) -> String {
-        timestamp(self.first + Duration::minutes(i as i64))
+    /// The time of the `i`th message: one minute after the one before.
+    fn message_at(&self, i: usize) -> DateTime<Utc> {
+        self.first + Duration::minutes(i as i64)
     }
 }
 
@@ -354,16 +355,16 @@ impl Write for SeedConversation<'_> {
         let (ddb, group) = (self.ddb, &self.group);
         let [me, other] = &self.people;
         let total = self.groups.len() + self.lines.len();
+        let json = MessageJson::new(group, &[me, other]);
         let messages = self.lines.iter().enumerate().map(|(i, line)| {
-            let sender = if line.person == 1 { me } else { other };
             // Random enough for ids (no secret rides on them), without a system call each.
             let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
-            batch::Request::PutJson(message_json(
-                group,
-                &id.to_string(),
-                &self.message_at(i),
+            let mut id_text = uuid::Uuid::encode_buffer();
+            batch::Request::PutJson(json.render(
+                self.message_at(i),
+                id.hyphenated().encode_lower(&mut id_text),
                 &line.text,
-                sender,
+                usize::from(line.person != 1),
             ))
         });
         let (deleted, report) = ctx.block_on(async {

@@ -51,35 +51,68 @@ pub(crate) fn message_item(
     ])
 }
 
-/// The same message as [`message_item`], written straight as its wire JSON (DynamoDB's typed
-/// JSON, what a BatchWriteItem body carries): the seed's messages take this path, with no
-/// attribute map made and dropped per message.
-pub(crate) fn message_json(
-    group_uuid: &str,
-    message_uuid: &str,
-    created_at: &str,
-    text: &str,
-    sender: &Person,
-) -> String {
-    let mut json = String::with_capacity(256 + text.len());
-    let mut first = true;
-    let mut attribute = |name: &str, value: &str| {
-        json.push_str(if first { "{\"" } else { ",\"" });
-        first = false;
-        json.push_str(name);
-        json.push_str("\":{\"S\":");
-        push_json_string(&mut json, value);
-        json.push('}');
-    };
-    attribute("pk", &message_pk(group_uuid));
-    attribute("sk", created_at);
-    attribute("message_uuid", message_uuid);
-    attribute("message", text);
-    attribute("user_uuid", &sender.uuid);
-    attribute("user_display_name", &sender.display_name);
-    attribute("user_handle", &sender.handle);
-    json.push('}');
-    json
+/// A conversation's messages as [`message_item`] makes them, written straight as their wire
+/// JSON (DynamoDB's typed JSON, what a BatchWriteItem body carries): the seed's messages take
+/// this path. What all messages of the conversation share (the key's prefix, each sender's
+/// attributes) is escaped once; a message adds its time, its id and its text.
+pub(crate) struct MessageJson {
+    /// `{"pk":{"S":"MSG#…"}`.
+    head: String,
+    /// Per sender: `,"user_uuid":…,"user_display_name":…,"user_handle":…}`.
+    senders: Vec<String>,
+}
+
+impl MessageJson {
+    pub(crate) fn new(group_uuid: &str, senders: &[&Person]) -> MessageJson {
+        let mut head = String::from("{\"pk\":{\"S\":");
+        push_json_string(&mut head, &message_pk(group_uuid));
+        head.push('}');
+        let senders = senders
+            .iter()
+            .map(|sender| {
+                let mut tail = String::new();
+                for (name, value) in [
+                    ("user_uuid", &sender.uuid),
+                    ("user_display_name", &sender.display_name),
+                    ("user_handle", &sender.handle),
+                ] {
+                    push_attribute(&mut tail, name, value);
+                }
+                tail.push('}');
+                tail
+            })
+            .collect();
+        MessageJson { head, senders }
+    }
+
+    /// The message of `senders[sender]` (as given to [`MessageJson::new`]) at `created_at`.
+    pub(crate) fn render(
+        &self,
+        created_at: DateTime<Utc>,
+        message_uuid: &str,
+        text: &str,
+        sender: usize,
+    ) -> String {
+        let tail = &self.senders[sender];
+        let mut json = String::with_capacity(self.head.len() + tail.len() + 140 + text.len());
+        json.push_str(&self.head);
+        json.push_str(",\"sk\":{\"S\":\"");
+        push_timestamp(&mut json, created_at);
+        json.push_str("\"}");
+        push_attribute(&mut json, "message_uuid", message_uuid);
+        push_attribute(&mut json, "message", text);
+        json.push_str(tail);
+        json
+    }
+}
+
+/// `,"name":{"S":"value"}`, the value escaped.
+fn push_attribute(out: &mut String, name: &str, value: &str) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":{\"S\":");
+    push_json_string(out, value);
+    out.push('}');
 }
 
 /// `value` as a JSON string: quoted, with `"`, `\` and control characters escaped; the rest
@@ -162,7 +195,35 @@ pub(crate) fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 
 /// The time format of every `sk`.
 pub(crate) fn timestamp(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Micros, false)
+    let mut out = String::with_capacity(32);
+    push_timestamp(&mut out, time);
+    out
+}
+
+/// [`timestamp`] written onto `out`: `2023-03-26T14:05:09.123456+00:00`, digit by digit (a
+/// seed writes one per message). A year beyond four digits, or a leap second, is left to chrono.
+fn push_timestamp(out: &mut String, time: DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    let nanos = time.nanosecond();
+    if !(0..=9999).contains(&time.year()) || nanos >= 1_000_000_000 {
+        out.push_str(&time.to_rfc3339_opts(SecondsFormat::Micros, false));
+        return;
+    }
+    let mut digits = |value: u32, width: u32, after: char| {
+        for place in (0..width).rev() {
+            let digit = value / 10u32.pow(place) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
+        out.push(after);
+    };
+    digits(time.year() as u32, 4, '-');
+    digits(time.month(), 2, '-');
+    digits(time.day(), 2, 'T');
+    digits(time.hour(), 2, ':');
+    digits(time.minute(), 2, ':');
+    digits(time.second(), 2, '.');
+    digits(nanos / 1000, 6, '+');
+    out.push_str("00:00");
 }
 
 pub(crate) fn parse_time(text: &str, flag: &str) -> Result<DateTime<Utc>> {
@@ -211,13 +272,15 @@ mod tests {
             handle: "tim".into(),
         };
         let text = "line\none\ttab \u{1b}[2J % 'q' é 中 \u{7f}";
-        let json = message_json(
-            "g-1",
-            "m-1",
-            "2026-01-01T00:00:00.000000+00:00",
-            text,
-            &sender,
-        );
+        let other = Person {
+            uuid: "u-2".into(),
+            display_name: "Other".into(),
+            handle: "other".into(),
+        };
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00.000000+00:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let json = MessageJson::new("g-1", &[&other, &sender]).render(at, "m-1", text, 1);
         let parsed = crate::dynamodb::codec::from_json_line(&json, true).unwrap();
         assert_eq!(
             parsed,
@@ -231,6 +294,29 @@ mod tests {
         );
     }
     use chrono::TimeZone;
+
+    /// The timestamp written digit by digit is chrono's, whatever the time.
+    #[test]
+    fn timestamps_are_chronos_rfc3339_with_microseconds() {
+        let mut times = vec![
+            Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(1, 2, 3, 4, 5, 6).unwrap(),
+        ];
+        let mut at = Utc.with_ymd_and_hms(2023, 3, 26, 14, 5, 9).unwrap();
+        for step in 0..2000i64 {
+            at += chrono::Duration::nanoseconds(step * 987_654_321_123 + 1_234);
+            times.push(at);
+        }
+        for time in times {
+            assert_eq!(
+                timestamp(time),
+                time.to_rfc3339_opts(SecondsFormat::Micros, false)
+            );
+        }
+    }
 
     fn tim() -> Person {
         Person {

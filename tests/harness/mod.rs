@@ -1,12 +1,13 @@
 //! The test harness, by job: `run` (the binary as a spec), `postgres` (the test server and a
 //! database per test), `dynamodb` (the emulator and a table per test), `aws` (moto, the one
-//! fake-AWS configuration, HTTP stubs). What a test stands on (`ground`, `seeded`) and the
+//! fake-AWS configuration, HTTP stubs), `whole` (whole outputs with what varies marked). What a test stands on (`ground`, `seeded`) and the
 //! command tree's leaves are here.
 
 mod aws;
 mod dynamodb;
 mod postgres;
 mod run;
+mod whole;
 
 use std::sync::atomic::AtomicUsize;
 

@@ -83,13 +83,14 @@ impl Run {
         self
     }
 
-    /// stdout must be exactly this, whole (a plan, a report, `--help`).
+    /// stdout must be exactly this, whole (a plan, a report, `--help`); a marker (`⟪n⟫`,
+    /// `⟪uuid⟫`, `⟪time⟫`, `⟪…⟫`: see `whole.rs`) stands for what varies from run to run.
     pub(crate) fn stdout_is(mut self, text: &str) -> Run {
         self.expected.stdout_is = Some(text.to_string());
         self
     }
 
-    /// stderr must be exactly this, whole (a refusal, an error).
+    /// stderr must be exactly this, whole (a refusal, an error), markers as for stdout.
     pub(crate) fn stderr_is(mut self, text: &str) -> Run {
         self.expected.stderr_is = Some(text.to_string());
         self
@@ -348,14 +349,14 @@ impl Expected {
         }
         if let Some(whole) = &expected.stdout_is {
             assert!(
-                done.stdout == *whole,
+                super::whole::matches(whole, &done.stdout),
                 "stdout is not what it must be, whole:\n--- expected\n{whole}--- got\n{}---\n{done}",
                 done.stdout
             );
         }
         if let Some(whole) = &expected.stderr_is {
             assert!(
-                done.stderr == *whole,
+                super::whole::matches(whole, &done.stderr),
                 "stderr is not what it must be, whole:\n--- expected\n{whole}--- got\n{}---\n{done}",
                 done.stderr
             );
