@@ -15,7 +15,7 @@ use crate::sql;
 /// Where a file came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Origin {
+pub(crate) enum Origin {
     /// The app's database folder.
     App,
     /// A path the user named (`--file`, `--migrations-dir`).
@@ -27,48 +27,48 @@ pub enum Origin {
 /// A SQL file to run, whatever its origin. `name` is how messages name it: a path relative
 /// to the current folder, or `built-in sql/schema.sql`; errors add `:line:column`.
 #[derive(Debug, Clone)]
-pub struct SqlSource {
-    pub name: String,
-    pub text: String,
-    pub origin: Origin,
+pub(crate) struct SqlSource {
+    pub(crate) name: String,
+    pub(crate) text: String,
+    pub(crate) origin: Origin,
 }
 
 /// The app's database folder, as found.
 #[derive(Debug, Clone)]
-pub struct AppDir {
+pub(crate) struct AppDir {
     /// Absolute.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Relative to the current folder, as the user would type it (`backend-flask/db`).
-    pub shown: String,
+    pub(crate) shown: String,
     /// How it was found: `--app-dir (or CRUDDUR_APP_DIR)`, or `found walking up from …`.
-    pub how: String,
+    pub(crate) how: String,
 }
 
 /// The app's files as this run sees them: a database folder, or none (the built-in copies).
 #[derive(Debug, Clone)]
-pub struct App {
+pub(crate) struct App {
     cwd: PathBuf,
-    pub dir: Option<AppDir>,
+    pub(crate) dir: Option<AppDir>,
     /// The folder was named by an absolute path: its files are shown absolute too.
     absolute: bool,
 }
 
 /// A named query: `activities/show` is `sql/activities/show.sql`.
 #[derive(Debug, Clone)]
-pub struct NamedQuery {
-    pub name: String,
-    pub source: SqlSource,
+pub(crate) struct NamedQuery {
+    pub(crate) name: String,
+    pub(crate) source: SqlSource,
 }
 
 /// A named query made ready to run: one statement with `$n` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// The statement with `%(name)s` turned into `$1, $2, …`.
-    pub statement: String,
+    pub(crate) statement: String,
     /// The parameters, in `$n` order.
-    pub params: Vec<String>,
+    pub(crate) params: Vec<String>,
     /// Whether it may change data (anything but SELECT, WITH … SELECT, VALUES, TABLE, SHOW).
-    pub writes: bool,
+    pub(crate) writes: bool,
 }
 
 const SCHEMA_FILE: &str = "schema.sql";
@@ -82,12 +82,12 @@ impl App {
     /// Find the app's database folder: `explicit` (`--app-dir` / `CRUDDUR_APP_DIR`) when given,
     /// else the first `backend-flask/db`, or `db` holding `schema.sql` or `migrations/`, in the
     /// current folder or above it; else none.
-    pub fn resolve(explicit: Option<&Path>) -> Result<App> {
+    pub(crate) fn resolve(explicit: Option<&Path>) -> Result<App> {
         let cwd = std::env::current_dir().context("cannot read the current folder")?;
         App::resolve_from(&cwd, explicit)
     }
 
-    pub fn resolve_from(cwd: &Path, explicit: Option<&Path>) -> Result<App> {
+    pub(crate) fn resolve_from(cwd: &Path, explicit: Option<&Path>) -> Result<App> {
         let cwd = std::fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
         let absolute = explicit.is_some_and(Path::is_absolute);
         let dir = match explicit {
@@ -105,7 +105,7 @@ impl App {
     }
 
     /// One line for `-v` and `doctor`: which folder, and how it was found.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.dir {
             Some(dir) => format!("{} ({})", dir.shown, dir.how),
             None => format!(
@@ -118,7 +118,7 @@ impl App {
 
     /// A file of the app folder as the user would type it: relative to where they stand, or
     /// absolute when they named the folder by an absolute path.
-    pub fn shown(&self, path: &Path) -> String {
+    pub(crate) fn shown(&self, path: &Path) -> String {
         if self.absolute {
             let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
             return path.display().to_string();
@@ -127,12 +127,12 @@ impl App {
     }
 
     /// The schema: `--file` when given, else the app's `schema.sql`, else the built-in one.
-    pub fn schema(&self, file: Option<&Path>) -> Result<SqlSource> {
+    pub(crate) fn schema(&self, file: Option<&Path>) -> Result<SqlSource> {
         self.sql_file(file, SCHEMA_FILE, sql::SCHEMA)
     }
 
     /// The seed: `--file` when given, else the app's `seed.sql`, else the built-in one.
-    pub fn seed(&self, file: Option<&Path>) -> Result<SqlSource> {
+    pub(crate) fn seed(&self, file: Option<&Path>) -> Result<SqlSource> {
         self.sql_file(file, SEED_FILE, sql::SEED)
     }
 
@@ -173,7 +173,7 @@ impl App {
 
     /// The migrations folder: `flag` (`--migrations-dir`) when given, else the app folder's
     /// `migrations/` when it has one; with its words for `-v`.
-    pub fn migrations(&self, flag: Option<&Path>) -> Result<Option<(PathBuf, String)>> {
+    pub(crate) fn migrations(&self, flag: Option<&Path>) -> Result<Option<(PathBuf, String)>> {
         if let Some(path) = flag {
             if !path.is_dir() {
                 bail!(
@@ -199,7 +199,7 @@ impl App {
     }
 
     /// Where the migrations were looked for, for an error when there are none.
-    pub fn migrations_missing(&self) -> String {
+    pub(crate) fn migrations_missing(&self) -> String {
         match &self.dir {
             Some(dir) => format!(
                 "the app folder {} ({}) has no migrations/ folder",
@@ -214,7 +214,7 @@ impl App {
 
     /// Every named query: each `*.sql` under the app's `sql/`, at any depth, by name; the
     /// built-in ones outside an app. An unreadable file is an error naming it.
-    pub fn queries(&self) -> Result<Vec<NamedQuery>> {
+    pub(crate) fn queries(&self) -> Result<Vec<NamedQuery>> {
         let Some(dir) = &self.dir else {
             return Ok(sql::QUERIES
                 .iter()
@@ -254,7 +254,7 @@ impl App {
     }
 
     /// Where the queries come from, for messages.
-    pub fn queries_folder(&self) -> String {
+    pub(crate) fn queries_folder(&self) -> String {
         match &self.dir {
             Some(dir) => self.shown(&dir.path.join(QUERIES_DIR)),
             None => "built-in sql/".into(),
@@ -264,7 +264,7 @@ impl App {
 
 impl NamedQuery {
     /// The description: the file's leading `--` comment lines, joined.
-    pub fn description(&self) -> String {
+    pub(crate) fn description(&self) -> String {
         let mut words = Vec::new();
         for line in self.source.text.lines() {
             let line = line.trim();
@@ -281,7 +281,7 @@ impl NamedQuery {
     }
 
     /// One statement with numbered parameters, or an error naming the file, line and column.
-    pub fn prepare(&self) -> Result<Prepared> {
+    pub(crate) fn prepare(&self) -> Result<Prepared> {
         let text = &self.source.text;
         let at = |offset: usize, message: &str| {
             let (line, column) = sql::line_col(text, offset);

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 /// `operation` at `endpoint` failed: why, in plain words, with what to do about it; the SDK's
 /// own structure of the error is kept for `-v`.
-pub fn explain<E>(
+pub(crate) fn explain<E>(
     operation: &str,
     endpoint: &str,
     error: &SdkError<E, HttpResponse>,
@@ -172,7 +172,7 @@ fn root_cause(error: &(dyn StdError + 'static)) -> String {
 }
 
 /// The region of the SDK's default chain, or an error that says where to set one.
-pub fn region(config: &aws_config::SdkConfig) -> anyhow::Result<String> {
+pub(crate) fn region(config: &aws_config::SdkConfig) -> anyhow::Result<String> {
     config.region().map(|r| r.to_string()).ok_or_else(|| {
         anyhow::anyhow!(
             "no AWS region: pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION), or a region in your AWS profile"
@@ -185,7 +185,7 @@ pub fn region(config: &aws_config::SdkConfig) -> anyhow::Result<String> {
 /// it: the service's variable (`AWS_ENDPOINT_URL_DYNAMODB`), `AWS_ENDPOINT_URL`, the profile's
 /// `services` section and its `endpoint_url` (all ignored with
 /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`). None: the region's AWS endpoint.
-pub fn configured_endpoint(sdk: &aws_config::SdkConfig, service_id: &str) -> Option<String> {
+pub(crate) fn configured_endpoint(sdk: &aws_config::SdkConfig, service_id: &str) -> Option<String> {
     let key = aws_types::service_config::ServiceConfigKey::builder()
         .service_id(service_id)
         .env("AWS_ENDPOINT_URL")
@@ -201,7 +201,7 @@ pub fn configured_endpoint(sdk: &aws_config::SdkConfig, service_id: &str) -> Opt
 /// In --prod, an endpoint configured anywhere but a flag would silently send production work
 /// elsewhere: one that is not AWS's own is refused (exit 3), naming where it is set. An AWS
 /// endpoint (a FIPS one, say) is used, and returned so that the banner names it.
-pub fn prod_endpoint(
+pub(crate) fn prod_endpoint(
     profile: Option<&str>,
     sdk: &aws_config::SdkConfig,
     service_id: &str,
@@ -241,7 +241,7 @@ pub fn prod_endpoint(
 /// goes (`AWS` or the endpoint). `service_id` is the SDK's name of the service (`EC2`). With
 /// --prod an endpoint that is not AWS's, configured anywhere but `flag`, is refused (it would
 /// silently send production work elsewhere); `flag` may still name an endpoint on purpose.
-pub fn service_config(
+pub(crate) fn service_config(
     sdk: &aws_config::SdkConfig,
     target: crate::target::Target,
     profile: Option<&str>,
@@ -268,7 +268,7 @@ pub fn service_config(
 }
 
 /// The one timeout policy of every AWS call: 5 s to connect, 30 s an attempt.
-pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+pub(crate) fn timeouts() -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_secs(5))
         .operation_attempt_timeout(std::time::Duration::from_secs(30))
@@ -285,7 +285,7 @@ pub fn http_client() -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClien
 
 /// The HTTP client for calls to `endpoint`: as [`http_client`], but direct when the endpoint
 /// is loopback (the local stack is never sent through a proxy).
-pub fn http_client_for(
+pub(crate) fn http_client_for(
     endpoint: Option<&str>,
 ) -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClient> {
     use aws_smithy_http_client::proxy::ProxyConfig;

@@ -14,30 +14,30 @@ use crate::pg::PgSettings;
 use crate::pg::PgTarget;
 use crate::printer::Printer;
 
-pub use crate::target::Target;
+pub(crate) use crate::target::Target;
 
 /// Where an AWS service's calls go.
 #[cfg(any(feature = "cognito", feature = "ec2"))]
-pub struct Service {
-    pub config: aws_config::SdkConfig,
+pub(crate) struct Service {
+    pub(crate) config: aws_config::SdkConfig,
     /// The endpoint a flag, the environment or the profile names; None: AWS's own.
-    pub endpoint: Option<String>,
-    pub region: String,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) region: String,
 }
 
-pub struct Ctx {
-    pub target: Target,
-    pub output: OutputFormat,
-    pub yes: bool,
+pub(crate) struct Ctx {
+    pub(crate) target: Target,
+    pub(crate) output: OutputFormat,
+    pub(crate) yes: bool,
     /// stderr: notices, details, warnings, progress bars, the confirmation prompt.
-    pub printer: Printer,
-    pub dry_run: bool,
-    pub override_prod_marker: bool,
+    pub(crate) printer: Printer,
+    pub(crate) dry_run: bool,
+    pub(crate) override_prod_marker: bool,
     /// Local mode may reach a Postgres host that is not local (a remote development database).
-    pub allow_remote_host: bool,
+    pub(crate) allow_remote_host: bool,
     /// --profile and --region: the AWS CLI's flags, over the environment and the profile.
-    pub profile: Option<String>,
-    pub region: Option<String>,
+    pub(crate) profile: Option<String>,
+    pub(crate) region: Option<String>,
     /// The Postgres target, or why there is none (resolved eagerly, reported when a
     /// command needs it, so that `ddb …` works without any Postgres variable).
     pg: std::result::Result<PgTarget, Kept>,
@@ -60,26 +60,26 @@ pub struct Ctx {
 
 /// What the context is built from: the global flags as plain values (`cli` makes them).
 #[derive(Debug, Clone)]
-pub struct Settings {
-    pub target: Target,
-    pub output: OutputFormat,
-    pub yes: bool,
-    pub verbose: bool,
-    pub quiet: bool,
-    pub dry_run: bool,
-    pub override_prod_marker: bool,
-    pub allow_remote_host: bool,
-    pub profile: Option<String>,
-    pub region: Option<String>,
-    pub app_dir: Option<std::path::PathBuf>,
-    pub pg: PgSettings,
-    pub ddb: DdbSettings,
+pub(crate) struct Settings {
+    pub(crate) target: Target,
+    pub(crate) output: OutputFormat,
+    pub(crate) yes: bool,
+    pub(crate) verbose: bool,
+    pub(crate) quiet: bool,
+    pub(crate) dry_run: bool,
+    pub(crate) override_prod_marker: bool,
+    pub(crate) allow_remote_host: bool,
+    pub(crate) profile: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) app_dir: Option<std::path::PathBuf>,
+    pub(crate) pg: PgSettings,
+    pub(crate) ddb: DdbSettings,
     /// `--wait`: how long to wait for Postgres before its first use.
-    pub wait_for_pg: Option<std::time::Duration>,
+    pub(crate) wait_for_pg: Option<std::time::Duration>,
 }
 
 impl Ctx {
-    pub fn new(settings: &Settings) -> Result<Ctx> {
+    pub(crate) fn new(settings: &Settings) -> Result<Ctx> {
         let target = settings.target;
         Ok(Ctx {
             target,
@@ -108,7 +108,7 @@ impl Ctx {
     /// The Postgres target; an error naming the variable to set when it could not be resolved.
     /// The first call says where it points (always in production, with --verbose locally)
     /// and, with --wait, waits until the server takes a login.
-    pub fn pg(&self) -> Result<&PgTarget> {
+    pub(crate) fn pg(&self) -> Result<&PgTarget> {
         let pg = self.pg_unwaited()?;
         self.announced.call_once(|| match self.target {
             Target::Prod => self.info(format!("PRODUCTION Postgres: {}", pg.display)),
@@ -129,7 +129,7 @@ impl Ctx {
 
     /// The Postgres target without --wait (for `cruddur wait`, which waits itself).
     /// Local mode never reaches a Postgres host that is not local (the guard's first rule).
-    pub fn pg_unwaited(&self) -> Result<&PgTarget> {
+    pub(crate) fn pg_unwaited(&self) -> Result<&PgTarget> {
         let pg = self.pg.as_ref().map_err(Kept::error)?;
         self.local_only(&pg.destination())?;
         Ok(pg)
@@ -137,7 +137,7 @@ impl Ctx {
 
     /// The messages table (`--table`, `--endpoint-url`), resolved once: its endpoint, region
     /// and client. The first use says where it is (always in production, with -v locally).
-    pub fn ddb(&self) -> Result<&Ddb> {
+    pub(crate) fn ddb(&self) -> Result<&Ddb> {
         self.ddb
             .get_or_init(|| {
                 self.connect_ddb(&self.ddb_settings)
@@ -148,7 +148,7 @@ impl Ctx {
     }
 
     /// Another table behind the same endpoint (`ddb drop TABLE`), said by its own name.
-    pub fn ddb_table(&self, table: &str) -> Result<Ddb> {
+    pub(crate) fn ddb_table(&self, table: &str) -> Result<Ddb> {
         self.connect_ddb(&DdbSettings {
             table: table.to_string(),
             ..self.ddb_settings.clone()
@@ -177,7 +177,7 @@ impl Ctx {
 
     /// The app's files: its database folder (`--app-dir`, or found walking up from here),
     /// or the built-in copies. Found once; `-v` says which.
-    pub fn app(&self) -> Result<&App> {
+    pub(crate) fn app(&self) -> Result<&App> {
         let app = self.app.get_or_init(|| {
             let app = App::resolve(self.app_dir.as_deref()).map_err(|e| Kept::new(&e))?;
             self.detail(format!("app files: {}", app.describe()));
@@ -188,7 +188,7 @@ impl Ctx {
 
     /// Every secret of the configuration (database passwords, AWS secret keys), for scrubbing
     /// messages. No side effect: nothing is announced, waited for or connected.
-    pub fn secrets(&self) -> &[String] {
+    pub(crate) fn secrets(&self) -> &[String] {
         &self.secrets
     }
 
@@ -196,7 +196,7 @@ impl Ctx {
     /// thread: the time goes to the network, and one thread spends less CPU on the bulk paths
     /// than several (scripts/bench). Postgres calls never go in here: the `postgres` crate
     /// runs a runtime of its own.
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
         if self.runtime.get().is_none() {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -213,7 +213,7 @@ impl Ctx {
 
     /// The one AWS configuration of the process, from the SDK's default chain: what the
     /// AWS CLI would use. Loaded on first use, so commands that never talk to AWS never pay.
-    pub fn aws(&self) -> Result<&aws_config::SdkConfig> {
+    pub(crate) fn aws(&self) -> Result<&aws_config::SdkConfig> {
         if let Some(config) = self.aws.get() {
             return Ok(config);
         }
@@ -255,7 +255,7 @@ impl Ctx {
 
     /// The Cognito client (the one place it is built), and where it goes.
     #[cfg(feature = "cognito")]
-    pub fn cognito(
+    pub(crate) fn cognito(
         &self,
         endpoint_flag: Option<&str>,
     ) -> Result<(aws_sdk_cognitoidentityprovider::Client, Service)> {
@@ -270,28 +270,31 @@ impl Ctx {
 
     /// The EC2 client (the one place it is built), and where it goes.
     #[cfg(feature = "ec2")]
-    pub fn ec2(&self, endpoint_flag: Option<&str>) -> Result<(aws_sdk_ec2::Client, Service)> {
+    pub(crate) fn ec2(
+        &self,
+        endpoint_flag: Option<&str>,
+    ) -> Result<(aws_sdk_ec2::Client, Service)> {
         let service = self.service("EC2", endpoint_flag, "--ec2-endpoint-url")?;
         Ok((aws_sdk_ec2::Client::new(&service.config), service))
     }
 
     /// Progress and notices: stderr, unless --quiet.
-    pub fn info(&self, message: impl AsRef<str>) {
+    pub(crate) fn info(&self, message: impl AsRef<str>) {
         self.printer.info(message);
     }
 
     /// Details shown with --verbose only.
-    pub fn detail(&self, message: impl AsRef<str>) {
+    pub(crate) fn detail(&self, message: impl AsRef<str>) {
         self.printer.detail(message);
     }
 
     /// Warnings are shown even with --quiet.
-    pub fn warn(&self, message: impl AsRef<str>) {
+    pub(crate) fn warn(&self, message: impl AsRef<str>) {
         self.printer.warn(message);
     }
 
     /// The flags the guard decides by.
-    pub fn policy(&self) -> Policy {
+    pub(crate) fn policy(&self) -> Policy {
         Policy {
             target: self.target,
             dry_run: self.dry_run,
@@ -303,7 +306,7 @@ impl Ctx {
     }
 
     /// The guard's first rule, for reads too: local mode never reaches a remote store (exit 3).
-    pub fn local_only(&self, destination: &Destination) -> Result<()> {
+    pub(crate) fn local_only(&self, destination: &Destination) -> Result<()> {
         guard::local_only(&self.policy(), destination).map_err(refused)
     }
 }

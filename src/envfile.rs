@@ -8,15 +8,15 @@ use anyhow::{anyhow, Result};
 
 /// What was loaded, for --verbose.
 #[derive(Debug, Default)]
-pub struct Loaded {
-    pub path: Option<PathBuf>,
-    pub set: Vec<String>,
-    pub kept: Vec<String>,
+pub(crate) struct Loaded {
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) set: Vec<String>,
+    pub(crate) kept: Vec<String>,
 }
 
 /// Find `--env-file` in the raw arguments (clap has not run yet) and load that file, or
 /// `.env` when there is one. A named file that cannot be read or parsed is an error.
-pub fn load(args: &[OsString]) -> Result<Loaded> {
+pub(crate) fn load(args: &[OsString]) -> Result<Loaded> {
     match env_file_arg(args) {
         Some(path) => load_file(&path),
         None if Path::new(".env").is_file() => load_file(Path::new(".env")),

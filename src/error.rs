@@ -3,28 +3,28 @@
 use std::fmt;
 
 /// Exit codes, as the README documents them.
-pub mod code {
-    pub const OK: u8 = 0;
-    pub const FAILED: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const REFUSED: u8 = 3;
-    pub const INTERRUPTED: u8 = 130;
-    pub const TERMINATED: u8 = 143;
-    pub const HUNG_UP: u8 = 129;
+pub(crate) mod code {
+    pub(crate) const OK: u8 = 0;
+    pub(crate) const FAILED: u8 = 1;
+    pub(crate) const USAGE: u8 = 2;
+    pub(crate) const REFUSED: u8 = 3;
+    pub(crate) const INTERRUPTED: u8 = 130;
+    pub(crate) const TERMINATED: u8 = 143;
+    pub(crate) const HUNG_UP: u8 = 129;
 }
 
 /// A signal that asks a command to stop: Ctrl-C, `docker stop` / CI cancellation / `timeout`
 /// (SIGTERM), or a closed terminal (SIGHUP). Each ends at the next safe point, with its own
 /// exit code (128 + the signal's number, as shells report it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     Interrupt,
     Terminate,
     HangUp,
 }
 
 impl Signal {
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         match self {
             Signal::Interrupt => code::INTERRUPTED,
             Signal::Terminate => code::TERMINATED,
@@ -33,7 +33,7 @@ impl Signal {
     }
 
     /// How a message starts: `interrupted` (Ctrl-C), `stopped by SIGTERM`, …
-    pub fn words(self) -> &'static str {
+    pub(crate) fn words(self) -> &'static str {
         match self {
             Signal::Interrupt => "interrupted",
             Signal::Terminate => "stopped by SIGTERM",
@@ -43,7 +43,7 @@ impl Signal {
 }
 
 #[derive(Debug, Clone)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// A guard said no, or a confirmation was declined or could not be asked (exit 3).
     Refused(String),
     /// Ctrl-C, SIGTERM or SIGHUP (exit 130, 143, 129).
@@ -53,7 +53,7 @@ pub enum Stop {
 }
 
 impl Stop {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Stop::Refused(_) => code::REFUSED,
             Stop::Interrupted(signal, _) => signal.exit_code(),
@@ -73,27 +73,27 @@ impl fmt::Display for Stop {
 impl std::error::Error for Stop {}
 
 /// `return Err(refused("…"))` reads well in a handler.
-pub fn refused(why: impl Into<String>) -> anyhow::Error {
+pub(crate) fn refused(why: impl Into<String>) -> anyhow::Error {
     Stop::Refused(why.into()).into()
 }
 
 /// An error kept for later (the context resolves stores before a command asks for them):
 /// its words and its exit code, rebuilt by [`Kept::error`] each time it is reported.
 #[derive(Debug, Clone)]
-pub struct Kept {
+pub(crate) struct Kept {
     stop: Option<Stop>,
     words: String,
 }
 
 impl Kept {
-    pub fn new(error: &anyhow::Error) -> Kept {
+    pub(crate) fn new(error: &anyhow::Error) -> Kept {
         Kept {
             stop: error.downcast_ref::<Stop>().cloned(),
             words: format!("{error:#}"),
         }
     }
 
-    pub fn error(&self) -> anyhow::Error {
+    pub(crate) fn error(&self) -> anyhow::Error {
         match &self.stop {
             Some(stop) => stop.clone().into(),
             None => anyhow::anyhow!("{}", self.words),
@@ -102,7 +102,8 @@ impl Kept {
 }
 
 /// A command whose AWS SDK this build left out (`cargo install --no-default-features`).
-pub fn missing_feature(feature: &str, what: &str) -> anyhow::Error {
+#[cfg(not(all(feature = "ec2", feature = "cognito", feature = "serve")))]
+pub(crate) fn missing_feature(feature: &str, what: &str) -> anyhow::Error {
     anyhow::anyhow!(
         "this cruddur was built without {what} (cargo feature `{feature}`, on by default): \
          reinstall with `cargo install --locked --path . --features {feature}`, or without \
@@ -113,9 +114,9 @@ pub fn missing_feature(feature: &str, what: &str) -> anyhow::Error {
 /// An error in plain words that keeps a library's own account of it (its debug structure)
 /// for `-v`: `main` shows `detail` only then. No static verbosity is needed for that.
 #[derive(Debug)]
-pub struct Detailed {
-    pub message: String,
-    pub detail: String,
+pub(crate) struct Detailed {
+    pub(crate) message: String,
+    pub(crate) detail: String,
 }
 
 impl fmt::Display for Detailed {
@@ -127,7 +128,7 @@ impl fmt::Display for Detailed {
 impl std::error::Error for Detailed {}
 
 /// `message` for everyone, `detail` with `-v`.
-pub fn detailed(message: impl Into<String>, detail: impl Into<String>) -> anyhow::Error {
+pub(crate) fn detailed(message: impl Into<String>, detail: impl Into<String>) -> anyhow::Error {
     Detailed {
         message: message.into(),
         detail: detail.into(),
@@ -136,7 +137,7 @@ pub fn detailed(message: impl Into<String>, detail: impl Into<String>) -> anyhow
 }
 
 /// The exit code for any error a command returns.
-pub fn exit_code(error: &anyhow::Error) -> u8 {
+pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
     error
         .downcast_ref::<Stop>()
         .map_or(code::FAILED, Stop::exit_code)

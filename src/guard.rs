@@ -18,7 +18,7 @@ use crate::target::Target;
 
 /// Where a write goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
+pub(crate) enum Destination {
     /// A Postgres database; `hosts` are every host of the URL (a Unix socket's folder too).
     Postgres {
         hosts: Vec<String>,
@@ -30,6 +30,7 @@ pub enum Destination {
     /// A file of the workspace (a new migration): never production, never remote.
     File { path: String },
     /// Another AWS service (EC2) in a region; `endpoint` when an emulator's is named.
+    #[cfg_attr(not(feature = "ec2"), allow(dead_code))]
     Aws {
         service: &'static str,
         region: String,
@@ -38,7 +39,7 @@ pub enum Destination {
 }
 
 impl Destination {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Destination::Postgres {
                 server, database, ..
@@ -71,14 +72,14 @@ pub(crate) enum Scope {
 /// What a writing command is about to do, built before anything is touched.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub destination: Destination,
-    pub scope: Scope,
+    pub(crate) destination: Destination,
+    pub(crate) scope: Scope,
     /// One line: what, on what (`drop database `x``).
-    pub summary: String,
+    pub(crate) summary: String,
     /// Every statement or API call, in order: what `execute` performs.
-    pub ops: Vec<Op>,
+    pub(crate) ops: Vec<Op>,
     /// What a person types to confirm in production (the database, table or rule).
-    pub confirm: String,
+    pub(crate) confirm: String,
 }
 
 impl Plan {
@@ -111,15 +112,15 @@ impl Plan {
 
 /// The flags that bear on the guard, and whether a person can answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    pub target: Target,
-    pub dry_run: bool,
+pub(crate) struct Policy {
+    pub(crate) target: Target,
+    pub(crate) dry_run: bool,
     /// `--yes`.
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// A person at a terminal can type a confirmation.
-    pub interactive: bool,
-    pub override_prod_marker: bool,
-    pub allow_remote_host: bool,
+    pub(crate) interactive: bool,
+    pub(crate) override_prod_marker: bool,
+    pub(crate) allow_remote_host: bool,
 }
 
 /// The environment a Postgres database says it belongs to, as the command read it.

@@ -17,7 +17,7 @@ static CANCEL: Mutex<Option<Cancel>> = Mutex::new(None);
 
 /// Record a signal; true when one had come already. The first one also cancels the work in
 /// flight (on a thread of its own: cancelling may need the network).
-pub fn request(signal: Signal) -> bool {
+pub(crate) fn request(signal: Signal) -> bool {
     let again = SIGNALLED
         .compare_exchange(0, signal.exit_code(), Ordering::SeqCst, Ordering::SeqCst)
         .is_err();
@@ -30,25 +30,25 @@ pub fn request(signal: Signal) -> bool {
 }
 
 /// What a Ctrl-C should cancel from now on (the newest connection's running statement).
-pub fn on_interrupt(cancel: impl Fn() + Send + 'static) {
+pub(crate) fn on_interrupt(cancel: impl Fn() + Send + 'static) {
     if let Ok(mut slot) = CANCEL.lock() {
         *slot = Some(Box::new(cancel));
     }
 }
 
-pub fn requested() -> bool {
+pub(crate) fn requested() -> bool {
     signal().is_some()
 }
 
 /// The first signal that came.
-pub fn signal() -> Option<Signal> {
+pub(crate) fn signal() -> Option<Signal> {
     [Signal::Interrupt, Signal::Terminate, Signal::HangUp]
         .into_iter()
         .find(|s| s.exit_code() == SIGNALLED.load(Ordering::SeqCst))
 }
 
 /// Err(stopped, with what was done) once a signal came.
-pub fn check(progress: impl FnOnce() -> String) -> anyhow::Result<()> {
+pub(crate) fn check(progress: impl FnOnce() -> String) -> anyhow::Result<()> {
     match signal() {
         Some(signal) => Err(stopped(signal, progress())),
         None => Ok(()),
@@ -56,6 +56,6 @@ pub fn check(progress: impl FnOnce() -> String) -> anyhow::Result<()> {
 }
 
 /// `interrupted: …` / `stopped by SIGTERM: …`, with the signal's exit code.
-pub fn stopped(signal: Signal, what: String) -> anyhow::Error {
+pub(crate) fn stopped(signal: Signal, what: String) -> anyhow::Error {
     Stop::Interrupted(signal, format!("{}: {what}", signal.words())).into()
 }

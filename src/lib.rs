@@ -1,47 +1,208 @@
-//! `cruddur`: Cruddur's operator tool. `main.rs` parses, builds the [`Ctx`], calls [`run`]
-//! and renders; this file only routes each command group to its module.
+//! `cruddur`: Cruddur's operator tool. [`run`] is the whole program: it parses, builds the
+//! [`Ctx`], routes each command group to its module, renders the outcome and turns an error
+//! into its words and exit code. Public: `run`, and for the tests the command line (`cli`)
+//! and the HTTP client of AWS calls (`aws::http_client`).
 
 pub(crate) mod app;
 pub mod aws;
 pub mod cli;
 pub(crate) mod cognito;
-pub mod ctx;
+pub(crate) mod ctx;
 pub(crate) mod db;
 pub(crate) mod ddb;
 pub(crate) mod doctor;
 pub(crate) mod dynamodb;
-pub mod envfile;
-pub mod error;
+pub(crate) mod envfile;
+pub(crate) mod error;
 pub(crate) mod guard;
 pub(crate) mod guarded;
 pub(crate) mod hosts;
-pub mod interrupt;
+pub(crate) mod interrupt;
 pub(crate) mod migrations;
 pub(crate) mod ops;
-pub mod output;
-pub mod pg;
+pub(crate) mod output;
+pub(crate) mod pg;
 pub(crate) mod poll;
-pub mod printer;
+pub(crate) mod printer;
 pub(crate) mod proxy;
 pub(crate) mod rds;
 pub(crate) mod setup;
 pub(crate) mod sql;
 pub(crate) mod steps;
 pub(crate) mod target;
-pub mod term;
+pub(crate) mod term;
 #[cfg(test)]
 mod testing;
-pub mod text;
+pub(crate) mod text;
 pub(crate) mod users;
 pub(crate) mod wait;
 
-use anyhow::Result;
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
 
-use crate::cli::{BackupCommand, CognitoCommand, Command, DbCommand, DdbCommand, PatternsCommand};
-pub use crate::ctx::Ctx;
+use anyhow::Result;
+use clap::Parser;
+
+use crate::cli::{
+    BackupCommand, Cli, CognitoCommand, Command, DbCommand, DdbCommand, PatternsCommand,
+};
+use crate::ctx::Ctx;
+use crate::error::{code, exit_code, Signal};
 use crate::output::Outcome;
 
-pub fn run(ctx: &Ctx, command: &Command) -> Result<Outcome> {
+/// The whole program: parse `args` (the process's arguments, the program first), build the
+/// context, run the command, render its outcome; the exit code. `main.rs` only calls this.
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    watch_signals();
+    // Before clap, so that flags read from the environment see the file's variables.
+    let loaded = envfile::load(&args);
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --help and --version go to stdout; usage errors to stderr.
+            let _ = if error.use_stderr() {
+                write!(std::io::stderr().lock(), "{}", error.render())
+            } else {
+                write!(std::io::stdout().lock(), "{}", error.render())
+            };
+            return ExitCode::from(if error.use_stderr() {
+                code::USAGE
+            } else {
+                code::OK
+            });
+        }
+    };
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => return fail(&error, &[], cli.global.verbose),
+    };
+    let ctx = match Ctx::new(&ctx::Settings::from(&cli.global)) {
+        Ok(ctx) => ctx,
+        Err(error) => return fail(&error, &[], cli.global.verbose),
+    };
+    if let Some(path) = &loaded.path {
+        ctx.detail(format!(
+            "loaded {}: set {}{}",
+            path.display(),
+            if loaded.set.is_empty() {
+                "nothing".into()
+            } else {
+                loaded.set.join(", ")
+            },
+            if loaded.kept.is_empty() {
+                String::new()
+            } else {
+                format!("; kept from the environment: {}", loaded.kept.join(", "))
+            }
+        ));
+    }
+    let secrets = ctx.secrets();
+    match dispatch(&ctx, &cli.command) {
+        Ok(Outcome::Failing { outcome, error }) => match output::render(&outcome, ctx.output) {
+            Ok(()) => fail(&error, secrets, ctx.printer.verbose),
+            Err(render_error) => fail(&render_error, secrets, ctx.printer.verbose),
+        },
+        Ok(outcome) => match output::render(&outcome, ctx.output) {
+            Ok(()) => ExitCode::from(code::OK),
+            Err(error) => fail(&error, secrets, ctx.printer.verbose),
+        },
+        Err(error) => fail(&error, secrets, ctx.printer.verbose),
+    }
+}
+
+/// The first Ctrl-C, SIGTERM (`docker stop`, CI cancellation, `timeout`) or SIGHUP asks the
+/// command to stop at its next safe point (it then says what was done and exits 130, 143 or
+/// 129); a second one stops at once, with its own code.
+fn watch_signals() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    // Registered before main goes on, so that no signal falls between.
+    let registered = runtime.block_on(async {
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        ))
+    });
+    let Ok((mut int, mut term, mut hup)) = registered else {
+        return;
+    };
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            loop {
+                let got = tokio::select! {
+                    Some(()) = int.recv() => Signal::Interrupt,
+                    Some(()) = term.recv() => Signal::Terminate,
+                    Some(()) = hup.recv() => Signal::HangUp,
+                    else => return,
+                };
+                if interrupt::request(got) {
+                    printer::note(&format!("{} again: stopping now", got.words()));
+                    std::process::exit(i32::from(got.exit_code()));
+                }
+                let again = if got == Signal::Interrupt {
+                    "Ctrl-C again"
+                } else {
+                    "a second signal"
+                };
+                printer::note(&format!(
+                    "{}: stopping at the next safe point ({again} to stop at once)",
+                    got.words()
+                ));
+            }
+        });
+    });
+}
+
+/// `error: …` and its causes on stderr, with any known secret scrubbed; the exit code.
+fn fail(error: &anyhow::Error, secrets: &[String], verbose: bool) -> ExitCode {
+    // `Ctx::secrets` keeps only those long enough to scrub, longest first.
+    let scrub = |text: String| {
+        secrets
+            .iter()
+            .fold(text, |text, secret| text.replace(secret.as_str(), "***"))
+    };
+    let label = term::paint(term::colour_stderr(), term::Colour::BoldRed, "error:");
+    // A Postgres error that reached here unworded says only "db error": the server's own
+    // words (message, detail, hint, SQLSTATE) take its place, and its source is not repeated.
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    let mut causes = error.chain();
+    while let Some(cause) = causes.next() {
+        let lead = if lines.is_empty() {
+            label.as_str()
+        } else {
+            "caused by:"
+        };
+        match cause.downcast_ref::<postgres::Error>() {
+            Some(pg) => {
+                lines.push((lead, pg::db_message(pg)));
+                if pg.as_db_error().is_some() {
+                    causes.next();
+                }
+            }
+            None => lines.push((lead, cause.to_string())),
+        }
+        // A library's own account of it (the SDK's debug structure), with -v only.
+        if let Some(detailed) = cause.downcast_ref::<error::Detailed>() {
+            if verbose {
+                lines.push(("detail:", detailed.detail.clone()));
+            }
+        }
+    }
+    for (lead, line) in lines {
+        printer::note(&format!("{lead} {}", text::visible(&scrub(line))));
+    }
+    ExitCode::from(exit_code(error))
+}
+
+/// Route the command to its group's module.
+fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
     if !writes(command) {
         guarded::reads(ctx, "this command")?;
     }
@@ -70,7 +231,7 @@ pub fn run(ctx: &Ctx, command: &Command) -> Result<Outcome> {
 
 /// Whether a command may write (and so plans, and takes --dry-run). `db query` decides by its
 /// statement, so it takes the flag and refuses it itself for a read.
-pub fn writes(command: &Command) -> bool {
+fn writes(command: &Command) -> bool {
     match command {
         Command::Db(db) => !matches!(
             db,

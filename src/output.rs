@@ -17,7 +17,7 @@ use crate::text::{cut, visible};
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// Tables and sentences for people.
     Table,
     /// One JSON document.
@@ -28,7 +28,7 @@ pub enum OutputFormat {
 
 /// What a command found or did, as data.
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Records with the same keys: a table for people, an array (json) or lines (jsonl).
     /// The columns say which keys the table shows, and how; JSON always has every key, whole.
     Rows {
@@ -57,7 +57,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// Rows from any serializable records; `columns` are the keys shown in the table, in order.
-    pub fn rows<T: Serialize>(columns: &[&str], items: &[T]) -> Result<Outcome> {
+    pub(crate) fn rows<T: Serialize>(columns: &[&str], items: &[T]) -> Result<Outcome> {
         let rows = items
             .iter()
             .map(|item| match serde_json::to_value(item)? {
@@ -73,7 +73,7 @@ impl Outcome {
     }
 
     /// Rows already in JSON form, with columns that may cut or reformat values in the table.
-    pub fn rows_with(columns: Vec<Column>, rows: Vec<Map<String, Value>>) -> Outcome {
+    pub(crate) fn rows_with(columns: Vec<Column>, rows: Vec<Map<String, Value>>) -> Outcome {
         Outcome::Rows {
             columns,
             rows,
@@ -82,7 +82,7 @@ impl Outcome {
     }
 
     /// The same rows without the count under the table: a report, not a listing.
-    pub fn uncounted(self) -> Outcome {
+    pub(crate) fn uncounted(self) -> Outcome {
         match self {
             Outcome::Rows { columns, rows, .. } => Outcome::Rows {
                 columns,
@@ -95,11 +95,11 @@ impl Outcome {
 
     /// What a `--dry-run` would have done: a summary and the actions, nothing done.
     /// A typed report: its sentence for people, its fields for machines.
-    pub fn report<R: Display + Serialize>(report: &R) -> Result<Outcome> {
+    pub(crate) fn report<R: Display + Serialize>(report: &R) -> Result<Outcome> {
         Outcome::done(report.to_string(), report)
     }
 
-    pub fn done(message: impl Into<String>, data: impl Serialize) -> Result<Outcome> {
+    pub(crate) fn done(message: impl Into<String>, data: impl Serialize) -> Result<Outcome> {
         Ok(Outcome::Done {
             message: message.into(),
             data: serde_json::to_value(data)?,
@@ -109,14 +109,14 @@ impl Outcome {
 
 /// A column of a table: which key, under which header, shown how.
 #[derive(Debug, Clone)]
-pub struct Column {
-    pub key: String,
-    pub header: String,
-    pub view: View,
+pub(crate) struct Column {
+    pub(crate) key: String,
+    pub(crate) header: String,
+    pub(crate) view: View,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
+pub(crate) enum View {
     Plain,
     /// At most this many characters, then `…`.
     Cut(usize),
@@ -127,7 +127,7 @@ pub enum View {
 }
 
 impl Column {
-    pub fn new(key: &str) -> Column {
+    pub(crate) fn new(key: &str) -> Column {
         Column {
             key: key.to_string(),
             header: key.to_string(),
@@ -135,12 +135,12 @@ impl Column {
         }
     }
 
-    pub fn header(mut self, header: &str) -> Column {
+    pub(crate) fn header(mut self, header: &str) -> Column {
         self.header = header.to_string();
         self
     }
 
-    pub fn view(mut self, view: View) -> Column {
+    pub(crate) fn view(mut self, view: View) -> Column {
         self.view = view;
         self
     }
@@ -175,7 +175,7 @@ fn clock(text: &str) -> Option<String> {
 /// quietly and the producer is told to stop ([`ControlFlow::Break`]); the command then ends
 /// with success, since the reader has what it wanted. A file that cannot be written is an
 /// error, and a file not finished (an error, Ctrl-C) is removed.
-pub struct Lines {
+pub(crate) struct Lines {
     out: Box<dyn Finish>,
     /// The file being written, and the name it gets when whole.
     file: Option<(PathBuf, PathBuf)>,
@@ -214,15 +214,15 @@ fn compressed<W: Write + 'static>(out: io::BufWriter<W>, gzip: bool) -> Box<dyn 
 
 /// What a [`Lines`] wrote.
 #[derive(Debug)]
-pub struct LinesWritten {
-    pub lines: usize,
+pub(crate) struct LinesWritten {
+    pub(crate) lines: usize,
     /// stdout's reader went away before the end.
-    pub reader_gone: bool,
+    pub(crate) reader_gone: bool,
 }
 
 impl Lines {
     /// Lines to stdout; with `gzip`, compressed.
-    pub fn stdout(gzip: bool) -> Lines {
+    pub(crate) fn stdout(gzip: bool) -> Lines {
         let out = io::BufWriter::new(io::stdout().lock());
         Lines {
             out: compressed(out, gzip),
@@ -233,7 +233,7 @@ impl Lines {
     }
 
     /// Lines to `path`, written first to `path.partial`; with `gzip`, compressed.
-    pub fn file(path: &Path, gzip: bool) -> Result<Lines> {
+    pub(crate) fn file(path: &Path, gzip: bool) -> Result<Lines> {
         let mut partial = path.as_os_str().to_owned();
         partial.push(".partial");
         let partial = PathBuf::from(partial);
@@ -249,7 +249,7 @@ impl Lines {
 
     /// Write these rows, one line each, and flush them (a reader sees them now).
     /// `Break` when stdout's reader has gone: produce no more.
-    pub fn write<T: Serialize>(
+    pub(crate) fn write<T: Serialize>(
         &mut self,
         rows: impl IntoIterator<Item = T>,
     ) -> Result<ControlFlow<()>> {
@@ -283,12 +283,12 @@ impl Lines {
     }
 
     /// Whether stdout's reader has gone: nothing more will be written.
-    pub fn reader_gone(&self) -> bool {
+    pub(crate) fn reader_gone(&self) -> bool {
         self.reader_gone
     }
 
     /// Flush (a gzip stream gets its trailer), and give a file its name.
-    pub fn finish(mut self) -> Result<LinesWritten> {
+    pub(crate) fn finish(mut self) -> Result<LinesWritten> {
         if !self.reader_gone {
             let flushed = self.out.end().map_err(anyhow::Error::from);
             // A reader gone now is recorded in `reader_gone`; the lines it took were enough.
@@ -320,7 +320,7 @@ impl Drop for Lines {
     }
 }
 
-pub fn render(outcome: &Outcome, format: OutputFormat) -> Result<()> {
+pub(crate) fn render(outcome: &Outcome, format: OutputFormat) -> Result<()> {
     match write(outcome, format) {
         // `cruddur … | head` closed the pipe: the reader has what it wanted.
         Err(e) if is_broken_pipe(&e) => Ok(()),
@@ -329,7 +329,7 @@ pub fn render(outcome: &Outcome, format: OutputFormat) -> Result<()> {
 }
 
 /// Whether writing failed because the reader went away (`cruddur … | head`).
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
     let kind = error
         .downcast_ref::<io::Error>()
         .map(io::Error::kind)
@@ -438,7 +438,7 @@ fn table(columns: &[Column], rows: &[Map<String, Value>]) -> Table {
 }
 
 /// How one JSON value reads in a table cell.
-pub fn cell(value: &Value) -> String {
+pub(crate) fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(text) => text.clone(),

@@ -12,20 +12,20 @@ use crate::term::Progress;
 use crate::text::visible;
 
 #[derive(Debug, Clone, Copy)]
-pub struct Printer {
-    pub verbose: bool,
-    pub quiet: bool,
+pub(crate) struct Printer {
+    pub(crate) verbose: bool,
+    pub(crate) quiet: bool,
     /// stderr is a terminal and NO_COLOR is unset.
-    pub colour: bool,
+    pub(crate) colour: bool,
     /// stderr is a terminal: progress bars are drawn.
-    pub terminal: bool,
+    pub(crate) terminal: bool,
     /// Both stdin and stderr are terminals: a person can answer a prompt.
-    pub interactive: bool,
+    pub(crate) interactive: bool,
 }
 
 impl Printer {
     /// For this process's terminal.
-    pub fn new(verbose: bool, quiet: bool) -> Printer {
+    pub(crate) fn new(verbose: bool, quiet: bool) -> Printer {
         Printer {
             verbose,
             quiet,
@@ -36,33 +36,33 @@ impl Printer {
     }
 
     /// Progress and notices, unless --quiet.
-    pub fn info(self, message: impl AsRef<str>) {
+    pub(crate) fn info(self, message: impl AsRef<str>) {
         if !self.quiet {
             note(message.as_ref());
         }
     }
 
     /// Details, with --verbose only.
-    pub fn detail(self, message: impl AsRef<str>) {
+    pub(crate) fn detail(self, message: impl AsRef<str>) {
         if self.verbose {
             note(message.as_ref());
         }
     }
 
     /// Warnings, even with --quiet.
-    pub fn warn(self, message: impl AsRef<str>) {
+    pub(crate) fn warn(self, message: impl AsRef<str>) {
         note(&format!("warning: {}", message.as_ref()));
     }
 
     /// A progress bar: drawn on a terminal, never with --quiet.
-    pub fn progress(self, label: &str, total: Option<usize>) -> Arc<Progress> {
+    pub(crate) fn progress(self, label: &str, total: Option<usize>) -> Arc<Progress> {
         Progress::new(self.terminal && !self.quiet, label, total)
     }
 
     /// Ask a person to type `name` to go on with `action` (shown with up to 20 of `details`).
     /// Without a person at a terminal it is refused at once (exit 3), never waiting for
     /// input that cannot come; a different answer is refused too.
-    pub fn confirm(self, action: &str, details: &[String], name: &str) -> Result<()> {
+    pub(crate) fn confirm(self, action: &str, details: &[String], name: &str) -> Result<()> {
         if !self.interactive {
             return Err(refused(format!(
                 "refusing to {action} in production without confirmation: re-run with --yes"
@@ -98,6 +98,6 @@ impl Printer {
 
 /// One line on stderr. A closed stderr is not worth dying for (nor a panic, which is what
 /// `eprintln!` does): the line is dropped.
-pub fn note(text: &str) {
+pub(crate) fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }

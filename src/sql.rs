@@ -32,16 +32,16 @@ pub(crate) const QUERIES: &[(&str, &str)] = &[
 
 /// One statement of a file: where it starts (byte offset) and its text, without the `;`.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Statement<'a> {
-    pub start: usize,
-    pub text: &'a str,
+pub(crate) struct Statement<'a> {
+    pub(crate) start: usize,
+    pub(crate) text: &'a str,
 }
 
 /// A file that cannot be split: an unterminated quote or comment, or a psql meta-command.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct SplitError {
-    pub offset: usize,
-    pub message: String,
+    pub(crate) offset: usize,
+    pub(crate) message: String,
 }
 
 /// The text with every comment, quoted string, quoted identifier and dollar-quoted body

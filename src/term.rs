@@ -13,7 +13,7 @@ use indicatif::{
 
 /// The colours cruddur uses: status words and the `error:` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Colour {
+pub(crate) enum Colour {
     Green,
     Yellow,
     Red,
@@ -31,7 +31,7 @@ impl Colour {
     }
 
     /// The colour of a status word: `ok` green, `warn` yellow, `fail` red; others none.
-    pub fn of_status(status: &str) -> Option<Colour> {
+    pub(crate) fn of_status(status: &str) -> Option<Colour> {
         match status {
             "ok" => Some(Colour::Green),
             "warn" | "skipped" => Some(Colour::Yellow),
@@ -42,12 +42,12 @@ impl Colour {
 }
 
 /// Whether stdout may carry colour: a terminal, and NO_COLOR unset.
-pub fn colour_stdout() -> bool {
+pub(crate) fn colour_stdout() -> bool {
     std::io::stdout().is_terminal() && no_color_unset()
 }
 
 /// Whether stderr may carry colour: a terminal, and NO_COLOR unset.
-pub fn colour_stderr() -> bool {
+pub(crate) fn colour_stderr() -> bool {
     std::io::stderr().is_terminal() && no_color_unset()
 }
 
@@ -56,7 +56,7 @@ fn no_color_unset() -> bool {
 }
 
 /// `text` in `colour` when `on`; plain otherwise.
-pub fn paint(on: bool, colour: Colour, text: &str) -> String {
+pub(crate) fn paint(on: bool, colour: Colour, text: &str) -> String {
     if on {
         format!("\x1b[{}m{text}\x1b[0m", colour.code())
     } else {
@@ -68,13 +68,13 @@ pub fn paint(on: bool, colour: Colour, text: &str) -> String {
 /// the rate and the time left; without one, the count and the rate. Redrawn at most ten
 /// times a second; hidden off a terminal and with --quiet; cleared by [`Progress::finish`]
 /// (and when dropped, so an error never leaves a half bar above its message).
-pub struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
 }
 
 impl Progress {
     /// A bar drawn when `shown` (stderr is a terminal and not --quiet: the printer decides).
-    pub fn new(shown: bool, label: &str, total: Option<usize>) -> std::sync::Arc<Progress> {
+    pub(crate) fn new(shown: bool, label: &str, total: Option<usize>) -> std::sync::Arc<Progress> {
         // The draw target first: a bar made with the default one draws at once, even with -q.
         let target = if shown {
             ProgressDrawTarget::stderr_with_hz(10)
@@ -109,12 +109,12 @@ impl Progress {
         std::sync::Arc::new(Progress { bar })
     }
 
-    pub fn add(&self, n: usize) {
+    pub(crate) fn add(&self, n: usize) {
         self.bar.inc(n as u64);
     }
 
     /// Clear the bar's line.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

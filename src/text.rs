@@ -2,7 +2,7 @@
 //! to a width, control characters made visible, a duration as the flags take it.
 
 /// A duration as the flags take it: `500ms`, `5s`, `1.5s`, `2m`.
-pub fn duration(d: std::time::Duration) -> String {
+pub(crate) fn duration(d: std::time::Duration) -> String {
     let ms = d.as_millis();
     match ms {
         _ if ms < 1000 => format!("{ms}ms"),
@@ -13,7 +13,7 @@ pub fn duration(d: std::time::Duration) -> String {
 }
 
 /// The first `max` characters, with `…` when there were more.
-pub fn cut(text: &str, max: usize) -> String {
+pub(crate) fn cut(text: &str, max: usize) -> String {
     let mut chars = text.chars();
     let head: String = chars.by_ref().take(max).collect();
     if chars.next().is_some() {
@@ -26,7 +26,7 @@ pub fn cut(text: &str, max: usize) -> String {
 /// Text as it may reach a terminal: control characters (escape sequences, carriage returns,
 /// bells, C1 codes) shown as visible escapes such as `\x1b`; newlines and tabs kept. Data from
 /// a store must never recolour or retitle the operator's terminal. JSON output keeps data exact.
-pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
     if !text.chars().any(bad) {
         return std::borrow::Cow::Borrowed(text);

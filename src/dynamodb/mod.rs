@@ -34,29 +34,29 @@ pub(crate) const LOCAL_ENDPOINT: &str = "http://localhost:8000";
 pub(crate) const LOCAL_REGION: &str = "us-east-1";
 
 /// The table and a client for the endpoint it lives behind.
-pub struct Ddb {
-    pub client: Client,
+pub(crate) struct Ddb {
+    pub(crate) client: Client,
     /// The same, without the SDK's own retries: the bulk writer retries and paces itself
     /// (the SDK's throttling backoff, seconds long, would stall its window).
-    pub bulk: Client,
+    pub(crate) bulk: Client,
     /// DynamoDB Streams, at the same endpoint, with the same credentials and region.
-    pub streams: aws_sdk_dynamodbstreams::Client,
-    pub table: String,
-    pub endpoint: String,
-    pub region: String,
+    pub(crate) streams: aws_sdk_dynamodbstreams::Client,
+    pub(crate) table: String,
+    pub(crate) endpoint: String,
+    pub(crate) region: String,
 }
 
 /// Where the table is, as plain settings (from the flags and variables).
 #[derive(Debug, Clone, Default)]
-pub struct DdbSettings {
+pub(crate) struct DdbSettings {
     /// `--table` / `DDB_MESSAGE_TABLE`.
-    pub table: String,
+    pub(crate) table: String,
     /// `--endpoint-url`: an endpoint named on purpose (an emulator, even with --prod).
-    pub endpoint_url: Option<String>,
+    pub(crate) endpoint_url: Option<String>,
     /// `--region`, over the environment's.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// `--profile`, to name it when its endpoint is refused.
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 }
 
 impl Ddb {
@@ -65,7 +65,7 @@ impl Ddb {
     /// process's one AWS configuration): the SDK's default chain, refusing an endpoint
     /// configured anywhere but the flag that would silently point it elsewhere. What the
     /// banner (`printer`) says is where the requests go.
-    pub fn connect(
+    pub(crate) fn connect(
         target: Target,
         settings: &DdbSettings,
         sdk: impl FnOnce() -> Result<aws_config::SdkConfig>,
@@ -172,7 +172,7 @@ impl Ddb {
 
     /// Every item of one partition (all pages), of the table or of an index. With `first`,
     /// only that many: enough to know whether there are any.
-    pub async fn query_partition(&self, partition: Partition<'_>) -> Result<Vec<Item>> {
+    pub(crate) async fn query_partition(&self, partition: Partition<'_>) -> Result<Vec<Item>> {
         let mut pages = self
             .client
             .query()
@@ -198,7 +198,7 @@ impl Ddb {
     }
 
     /// An SDK error in plain words: the operation, the error code and message, the endpoint.
-    pub fn explain<E>(&self, what: &str, error: SdkError<E, HttpResponse>) -> anyhow::Error
+    pub(crate) fn explain<E>(&self, what: &str, error: SdkError<E, HttpResponse>) -> anyhow::Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
@@ -215,7 +215,7 @@ impl Ddb {
     }
 
     /// Where this table is, for the guard.
-    pub fn destination(&self) -> Destination {
+    pub(crate) fn destination(&self) -> Destination {
         Destination::DynamoDb {
             endpoint: self.endpoint.clone(),
             table: self.table.clone(),
@@ -262,17 +262,17 @@ fn without_retries(config: &aws_sdk_dynamodb::Config) -> Client {
 
 /// Which partition [`Ddb::query_partition`] reads.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Partition<'a> {
+pub(crate) struct Partition<'a> {
     /// None: the table; Some: that index.
-    pub index: Option<&'a str>,
+    pub(crate) index: Option<&'a str>,
     /// The partition key's attribute (`pk`, or `message_group_uuid` on the index).
-    pub attribute: &'a str,
-    pub value: &'a str,
-    pub newest_first: bool,
+    pub(crate) attribute: &'a str,
+    pub(crate) value: &'a str,
+    pub(crate) newest_first: bool,
     /// Read `pk` and `sk` only.
-    pub keys_only: bool,
+    pub(crate) keys_only: bool,
     /// Stop after this many items.
-    pub first: Option<i32>,
+    pub(crate) first: Option<i32>,
 }
 
 /// The local endpoint and where it came from. A real AWS endpoint is refused: local mode

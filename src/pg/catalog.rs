@@ -8,19 +8,20 @@ use crate::target::Target;
 
 /// The list of other sessions on a database, as a table row each.
 #[derive(Debug, serde::Serialize)]
-pub struct Session {
-    pub process_id: i32,
-    pub user: Option<String>,
-    pub db: Option<String>,
-    pub client_addr: Option<String>,
-    pub app: Option<String>,
-    pub state: Option<String>,
+pub(crate) struct Session {
+    pub(crate) process_id: i32,
+    pub(crate) user: Option<String>,
+    pub(crate) db: Option<String>,
+    pub(crate) client_addr: Option<String>,
+    pub(crate) app: Option<String>,
+    pub(crate) state: Option<String>,
 }
 
-pub const SESSION_COLUMNS: &[&str] = &["process_id", "user", "db", "client_addr", "app", "state"];
+pub(crate) const SESSION_COLUMNS: &[&str] =
+    &["process_id", "user", "db", "client_addr", "app", "state"];
 
 /// Client sessions other than this one, optionally only those on `dbname`.
-pub fn sessions(client: &mut Client, dbname: Option<&str>) -> Result<Vec<Session>> {
+pub(crate) fn sessions(client: &mut Client, dbname: Option<&str>) -> Result<Vec<Session>> {
     let rows = client.query(
         "SELECT pid, usename::text, datname::text, host(client_addr), application_name, state \
          FROM pg_stat_activity \
@@ -44,7 +45,7 @@ pub fn sessions(client: &mut Client, dbname: Option<&str>) -> Result<Vec<Session
 
 impl Session {
     /// `pid 123 (postgres, psql, 127.0.0.1)`, for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "pid {} ({}, {}, {})",
             self.process_id,
@@ -59,7 +60,7 @@ impl Session {
 const MARKER: &str = "cruddur environment: ";
 
 /// The statement that records the environment on the database (a comment on it).
-pub fn mark_statement(dbname: &str, target: Target) -> String {
+pub(crate) fn mark_statement(dbname: &str, target: Target) -> String {
     format!(
         "COMMENT ON DATABASE {} IS '{MARKER}{}'",
         quote_ident(dbname),
@@ -68,7 +69,7 @@ pub fn mark_statement(dbname: &str, target: Target) -> String {
 }
 
 /// The environment recorded on `dbname`, if any (readable from any database of the server).
-pub fn marker(client: &mut Client, dbname: &str) -> Result<Option<String>> {
+pub(crate) fn marker(client: &mut Client, dbname: &str) -> Result<Option<String>> {
     let row = client.query_opt(
         "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
         &[&dbname],
@@ -78,12 +79,12 @@ pub fn marker(client: &mut Client, dbname: &str) -> Result<Option<String>> {
 }
 
 /// Double-quote an identifier for SQL (a database name cannot be a bound parameter).
-pub fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Whether the server has this database.
-pub fn database_exists(client: &mut Client, name: &str) -> Result<bool> {
+pub(crate) fn database_exists(client: &mut Client, name: &str) -> Result<bool> {
     Ok(client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])?
         .is_some())

@@ -16,7 +16,7 @@ use crate::target::Target;
 
 impl PgTarget {
     /// Connect to the target database.
-    pub fn connect(&self) -> Result<Client> {
+    pub(crate) fn connect(&self) -> Result<Client> {
         self.connect_to(&self.dbname)
             .map_err(|failure| self.explain(failure, &self.dbname))
     }
@@ -24,7 +24,7 @@ impl PgTarget {
     /// Connect to the server's maintenance database (`postgres`, else `template1`), for
     /// creating, dropping and listing sessions. The URL's host, user and password are kept:
     /// only the database changes (the old `sed` on the URL mangled users named `cruddur…`).
-    pub fn connect_maintenance(&self) -> Result<Client> {
+    pub(crate) fn connect_maintenance(&self) -> Result<Client> {
         let mut last = None;
         for dbname in ["postgres", "template1"] {
             match self.connect_to(dbname) {
@@ -45,7 +45,7 @@ impl PgTarget {
 
     /// Poll until the server takes a login (to the maintenance database), or `deadline`.
     /// A refused login or a missing role is final: waiting would not mend it.
-    pub async fn wait_until_up(&self, deadline: std::time::Instant) -> Result<Duration> {
+    pub(crate) async fn wait_until_up(&self, deadline: std::time::Instant) -> Result<Duration> {
         let server = self.server();
         let (_, waited) = poll::until(
             Wait::steady(deadline),
@@ -395,7 +395,7 @@ fn chain(error: &dyn StdError) -> String {
 }
 
 /// Postgres's own words for an error: the message, then its detail and hint.
-pub fn db_message(error: &postgres::Error) -> String {
+pub(crate) fn db_message(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => {
             let mut text = db.message().to_string();

@@ -14,7 +14,7 @@ const MIGRATIONS: i64 = 0x6372_7564_6475_7201;
 
 /// Take the migrations lock of `pg`'s database on this session, waiting up to
 /// `pg.lock_timeout` (saying so once it has to wait); an error names who holds it.
-pub fn lock_migrations(
+pub(crate) fn lock_migrations(
     client: &mut postgres::Client,
     pg: &PgTarget,
     say: impl Fn(String),

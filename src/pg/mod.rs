@@ -10,13 +10,13 @@ mod catalog;
 mod connect;
 mod lock;
 mod params;
-pub mod run;
+pub(crate) mod run;
 mod target;
 
-pub use catalog::{
+pub(crate) use catalog::{
     database_exists, mark_statement, marker, quote_ident, sessions, Session, SESSION_COLUMNS,
 };
-pub use connect::db_message;
-pub use lock::lock_migrations;
-pub use params::TextParam;
-pub use target::{url_password, PgSettings, PgTarget, Tls, DEFAULT_LOCAL_URL};
+pub(crate) use connect::db_message;
+pub(crate) use lock::lock_migrations;
+pub(crate) use params::TextParam;
+pub(crate) use target::{url_password, PgSettings, PgTarget};

@@ -8,7 +8,7 @@ use postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 /// A parameter sent as text, whatever the column's type: the server parses it as it would
 /// a literal (`uuid`, `timestamp`, `integer`, …), so a named query takes plain strings.
 #[derive(Debug)]
-pub struct TextParam<'a>(pub &'a str);
+pub(crate) struct TextParam<'a>(pub &'a str);
 
 impl ToSql for TextParam<'_> {
     fn to_sql(

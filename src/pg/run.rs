@@ -13,7 +13,7 @@ use crate::sql;
 /// Run `statements` of `source` in one transaction, then `finish` in the same transaction
 /// (a marker, a record), then commit; on any error, roll back: nothing applied. How many
 /// statements ran.
-pub fn run_statements(
+pub(crate) fn run_statements(
     printer: Printer,
     client: &mut postgres::Client,
     source: &SqlSource,
@@ -86,7 +86,7 @@ pub fn run_statements(
 }
 
 /// The statements of a file, or an error naming where it cannot be split.
-pub fn split(source: &SqlSource) -> Result<Vec<sql::Statement<'_>>> {
+pub(crate) fn split(source: &SqlSource) -> Result<Vec<sql::Statement<'_>>> {
     let text = &source.text;
     sql::split(text).map_err(|e| {
         let (line, column) = sql::line_col(text, e.offset);

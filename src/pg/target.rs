@@ -10,42 +10,42 @@ use postgres::Config;
 use crate::guard::Destination;
 use crate::target::Target;
 
-pub const DEFAULT_LOCAL_URL: &str = "postgresql://postgres:password@localhost:5432/cruddur";
+pub(crate) const DEFAULT_LOCAL_URL: &str = "postgresql://postgres:password@localhost:5432/cruddur";
 
 /// Where Postgres is, as plain settings (from the flags and variables).
 #[derive(Debug, Clone, Default)]
-pub struct PgSettings {
+pub(crate) struct PgSettings {
     /// `CONNECTION_URL`.
-    pub database_url: Option<String>,
+    pub(crate) database_url: Option<String>,
     /// `PROD_CONNECTION_URL`.
-    pub prod_database_url: Option<String>,
-    pub connect_timeout: Duration,
-    pub lock_timeout: Duration,
+    pub(crate) prod_database_url: Option<String>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) lock_timeout: Duration,
 }
 
 /// The database the commands work on, resolved from the flags and the environment.
 #[derive(Debug, Clone)]
-pub struct PgTarget {
-    pub config: Config,
+pub(crate) struct PgTarget {
+    pub(crate) config: Config,
     /// The database named in the URL (never hard-coded).
-    pub dbname: String,
+    pub(crate) dbname: String,
     /// The URL with its password shown as `***`: the only form that is ever printed.
-    pub display: String,
+    pub(crate) display: String,
     /// Where the URL came from, for error messages.
-    pub source: &'static str,
-    pub target: Target,
-    pub timeout: Duration,
+    pub(crate) source: &'static str,
+    pub(crate) target: Target,
+    pub(crate) timeout: Duration,
     /// `--lock-timeout`: how long to wait for a lock (the app's, another cruddur's).
-    pub lock_timeout: Duration,
+    pub(crate) lock_timeout: Duration,
     /// How TLS is used, as libpq's `sslmode` (default: `prefer` locally, `require` in --prod).
-    pub tls: Tls,
+    pub(crate) tls: Tls,
     /// `sslrootcert`: the CA bundle `verify-ca` / `verify-full` check the server against.
-    pub root_cert: Option<std::path::PathBuf>,
+    pub(crate) root_cert: Option<std::path::PathBuf>,
 }
 
 /// libpq's `sslmode`, all of it but `allow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tls {
+pub(crate) enum Tls {
     /// Never TLS.
     Disable,
     /// TLS when the server offers it and the handshake works; plaintext otherwise.
@@ -70,7 +70,7 @@ impl Tls {
         })
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Tls::Disable => "disable",
             Tls::Prefer => "prefer",
@@ -82,7 +82,7 @@ impl Tls {
 }
 
 impl PgTarget {
-    pub fn resolve(target: Target, args: &PgSettings) -> Result<PgTarget> {
+    pub(crate) fn resolve(target: Target, args: &PgSettings) -> Result<PgTarget> {
         let (url, source) = match target {
             Target::Local => match &args.database_url {
                 Some(url) => (url.as_str(), "CONNECTION_URL (or --database-url)"),
@@ -180,7 +180,7 @@ impl PgTarget {
     }
 
     /// Where this target is, for the guard.
-    pub fn destination(&self) -> Destination {
+    pub(crate) fn destination(&self) -> Destination {
         let mut hosts: Vec<String> = self
             .config
             .get_hosts()
@@ -199,7 +199,7 @@ impl PgTarget {
     }
 
     /// The password, if the URL has one: for `db connect`, which hands it to psql through PGPASSWORD.
-    pub fn password(&self) -> Option<String> {
+    pub(crate) fn password(&self) -> Option<String> {
         self.config
             .get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned())
@@ -207,7 +207,7 @@ impl PgTarget {
     }
 
     /// `host:port` of the first host, for messages.
-    pub fn server(&self) -> String {
+    pub(crate) fn server(&self) -> String {
         let host = match self.config.get_hosts().first() {
             Some(Host::Tcp(name)) => name.clone(),
             Some(Host::Unix(path)) => path.display().to_string(),
@@ -321,7 +321,7 @@ fn percent_decode(text: &str) -> String {
 
 /// The password of a Postgres URL as written and percent-decoded, whether or not the URL
 /// parses (for scrubbing messages). The user info ends at the last `@` of the authority.
-pub fn url_password(url: &str) -> Vec<String> {
+pub(crate) fn url_password(url: &str) -> Vec<String> {
     let url = url.trim();
     let Some((_, rest)) = url.split_once("://") else {
         // key=value form: password=…
