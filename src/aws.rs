@@ -241,6 +241,7 @@ pub(crate) fn prod_endpoint(
 /// goes (`AWS` or the endpoint). `service_id` is the SDK's name of the service (`EC2`). With
 /// --prod an endpoint that is not AWS's, configured anywhere but `flag`, is refused (it would
 /// silently send production work elsewhere); `flag` may still name an endpoint on purpose.
+#[cfg(any(feature = "cognito", feature = "ec2"))]
 pub(crate) fn service_config(
     sdk: &aws_config::SdkConfig,
     target: crate::target::Target,

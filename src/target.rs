@@ -2,13 +2,13 @@
 
 /// Which stack the commands work on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     Local,
     Prod,
 }
 
 impl Target {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Target::Local => "local",
             Target::Prod => "prod",
