@@ -52,13 +52,13 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
         &args.group_id,
         "DB_SG_ID",
         "--group-id",
-        "the RDS instance's security group, sg-…",
+        "the RDS instance's security group (sg-…)",
     )?;
     let rule_id = required(
         &args.rule_id,
         "DB_SG_RULE_ID",
         "--rule-id",
-        "its ingress rule, sgr-…",
+        "the security group's ingress rule (sgr-…)",
     )?;
     let ip = match &args.ip {
         Some(ip) => public_ipv4(ip)
@@ -221,7 +221,7 @@ fn required<'a>(
     value
         .as_deref()
         .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| anyhow!("no {what}: set {variable} or pass {flag}"))
+        .ok_or_else(|| anyhow!("{what} is not given: set {variable} or pass {flag}"))
 }
 
 #[cfg(feature = "ec2")]

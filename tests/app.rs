@@ -101,9 +101,19 @@ fn setup_from_the_repository_builds_the_apps_database_and_says_from_which_files(
     let db = TestDb::new("app_setup");
     let report: SetupReport = repo
         .cruddur(&db, &["db", "setup", "--json"])
-        .stderr_has("loaded backend-flask/db/schema.sql into")
-        .stderr_has("seeded backend-flask/db/seed.sql into")
-        .stderr_has("applied 2 migrations")
+        .stderr_is(&format!(
+            "drop                     ok ⟪…⟫ ms  database `{dbname}` does not exist; \
+            nothing to drop\ncreate                   ok ⟪…⟫ ms  created database `{dbname}` \
+            on {server}\nschema-load              ok ⟪…⟫ ms  loaded backend-flask/db/schema.sql \
+            into `{dbname}`: 7 statements in ⟪n⟫ ms\nseed                     ok ⟪…⟫ \
+            ms  seeded backend-flask/db/seed.sql into `{dbname}`: 2 statements in ⟪n⟫ \
+            ms\nupdate-cognito-user-ids  skipped ⟪…⟫ ms  no AWS_COGNITO_USER_POOL_ID \
+            (or --pool-id): cognito_user_id stays 'MOCK'\nmigrate                  ok \
+            ⟪…⟫ ms  applied 2 migrations to `{dbname}`: 16812345671234567_add_bio_column, \
+            1683000000123456_add_location_column; marker 1683000000123456\n",
+            dbname = db.name,
+            server = db.server()
+        ))
         .run()
         .json();
     let step = |name: &str| report.steps.iter().find(|s| s.step == name).unwrap();
@@ -152,6 +162,7 @@ fn setup_from_the_repository_builds_the_apps_database_and_says_from_which_files(
     // The plan says the same files, before anything is done.
     let plan: crate::reports::DryRun = repo
         .cruddur(&db, &["db", "setup", "--dry-run", "--json"])
+        .stderr_is("")
         .run()
         .json();
     let actions = plan.actions.join("\n");
@@ -181,12 +192,17 @@ fn from_a_deep_subfolder_the_files_are_named_from_there() {
     cruddur(&["db", "seed"])
         .db(&db)
         .dir(&deep)
-        .stdout_has("seeded ../../../db/seed.sql into")
+        .stdout_is(&format!(
+            "seeded ../../../db/seed.sql into `{dbname}`: 2 statements in ⟪n⟫ ms\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
     assert_eq!(handles(&db), ["kimmy", "londo", "timmy-cde"]);
     let rows: Vec<MigrationRow> = cruddur(&["db", "migrations", "--json"])
         .db(&db)
         .dir(&deep)
+        .stderr_is("")
         .run()
         .json();
     let files: Vec<&str> = rows.iter().map(|r| r.file.as_str()).collect();
@@ -198,7 +214,11 @@ fn from_a_deep_subfolder_the_files_are_named_from_there() {
         ]
     );
     assert!(rows.iter().all(|r| r.state == "pending"));
-    cruddur(&["db", "migrate"]).db(&db).dir(&deep).run();
+    cruddur(&["db", "migrate"]).db(&db).dir(&deep)
+        .stdout_is(&format!("applied 2 migrations to `{dbname}`: 16812345671234567_add_bio_column, 1683000000123456_add_location_column; \
+        marker 1683000000123456\n", dbname = db.name))
+        .stderr_is("")
+        .run();
     assert!(has_column(&db, "users", "location"));
 }
 
@@ -206,11 +226,17 @@ fn from_a_deep_subfolder_the_files_are_named_from_there() {
 fn every_query_of_the_folder_is_listed_and_runs() {
     let repo = Repo::new();
     let db = TestDb::new("app_queries");
-    repo.cruddur(&db, &["db", "setup", "-q"]).run();
+    repo.cruddur(&db, &["db", "setup", "-q"])
+        .stdout_is(&format!(
+            "database `{dbname}` is set up (⟪n⟫ ms)\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
+        .run();
 
     let listed: Vec<QueryInfo> = repo
         .cruddur(&db, &["db", "query", "--json"])
-        .stderr_has("queries of backend-flask/db/sql")
+        .stderr_is("queries of backend-flask/db/sql\n")
         .run()
         .json();
     let names: Vec<&str> = listed.iter().map(|q| q.name.as_str()).collect();
@@ -227,6 +253,7 @@ fn every_query_of_the_folder_is_listed_and_runs() {
     // A plain read: rows.
     let home: Vec<serde_json::Map<String, Value>> = repo
         .cruddur(&db, &["db", "query", "activities/home", "--json"])
+        .stderr_is("")
         .run()
         .json();
     assert_eq!(home.len(), 2);
@@ -249,6 +276,7 @@ fn every_query_of_the_folder_is_listed_and_runs() {
                 "--json",
             ],
         )
+        .stderr_is("")
         .run()
         .json();
     assert_eq!(updated.len(), 1);
@@ -266,6 +294,7 @@ fn every_query_of_the_folder_is_listed_and_runs() {
             &db,
             &["db", "query", "users/show", "-p", "handle=kimmy", "--json"],
         )
+        .stderr_is("")
         .run()
         .json();
     assert_eq!(shown["profile"]["handle"], "kimmy");
@@ -275,6 +304,26 @@ fn every_query_of_the_folder_is_listed_and_runs() {
     // For people too: indented JSON, never a one-cell table.
     let people = repo
         .cruddur(&db, &["db", "query", "users/show", "-p", "handle=londo"])
+        .stdout_is(
+            r#"{
+  "profile": {
+    "uuid": "⟪uuid⟫",
+    "handle": "londo",
+    "display_name": "Londo Mollari",
+    "bio": null,
+    "cruds_count": 1
+  },
+  "activities": [
+    {
+      "uuid": "⟪uuid⟫",
+      "message": "Only the repository's seed has this one.",
+      "created_at": "⟪time⟫"
+    }
+  ]
+}
+"#,
+        )
+        .stderr_is("")
         .run();
     let again: Value = serde_json::from_str(&people.stdout).unwrap();
     assert_eq!(again["profile"]["display_name"], "Londo Mollari");
@@ -285,6 +334,8 @@ fn every_query_of_the_folder_is_listed_and_runs() {
             &db,
             &["db", "query", "users/show", "-p", "handle=nobody", "--json"],
         )
+        .stdout_is("null\n")
+        .stderr_is("")
         .run();
     assert_eq!(none.stdout.trim(), "null");
 
@@ -305,6 +356,7 @@ fn every_query_of_the_folder_is_listed_and_runs() {
                 "--json",
             ],
         )
+        .stderr_is("")
         .run()
         .json();
     let uuid = created[0]["uuid"].as_str().unwrap().to_string();
@@ -320,6 +372,7 @@ fn every_query_of_the_folder_is_listed_and_runs() {
                 "--json",
             ],
         )
+        .stderr_is("")
         .run()
         .json();
     assert_eq!(activity["activity"]["message"], "Hello from the repository");
@@ -338,6 +391,7 @@ fn every_query_of_the_folder_is_listed_and_runs() {
                 "--json",
             ],
         )
+        .stderr_is("")
         .run()
         .json();
     assert_eq!(found.len(), 1);
@@ -357,6 +411,7 @@ fn every_query_of_the_folder_is_listed_and_runs() {
                 "--json",
             ],
         )
+        .stderr_is("")
         .run()
         .json();
     assert_eq!(
@@ -384,6 +439,7 @@ fn every_query_of_the_folder_is_listed_and_runs() {
                 "--json",
             ],
         )
+        .stderr_is("")
         .run()
         .json();
     assert_eq!(expired.rows_affected, 1);
@@ -400,21 +456,46 @@ fn every_query_of_the_folder_is_listed_and_runs() {
     // A read refuses --dry-run.
     repo.cruddur(&db, &["db", "query", "activities/home", "--dry-run"])
         .code(2)
-        .stderr_has("query `activities/home` only reads")
+        .stdout_is("")
+        .stderr_is(
+            "error: query `activities/home` only reads: --dry-run has nothing to show; \
+            run it without --dry-run\n",
+        )
         .run();
 
     // A built-in name the repository does not have is unknown here, and says what is.
-    repo.cruddur(&db, &["db", "query", "users/uuid_from_cognito_user_id", "-p", "x=y"])
-        .code(1)
-        .stderr_has("there is no query `users/uuid_from_cognito_user_id` in backend-flask/db/sql; the queries are: activities/create,")
-        .run();
+    repo.cruddur(
+        &db,
+        &[
+            "db",
+            "query",
+            "users/uuid_from_cognito_user_id",
+            "-p",
+            "x=y",
+        ],
+    )
+    .code(1)
+    .stdout_is("")
+    .stderr_is(
+        "error: there is no query `users/uuid_from_cognito_user_id` in backend-flask/db/sql; \
+        the queries are: activities/create, activities/expire, activities/home, \
+        activities/show, users/search/by_prefix, users/short, users/show, users/update \
+        (`cruddur db query` lists them with their parameters)\n",
+    )
+    .run();
 }
 
 #[test]
 fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
     let repo = Repo::new();
     let db = TestDb::new("app_badquery");
-    repo.cruddur(&db, &["db", "setup", "-q"]).run();
+    repo.cruddur(&db, &["db", "setup", "-q"])
+        .stdout_is(&format!(
+            "database `{dbname}` is set up (⟪n⟫ ms)\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
+        .run();
     let folder = repo.db_dir().join("sql/users");
     write(
         &folder,
@@ -424,17 +505,27 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
     write(&folder, "two.sql", "SELECT 1;\nDELETE FROM public.users;\n");
     repo.cruddur(&db, &["db", "query", "users/broken", "-p", "handle=kimmy"])
         .code(1)
-        .stderr_has("error: backend-flask/db/sql/users/broken.sql:4:16: placeholder at `%(handle")
+        .stdout_is("")
+        .stderr_is(
+            "error: backend-flask/db/sql/users/broken.sql:4:16: placeholder at `%(handle` \
+            is not closed with `)s`\n",
+        )
         .run();
     repo.cruddur(&db, &["db", "query", "users/two"])
         .code(1)
-        .stderr_has("error: backend-flask/db/sql/users/two.sql:2:1: a second statement")
+        .stdout_is("")
+        .stderr_is(
+            "error: backend-flask/db/sql/users/two.sql:2:1: a second statement: a named \
+            query holds exactly one (as the app runs it)\n",
+        )
         .run();
     assert_eq!(db.count("public.users"), 3, "nothing ran");
     // The listing still lists them all, and says which cannot run.
     let listed: Vec<QueryInfo> = repo
         .cruddur(&db, &["db", "query", "--json"])
-        .stderr_has("warning: backend-flask/db/sql/users/broken.sql:4:16")
+        .stderr_is("queries of backend-flask/db/sql\nwarning: backend-flask/db/sql/users/broken.sql:4:16: \
+        placeholder at `%(handle` is not closed with `)s`\nwarning: backend-flask/db/sql/users/two.sql:2:1: \
+        a second statement: a named query holds exactly one (as the app runs it)\n")
         .run()
         .json();
     assert_eq!(listed.len(), QUERIES.len() + 2);
@@ -450,6 +541,11 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
     std::os::unix::fs::symlink("..", folder.join("loop")).unwrap();
     let listed: Vec<QueryInfo> = repo
         .cruddur(&db, &["db", "query", "--json", "-q"])
+        .stderr_is(
+            "warning: backend-flask/db/sql/users/broken.sql:4:16: placeholder at `%(handle` \
+            is not closed with `)s`\nwarning: backend-flask/db/sql/users/two.sql:2:1: \
+            a second statement: a named query holds exactly one (as the app runs it)\n",
+        )
         .run()
         .json();
     assert_eq!(listed.len(), QUERIES.len() + 2);
@@ -462,8 +558,11 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
     .unwrap();
     repo.cruddur(&db, &["db", "seed"])
         .code(1)
-        .stderr_has("error: cannot read backend-flask/db/seed.sql")
-        .stderr_has("it is not UTF-8 text (a bad byte at offset 23): save it as UTF-8")
+        .stdout_is("")
+        .stderr_is(
+            "error: cannot read backend-flask/db/seed.sql\ncaused by: it is not UTF-8 \
+            text (a bad byte at offset 23): save it as UTF-8\n",
+        )
         .run();
     assert_eq!(db.count("public.users"), 3);
 }
@@ -472,10 +571,22 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
 fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     let repo = Repo::new();
     let db = TestDb::new("app_ddb");
-    repo.cruddur(&db, &["db", "setup", "-q"]).run();
+    repo.cruddur(&db, &["db", "setup", "-q"])
+        .stdout_is(&format!(
+            "database `{dbname}` is set up (⟪n⟫ ms)\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
+        .run();
     let table = TestTable::new("app_ddb");
     cruddur(&["ddb", "schema-load", "--no-stream"])
         .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
         .run();
 
     // The built-in pair's second member is not a user here: named, listed, nothing written.
@@ -490,9 +601,11 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     .stack(&db, &table)
     .dir(&repo.root)
     .code(1)
-    .stderr_has(&format!(
-        "error: no user 'tim-suarez' in {}; users: kimmy, londo, timmy-cde — pass --other-handle",
-        db.name
+    .stdout_is("")
+    .stderr_is(&format!(
+        "error: no user 'tim-suarez' in {dbname}; users: kimmy, londo, timmy-cde \
+        — pass --other-handle\n",
+        dbname = db.name
     ))
     .run();
     assert!(table.items().is_empty(), "nothing may be written");
@@ -501,7 +614,10 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     let seeded: SeedReport = cruddur(&["ddb", "seed", "--json"])
         .stack(&db, &table)
         .dir(&repo.root)
-        .stderr_has("conversation between kimmy and londo")
+        .stderr_is(
+            "conversation between kimmy and londo (--my-handle and --other-handle choose \
+            others)\n",
+        )
         .run()
         .json();
     assert_eq!(seeded.between, ["kimmy", "londo"]);
@@ -523,6 +639,10 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     ])
     .stack(&db, &table)
     .dir(&repo.root)
+    .stderr_is(
+        "conversation between timmy-cde and kimmy (--my-handle and --other-handle \
+        choose others)\n",
+    )
     .run()
     .json();
     assert_eq!(seeded.between, ["timmy-cde", "kimmy"]);
@@ -531,7 +651,19 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     cruddur(&["ddb", "patterns", "list-conversations", "--json"])
         .stack(&db, &table)
         .dir(&repo.root)
-        .stderr_has("conversations of kimmy")
+        .stdout_is(
+            r#"[
+  {
+    "uuid": "5ae290ed-55d1-47a0-bc6d-fe2bc2700399",
+    "display_name": "Timothée O'Brien",
+    "handle": "timmy-cde",
+    "message": "Only if we fit the dynamo first. And bring twice the zip ties.",
+    "created_at": "⟪time⟫"
+  }
+]
+"#,
+        )
+        .stderr_is("conversations of kimmy (--handle chooses another)\n")
         .run();
     cruddur(&[
         "ddb",
@@ -543,8 +675,12 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     .stack(&db, &table)
     .dir(&repo.root)
     .code(1)
-    .stderr_has("no user 'tim-suarez' in")
-    .stderr_has("— pass --handle")
+    .stdout_is("")
+    .stderr_is(&format!(
+        "error: no user 'tim-suarez' in {dbname}; users: kimmy, londo, timmy-cde \
+        — pass --handle\n",
+        dbname = db.name
+    ))
     .run();
     cruddur(&[
         "ddb",
@@ -560,7 +696,12 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     .stack(&db, &table)
     .dir(&repo.root)
     .code(1)
-    .stderr_has("users: kimmy, londo, timmy-cde — pass --to")
+    .stdout_is("")
+    .stderr_is(&format!(
+        "error: no user 'tim-suarez' in {dbname}; users: kimmy, londo, timmy-cde \
+        — pass --to\n",
+        dbname = db.name
+    ))
     .run();
 }
 
@@ -568,7 +709,13 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
 fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
     let repo = Repo::new();
     let db = TestDb::new("app_trap");
-    repo.cruddur(&db, &["db", "setup", "-q"]).run();
+    repo.cruddur(&db, &["db", "setup", "-q"])
+        .stdout_is(&format!(
+            "database `{dbname}` is set up (⟪n⟫ ms)\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
+        .run();
     assert_eq!(db.marker(), NEWEST);
     let records = |db: &TestDb| db.count("public.cruddur_migrations");
     assert_eq!(records(&db), 2);
@@ -576,6 +723,7 @@ fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
     // The plan says what may happen.
     let plan: crate::reports::DryRun = repo
         .cruddur(&db, &["db", "schema-load", "--dry-run", "--json"])
+        .stderr_is("")
         .run()
         .json();
     assert!(
@@ -589,8 +737,12 @@ fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
     // The app's schema recreates users and activities but keeps schema_information.
     let loaded: LoadReport = repo
         .cruddur(&db, &["db", "schema-load", "--json"])
-        .stderr_has("warning: backend-flask/db/schema.sql recreated activities, users")
-        .stderr_has("run `cruddur db migrate` to apply them again")
+        .stderr_is(
+            "warning: backend-flask/db/schema.sql recreated activities, users, which \
+            lost what the migrations applied before had changed (marker 1683000000123456): \
+            schema_information is reset to 0 and cruddur's record of 2 applied migrations \
+            cleared — run `cruddur db migrate` to apply them again\n",
+        )
         .run()
         .json();
     let reset = loaded.migrations_reset.expect("a reset is reported");
@@ -603,17 +755,24 @@ fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
     assert_eq!(records(&db), 0);
     let rows: Vec<MigrationRow> = repo
         .cruddur(&db, &["db", "migrations", "--json"])
+        .stderr_is("")
         .run()
         .json();
     assert!(rows.iter().all(|r| r.state == "pending"), "{rows:?}");
     repo.cruddur(&db, &["db", "migrate"])
-        .stdout_has("applied 2 migrations")
+        .stdout_is(&format!("applied 2 migrations to `{dbname}`: 16812345671234567_add_bio_column, 1683000000123456_add_location_column; \
+        marker 1683000000123456\n", dbname = db.name))
+        .stderr_is("")
         .run();
     assert!(has_column(&db, "users", "bio") && has_column(&db, "users", "location"));
     assert_eq!(db.marker(), NEWEST);
 
     // A seed load replaces no table: nothing to reset.
-    let seeded: LoadReport = repo.cruddur(&db, &["db", "seed", "--json"]).run().json();
+    let seeded: LoadReport = repo
+        .cruddur(&db, &["db", "seed", "--json"])
+        .stderr_is("")
+        .run()
+        .json();
     assert!(seeded.migrations_reset.is_none());
     assert_eq!(db.marker(), NEWEST);
 }
@@ -622,7 +781,9 @@ fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
 fn doctor_and_verbose_name_the_folder_and_each_file() {
     let repo = Repo::new();
     let db = TestDb::new("app_doctor");
-    repo.cruddur(&db, &["db", "setup", "-q"]).run();
+    repo.cruddur(&db, &["db", "setup", "-q"])
+        .stderr_is("")
+        .run();
     write(
         &repo.db_dir().join("sql"),
         "oops.sql",
@@ -680,6 +841,11 @@ fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
         .db(&db)
         .dir(elsewhere.path())
         .env("CRUDDUR_APP_DIR", "/nonexistent")
+        .stdout_is(&format!(
+            "database `{dbname}` is set up (⟪n⟫ ms)\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
     assert_eq!(db.marker(), NEWEST);
     let report: SetupReport = cruddur(&["db", "setup", "--json"])
@@ -708,7 +874,11 @@ fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
         .db(&db)
         .dir(elsewhere.path())
         .code(1)
-        .stderr_has("--app-dir (or CRUDDUR_APP_DIR) nowhere is not a folder")
+        .stdout_is("")
+        .stderr_is(
+            "error: --app-dir (or CRUDDUR_APP_DIR) nowhere is not a folder: name the \
+            app's repository or its backend-flask/db folder\n",
+        )
         .run();
 
     // A repository whose seed.sql is gone: named, with the fix, and nothing dropped.
@@ -717,6 +887,7 @@ fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
         .code(1)
         .stderr_has("error: backend-flask/db/seed.sql is missing: the app's database folder backend-flask/db")
         .stderr_has("Pass --file PATH, or --app-dir")
+        .stdout_is("")
         .run();
     assert_eq!(
         handles(&db),
@@ -731,7 +902,11 @@ fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
     );
     repo.cruddur(&db, &["db", "setup"])
         .code(1)
-        .stderr_has("backend-flask/db/seed.sql:2:1: unterminated /* comment")
+        .stdout_is("")
+        .stderr_is(
+            "error: backend-flask/db/seed.sql:2:1: unterminated /* comment starting here; \
+            nothing was run\n  2 | /* never closed\n    | ^\n",
+        )
         .run();
     assert_eq!(
         handles(&db),
@@ -762,7 +937,7 @@ fn outside_any_repository_the_built_in_files_are_used_and_said() {
     assert_eq!(migrate.status, "skipped");
     let listed: Vec<QueryInfo> = cruddur(&["db", "query", "--json"])
         .db(&db)
-        .stderr_has("queries of built-in sql/")
+        .stderr_is("queries of built-in sql/\n")
         .run()
         .json();
     assert_eq!(listed.len(), 6);
@@ -771,9 +946,19 @@ fn outside_any_repository_the_built_in_files_are_used_and_said() {
     let table = TestTable::new("app_none");
     cruddur(&["ddb", "schema-load", "--no-stream"])
         .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
         .run();
     let seeded: SeedReport = cruddur(&["ddb", "seed", "--json"])
         .stack(&db, &table)
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
         .run()
         .json();
     assert_eq!(seeded.between, ["timmy-cde", "tim-suarez"]);

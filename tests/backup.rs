@@ -8,10 +8,15 @@ use crate::harness::{cruddur, ddb_url, moto_url, Run, TestDb, TestTable};
 fn seeded_on_moto(db: &TestDb, name: &str) -> TestTable {
     cruddur(&["ddb", "schema-load", "--table", name])
         .env("AWS_ENDPOINT_URL", moto_url())
+        .stderr_is("")
         .run();
     cruddur(&["ddb", "seed", "--table", name])
         .db(db)
         .env("AWS_ENDPOINT_URL", moto_url())
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
         .run();
     TestTable::named_at(name, &moto_url())
 }
@@ -55,10 +60,12 @@ fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
         "first-one",
     ]))
     .stdout_has("backup `first-one`")
+    .stderr_is("")
     .run();
     let listed: serde_json::Value = on_moto(cruddur(&[
         "ddb", "backup", "list", "--table", &name, "--json",
     ]))
+    .stderr_is("")
     .run()
     .json();
     let names: Vec<&str> = listed
@@ -79,9 +86,11 @@ fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
         "--into",
         &restored,
     ]))
-    .stdout_has(&format!(
-        "restored backup `first-one` into table `{restored}`"
-    ))
+    .stdout_is(
+        "restored backup `first-one` into table `bk-cycle-⟪n⟫-⟪n⟫-restored` (ACTIVE, \
+        stream NEW_IMAGE turned on)\n",
+    )
+    .stderr_is("")
     .run();
     assert_eq!(
         TestTable::named_at(&restored, &moto_url()).sorted_items(),
@@ -100,7 +109,11 @@ fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
         "x-new-table",
     ]))
     .code(1)
-    .stderr_has("has no backup named `no-such`; its backups: first-one")
+    .stdout_is("")
+    .stderr_is(
+        "error: table `bk-cycle-⟪n⟫-⟪n⟫` has no backup named `no-such`; its backups: \
+        first-one\n",
+    )
     .run();
     on_moto(cruddur(&[
         "ddb",
@@ -114,6 +127,7 @@ fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
     ]))
     .code(1)
     .stderr_has("already exists")
+    .stdout_is("")
     .run();
     on_moto(cruddur(&[
         "ddb",
@@ -125,7 +139,9 @@ fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
         "bad name\u{1b}[2J",
     ]))
     .code(1)
-    .stderr_has("is not a backup name DynamoDB takes")
+    .stdout_is("")
+    .stderr_is(r#"error: --name `bad name\x1b[2J` is not a backup name DynamoDB takes: 3 to 255 of A-Z, a-z, 0-9, `_`, `-` and `.`
+"#)
     .run();
 }
 
@@ -150,11 +166,16 @@ fn a_production_drop_takes_a_backup_first_and_it_restores_the_table() {
     ])
     .code(1)
     .stderr_has("is the table itself")
+    .stdout_is("")
     .run();
     let back = format!("{name}-back");
     prod(&[
         "--yes", "ddb", "backup", "restore", &backup, "--table", &name, "--into", &back,
     ])
+    .stdout_is(
+        "restored backup `bk-drop-⟪n⟫-⟪n⟫-20261207-⟪n⟫-before-cruddur` into table \
+        `bk-drop-⟪n⟫-⟪n⟫-back` (ACTIVE, stream NEW_IMAGE turned on)\n",
+    )
     .run();
     assert_eq!(
         TestTable::named_at(&back, &moto_url()).sorted_items(),
@@ -166,7 +187,15 @@ fn a_production_drop_takes_a_backup_first_and_it_restores_the_table() {
 fn a_backup_that_fails_stops_the_destructive_write_and_no_backup_is_said() {
     // dynoxide takes no backups: a production drop there must stop before DeleteTable.
     let table = TestTable::new("bk_fail");
-    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
+        .run();
     let endpoint = ddb_url();
     let prod_at = |args: &[&str]| {
         let mut all = vec!["--prod", "--endpoint-url", endpoint.as_str(), "--yes"];
@@ -177,6 +206,7 @@ fn a_backup_that_fails_stops_the_destructive_write_and_no_backup_is_said() {
         .code(1)
         .stderr_has("the backup before the write failed, so nothing was changed")
         .stderr_has("--no-backup")
+        .stdout_is("")
         .run();
     cruddur(&["ddb", "list-tables"])
         .table(&table)

@@ -39,7 +39,7 @@ fn help_lists_every_leaf_with_a_description() {
         (&["rds", "--help"], &["update-sg-rule"]),
     ];
     for (args, leaves) in groups {
-        let done = cruddur(args).run();
+        let done = cruddur(args).stderr_is("").run();
         for leaf in *leaves {
             // "  leaf   Description…" in the Commands section.
             let line = done
@@ -80,14 +80,31 @@ fn every_leaf_help_shows_an_example_and_whether_it_writes() {
 
 #[test]
 fn a_usage_mistake_exits_2() {
-    cruddur(&["db", "nope"]).code(2).run();
+    cruddur(&["db", "nope"])
+        .code(2)
+        .stdout_is("")
+        .stderr_is(
+            "error: unrecognized subcommand 'nope'\n\nUsage: cruddur db [OPTIONS] <COMMAND>\n\
+            \nFor more information, try '--help'.\n",
+        )
+        .run();
     cruddur(&["db", "query", "users/short", "--param", "novalue"])
         .code(2)
-        .stderr_has("NAME=VALUE")
+        .stdout_is("")
+        .stderr_is(
+            "error: invalid value 'novalue' for '--param <NAME=VALUE>': `novalue` is \
+            not NAME=VALUE, e.g. --param handle=timmy-cde\n\nFor more information, try \
+            '--help'.\n",
+        )
         .run();
     cruddur(&["db", "create", "--connect-timeout", "soon"])
         .code(2)
-        .stderr_has("duration")
+        .stdout_is("")
+        .stderr_is(
+            "error: invalid value 'soon' for '--connect-timeout <DURATION>': `soon` is \
+            not a duration: write e.g. 5s, ⟪n⟫ms or 1m\n\nFor more information, try \
+            '--help'.\n",
+        )
         .run();
 }
 
@@ -96,13 +113,37 @@ fn global_flags_work_before_and_after_the_subcommand() {
     let db = TestDb::new("globals");
     cruddur(&["--json", "db", "create"])
         .db(&db)
-        .stdout_has("\"created\": true")
+        .stdout_is(&format!(
+            r#"{{
+  "database": "{dbname}",
+  "created": true
+}}
+"#,
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
     cruddur(&["db", "create", "--output", "json"])
         .db(&db)
-        .stdout_has("\"created\": false")
+        .stdout_is(&format!(
+            r#"{{
+  "database": "{dbname}",
+  "created": false
+}}
+"#,
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
-    cruddur(&["db", "create", "-q"]).db(&db).run();
+    cruddur(&["db", "create", "-q"])
+        .db(&db)
+        .stdout_is(&format!(
+            "database `{dbname}` already exists on {server}; nothing to do\n",
+            dbname = db.name,
+            server = db.server()
+        ))
+        .stderr_is("")
+        .run();
 }
 
 #[test]
@@ -115,7 +156,10 @@ fn the_env_file_is_read_and_the_real_environment_wins() {
         ".env",
         &format!("# local stack\nCONNECTION_URL={}\n", db.url()),
     );
-    cruddur(&["db", "create"]).dir(dir.path()).run();
+    cruddur(&["db", "create"])
+        .dir(dir.path())
+        .stderr_is("")
+        .run();
     assert!(db.exists());
 
     // The real environment wins over the file.
@@ -127,7 +171,12 @@ fn the_env_file_is_read_and_the_real_environment_wins() {
     cruddur(&["db", "create"])
         .db(&db)
         .dir(dir.path())
-        .stdout_has("already exists")
+        .stdout_is(&format!(
+            "database `{dbname}` already exists on {server}; nothing to do\n",
+            dbname = db.name,
+            server = db.server()
+        ))
+        .stderr_is("")
         .run();
 
     // --env-file names another file; a missing one is an error naming it.
@@ -138,10 +187,14 @@ fn the_env_file_is_read_and_the_real_environment_wins() {
     );
     cruddur(&["--env-file", other.to_str().unwrap(), "db", "create"])
         .dir(dir.path())
+        .stderr_is("")
         .run();
     cruddur(&["db", "create", "--env-file", "missing.env"])
         .dir(dir.path())
         .code(1)
-        .stderr_has("--env-file missing.env")
+        .stdout_is("")
+        .stderr_is(
+            "error: --env-file missing.env: cannot read the file: No such file or directory\n",
+        )
         .run();
 }

@@ -83,6 +83,7 @@ fn list_users_returns_every_user_across_pages_including_those_without_a_handle()
     let listed: Vec<PoolUser> =
         cruddur(&["cognito", "list-users", "--pool-id", &pool_id, "--json"])
             .aws()
+            .stderr_is("")
             .run()
             .json();
     assert_eq!(listed.len(), 65, "more than Cognito's 60 a page");
@@ -98,7 +99,7 @@ fn list_users_returns_every_user_across_pages_including_those_without_a_handle()
         .aws()
         .env("AWS_COGNITO_USER_POOL_ID", &pool_id)
         .stdout_has("handle-63")
-        .stderr_has("(65 rows)")
+        .stderr_is("(65 rows)\n")
         .run();
 }
 
@@ -107,13 +108,18 @@ fn list_users_errors_name_what_to_set() {
     cruddur(&["cognito", "list-users"])
         .aws()
         .code(1)
-        .stderr_has("AWS_COGNITO_USER_POOL_ID")
-        .stderr_has("--pool-id")
+        .stdout_is("")
+        .stderr_is(
+            "error: no Cognito user pool: set AWS_COGNITO_USER_POOL_ID or pass --pool-id \
+            (e.g. us-east-1_bnfXCOI56)\n",
+        )
         .run();
     cruddur(&["cognito", "list-users", "--pool-id", "us-east-1_nothere"])
         .aws()
         .code(1)
-        .stderr_has("does not exist")
+        .stdout_is("")
+        .stderr_is("error: user pool us-east-1_nothere does not exist in us-east-1: check AWS_COGNITO_USER_POOL_ID \
+        (or --pool-id) and the region\n")
         .run();
 }
 
@@ -173,6 +179,10 @@ fn db_setup_links_cognito_users_when_a_pool_is_configured() {
         .aws()
         .db(&db)
         .env("AWS_COGNITO_USER_POOL_ID", &pool_id)
+        .stdout_is(&format!(
+            "database `{dbname}` is set up (⟪n⟫ ms)\n",
+            dbname = db.name
+        ))
         .run();
     let line = done
         .stderr

@@ -13,12 +13,22 @@ fn create_makes_the_database_and_is_fine_when_it_exists() {
     let db = TestDb::new("create");
     cruddur(&["db", "create"])
         .db(&db)
-        .stdout_has(&format!("created database `{}`", db.name))
+        .stdout_is(&format!(
+            "created database `{dbname}` on {server}\n",
+            dbname = db.name,
+            server = db.server()
+        ))
+        .stderr_is("")
         .run();
     assert!(db.exists());
     cruddur(&["db", "create"])
         .db(&db)
-        .stdout_has("already exists")
+        .stdout_is(&format!(
+            "database `{dbname}` already exists on {server}; nothing to do\n",
+            dbname = db.name,
+            server = db.server()
+        ))
+        .stderr_is("")
         .run();
 }
 
@@ -35,7 +45,10 @@ fn create_reaches_the_server_whatever_the_user_and_host_are_called() {
         .unwrap();
     let db = TestDb::new("cruddurroot");
     let url = db.url().replacen("postgres:", "cruddurroot:", 1);
-    cruddur(&["db", "create"]).env("CONNECTION_URL", url).run();
+    cruddur(&["db", "create"])
+        .env("CONNECTION_URL", url)
+        .stderr_is("")
+        .run();
     assert!(db.exists());
 }
 
@@ -46,9 +59,13 @@ fn drop_refuses_while_sessions_are_connected_and_force_terminates_them() {
     let done = cruddur(&["db", "drop"])
         .db(&db)
         .code(1)
-        .stderr_has("--force")
-        .stderr_has("flask-app")
-        .stderr_has("in use by 1 other session")
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: database `{dbname}` is in use by 1 other session; nothing was dropped:\n  \
+            pid ⟪n⟫ (postgres, flask-app, 127.0.0.1)\nstop them (the app, psql), or \
+            re-run with --force to terminate them\n",
+            dbname = db.name
+        ))
         .run();
     let pid: i32 = {
         let mut app = app;
@@ -60,8 +77,9 @@ fn drop_refuses_while_sessions_are_connected_and_force_terminates_them() {
         assert!(db.exists(), "the database must survive a refused drop");
         cruddur(&["db", "drop", "--force"])
             .db(&db)
-            .stdout_has("terminating 1 session")
-            .stdout_has(&format!("pid {pid}"))
+            .stdout_is(&format!("dropped database `{dbname}`, terminating 1 session: pid ⟪n⟫ (postgres, flask-app, \
+            127.0.0.1)\n", dbname = db.name))
+            .stderr_is("")
             .run();
         assert!(
             app.query_one("SELECT 1", &[]).is_err(),
@@ -73,7 +91,11 @@ fn drop_refuses_while_sessions_are_connected_and_force_terminates_them() {
     assert!(!db.exists());
     cruddur(&["db", "drop"])
         .db(&db)
-        .stdout_has("does not exist")
+        .stdout_is(&format!(
+            "database `{dbname}` does not exist; nothing to drop\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
 }
 
@@ -82,12 +104,27 @@ fn schema_load_and_seed_use_the_built_in_files_from_any_folder() {
     let db = TestDb::created("load");
     cruddur(&["db", "schema-load"])
         .db(&db)
-        .stdout_has("built-in sql/schema.sql")
+        .stdout_is(&format!(
+            "loaded built-in sql/schema.sql into `{dbname}`: 9 statements in ⟪n⟫ ms\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
     assert!(db.table_exists("public.users") && db.table_exists("public.activities"));
     cruddur(&["db", "seed", "--json"])
         .db(&db)
-        .stdout_has("\"statements\": 2")
+        .stdout_is(&format!(
+            r#"{{
+  "database": "{dbname}",
+  "file": "built-in sql/seed.sql",
+  "source": "built_in",
+  "statements": 2,
+  "elapsed_ms": ⟪n⟫
+}}
+"#,
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
     assert_eq!(db.count("public.users"), 3);
     assert_eq!(db.count("public.activities"), 1);
@@ -122,6 +159,7 @@ fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
         .stderr_has("type \"txet\" does not exist")
         .stderr_has("  7 |   name txet")
         .stderr_has("nothing was applied")
+        .stdout_is("")
         .run();
     assert!(
         db.table_exists("public.activities"),
@@ -140,12 +178,14 @@ fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
         .db(&db)
         .code(1)
         .stderr_has("seed.sql:1:")
+        .stdout_is("")
         .run();
     let file = write(dir.path(), "seed2.sql", "SELECT 1;\n\n  SELECT 1/0;\n");
     cruddur(&["db", "seed", "--file", file.to_str().unwrap()])
         .db(&db)
         .code(1)
         .stderr_has("seed2.sql:3:3: division by zero")
+        .stdout_is("")
         .run();
     assert_eq!(db.count("public.users"), 3);
 
@@ -159,6 +199,7 @@ fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
         .db(&db)
         .code(1)
         .stderr_has("open.sql:2:8: unterminated string")
+        .stdout_is("")
         .run();
     assert!(db.table_exists("public.users"));
 
@@ -166,7 +207,11 @@ fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
     cruddur(&["db", "seed", "--file", "nowhere.sql"])
         .db(&db)
         .code(1)
-        .stderr_has("--file nowhere.sql")
+        .stdout_is("")
+        .stderr_is(
+            "error: --file nowhere.sql: cannot read the file\ncaused by: No such file \
+            or directory (os error 2)\n",
+        )
         .run();
 }
 
@@ -183,6 +228,7 @@ fn a_file_with_its_own_begin_and_commit_still_runs_as_one_transaction() {
         .db(&db)
         .code(1)
         .stderr_has("seed.sql:5:13:")
+        .stdout_is("")
         .run();
     assert_eq!(
         db.count("public.activities"),
@@ -238,7 +284,10 @@ fn setup_twice_in_a_row_and_with_a_session_open() {
     let first = cruddur(&["db", "setup"])
         .db(&db)
         .stderr_has("skipped")
-        .stdout_has("is set up")
+        .stdout_is(&format!(
+            "database `{dbname}` is set up (⟪n⟫ ms)\n",
+            dbname = db.name
+        ))
         .run();
     for step in [
         "drop",
@@ -292,6 +341,7 @@ fn prod_uses_prod_connection_url_and_fails_clearly_without_it() {
         .env("PROD_CONNECTION_URL", db.url())
         .code(3)
         .stderr_has("--yes")
+        .stdout_is("")
         .run();
     assert!(!db.exists());
     cruddur(&["--prod", "db", "create", "--yes"])
@@ -309,7 +359,12 @@ fn prod_uses_prod_connection_url_and_fails_clearly_without_it() {
     cruddur(&["db", "setup", "--prod"])
         .env("PROD_CONNECTION_URL", db.url())
         .code(3)
-        .stderr_has("local stack only")
+        .stdout_is("")
+        .stderr_is(
+            "error: `db setup` rebuilds the stores from scratch and runs on the local \
+            stack only; in production run the one step you mean (e.g. `cruddur --prod \
+            db schema-load`)\n",
+        )
         .run();
     assert!(db.exists());
 }
@@ -340,6 +395,7 @@ fn destructive_prod_commands_need_a_confirmation_and_never_wait_for_one() {
             .stdin(&format!("{}\n", db.name))
             .code(3)
             .stderr_has("re-run with --yes")
+            .stdout_is("")
             .run();
     }
     assert_eq!(db.count("public.users"), 3);
@@ -370,6 +426,17 @@ fn query_runs_the_named_queries_with_bound_parameters() {
         "--json",
     ])
     .db(&db)
+    .stdout_is(
+        r#"[
+  {
+    "uuid": "⟪uuid⟫",
+    "handle": "timmy-cde",
+    "display_name": "Timothy Manuel"
+  }
+]
+"#,
+    )
+    .stderr_is("")
     .run();
     let users: Vec<ShortUser> = done.json();
     assert_eq!(users.len(), 1, "{done}");
@@ -387,7 +454,8 @@ fn query_runs_the_named_queries_with_bound_parameters() {
         "--json",
     ])
     .db(&db)
-    .stdout_has("[]")
+    .stdout_is("[]\n")
+    .stderr_is("")
     .run();
 
     // Writes return what the query returns; types are parsed by the server from text.
@@ -405,6 +473,11 @@ fn query_runs_the_named_queries_with_bound_parameters() {
         "jsonl",
     ])
     .db(&db)
+    .stdout_is(
+        r#"{"uuid":"⟪uuid⟫"}
+"#,
+    )
+    .stderr_is("")
     .run();
     let row: serde_json::Value = serde_json::from_str(created.stdout.trim()).unwrap();
     let uuid = row["uuid"].as_str().unwrap().to_string();
@@ -417,6 +490,20 @@ fn query_runs_the_named_queries_with_bound_parameters() {
         "--json",
     ])
     .db(&db)
+    .stdout_is(
+        r#"[
+  {
+    "uuid": "⟪uuid⟫",
+    "display_name": "Londo Mollari",
+    "handle": "londo",
+    "message": "Hello from a test",
+    "created_at": "⟪time⟫",
+    "expires_at": "2031-02-03T04:05:06"
+  }
+]
+"#,
+    )
+    .stderr_is("")
     .run();
     let rows: serde_json::Value = object.json();
     assert_eq!(rows[0]["message"], "Hello from a test");
@@ -425,6 +512,7 @@ fn query_runs_the_named_queries_with_bound_parameters() {
 
     let home: serde_json::Value = cruddur(&["db", "query", "activities/home", "--json"])
         .db(&db)
+        .stderr_is("")
         .run()
         .json();
     assert_eq!(home.as_array().unwrap().len(), 2);
@@ -434,8 +522,9 @@ fn query_runs_the_named_queries_with_bound_parameters() {
     // The table form shows the columns even for no rows.
     cruddur(&["db", "query", "users/short", "-p", "handle=nobody"])
         .db(&db)
-        .stdout_has("display_name")
-        .stderr_has("(0 rows)")
+        .stdout_is("┌──────┬────────┬──────────────┐\n│ uuid ┆ handle ┆ display_name │\n╞══════╪════════╪══════════════╡\n\
+        └──────┴────────┴──────────────┘\n")
+        .stderr_is("(0 rows)\n")
         .run();
 }
 
@@ -445,7 +534,8 @@ fn query_mistakes_say_what_the_query_takes() {
     cruddur(&["db", "query", "users/short"])
         .db(&db)
         .code(1)
-        .stderr_has("needs --param handle=")
+        .stdout_is("")
+        .stderr_is("error: query `users/short` needs --param handle=…; it takes: handle\n")
         .run();
     cruddur(&[
         "db",
@@ -458,19 +548,29 @@ fn query_mistakes_say_what_the_query_takes() {
     ])
     .db(&db)
     .code(1)
-    .stderr_has("no parameter `color`; it takes: handle")
+    .stdout_is("")
+    .stderr_is("error: query `users/short` has no parameter `color`; it takes: handle\n")
     .run();
     cruddur(&["db", "query", "users/long"])
         .db(&db)
         .code(1)
-        .stderr_has("users/short")
+        .stdout_is("")
+        .stderr_is(
+            "error: there is no query `users/long` in built-in sql/; the queries are: \
+            activities/create, activities/home, activities/object, users/create_message_users, \
+            users/short, users/uuid_from_cognito_user_id (`cruddur db query` lists them \
+            with their parameters)\n",
+        )
         .run();
     cruddur(&["db", "query", "activities/object", "-p", "uuid=not-a-uuid"])
         .db(&db)
         .code(1)
         .stderr_has("invalid input syntax for type uuid")
         .run();
-    let listed: Vec<serde_json::Value> = cruddur(&["db", "query", "--json"]).run().json();
+    let listed: Vec<serde_json::Value> = cruddur(&["db", "query", "--json"])
+        .stderr_is("queries of built-in sql/\n")
+        .run()
+        .json();
     assert_eq!(listed.len(), 6);
     let create = listed
         .iter()
@@ -491,7 +591,8 @@ fn connect_runs_psql_with_the_password_in_the_environment_only() {
         "select current_database()",
     ])
     .db(&db)
-    .stdout_has(&db.name)
+    .stdout_is(&format!("{dbname}\n", dbname = db.name))
+    .stderr_is("")
     .run();
 
     // A stand-in psql that reports what it was given: the argv holds no password.
@@ -507,9 +608,12 @@ fn connect_runs_psql_with_the_password_in_the_environment_only() {
         .db(&db)
         .env("PATH", bin.path())
         .env("EXPECTED", password())
-        .stdout_has("argv: -c select 1\n")
-        .stdout_has(&format!("db: {} host: 127.0.0.1", db.name))
-        .stdout_has("password-in-env")
+        .stdout_is(&format!(
+            "argv: -c select 1\ndb: {dbname} host: 127.0.0.1 port: ⟪n⟫ user: postgres\n\
+            password-in-env\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
 
     let empty = scratch();
@@ -517,7 +621,11 @@ fn connect_runs_psql_with_the_password_in_the_environment_only() {
         .db(&db)
         .env("PATH", empty.path())
         .code(1)
-        .stderr_has("apt-get install postgresql-client")
+        .stdout_is("")
+        .stderr_is(
+            "error: psql is not on PATH: install the PostgreSQL client (Debian/Ubuntu: \
+            `apt-get install postgresql-client`, macOS: `brew install libpq`)\n",
+        )
         .run();
 }
 
@@ -533,6 +641,7 @@ fn unreachable_servers_get_errors_that_say_what_to_do() {
         .stderr_has("connection refused")
         .stderr_has("CONNECTION_URL")
         .stderr_lacks("Sekr3t-x")
+        .stdout_is("")
         .run();
 
     // A server that accepts and never answers: the connect timeout, with the prod hint.
@@ -578,7 +687,10 @@ fn connections_use_tls_when_the_server_offers_it() {
         .unwrap();
     let db = TestDb::new("tls");
     let url = db.url().replacen("postgres:", "cruddur_tls_only:", 1);
-    cruddur(&["db", "create"]).env("CONNECTION_URL", &url).run();
+    cruddur(&["db", "create"])
+        .env("CONNECTION_URL", &url)
+        .stderr_is("")
+        .run();
     assert!(
         db.exists(),
         "created over TLS (sslmode=prefer, the default)"

@@ -21,9 +21,12 @@ fn schema_load_creates_the_table_and_index_the_app_expects() {
     let table = TestTable::new("schema");
     cruddur(&["ddb", "schema-load"])
         .table(&table)
-        .stdout_has("created table")
-        .stdout_has("message-group-sk-index")
-        .stdout_has("ACTIVE")
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
         .run();
 
     let described = table
@@ -102,11 +105,17 @@ fn schema_load_creates_the_table_and_index_the_app_expects() {
     cruddur(&["ddb", "schema-load"])
         .table(&table)
         .code(1)
-        .stderr_has("already exists")
-        .stderr_has("--if-not-exists")
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: table `{tname}` already exists at {endpoint}; nothing was changed \
+            (add --if-not-exists to accept it, or `cruddur ddb drop` it first)\n",
+            tname = table.name,
+            endpoint = table.endpoint
+        ))
         .run();
     let again: TableReport = cruddur(&["ddb", "schema-load", "--if-not-exists", "--json"])
         .table(&table)
+        .stderr_is("")
         .run()
         .json();
     assert!(!again.created);
@@ -121,7 +130,13 @@ fn schema_load_creates_the_table_and_index_the_app_expects() {
 fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
     let (db, table) = ground("seed");
     let lines = fixture_lines();
-    let report: SeedReport = seed(&db, &table, &[]).run().json();
+    let report: SeedReport = seed(&db, &table, &[])
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
+        .run()
+        .json();
     assert_eq!(report.items, 2 + lines.len());
     assert_eq!(report.last_message_at, "2026-03-01T12:00:00.000000+00:00");
     assert_eq!(report.between, ["timmy-cde", "tim-suarez"]);
@@ -213,10 +228,17 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
         .code(1)
         .stderr_has("already has items")
         .stderr_has("--replace")
+        .stdout_is("")
         .run();
     assert_eq!(table.items().len(), 2 + lines.len());
     // The same --now gives the same keys: every item is overwritten in place, none deleted.
-    let replaced: SeedReport = seed(&db, &table, &["--replace"]).run().json();
+    let replaced: SeedReport = seed(&db, &table, &["--replace"])
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
+        .run()
+        .json();
     assert_eq!(replaced.deleted, 0);
     assert_eq!(table.items().len(), 2 + lines.len());
     // A later --now: the new conversation is written, then every old item is deleted.
@@ -229,6 +251,10 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
         "--replace",
     ])
     .stack(&db, &table)
+    .stderr_is(
+        "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+        choose others)\n",
+    )
     .run()
     .json();
     assert_eq!(later.deleted, 2 + lines.len());
@@ -265,6 +291,7 @@ fn seed_mistakes_are_caught_before_anything_is_written() {
             "{}:3: expected `Person 1: …` or `Person 2: …`",
             bad.display()
         ))
+        .stdout_is("")
         .run();
     seed(&db, &table, &["--my-handle", "nobody"])
         .code(1)
@@ -273,15 +300,21 @@ fn seed_mistakes_are_caught_before_anything_is_written() {
             db.name
         ))
         .stderr_lacks("conversation between")
+        .stdout_is("")
         .run();
     seed(&db, &table, &["--message-group-uuid", "not-a-uuid"])
         .code(1)
-        .stderr_has("--message-group-uuid")
+        .stdout_is("")
+        .stderr_is("error: --message-group-uuid `not-a-uuid` is not a UUID\n")
         .run();
     cruddur(&["ddb", "seed", "--now", "2999-01-01T00:00:00Z"])
         .stack(&db, &table)
         .code(1)
-        .stderr_has("future")
+        .stdout_is("")
+        .stderr_is(
+            "error: --now 2999-01-01T00:00:00.000000+00:00 is in the future: the seed's \
+            last message is sent at --now, and none may lie ahead\n",
+        )
         .run();
     assert!(table.items().is_empty());
 
@@ -295,6 +328,10 @@ fn seed_mistakes_are_caught_before_anything_is_written() {
         &db,
         &table,
         &["--fixture", own.to_str().unwrap(), "--my-handle", "londo"],
+    )
+    .stderr_is(
+        "conversation between londo and timmy-cde (--my-handle and --other-handle \
+        choose others)\n",
     )
     .run()
     .json();
@@ -314,10 +351,16 @@ struct Entry {
 #[test]
 fn get_conversation_shows_the_newest_messages_oldest_first() {
     let (db, table) = ground("get");
-    seed(&db, &table, &[]).run();
+    seed(&db, &table, &[])
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
+        .run();
     let lines = fixture_lines();
     let done = cruddur(&["ddb", "patterns", "get-conversation", "--json"])
         .table(&table)
+        .stderr_is("")
         .run();
     let messages: Vec<Entry> = done.json();
     assert_eq!(messages.len(), 20);
@@ -349,6 +392,7 @@ fn get_conversation_shows_the_newest_messages_oldest_first() {
         "--json",
     ])
     .table(&table)
+    .stderr_is("")
     .run()
     .json();
     assert_eq!(five.len(), 5);
@@ -357,16 +401,51 @@ fn get_conversation_shows_the_newest_messages_oldest_first() {
     // The table form: handle, a 12-hour time, the text cut at 40 characters.
     cruddur(&["ddb", "patterns", "get-conversation", "-v"])
         .table(&table)
-        .stdout_has("2026-03-01 12:00 PM")
-        .stdout_has("…")
-        .stderr_has("consumed capacity")
+        .stdout_is(
+            r#"┌────────────┬─────────────────────┬───────────────────────────────────────────┐
+│ handle     ┆ time                ┆ message                                   │
+╞════════════╪═════════════════════╪═══════════════════════════════════════════╡
+│ tim-suarez ┆ 2026-03-01 11:41 AM ┆ You did well. The back brake still squea… │
+│ timmy-cde  ┆ 2026-03-01 11:42 AM ┆ A squeal is a feature. People hear us co… │
+│ tim-suarez ┆ 2026-03-01 11:43 AM ┆ Test ride tomorrow morning? Just round t… │
+│ timmy-cde  ┆ 2026-03-01 11:44 AM ┆ Yes. What time? I have a call at ten.     │
+│ tim-suarez ┆ 2026-03-01 11:45 AM ┆ Eight. We'll be done by nine, with time … │
+│ timmy-cde  ┆ 2026-03-01 11:46 AM ┆ That test ride was the most fun I've had… │
+│ tim-suarez ┆ 2026-03-01 11:47 AM ┆ You kept pedalling when I stopped to tur… │
+│ timmy-cde  ┆ 2026-03-01 11:48 AM ┆ In my defence, nobody told me the stoker… │
+│ tim-suarez ┆ 2026-03-01 11:49 AM ┆ New rule: I shout "coasting" before I st… │
+│ timmy-cde  ┆ 2026-03-01 11:50 AM ┆ And I shout "bump" if I see a pothole yo… │
+│ tim-suarez ┆ 2026-03-01 11:51 AM ┆ You can't see past me, that's the whole … │
+│ timmy-cde  ┆ 2026-03-01 11:52 AM ┆ Then I'll shout "sorry" after the bump.   │
+│ tim-suarez ┆ 2026-03-01 11:53 AM ┆ Good system. Saturday then: meet at the … │
+│ timmy-cde  ┆ 2026-03-01 11:54 AM ┆ Nine. I'll bring the sandwiches for the … │
+│ tim-suarez ┆ 2026-03-01 11:55 AM ┆ Deal. And the zip ties.                   │
+│ timmy-cde  ┆ 2026-03-01 11:56 AM ┆ And the zip ties. See you Saturday!       │
+│ tim-suarez ┆ 2026-03-01 11:57 AM ┆ We made it to the harbour! Sixty-three k… │
+│ timmy-cde  ┆ 2026-03-01 11:58 AM ┆ The crab sandwich alone was worth the wh… │
+│ tim-suarez ┆ 2026-03-01 11:59 AM ┆ Next time we try the mountain pass?       │
+│ timmy-cde  ┆ 2026-03-01 12:00 PM ┆ Only if we fit the dynamo first. And bri… │
+└────────────┴─────────────────────┴───────────────────────────────────────────┘
+"#,
+        )
+        .stderr_is(&format!(
+            "local DynamoDB: {endpoint} (from AWS_ENDPOINT_URL_DYNAMODB), table {tname}\n\
+            consumed capacity: 1 read units on `{tname}`\n(20 rows)\n",
+            tname = table.name,
+            endpoint = table.endpoint
+        ))
         .run();
 }
 
 #[test]
 fn list_conversations_names_the_other_user() {
     let (db, table) = ground("list");
-    seed(&db, &table, &[]).run();
+    seed(&db, &table, &[])
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
+        .run();
     let groups: Vec<Entry> = cruddur(&[
         "ddb",
         "patterns",
@@ -376,6 +455,7 @@ fn list_conversations_names_the_other_user() {
         "--json",
     ])
     .stack(&db, &table)
+    .stderr_is("")
     .run()
     .json();
     assert_eq!(groups.len(), 1);
@@ -387,7 +467,12 @@ fn list_conversations_names_the_other_user() {
     cruddur(&["ddb", "patterns", "list-conversations", "--handle", "ghost"])
         .stack(&db, &table)
         .code(1)
-        .stderr_has("ghost")
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: no user 'ghost' in {dbname}; users: londo, tim-suarez, timmy-cde \
+            — pass --handle\n",
+            dbname = db.name
+        ))
         .run();
 }
 
@@ -407,6 +492,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "--json",
     ])
     .stack(&db, &table)
+    .stderr_is("")
     .run()
     .json();
     let group = first.message_group_uuid.clone();
@@ -422,6 +508,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "--json",
     ])
     .stack(&db, &table)
+    .stderr_is("")
     .run()
     .json();
     assert_eq!(
@@ -446,6 +533,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "--json",
     ])
     .stack(&db, &table)
+    .stderr_is("")
     .run()
     .json();
     assert_eq!(
@@ -471,6 +559,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "--json",
     ])
     .stack(&db, &table)
+    .stderr_is("")
     .run()
     .json();
     assert_eq!(
@@ -486,6 +575,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         "--json",
     ])
     .table(&table)
+    .stderr_is("")
     .run()
     .json();
     assert_eq!(
@@ -509,17 +599,24 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     ])
     .stack(&db, &table)
     .code(1)
-    .stderr_has("two people")
+    .stdout_is("")
+    .stderr_is("error: --from and --to are both `londo`: a message needs two people\n")
     .run();
 }
 
 #[test]
 fn scan_follows_every_page_and_prints_plain_json() {
     let (db, table) = ground("scan");
-    seed(&db, &table, &[]).run();
+    seed(&db, &table, &[])
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
+        .run();
     let total = 2 + fixture_lines().len();
     let all: Vec<serde_json::Value> = cruddur(&["ddb", "scan", "--page-size", "10", "--json"])
         .table(&table)
+        .stderr_is("")
         .run()
         .json();
     assert_eq!(all.len(), total, "every page, not just the first");
@@ -538,6 +635,7 @@ fn scan_follows_every_page_and_prints_plain_json() {
 
     let lines = cruddur(&["ddb", "scan", "--page-size", "7", "--output", "jsonl"])
         .table(&table)
+        .stderr_is("")
         .run();
     assert_eq!(lines.stdout.lines().count(), total);
     for line in lines.stdout.lines() {
@@ -554,13 +652,14 @@ fn scan_follows_every_page_and_prints_plain_json() {
         "--json",
     ])
     .table(&table)
+    .stderr_is("")
     .run()
     .json();
     assert_eq!(some.len(), 15);
     cruddur(&["ddb", "scan", "--limit", "3"])
         .table(&table)
         .stdout_has("handle")
-        .stderr_has("(3 rows)")
+        .stderr_is("(3 rows)\n")
         .run();
 }
 
@@ -570,13 +669,31 @@ fn drop_and_list_tables() {
     cruddur(&["ddb", "drop"])
         .table(&table)
         .code(1)
-        .stderr_has("--if-exists")
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: table `{tname}` does not exist at {endpoint} (add --if-exists to \
+            accept that)\n",
+            tname = table.name,
+            endpoint = table.endpoint
+        ))
         .run();
     cruddur(&["ddb", "drop", "--if-exists"])
         .table(&table)
-        .stdout_has("nothing to drop")
+        .stdout_is(&format!(
+            "table `{tname}` does not exist; nothing to drop\n",
+            tname = table.name
+        ))
+        .stderr_is("")
         .run();
-    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
+        .run();
     let names: Vec<String> = cruddur(&["ddb", "list-tables", "--json"])
         .table(&table)
         .run()
@@ -593,6 +710,7 @@ fn drop_and_list_tables() {
     prod(&["--prod", "ddb", "drop", "--endpoint-url", &endpoint])
         .code(3)
         .stderr_has("re-run with --yes")
+        .stdout_is("")
         .run();
     assert!(cruddur(&["ddb", "list-tables", "--json"])
         .table(&table)
@@ -621,7 +739,14 @@ fn drop_and_list_tables() {
     // An explicit table name wins over the configured one.
     cruddur(&["ddb", "drop", "no-such-table", "--if-exists", "--json"])
         .table(&table)
-        .stdout_has("no-such-table")
+        .stdout_is(
+            r#"{
+  "table": "no-such-table",
+  "deleted": false
+}
+"#,
+        )
+        .stderr_is("")
         .run();
 }
 
@@ -670,17 +795,21 @@ fn a_protected_table_survives_drop_until_the_protection_is_lifted() {
         "--json",
     ])
     .table(&table)
+    .stderr_is("")
     .run()
     .json();
     assert!(made.deletion_protection);
     cruddur(&["ddb", "drop"])
         .table(&table)
         .code(1)
-        .stderr_has(&format!(
-            "error: table `{}` has deletion protection on, so it was not deleted (nothing was changed)",
-            table.name
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: table `{tname}` has deletion protection on, so it was not deleted \
+            (nothing was changed). If you mean to delete it, lift the protection first: \
+            `cruddur ddb deletion-protection off` (itself confirmed like every write), \
+            then drop it\n",
+            tname = table.name
         ))
-        .stderr_has("`cruddur ddb deletion-protection off`")
         .run();
     cruddur(&["ddb", "list-tables"])
         .table(&table)
@@ -689,20 +818,36 @@ fn a_protected_table_survives_drop_until_the_protection_is_lifted() {
     // Lifting it is a write like any other: planned, then done.
     cruddur(&["ddb", "deletion-protection", "off", "--dry-run"])
         .table(&table)
-        .stdout_has(&format!(
-            "UpdateTable {}: DeletionProtectionEnabled = false",
-            table.name
+        .stdout_is(&format!(
+            "dry run, nothing was done: would turn deletion protection off on table `{tname}` \
+            (DeleteTable is then allowed) (DynamoDB table `{tname}` at {endpoint})\n  \
+            - UpdateTable {tname}: DeletionProtectionEnabled = false\n",
+            tname = table.name,
+            endpoint = table.endpoint
         ))
+        .stderr_is("")
         .run();
     cruddur(&["ddb", "deletion-protection", "off"])
         .table(&table)
-        .stdout_has("now has deletion protection off")
+        .stdout_is(&format!(
+            "table `{tname}` now has deletion protection off\n",
+            tname = table.name
+        ))
+        .stderr_is("")
         .run();
     cruddur(&["ddb", "deletion-protection", "off"])
         .table(&table)
-        .stdout_has("already has deletion protection off; nothing to change")
+        .stdout_is(&format!(
+            "table `{tname}` already has deletion protection off; nothing to change\n",
+            tname = table.name
+        ))
+        .stderr_is("")
         .run();
-    cruddur(&["ddb", "drop"]).table(&table).run();
+    cruddur(&["ddb", "drop"])
+        .table(&table)
+        .stdout_is(&format!("deleted table `{tname}`\n", tname = table.name))
+        .stderr_is("")
+        .run();
 
     // In production the table is made protected unless told otherwise.
     let prod = TestTable::new("ddb-prod-protected");
@@ -735,6 +880,7 @@ fn a_protected_table_survives_drop_until_the_protection_is_lifted() {
     .aws_credentials()
     .code(1)
     .stderr_has("has deletion protection on, so it was not deleted")
+    .stdout_is("")
     .run();
     cruddur(&[
         "--prod",
@@ -756,6 +902,12 @@ fn prod_drop_of_another_table_names_that_table_in_its_banner() {
     let table = TestTable::new("ddb-banner");
     cruddur(&["ddb", "schema-load", "--no-stream"])
         .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
         .run();
     cruddur(&[
         "--prod",

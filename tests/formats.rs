@@ -26,6 +26,12 @@ fn empty_table(tag: &str) -> TestTable {
     let table = TestTable::new(tag);
     cruddur(&["ddb", "schema-load", "--no-stream"])
         .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
         .run();
     table
 }
@@ -45,6 +51,7 @@ fn an_export_in_the_s3_format_gzipped_imports_back_whole() {
     ])
     .table(&table)
     .stdout_has("DynamoDB JSON, gzip")
+    .stderr_is("")
     .run();
     let bytes = std::fs::read(&file).unwrap();
     assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip file");
@@ -59,6 +66,7 @@ fn an_export_in_the_s3_format_gzipped_imports_back_whole() {
     // Read as typed without --dynamodb-json: the `Item` wrapper says what it is.
     cruddur(&["ddb", "import", file.to_str().unwrap()])
         .table(&copy)
+        .stderr_is("")
         .run();
     assert_eq!(copy.sorted_items(), table.sorted_items());
 }
@@ -86,6 +94,7 @@ fn an_s3_export_folder_imports_client_side_and_older_files_stay_readable() {
     cruddur(&["ddb", "import", dir.path().to_str().unwrap()])
         .table(&table)
         .stdout_has("imported 3 items")
+        .stderr_is("")
         .run();
     let items = table.items();
     assert_eq!(items.len(), 3);
@@ -101,6 +110,7 @@ fn an_s3_export_folder_imports_client_side_and_older_files_stay_readable() {
         .code(1)
         .stderr_has("cccc.json.gz:1: the key MSG#g / 1 is already on ")
         .stderr_has("aaaa.json.gz:1")
+        .stdout_is("")
         .run();
 
     // The typed lines of an earlier export (no `Item` wrapper), with --dynamodb-json.
@@ -112,6 +122,7 @@ fn an_s3_export_folder_imports_client_side_and_older_files_stay_readable() {
     cruddur(&["ddb", "import", older.to_str().unwrap(), "--dynamodb-json"])
         .table(&table)
         .stdout_has("imported 1 items")
+        .stderr_is("")
         .run();
 }
 
@@ -135,6 +146,7 @@ fn a_truncated_gzip_or_an_empty_folder_is_said_and_nothing_is_written() {
         .code(1)
         .stderr_has("cut.json.gz:")
         .stderr_has("a truncated or damaged gzip file?")
+        .stdout_is("")
         .run();
     assert!(table.items().is_empty(), "nothing written");
 
@@ -144,5 +156,6 @@ fn a_truncated_gzip_or_an_empty_folder_is_said_and_nothing_is_written() {
         .table(&table)
         .code(1)
         .stderr_has("without the data files of a DynamoDB S3 export")
+        .stdout_is("")
         .run();
 }

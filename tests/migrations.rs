@@ -73,11 +73,15 @@ fn migrations_apply_in_time_order_whatever_their_digit_count() {
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
         .code(1)
-        .stderr_has("2 migrations are pending")
-        .stderr_has("cruddur db migrate")
+        .stderr_is(&format!(
+            "(2 rows)\nerror: 2 migrations are pending in `{dbname}`: apply with `cruddur \
+            db migrate`\n",
+            dbname = db.name
+        ))
         .run();
     migrate(&db, dir.path(), &[])
         .stdout_has("applied 2 migrations")
+        .stderr_is("")
         .run();
     assert_eq!(db.marker(), MAY);
     assert!(list(&db, dir.path())
@@ -86,9 +90,11 @@ fn migrations_apply_in_time_order_whatever_their_digit_count() {
     cruddur(&["db", "migrations", "--check"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .stderr_is("(2 rows)\n")
         .run();
     migrate(&db, dir.path(), &[])
         .stdout_has("nothing to do")
+        .stderr_is("")
         .run();
 }
 
@@ -103,7 +109,7 @@ fn percent_signs_and_several_statements() {
         "CREATE TABLE public.badges (label text DEFAULT '100%%');\n    CREATE TABLE public.awards (id int);",
         "DROP TABLE public.awards;\n    DROP TABLE public.badges;",
     );
-    migrate(&db, dir.path(), &[]).run();
+    migrate(&db, dir.path(), &[]).stderr_is("").run();
     let default: String = db
         .client()
         .query_one(
@@ -142,6 +148,7 @@ fn a_failing_migration_applies_nothing_and_names_its_line() {
         .stderr_has("relation \"public.nowhere\" does not exist")
         .stderr_has(&format!("the marker stays at {APRIL}"))
         .stderr_lacks("Traceback")
+        .stdout_is("")
         .run();
     assert!(db.table_exists("public.reviews"));
     assert!(
@@ -168,11 +175,16 @@ fn rollback_undoes_the_newest_and_moves_the_marker_back() {
             &format!("DROP TABLE public.{table};"),
         );
     }
-    migrate(&db, dir.path(), &[]).run();
+    migrate(&db, dir.path(), &[]).stderr_is("").run();
     cruddur(&["db", "rollback"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .stdout_has(&format!("{JUNE}_create_three"))
+        .stdout_is(&format!(
+            "rolled back 1 migration of `{dbname}`: 1686000000123456_create_three; marker \
+            1683000000123456\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
     assert!(!db.table_exists("public.three") && db.table_exists("public.two"));
     assert_eq!(
@@ -183,11 +195,14 @@ fn rollback_undoes_the_newest_and_moves_the_marker_back() {
     cruddur(&["db", "rollback", "--steps", "2"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .stdout_is(&format!("rolled back 2 migrations of `{dbname}`: 1683000000123456_create_two, 16812345671234567_create_one; \
+        marker 0\n", dbname = db.name))
+        .stderr_is("")
         .run();
     assert!(!db.table_exists("public.two") && !db.table_exists("public.one"));
     assert_eq!(db.marker(), "0");
     // --to stops there.
-    migrate(&db, dir.path(), &["--to", MAY]).run();
+    migrate(&db, dir.path(), &["--to", MAY]).stderr_is("").run();
     assert_eq!(db.marker(), MAY);
     assert!(!db.table_exists("public.three"));
 }
@@ -210,6 +225,7 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
     assert_eq!(states, ["applied", "applied", "pending"]);
     migrate(&db, dir.path(), &[])
         .stdout_has("applied 1 migration")
+        .stderr_is("")
         .run();
     assert!(db.table_exists("public.three"));
     // A file older than those applied, which appeared later: pending, with a warning; then
@@ -227,7 +243,7 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
         .unwrap();
     assert_eq!(late.state, "pending");
     assert!(late.warning.unwrap().contains("never applied"));
-    migrate(&db, dir.path(), &[]).run();
+    migrate(&db, dir.path(), &[]).stderr_is("").run();
     assert!(db.table_exists("public.late"));
     assert_eq!(db.marker(), JUNE);
     // An applied file edited afterwards is flagged.
@@ -251,6 +267,7 @@ fn new_migration_writes_a_file_the_apps_scripts_can_import() {
     let dir = scratch();
     let done: NewMigration = cruddur(&["db", "new-migration", "add bio-column", "--json"])
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .stderr_is("")
         .run()
         .json();
     let path = done.path.clone();
@@ -293,7 +310,11 @@ fn new_migration_writes_a_file_the_apps_scripts_can_import() {
     cruddur(&["db", "new-migration", "1bad"])
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
         .code(1)
-        .stderr_has("not a migration name")
+        .stdout_is("")
+        .stderr_is(
+            "error: `1bad` is not a migration name: use letters, digits and `_`, starting \
+            with a letter (e.g. add_bio_column)\n",
+        )
         .run();
 }
 
@@ -305,8 +326,23 @@ fn setup_applies_the_pending_migrations_last() {
     cruddur(&["db", "setup"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
-        .stderr_has("migrate")
-        .stderr_has("applied 1 migration")
+        .stdout_is(&format!(
+            "database `{dbname}` is set up (⟪n⟫ ms)\n",
+            dbname = db.name
+        ))
+        .stderr_is(&format!(
+            "drop                     ok ⟪…⟫ ms  database `{dbname}` does not exist; \
+            nothing to drop\ncreate                   ok ⟪…⟫ ms  created database `{dbname}` \
+            on {server}\nschema-load              ok ⟪…⟫ ms  loaded built-in sql/schema.sql \
+            into `{dbname}`: 9 statements in ⟪n⟫ ms\nseed                     ok ⟪…⟫ \
+            ms  seeded built-in sql/seed.sql into `{dbname}`: 2 statements in ⟪n⟫ ms\n\
+            update-cognito-user-ids  skipped ⟪…⟫ ms  no AWS_COGNITO_USER_POOL_ID (or \
+            --pool-id): cognito_user_id stays 'MOCK'\nmigrate                  ok ⟪…⟫ \
+            ms  applied 1 migration to `{dbname}`: 16812345671234567_create_reviews; \
+            marker 16812345671234567\n",
+            dbname = db.name,
+            server = db.server()
+        ))
         .run();
     assert!(db.table_exists("public.reviews"));
     assert_eq!(db.marker(), APRIL);
@@ -328,6 +364,7 @@ fn setup_applies_the_pending_migrations_last() {
         .code(1)
         .stderr_has("no migrations folder")
         .stderr_has("--migrations-dir")
+        .stdout_is("")
         .run();
 }
 
@@ -345,6 +382,7 @@ fn a_file_that_cannot_be_read_is_named_and_nothing_runs() {
         .code(1)
         .stderr_has(&format!("{MAY}_not_a_migration.py"))
         .stderr_has("def migrate_sql")
+        .stdout_is("")
         .run();
     assert!(!db.table_exists("public.one"));
 }
@@ -359,6 +397,7 @@ fn production_migrations_need_a_confirmation() {
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
         .code(3)
         .stderr_has("--yes")
+        .stdout_is("")
         .run();
     cruddur(&["--prod", "db", "rollback"])
         .env("PROD_CONNECTION_URL", db.url())
@@ -453,6 +492,11 @@ fn two_migrates_at_once_apply_each_migration_once() {
     cruddur(&["db", "migrate"])
         .db(&db)
         .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .stdout_is(&format!(
+            "applied 1 migration to `{dbname}`: 1686000000123456_later; marker 1686000000123456\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
     assert!(db.table_exists("public.later"));
 }

@@ -115,6 +115,7 @@ fn garbage_ips_are_refused_and_change_nothing() {
         rule.run(&["--ip", bad])
             .code(1)
             .stderr_has("nothing was changed")
+            .stdout_is("")
             .run();
     }
     let stub = http_stub("<html>Service Unavailable</html>", 1);
@@ -122,6 +123,7 @@ fn garbage_ips_are_refused_and_change_nothing() {
         .env("CRUDDUR_IP_URL", &stub)
         .code(1)
         .stderr_has("which is not an IPv4 address")
+        .stdout_is("")
         .run();
     assert_eq!(rule.read(), ("1.2.3.4/32".into(), "old".into()));
 }
@@ -139,7 +141,11 @@ fn missing_ids_name_the_variables() {
     cruddur(&["rds", "update-sg-rule", "--ip", "34.1.2.3"])
         .aws()
         .code(1)
-        .stderr_has("DB_SG_ID")
+        .stdout_is("")
+        .stderr_is(
+            "error: the RDS instance's security group (sg-…) is not given: set DB_SG_ID or \
+            pass --group-id\n",
+        )
         .run();
     cruddur(&[
         "rds",
@@ -151,6 +157,10 @@ fn missing_ids_name_the_variables() {
     ])
     .aws()
     .code(1)
-    .stderr_has("DB_SG_RULE_ID")
+    .stdout_is("")
+    .stderr_is(
+        "error: the security group's ingress rule (sgr-…) is not given: set DB_SG_RULE_ID or \
+        pass --rule-id\n",
+    )
     .run();
 }

@@ -64,7 +64,11 @@ fn object(bucket: &str, key: &str) -> Vec<u8> {
 fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     let db = TestDb::set_up("s3_cycle");
     let name = unique("cycle");
-    on_moto(&["ddb", "schema-load", "--table", &name]).run();
+    on_moto(&["ddb", "schema-load", "--table", &name])
+        .stdout_is("created table `s3-cycle-⟪n⟫-⟪n⟫`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+        PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n")
+        .stderr_is("")
+        .run();
     // Plain ASCII: moto's ImportTable cuts strings at `'` and escaped `"`, and its export writes
     // non-ASCII as `\u` escapes its import then keeps as text (quirks of its own; the client
     // side keeps all of them whole, tests/formats.rs).
@@ -83,6 +87,10 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
         fixture.to_str().unwrap(),
     ])
     .db(&db)
+    .stderr_is(
+        "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+        choose others)\n",
+    )
     .run();
     let table = TestTable::named_at(&name, &moto_url());
     let before = table.sorted_items();
@@ -92,8 +100,11 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     // Point-in-time recovery is off: said, with the flag that turns it on; nothing made.
     on_moto(&["ddb", "export", "--table", &name, "--s3", &to])
         .code(1)
-        .stderr_has("point-in-time recovery is off")
-        .stderr_has("--enable-pitr")
+        .stdout_is("")
+        .stderr_is("error: point-in-time recovery is off for table `s3-cycle-⟪n⟫-⟪n⟫`, and ExportTableToPointInTime \
+        needs it: add --enable-pitr (an UpdateContinuousBackups, shown in the plan \
+        and confirmed; it has a cost), or export client-side (without --s3); nothing \
+        was changed\n")
         .run();
     assert!(keys(&bucket, "exports").is_empty());
     on_moto(&[
@@ -108,6 +119,7 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     ])
     .stdout_has("UpdateContinuousBackups")
     .stdout_has(&format!("ExportTableToPointInTime `{name}` to {to}"))
+    .stderr_is("")
     .run();
     let done = on_moto(&[
         "ddb",
@@ -119,6 +131,7 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
         "--enable-pitr",
     ])
     .stdout_has(&format!("exported `{name}` to {to}"))
+    .stderr_is("turned on point-in-time recovery for `s3-cycle-⟪n⟫-⟪n⟫`\n")
     .run();
     let data: Vec<String> = keys(&bucket, "exports")
         .into_iter()
@@ -146,6 +159,12 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     let local = TestTable::new("s3_download");
     cruddur(&["ddb", "schema-load", "--no-stream"])
         .table(&local)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
+            tname = local.name
+        ))
+        .stderr_is("")
         .run();
     cruddur(&[
         "ddb",
@@ -153,6 +172,7 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
         download.path().join("exports").to_str().unwrap(),
     ])
     .table(&local)
+    .stderr_is("")
     .run();
     assert_eq!(local.sorted_items(), before);
 
@@ -167,7 +187,11 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
         "--s3",
         &format!("s3://{bucket}/{folder}"),
     ])
-    .stdout_has(&format!("into the new table `{copy}`"))
+    .stdout_is(
+        "imported 62 of 62 items from s3://s3-cycle-⟪n⟫-⟪n⟫/exports/AWSDynamoDB/⟪uuid⟫/data \
+        into the new table `s3-cycle-⟪n⟫-⟪n⟫-copy`; stream NEW_IMAGE on\n",
+    )
+    .stderr_is("")
     .run();
     let copied = TestTable::named_at(&copy, &moto_url());
     assert_eq!(copied.sorted_items(), before);
@@ -192,6 +216,7 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     .code(1)
     .stderr_has("already exists")
     .stderr_has("cruddur ddb import FOLDER")
+    .stdout_is("")
     .run();
 }
 
@@ -208,6 +233,10 @@ fn a_local_export_in_the_s3_format_imports_server_side() {
     );
     cruddur(&["ddb", "seed", "--fixture", fixture.to_str().unwrap()])
         .stack(&db, &local)
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
         .run();
     let file = dir.path().join("part-0001.json.gz");
     cruddur(&[
@@ -219,6 +248,7 @@ fn a_local_export_in_the_s3_format_imports_server_side() {
         file.to_str().unwrap(),
     ])
     .table(&local)
+    .stderr_is("")
     .run();
     let bucket = bucket("local");
     ureq::put(&format!("{}/{bucket}/upload/part-0001.json.gz", moto_url()))
@@ -234,6 +264,11 @@ fn a_local_export_in_the_s3_format_imports_server_side() {
         "--s3",
         &format!("s3://{bucket}/upload"),
     ])
+    .stdout_is(
+        "imported 5 of 5 items from s3://s3-local-⟪n⟫-⟪n⟫/upload into the new table \
+        `s3-local-⟪n⟫-⟪n⟫`; stream NEW_IMAGE on\n",
+    )
+    .stderr_is("")
     .run();
     assert_eq!(
         TestTable::named_at(&name, &moto_url()).sorted_items(),
@@ -244,10 +279,15 @@ fn a_local_export_in_the_s3_format_imports_server_side() {
 #[test]
 fn s3_places_and_missing_buckets_are_said_and_nothing_changes() {
     let name = unique("bad");
-    on_moto(&["ddb", "schema-load", "--table", &name]).run();
+    on_moto(&["ddb", "schema-load", "--table", &name])
+        .stdout_is("created table `s3-bad-⟪n⟫-⟪n⟫`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+        PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n")
+        .stderr_is("")
+        .run();
     on_moto(&["ddb", "export", "--table", &name, "--s3", "my-bucket/x"])
         .code(1)
-        .stderr_has("s3://BUCKET/PREFIX")
+        .stdout_is("")
+        .stderr_is("error: --s3 `my-bucket/x` is not an S3 place: write it s3://BUCKET/PREFIX\n")
         .run();
     on_moto(&[
         "ddb",
@@ -258,10 +298,19 @@ fn s3_places_and_missing_buckets_are_said_and_nothing_changes() {
         "s3://Not_A_Bucket",
     ])
     .code(1)
-    .stderr_has("not a bucket name")
+    .stdout_is("")
+    .stderr_is(
+        "error: --s3: `Not_A_Bucket` is not a bucket name (3 to 63 of a-z, 0-9, `-` \
+        and `.`)\n",
+    )
     .run();
     on_moto(&["ddb", "export", "--table", &name, "--s3"])
         .code(2)
+        .stdout_is("")
+        .stderr_is(
+            "error: a value is required for '--s3 <URL>' but none was supplied\n\nFor \
+            more information, try '--help'.\n",
+        )
         .run();
     // A bucket that is not there: said, naming it; nothing made.
     let done = on_moto(&[
@@ -274,7 +323,13 @@ fn s3_places_and_missing_buckets_are_said_and_nothing_changes() {
         "--enable-pitr",
     ])
     .code(1)
-    .stderr_has("no-such-bucket-here")
+    .stdout_is("")
+    .stderr_is(
+        "turned on point-in-time recovery for `s3-bad-⟪n⟫-⟪n⟫`\nerror: the export \
+        failed: the bucket `no-such-bucket-here` does not exist (or is in another \
+        account): create it, or name another with --s3 (point-in-time recovery, \
+        turned on first, stays on)\n",
+    )
     .run();
     assert!(!done.stderr.contains("Error {"), "{done}");
 }

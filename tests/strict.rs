@@ -21,13 +21,22 @@ fn lines(n: usize) -> String {
 fn batches_hold_at_most_25_requests_and_26_split_25_plus_1() {
     let proxy = Proxy::start(Fault::None);
     let table = TestTable::at("strict-25", &proxy.url);
-    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
+        .run();
     let dir = scratch();
     for (n, expected) in [(25, vec![25]), (26, vec![1, 25])] {
         let before = proxy.batch_sizes().len();
         let file = write(dir.path(), &format!("{n}.jsonl"), &lines(n));
         cruddur(&["ddb", "import", file.to_str().unwrap()])
             .table(&table)
+            .stderr_is("")
             .run();
         let mut sizes = proxy.batch_sizes()[before..].to_vec();
         sizes.sort_unstable();
@@ -66,7 +75,15 @@ fn batches_hold_at_most_25_requests_and_26_split_25_plus_1() {
 #[test]
 fn duplicate_keys_in_an_import_are_refused_naming_the_line() {
     let table = TestTable::new("strict-dupe");
-    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
+        .run();
     let dir = scratch();
     let file = write(
         dir.path(),
@@ -80,6 +97,7 @@ fn duplicate_keys_in_an_import_are_refused_naming_the_line() {
         .code(1)
         .stderr_has("dupe.jsonl:3: the key MSG#d / a is already on line 1")
         .stderr_has("nothing was written")
+        .stdout_is("")
         .run();
     assert!(table.items().is_empty());
     let report: ImportReport = cruddur(&[
@@ -115,7 +133,15 @@ fn item_of(size: usize, sk: &str) -> String {
 #[test]
 fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() {
     let table = TestTable::new("strict-400k");
-    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
+        .run();
     let dir = scratch();
     let limit = 400 * 1024;
     // Emulators count sizes their own way (moto refuses this one); AWS and dynoxide accept it.
@@ -127,6 +153,7 @@ fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() 
     let exact = write(dir.path(), "exact.jsonl", &item_of(largest, "a"));
     cruddur(&["ddb", "import", exact.to_str().unwrap()])
         .table(&table)
+        .stderr_is("")
         .run();
     assert_eq!(
         table.items().len(),
@@ -144,6 +171,7 @@ fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() 
         .stderr_has("over.jsonl:2")
         .stderr_has(&format!("is {} bytes, over DynamoDB's limit", limit + 1))
         .stderr_has("nothing was written")
+        .stdout_is("")
         .run();
     assert_eq!(
         table.items().len(),
@@ -183,6 +211,10 @@ fn a_throttled_partition_is_written_whole_without_exhausting_the_retries() {
         "--json",
     ])
     .stack(&db, &table)
+    .stderr_is(
+        "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+        choose others)\n",
+    )
     .run()
     .json();
     assert_eq!(report.items, 2502);
@@ -193,7 +225,15 @@ fn a_throttled_partition_is_written_whole_without_exhausting_the_retries() {
 #[test]
 fn get_conversation_follows_pages_until_the_limit() {
     let table = TestTable::new("strict-pages");
-    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
+        .run();
     // Three messages of 390 KB: DynamoDB (and dynoxide) answer a Query with at most 1 MB a page.
     let group = "0b7f1f57-5a8b-4f0b-9d43-3c1f6f3b4a10";
     let body: String = (0..3)
@@ -208,6 +248,7 @@ fn get_conversation_follows_pages_until_the_limit() {
     let file = write(dir.path(), "big.jsonl", &body);
     cruddur(&["ddb", "import", file.to_str().unwrap()])
         .table(&table)
+        .stderr_is("")
         .run();
     let messages: Vec<Value> = cruddur(&[
         "ddb",
@@ -220,6 +261,7 @@ fn get_conversation_follows_pages_until_the_limit() {
         "--json",
     ])
     .table(&table)
+    .stderr_is("")
     .run()
     .json();
     assert_eq!(messages.len(), 3, "every page was followed");

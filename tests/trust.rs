@@ -36,7 +36,13 @@ fn local_mode_refuses_a_remote_postgres_host_before_connecting() {
     cruddur(&["db", "create", "--connect-timeout", "300ms"])
         .env("CONNECTION_URL", "postgresql://u:pw-x@192.0.2.10:5432/dev")
         .code(3)
-        .stderr_has("--allow-remote-host")
+        .stdout_is("")
+        .stderr_is(
+            "error: CONNECTION_URL points at `192.0.2.10`, which is not a local host, \
+            but this is local mode: nothing was done. For production add --prod (it \
+            reads PROD_CONNECTION_URL); for a development database on purpose on another \
+            host, add --allow-remote-host\n",
+        )
         .run();
     cruddur(&[
         "db",
@@ -47,7 +53,12 @@ fn local_mode_refuses_a_remote_postgres_host_before_connecting() {
     ])
     .env("CONNECTION_URL", "postgresql://u:pw-x@192.0.2.10:5432/dev")
     .code(1)
-    .stderr_has("could not reach Postgres at 192.0.2.10:5432")
+    .stdout_is("")
+    .stderr_is(
+        "error: could not reach Postgres at 192.0.2.10:5432 within ⟪n⟫ms (CONNECTION_URL \
+        (or --database-url)); is the host right and the server up? (raise the limit \
+        with --connect-timeout)\n",
+    )
     .run();
 }
 
@@ -63,6 +74,7 @@ fn local_mode_refuses_every_aws_endpoint_spelling() {
             .env("AWS_ENDPOINT_URL", endpoint)
             .code(3)
             .stderr_has("local mode")
+            .stdout_is("")
             .run();
     }
 }
@@ -75,12 +87,25 @@ fn a_prod_marker_is_never_rewritten_by_a_local_override() {
         .run();
     cruddur(&["db", "schema-load", "--override-prod-marker"])
         .db(&db)
+        .stdout_is(&format!(
+            "loaded built-in sql/schema.sql into `{dbname}`: 9 statements in ⟪n⟫ ms\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
     // Still production: the next local write is refused again.
     cruddur(&["db", "seed"])
         .db(&db)
         .code(3)
-        .stderr_has("marked as production")
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: Postgres database `{dbname}` at {server} is marked as production \
+            (by `cruddur --prod db schema-load`), but this is local mode: refusing to \
+            run 2 statements of built-in sql/seed.sql in one transaction. If CONNECTION_URL \
+            points there by mistake, fix it; if you really mean it, add --override-prod-marker\n",
+            dbname = db.name,
+            server = db.server()
+        ))
         .run();
     let comment: Option<String> = crate::harness::admin()
         .query_one(
@@ -259,6 +284,7 @@ fn every_production_write_needs_a_confirmation() {
             .aws_credentials()
             .code(3)
             .stderr_has("--yes")
+            .stdout_is("")
             .run();
     }
     assert_eq!(db.count("public.users"), 3);
@@ -321,6 +347,7 @@ fn every_production_write_needs_a_confirmation() {
             .aws_credentials()
             .code(3)
             .stderr_has("AWS_ENDPOINT_URL is set")
+            .stdout_is("")
             .run();
     }
     // Locally, a write to an AWS service needs an emulator's endpoint, or --prod.
@@ -336,7 +363,11 @@ fn every_production_write_needs_a_confirmation() {
     ])
     .aws_credentials()
     .code(3)
-    .stderr_has("--prod")
+    .stdout_is("")
+    .stderr_is(
+        "error: this changes EC2 in your AWS account, but this is local mode: nothing \
+        was done. Add --prod (and --yes without a terminal) if you mean it\n",
+    )
     .run();
 }
 
@@ -391,11 +422,16 @@ fn seed_replace_keeps_the_old_conversation_when_the_new_one_cannot_be_written() 
     .stderr_has("big.txt:2")
     .stderr_has("400 KB")
     .stderr_has("nothing was written")
+    .stdout_is("")
     .run();
     assert_eq!(table.raw_items(), old, "the old conversation is untouched");
     // A good replacement writes the new one and removes every old item.
     cruddur(&["ddb", "seed", "--replace"])
         .stack(&db, &table)
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
         .run();
     let new = table.raw_items();
     assert_eq!(new.len(), old.len());
@@ -477,6 +513,7 @@ fn a_dynamodb_endpoint_that_dies_mid_seed_fails_within_a_minute() {
     .stderr_has("cruddur ddb seed --replace")
     .stderr_lacks("DispatchFailure")
     .stderr_lacks("hyper")
+    .stdout_is("")
     .run();
     assert!(started.elapsed() < Duration::from_secs(60), "{done}");
 }
@@ -502,7 +539,11 @@ fn aws_errors_are_plain_words() {
     cruddur(&["ddb", "schema-load", "--table", "ab"])
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
         .code(1)
-        .stderr_has("3 to 255")
+        .stdout_is("")
+        .stderr_is(
+            "error: --table (or DDB_MESSAGE_TABLE) `ab` is 2 characters long: a table \
+            name has 3 to 255\n",
+        )
         .run();
     // A service error: the operation, the code and the service's message, nothing else.
     let stub = aws_error_stub(
@@ -595,12 +636,18 @@ fn huge_durations_and_counts_are_usage_errors() {
     }
     cruddur(&["ddb", "patterns", "get-conversation", "--limit", "-1"])
         .code(2)
-        .stderr_has("--limit")
-        .stderr_has("positive")
+        .stdout_is("")
+        .stderr_is(
+            "error: invalid value '-1' for '--limit <N>': `-1` is not a positive whole \
+            number (1, 2, 3, …)\n\nFor more information, try '--help'.\n",
+        )
         .run();
     cruddur(&["ddb", "scan", "--limit", "99999999999999999999"])
         .code(2)
-        .stderr_has("--limit")
+        .stdout_is("")
+        .stderr_is("error: invalid value '99999999999999999999' for '--limit <N>': `99999999999999999999` \
+        is not a positive whole number (1, 2, 3, …)\n\nFor more information, try \
+        '--help'.\n")
         .run();
 }
 
@@ -610,6 +657,9 @@ fn escape_sequences_in_data_never_reach_the_terminal() {
     let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[31mred\u{1b}[0m\rover";
     send_message("timmy-cde", "londo", hostile)
         .stack(&db, &table)
+        .stdout_is(r#"timmy-cde → londo at ⟪time⟫ (new conversation): \x1b]0;pwned\x07\x1b[31mred\x1b[0m\rover
+"#)
+        .stderr_is("")
         .run();
     let group: String = table
         .items()
@@ -626,6 +676,7 @@ fn escape_sequences_in_data_never_reach_the_terminal() {
     ])
     .stack(&db, &table)
     .stdout_has("\\x1b")
+    .stderr_is("(1 row)\n")
     .run();
     assert!(
         !shown.stdout.contains('\u{1b}') && !shown.stdout.contains('\r'),
@@ -640,6 +691,7 @@ fn escape_sequences_in_data_never_reach_the_terminal() {
         "--json",
     ])
     .stack(&db, &table)
+    .stderr_is("")
     .run()
     .json();
     assert_eq!(json[0]["message"], hostile, "JSON keeps the data exact");
@@ -648,12 +700,24 @@ fn escape_sequences_in_data_never_reach_the_terminal() {
 #[test]
 fn a_duplicated_handle_or_a_null_column_says_what_to_fix() {
     let (db, table) = ground("tr_dupe");
-    cruddur(&["db", "seed"]).db(&db).run();
+    cruddur(&["db", "seed"])
+        .db(&db)
+        .stdout_is(&format!(
+            "seeded built-in sql/seed.sql into `{dbname}`: 2 statements in ⟪n⟫ ms\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
+        .run();
     cruddur(&["ddb", "seed"])
         .stack(&db, &table)
         .code(1)
-        .stderr_has("2 users have the handle `timmy-cde`")
-        .stderr_has("cruddur db setup")
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: 2 users have the handle `timmy-cde` in Postgres database `{dbname}` \
+            (was the seed loaded twice?): rebuild it with `cruddur db setup`, or delete \
+            the duplicates\n",
+            dbname = db.name
+        ))
         .run();
     let mut client = db.client();
     client
@@ -666,7 +730,11 @@ fn a_duplicated_handle_or_a_null_column_says_what_to_fix() {
     send_message("timmy-cde", "londo", "hi")
         .stack(&db, &table)
         .code(1)
-        .stderr_has("the row of `londo` in public.users has no display_name")
+        .stdout_is("")
+        .stderr_is(
+            "error: the row of `londo` in public.users has no display_name: fix the row, \
+            or rebuild with `cruddur db setup`\n",
+        )
         .run();
 }
 
@@ -763,6 +831,7 @@ fn prod_statements_give_up_on_a_held_lock_instead_of_queueing_the_app() {
     .stderr_has("lock")
     .stderr_has("--lock-timeout")
     .stderr_has("nothing was applied")
+    .stdout_is("")
     .run();
     assert!(started.elapsed() < Duration::from_secs(20));
     tx.rollback().unwrap();
@@ -790,6 +859,7 @@ fn ctrl_c_cancels_a_running_statement_and_rolls_it_back() {
     .code(130)
     .stderr_has("cancelled")
     .stderr_has("nothing was applied")
+    .stdout_is("")
     .run();
     assert!(started.elapsed() < Duration::from_secs(15), "{done}");
     tx.rollback().unwrap();

@@ -11,7 +11,15 @@ fn setup_twice_leaves_one_seeded_conversation() {
     let db = TestDb::new("ws_setup");
     let table = TestTable::new("ws-setup");
     for _ in 0..2 {
-        let done = cruddur(&["setup"]).stack(&db, &table).run();
+        let done = cruddur(&["setup"])
+            .stack(&db, &table)
+            .stdout_is(&format!(
+                "the local stack is set up: database `{dbname}` and table `{tname}` (⟪n⟫ \
+                ms)\n",
+                tname = table.name,
+                dbname = db.name
+            ))
+            .run();
         for step in [
             "drop",
             "create",
@@ -35,7 +43,11 @@ fn setup_twice_leaves_one_seeded_conversation() {
     cruddur(&["--prod", "setup"])
         .env("PROD_CONNECTION_URL", db.url())
         .code(3)
-        .stderr_has("local stack only")
+        .stdout_is("")
+        .stderr_is(
+            "error: `setup` rebuilds the stores from scratch and runs on the local stack \
+            only; in production run the one step you mean (e.g. `cruddur --prod db schema-load`)\n",
+        )
         .run();
 }
 
@@ -95,7 +107,10 @@ fn doctor_reports_a_missing_table_as_a_failure_with_its_fix() {
         "{checks:?}"
     );
 
-    cruddur(&["ddb", "schema-load"]).stack(&db, &table).run();
+    cruddur(&["ddb", "schema-load"])
+        .stack(&db, &table)
+        .stderr_is("")
+        .run();
     cruddur(&["doctor"])
         .stack(&db, &table)
         .stdout_has("dynamodb index")
@@ -114,11 +129,18 @@ fn prod_ddb_commands_need_yes_without_a_terminal() {
     prod(&["--prod", "ddb", "schema-load", "--endpoint-url", &endpoint])
         .code(3)
         .stderr_has("re-run with --yes")
+        .stdout_is("")
         .run();
     cruddur(&["ddb", "scan"])
         .table(&table)
         .code(1)
-        .stderr_has("does not exist")
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: Scan: table `{tname}` does not exist at {endpoint}; create it with \
+            `cruddur ddb schema-load`\n",
+            tname = table.name,
+            endpoint = table.endpoint
+        ))
         .run();
     prod(&[
         "--prod",
@@ -153,27 +175,64 @@ fn a_database_marked_prod_refuses_local_destructive_commands_until_overridden() 
             .code(3)
             .stderr_has("marked as production")
             .stderr_has("--override-prod-marker")
+            .stdout_is("")
             .run();
     }
     assert!(db.exists());
     assert_eq!(db.count("public.users"), 3);
     cruddur(&["db", "seed", "--override-prod-marker"])
         .db(&db)
+        .stdout_is(&format!(
+            "seeded built-in sql/seed.sql into `{dbname}`: 2 statements in ⟪n⟫ ms\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
     assert_eq!(db.count("public.users"), 6);
     // A local load with the override never rewrites the marker: it stays production.
     cruddur(&["db", "schema-load", "--override-prod-marker"])
         .db(&db)
+        .stdout_is(&format!(
+            "loaded built-in sql/schema.sql into `{dbname}`: 9 statements in ⟪n⟫ ms\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
         .run();
-    cruddur(&["db", "seed"]).db(&db).code(3).run();
+    cruddur(&["db", "seed"])
+        .db(&db)
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: Postgres database `{dbname}` at {server} is marked as production \
+            (by `cruddur --prod db schema-load`), but this is local mode: refusing to \
+            run 2 statements of built-in sql/seed.sql in one transaction. If CONNECTION_URL \
+            points there by mistake, fix it; if you really mean it, add --override-prod-marker\n",
+            dbname = db.name,
+            server = db.server()
+        ))
+        .run();
 }
 
 #[test]
 fn dry_run_changes_nothing() {
     let db = TestDb::set_up("ws_dry");
     let table = TestTable::new("ws-dry");
-    cruddur(&["ddb", "schema-load"]).stack(&db, &table).run();
-    cruddur(&["ddb", "seed"]).stack(&db, &table).run();
+    cruddur(&["ddb", "schema-load"])
+        .stack(&db, &table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
+        .run();
+    cruddur(&["ddb", "seed"])
+        .stack(&db, &table)
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
+        .run();
     let items = table.items().len();
 
     for args in [
@@ -212,11 +271,32 @@ fn dry_run_changes_nothing() {
     let fresh = TestTable::new("ws-dry-new");
     cruddur(&["ddb", "schema-load", "--dry-run"])
         .stack(&db, &fresh)
-        .stdout_has("CreateTable")
+        .stdout_is(&format!(
+            "dry run, nothing was done: would create table `{tname}` (billed capacity) \
+            (DynamoDB table `{tname}` at {endpoint})\n  - CreateTable {tname}: pk (HASH, \
+            S) + sk (RANGE, S); index message-group-sk-index on message_group_uuid (HASH, \
+            S) + sk (RANGE), projection ALL; PROVISIONED 5/5 on both; stream NEW_IMAGE \
+            (as production has it, for `cruddur ddb stream`); deletion protection off\n  \
+            - DescribeTable until ACTIVE (up to 1m)\n",
+            tname = fresh.name,
+            endpoint = fresh.endpoint
+        ))
+        .stderr_is("")
         .run();
-    cruddur(&["ddb", "scan"]).table(&fresh).code(1).run();
+    cruddur(&["ddb", "scan"])
+        .table(&fresh)
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: Scan: table `{tname}` does not exist at {endpoint}; create it with \
+            `cruddur ddb schema-load`\n",
+            tname = fresh.name,
+            endpoint = fresh.endpoint
+        ))
+        .run();
     let plan: DryRun = cruddur(&["db", "schema-load", "--dry-run", "--json"])
         .stack(&db, &table)
+        .stderr_is("")
         .run()
         .json();
     assert!(plan.dry_run);
@@ -230,7 +310,15 @@ fn dry_run_changes_nothing() {
 fn ctrl_c_stops_a_seed_cleanly_with_exit_130() {
     let db = TestDb::set_up("ws_interrupt");
     let table = TestTable::new("ws-interrupt");
-    cruddur(&["ddb", "schema-load"]).stack(&db, &table).run();
+    cruddur(&["ddb", "schema-load"])
+        .stack(&db, &table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
+        .run();
     // A slow seed: one batch at a time, each a second apart at most... stopped after the first ones.
     let proxy_url = crate::faults::never_writing_proxy();
     cruddur(&["ddb", "seed", "--max-retries", "1000", "--concurrency", "1"])
@@ -239,8 +327,14 @@ fn ctrl_c_stops_a_seed_cleanly_with_exit_130() {
         .env("DDB_MESSAGE_TABLE", &table.name)
         .interrupt_after(Duration::from_millis(1500))
         .code(130)
-        .stderr_has("interrupted")
-        .stderr_has("were not")
+        .stdout_is("")
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\ninterrupted: stopping at the next safe point (Ctrl-C again \
+            to stop at once)\nerror: the seed was not finished: run `cruddur ddb seed \
+            --replace` again to finish it\ncaused by: interrupted: 0 writes were done, \
+            the rest were not; run it again to finish\n",
+        )
         .run();
 }
 
@@ -251,6 +345,12 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
     let table = TestTable::at("ws-term", &proxy.url);
     cruddur(&["ddb", "schema-load", "--no-stream"])
         .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
         .run();
     let dir = scratch();
     let lines: String = (0..20_000)
@@ -268,9 +368,12 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
         .table(&table)
         .signal_after("TERM", Duration::from_millis(1500))
         .code(143)
-        .stderr_has("stopped by SIGTERM: stopping at the next safe point")
-        .stderr_has("error: stopped by SIGTERM: ")
-        .stderr_has("writes were done, the rest were not; run it again to finish")
+        .stdout_is("")
+        .stderr_is(
+            "stopped by SIGTERM: stopping at the next safe point (a second signal to \
+            stop at once)\nerror: stopped by SIGTERM: ⟪n⟫ writes were done, the rest \
+            were not; run it again to finish\n",
+        )
         .run();
     let written = table.items().len();
     assert!(
@@ -281,6 +384,7 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
     cruddur(&["ddb", "import", file])
         .env("AWS_ENDPOINT_URL_DYNAMODB", crate::harness::ddb_url())
         .env("DDB_MESSAGE_TABLE", &table.name)
+        .stderr_is("")
         .run();
     assert_eq!(table.items().len(), 20_000);
     // SIGHUP (a closed terminal) is the same, with its own code.
@@ -288,7 +392,12 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
         .table(&table)
         .signal_after("HUP", Duration::from_millis(1000))
         .code(129)
-        .stderr_has("error: stopped by SIGHUP: ")
+        .stdout_is("")
+        .stderr_is(
+            "stopped by SIGHUP: stopping at the next safe point (a second signal to stop \
+            at once)\nerror: stopped by SIGHUP: ⟪n⟫ writes were done, the rest were \
+            not; run it again to finish\n",
+        )
         .run();
 }
 
@@ -296,12 +405,24 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
 fn colour_only_on_a_terminal_and_never_with_no_color() {
     let db = TestDb::new("ws_colour");
     let table = TestTable::new("ws-colour");
-    let plain = cruddur(&["setup"]).stack(&db, &table).run();
+    let plain = cruddur(&["setup"])
+        .stack(&db, &table)
+        .stdout_is(&format!(
+            "the local stack is set up: database `{dbname}` and table `{tname}` (⟪n⟫ \
+            ms)\n",
+            tname = table.name,
+            dbname = db.name
+        ))
+        .run();
     assert!(
         !plain.stderr.contains('\u{1b}') && !plain.stdout.contains('\u{1b}'),
         "{plain}"
     );
-    let terminal = cruddur(&["setup"]).stack(&db, &table).in_terminal().run();
+    let terminal = cruddur(&["setup"])
+        .stack(&db, &table)
+        .in_terminal()
+        .stderr_is("")
+        .run();
     assert!(
         terminal.stdout.contains("\u{1b}["),
         "a terminal gets colour\n{terminal}"
@@ -310,6 +431,7 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         .stack(&db, &table)
         .env("NO_COLOR", "1")
         .in_terminal()
+        .stderr_is("")
         .run();
     // No colour; a progress bar may still clear its line (ESC [2K), which is not colour.
     assert!(
@@ -321,6 +443,7 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         .env("NO_COLOR", "1")
         .in_terminal()
         .code(1)
+        .stderr_is("")
         .run();
     assert!(
         failing.stdout.contains("error:") && !failing.stdout.contains('\u{1b}'),
@@ -338,9 +461,13 @@ fn completions_and_the_man_page_generate() {
         cruddur(&["completions", shell])
             .stdout_has(marker)
             .stdout_has("schema-load")
+            .stderr_is("")
             .run();
     }
-    cruddur(&["man"]).stdout_has(".TH cruddur").run();
+    cruddur(&["man"])
+        .stdout_has(".TH cruddur")
+        .stderr_is("")
+        .run();
 }
 
 #[test]
@@ -379,8 +506,14 @@ fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_regio
     );
     // Lists count in plain words: two tables at least (others' tests may add more).
     let other = TestTable::new("ws-doctor-colour-other");
-    cruddur(&["ddb", "schema-load"]).table(&table).run();
-    cruddur(&["ddb", "schema-load"]).table(&other).run();
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .stderr_is("")
+        .run();
+    cruddur(&["ddb", "schema-load"])
+        .table(&other)
+        .stderr_is("")
+        .run();
     cruddur(&["ddb", "list-tables"])
         .table(&table)
         .stderr_has(" tables)")
@@ -390,7 +523,15 @@ fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_regio
 #[test]
 fn progress_shows_count_rate_and_time_left_on_a_terminal_only() {
     let table = TestTable::new("ws-progress");
-    cruddur(&["ddb", "schema-load"]).table(&table).run();
+    cruddur(&["ddb", "schema-load"])
+        .table(&table)
+        .stdout_is(&format!(
+            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
+            tname = table.name
+        ))
+        .stderr_is("")
+        .run();
     let dir = scratch();
     let text: String = (0..3000)
         .map(|i| format!("{{\"pk\":\"MSG#progress\",\"sk\":\"{i:06}\",\"message\":\"m\"}}\n"))
@@ -406,6 +547,7 @@ fn progress_shows_count_rate_and_time_left_on_a_terminal_only() {
     let shown = import(&[])
         .in_terminal()
         .stdout_has("imported 3000 items")
+        .stderr_is("")
         .run();
     assert!(
         shown.stdout.contains("importing [") && shown.stdout.contains("/3,000 · "),
@@ -417,9 +559,9 @@ fn progress_shows_count_rate_and_time_left_on_a_terminal_only() {
     let last = shown.stdout.rsplit('\r').next().unwrap_or("");
     assert!(!last.contains("importing ["), "{shown}");
     // Never with -q, never off a terminal.
-    let quiet = import(&["-q"]).in_terminal().run();
+    let quiet = import(&["-q"]).in_terminal().stderr_is("").run();
     assert!(!quiet.stdout.contains("importing ["), "{quiet}");
-    import(&[]).stderr_lacks("importing [").run();
+    import(&[]).stderr_lacks("importing [").stderr_is("").run();
 }
 
 /// Whether `text` holds an SGR sequence (ESC [ … m): colour, bold and the like.
@@ -493,6 +635,10 @@ fn two_seeds_of_one_conversation_at_once_leave_exactly_one() {
     cruddur(&["ddb", "seed", "--replace"])
         .stack(&db, &table)
         .stderr_lacks("another run is writing")
+        .stderr_is(
+            "conversation between timmy-cde and tim-suarez (--my-handle and --other-handle \
+            choose others)\n",
+        )
         .run();
     let items = table.items();
     assert_eq!(items.len(), fixture_lines().len() + 2);
