@@ -79,6 +79,28 @@ pub(crate) struct Settings {
 }
 
 impl Ctx {
+    /// A context for unit tests: `target`, `--yes`, quiet, no store resolved from anything.
+    #[cfg(test)]
+    pub(crate) fn for_tests(target: Target) -> Ctx {
+        Ctx::new(&Settings {
+            target,
+            output: OutputFormat::Table,
+            yes: true,
+            verbose: false,
+            quiet: true,
+            dry_run: false,
+            override_prod_marker: false,
+            allow_remote_host: false,
+            profile: None,
+            region: None,
+            app_dir: None,
+            pg: PgSettings::default(),
+            ddb: DdbSettings::default(),
+            wait_for_pg: None,
+        })
+        .expect("a context of plain settings")
+    }
+
     pub(crate) fn new(settings: &Settings) -> Result<Ctx> {
         let target = settings.target;
         Ok(Ctx {

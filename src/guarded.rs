@@ -150,3 +150,24 @@ fn dry_run(plan: &Plan) -> Result<Outcome> {
         },
     )
 }
+
+/// For unit tests: execute `write` on a recording store and return what its plan said it
+/// would perform and what it did perform (`recorder`'s operations), to be compared.
+#[cfg(test)]
+pub(crate) fn planned_and_performed<W: Write>(
+    ctx: &Ctx,
+    write: W,
+    recorder: &crate::dynamodb::perform::Recorder,
+) -> (Vec<Op>, Vec<Op>) {
+    let planned = write.plan().ops.into_iter().filter(Op::performed).collect();
+    if let Err(error) = write.execute(ctx) {
+        panic!("the write failed on a recording store: {error:#}");
+    }
+    let performed = recorder
+        .lock()
+        .expect("the recorder")
+        .drain(..)
+        .map(Op::from)
+        .collect();
+    (planned, performed)
+}

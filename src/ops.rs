@@ -25,6 +25,23 @@ pub(crate) enum Op {
 }
 
 impl Op {
+    /// Whether a store performs it. A few operations of a plan only say something about the
+    /// ones around them (no backup is taken, what a statement is given, the marker could not
+    /// be read): nothing is sent for those. What a recording store's test compares.
+    #[cfg(test)]
+    pub(crate) fn performed(&self) -> bool {
+        !matches!(
+            self,
+            Op::DynamoDb(DdbOp::NoBackup)
+                | Op::Postgres(
+                    PgOp::NoSnapshot
+                        | PgOp::MarkerUnreadable { .. }
+                        | PgOp::Parameters { .. }
+                        | PgOp::TerminateSession { .. }
+                )
+        )
+    }
+
     /// The lines a person reads for this operation: one, or (a transaction) a heading and one
     /// indented line per write.
     pub(crate) fn lines(&self) -> Vec<String> {

@@ -6,8 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Result};
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use anyhow::{bail, Result};
 use aws_sdk_dynamodb::types::BackupStatus;
 use serde::Serialize;
 
@@ -97,41 +96,16 @@ impl TakeBackup<'_> {
         }
     }
 
-    async fn take(&self) -> Result<BackupReport> {
-        let ddb = self.ddb;
-        let made = ddb
-            .client
-            .create_backup()
-            .table_name(&ddb.table)
-            .backup_name(&self.name)
-            .send()
-            .await
-            .map_err(|error| {
-                let code = error.code().map(String::from);
-                let explained = ddb.explain("CreateBackup", error);
-                match code.as_deref() {
-                    Some("TableNotFoundException") | Some("ResourceNotFoundException") => anyhow!(
-                        "table `{}` does not exist at {}: there is nothing to back up",
-                        ddb.table,
-                        ddb.endpoint
-                    ),
-                    Some("UnknownOperationException") => anyhow!(
-                        "{} takes no backups (an emulator without them, such as dynoxide or DynamoDB Local)",
-                        ddb.endpoint
-                    ),
-                    _ => explained,
-                }
-            })?;
-        let details = made
-            .backup_details()
-            .ok_or_else(|| anyhow!("CreateBackup at {} returned no details", ddb.endpoint))?;
+    /// CreateBackup; `before_write`: the one a destructive write takes first.
+    async fn take(&self, before_write: bool) -> Result<BackupReport> {
+        let made = self.ddb.create_backup(&self.name, before_write).await?;
         Ok(BackupReport {
-            table: ddb.table.clone(),
-            name: details.backup_name().to_string(),
-            arn: details.backup_arn().to_string(),
-            status: details.backup_status().as_str().to_string(),
-            created_at: Some(rfc3339(details.backup_creation_date_time())),
-            size_bytes: details.backup_size_bytes(),
+            table: self.ddb.table.clone(),
+            name: made.name,
+            arn: made.arn,
+            status: made.status,
+            created_at: Some(made.created_at),
+            size_bytes: made.size_bytes,
         })
     }
 }
@@ -154,7 +128,7 @@ impl Write for TakeBackup<'_> {
     }
 
     fn execute(self, ctx: &Ctx) -> Result<BackupReport> {
-        ctx.block_on(self.take())?
+        ctx.block_on(self.take(false))?
     }
 }
 
@@ -239,7 +213,7 @@ impl<W: Write> Write for WithBackup<'_, W> {
     fn execute(self, ctx: &Ctx) -> Result<Self::Report> {
         let backup = match self.backup {
             Backup::Take(take) => {
-                let report = ctx.block_on(take.take())?.map_err(|error| {
+                let report = ctx.block_on(take.take(true))?.map_err(|error| {
                     error.context(
                         "the backup before the write failed, so nothing was changed \
                          (--no-backup goes on without one, when you mean it)",
@@ -482,5 +456,24 @@ impl Write for Restore {
                 stream: !streamed,
             })
         })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guarded::planned_and_performed;
+
+    #[test]
+    fn a_backup_performs_what_it_planned() {
+        let (ddb, recorder) = Ddb::recording("cruddur-messages");
+        let write = TakeBackup {
+            ddb: &ddb,
+            name: default_name(&ddb.table),
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Prod), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 1);
     }
 }

@@ -105,19 +105,30 @@ impl Write for SetProtection<'_> {
     }
 
     fn execute(self, ctx: &Ctx) -> Result<ProtectionReport> {
-        let ddb = self.ddb;
-        ctx.block_on(
-            ddb.client
-                .update_table()
-                .table_name(&ddb.table)
-                .deletion_protection_enabled(self.on)
-                .send(),
-        )?
-        .map_err(|e| ddb.explain("UpdateTable", e))?;
+        ctx.block_on(self.ddb.set_deletion_protection(self.on))??;
         Ok(ProtectionReport {
-            table: ddb.table.clone(),
+            table: self.ddb.table.clone(),
             deletion_protection: self.on,
             changed: true,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    #[test]
+    fn turning_protection_on_or_off_performs_what_it_planned() {
+        for on in [true, false] {
+            let (ddb, recorder) = Ddb::recording("cruddur-messages");
+            let write = SetProtection { ddb: &ddb, on };
+            let (planned, performed) =
+                planned_and_performed(&Ctx::for_tests(Target::Prod), write, &recorder);
+            assert_eq!(performed, planned);
+            assert_eq!(performed.len(), 1);
+        }
     }
 }

@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use anyhow::{anyhow, Result};
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::DdbDropArgs;
@@ -28,7 +27,7 @@ pub(super) fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
     // A protected table is said in plain words before anything is asked or sent.
     if let Ok(table) = ctx.block_on(super::schema_load::describe(ddb))? {
         if table.deletion_protection_enabled() == Some(true) {
-            return Err(protected(ddb));
+            return Err(ddb.protected());
         }
     }
     let write = DeleteTable {
@@ -82,42 +81,56 @@ impl Write for DeleteTable<'_> {
     }
 
     fn execute(self, ctx: &Ctx) -> Result<DeleteReport> {
-        let ddb = self.ddb;
-        let report = |deleted| DeleteReport {
-            table: ddb.table.clone(),
+        let deleted = ctx.block_on(self.ddb.delete_table(self.if_exists))??;
+        Ok(DeleteReport {
+            table: self.ddb.table.clone(),
             deleted,
-        };
-        match ctx.block_on(ddb.client.delete_table().table_name(&ddb.table).send())? {
-            Ok(_) => Ok(report(true)),
-            Err(error) if error.code() == Some("ResourceNotFoundException") => {
-                if self.if_exists {
-                    Ok(report(false))
-                } else {
-                    Err(anyhow!(
-                        "table `{}` does not exist at {} (add --if-exists to accept that)",
-                        ddb.table,
-                        ddb.endpoint
-                    ))
-                }
-            }
-            // Turned on between the look and the call.
-            Err(error)
-                if error.code() == Some("ValidationException")
-                    && error.message().is_some_and(|m| m.contains("protected")) =>
-            {
-                Err(protected(ddb))
-            }
-            Err(error) => Err(ddb.explain("DeleteTable", error)),
-        }
+        })
     }
 }
 
-fn protected(ddb: &Ddb) -> anyhow::Error {
-    anyhow!(
-        "table `{}` has deletion protection on, so it was not deleted (nothing was changed). \
-         If you mean to delete it, lift the protection first: `cruddur{} ddb deletion-protection off` \
-         (itself confirmed like every write), then drop it",
-        ddb.table,
-        if ddb.endpoint.contains("amazonaws.com") { " --prod" } else { "" }
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+    use crate::ops::{DdbOp, Op};
+
+    fn drop_of(ctx: &Ctx, ddb: &Ddb, no_backup: bool) -> (Vec<Op>, Vec<Op>, Vec<Op>) {
+        let (recording, recorder) = Ddb::recording(&ddb.table);
+        let write = DeleteTable {
+            ddb: &recording,
+            if_exists: true,
+        };
+        let write = super::super::backup::with_backup(ctx, &recording, write, no_backup);
+        let all = write.plan().ops;
+        let (planned, performed) = planned_and_performed(ctx, write, &recorder);
+        (all, planned, performed)
+    }
+
+    /// A production drop takes its backup, then deletes: what the plan said, in its order.
+    #[test]
+    fn a_drop_performs_what_it_planned() {
+        let (ddb, _) = Ddb::recording("cruddur-messages");
+        let (all, planned, performed) = drop_of(&Ctx::for_tests(Target::Prod), &ddb, false);
+        assert_eq!(performed, planned);
+        assert!(
+            matches!(
+                all[..],
+                [
+                    Op::DynamoDb(DdbOp::BackupFirst { .. }),
+                    Op::DynamoDb(DdbOp::DeleteTable { .. })
+                ]
+            ),
+            "{all:?}"
+        );
+        // --no-backup: the plan says so, and only the delete is performed.
+        let (all, planned, performed) = drop_of(&Ctx::for_tests(Target::Prod), &ddb, true);
+        assert_eq!(performed, planned);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(performed.len(), 1, "{performed:?}");
+        // Locally no backup is due.
+        let (all, planned, performed) = drop_of(&Ctx::for_tests(Target::Local), &ddb, false);
+        assert_eq!((all.len(), &performed), (1, &planned));
+    }
 }

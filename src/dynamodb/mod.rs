@@ -9,6 +9,7 @@ pub(crate) mod lease;
 pub(crate) mod limits;
 #[cfg(feature = "serve")]
 pub(crate) mod local;
+pub(crate) mod perform;
 
 use std::collections::HashMap;
 
@@ -44,6 +45,9 @@ pub(crate) struct Ddb {
     pub(crate) table: String,
     pub(crate) endpoint: String,
     pub(crate) region: String,
+    /// Unit tests only: the operations asked of this store are recorded, not sent
+    /// ([`Ddb::recording`]).
+    recorder: Option<perform::Recorder>,
 }
 
 /// Where the table is, as plain settings (from the flags and variables).
@@ -120,6 +124,7 @@ impl Ddb {
                     table: args.table.clone(),
                     endpoint,
                     region,
+                    recorder: None,
                 }
             }
             Target::Prod => {
@@ -164,6 +169,7 @@ impl Ddb {
                     table: args.table.clone(),
                     endpoint,
                     region,
+                    recorder: None,
                 }
             }
         };

@@ -1,0 +1,197 @@
+//! The table-level writes of the store, one method per [`DdbOp`] it carries out: deleting the
+//! table, its deletion protection, an on-demand backup. A writer's `execute` calls these, so what
+//! it performs is a list of operations. A [`Ddb::recording`] store (unit tests) records each
+//! operation instead of sending it: a test then compares what a writer executed with what its
+//! plan said, with no server.
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, Result};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+
+use super::Ddb;
+use crate::ops::DdbOp;
+
+/// The operations a recording store was asked to perform, in order.
+pub(crate) type Recorder = Arc<Mutex<Vec<DdbOp>>>;
+
+/// What an on-demand backup is, as CreateBackup answers.
+#[derive(Debug, Clone)]
+pub(crate) struct BackupMade {
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) status: String,
+    /// RFC 3339.
+    pub(crate) created_at: String,
+    pub(crate) size_bytes: Option<i64>,
+}
+
+impl Ddb {
+    /// With a recorder: keep `op` and say so (the caller then sends nothing).
+    fn recorded(&self, op: DdbOp) -> bool {
+        match &self.recorder {
+            Some(recorder) => {
+                recorder
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(op);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// DeleteTable. False: the table was not there, and `if_exists` accepts that.
+    pub(crate) async fn delete_table(&self, if_exists: bool) -> Result<bool> {
+        if self.recorded(DdbOp::DeleteTable {
+            table: self.table.clone(),
+            if_exists,
+        }) {
+            return Ok(true);
+        }
+        match self
+            .client
+            .delete_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if error.code() == Some("ResourceNotFoundException") => {
+                if if_exists {
+                    Ok(false)
+                } else {
+                    Err(anyhow!(
+                        "table `{}` does not exist at {} (add --if-exists to accept that)",
+                        self.table,
+                        self.endpoint
+                    ))
+                }
+            }
+            // Turned on between the look and the call.
+            Err(error)
+                if error.code() == Some("ValidationException")
+                    && error.message().is_some_and(|m| m.contains("protected")) =>
+            {
+                Err(self.protected())
+            }
+            Err(error) => Err(self.explain("DeleteTable", error)),
+        }
+    }
+
+    /// The refusal of a table whose deletion protection is on, with the way to lift it.
+    pub(crate) fn protected(&self) -> anyhow::Error {
+        anyhow!(
+            "table `{}` has deletion protection on, so it was not deleted (nothing was changed). \
+             If you mean to delete it, lift the protection first: `cruddur{} ddb deletion-protection off` \
+             (itself confirmed like every write), then drop it",
+            self.table,
+            if self.endpoint.contains("amazonaws.com") {
+                " --prod"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// UpdateTable: DeletionProtectionEnabled = `on`.
+    pub(crate) async fn set_deletion_protection(&self, on: bool) -> Result<()> {
+        if self.recorded(DdbOp::SetDeletionProtection {
+            table: self.table.clone(),
+            on,
+        }) {
+            return Ok(());
+        }
+        self.client
+            .update_table()
+            .table_name(&self.table)
+            .deletion_protection_enabled(on)
+            .send()
+            .await
+            .map_err(|e| self.explain("UpdateTable", e))?;
+        Ok(())
+    }
+
+    /// CreateBackup named `name`; `before_write`: the backup a destructive write takes first
+    /// (its own operation in the plan, [`DdbOp::BackupFirst`]).
+    pub(crate) async fn create_backup(&self, name: &str, before_write: bool) -> Result<BackupMade> {
+        let (table, named) = (self.table.clone(), name.to_string());
+        let op = if before_write {
+            DdbOp::BackupFirst { table, name: named }
+        } else {
+            DdbOp::CreateBackup { table, name: named }
+        };
+        if self.recorded(op) {
+            return Ok(BackupMade {
+                name: "recorded".into(),
+                arn: "arn:recorded".into(),
+                status: "AVAILABLE".into(),
+                created_at: "1970-01-01T00:00:00Z".into(),
+                size_bytes: None,
+            });
+        }
+        let made = self
+            .client
+            .create_backup()
+            .table_name(&self.table)
+            .backup_name(name)
+            .send()
+            .await
+            .map_err(|error| {
+                let code = error.code().map(String::from);
+                let explained = self.explain("CreateBackup", error);
+                match code.as_deref() {
+                    Some("TableNotFoundException") | Some("ResourceNotFoundException") => anyhow!(
+                        "table `{}` does not exist at {}: there is nothing to back up",
+                        self.table,
+                        self.endpoint
+                    ),
+                    Some("UnknownOperationException") => anyhow!(
+                        "{} takes no backups (an emulator without them, such as dynoxide or DynamoDB Local)",
+                        self.endpoint
+                    ),
+                    _ => explained,
+                }
+            })?;
+        let details = made
+            .backup_details()
+            .ok_or_else(|| anyhow!("CreateBackup at {} returned no details", self.endpoint))?;
+        Ok(BackupMade {
+            name: details.backup_name().to_string(),
+            arn: details.backup_arn().to_string(),
+            status: details.backup_status().as_str().to_string(),
+            created_at: details
+                .backup_creation_date_time()
+                .fmt(aws_sdk_dynamodb::primitives::DateTimeFormat::DateTime)
+                .unwrap_or_default(),
+            size_bytes: details.backup_size_bytes(),
+        })
+    }
+
+    /// A store of table `table` that records every operation asked of it and sends nothing
+    /// (its clients point at a closed port: anything sent past the recorder fails).
+    #[cfg(test)]
+    pub(crate) fn recording(table: &str) -> (Ddb, Recorder) {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                Credentials::new("recorded", "recorded", None, None, "recorder"),
+            ))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk).build();
+        let recorder = Recorder::default();
+        let ddb = Ddb {
+            bulk: super::without_retries(&config),
+            client: aws_sdk_dynamodb::Client::from_conf(config),
+            streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
+            table: table.to_string(),
+            endpoint: "http://127.0.0.1:9".into(),
+            region: "us-east-1".into(),
+            recorder: Some(recorder.clone()),
+        };
+        (ddb, recorder)
+    }
+}
