@@ -1,5 +1,5 @@
-//! The table-level writes of the store, one method per [`DdbOp`] it carries out: deleting the
-//! table, its deletion protection, an on-demand backup. A writer's `execute` calls these, so what
+//! The writes of the store that a plan names one by one, a method per [`DdbOp`] it carries out:
+//! deleting the table, its deletion protection, an on-demand backup, a transaction. A writer's `execute` calls these, so what
 //! it performs is a list of operations. A [`Ddb::recording`] store (unit tests) records each
 //! operation instead of sending it: a test then compares what a writer executed with what its
 //! plan said, with no server.
@@ -9,11 +9,33 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+
+use super::items::{describe_key, Item};
 use super::Ddb;
-use crate::ops::DdbOp;
+use crate::ops::{DdbOp, TransactWrite, WriteKind};
 
 /// The operations a recording store was asked to perform, in order.
 pub(crate) type Recorder = Arc<Mutex<Vec<DdbOp>>>;
+
+/// A transaction's writes as its plan names them: each by its kind and its item's key.
+pub(crate) fn transaction(writes: &[(WriteKind, Item)]) -> Vec<TransactWrite> {
+    writes
+        .iter()
+        .map(|(kind, item)| TransactWrite {
+            kind: *kind,
+            key: describe_key(item),
+        })
+        .collect()
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transacted {
+    Written,
+    /// A condition failed: nothing was written.
+    Cancelled,
+}
 
 /// What an on-demand backup is, as CreateBackup answers.
 #[derive(Debug, Clone)]
@@ -166,6 +188,62 @@ impl Ddb {
                 .unwrap_or_default(),
             size_bytes: details.backup_size_bytes(),
         })
+    }
+
+    /// TransactWriteItems of `writes`, all or none: each a put (only of a new item, for
+    /// [`WriteKind::PutNew`]) or a delete (only of an item still there). `Cancelled`: a
+    /// condition failed, so nothing was written.
+    pub(crate) async fn transact_write(
+        &self,
+        writes: Vec<(WriteKind, Item)>,
+    ) -> Result<Transacted> {
+        if self.recorded(DdbOp::TransactWrite {
+            writes: transaction(&writes),
+        }) {
+            return Ok(Transacted::Written);
+        }
+        let table = &self.table;
+        let items = writes
+            .into_iter()
+            .map(|(kind, item)| {
+                Ok(match kind {
+                    WriteKind::PutNew | WriteKind::Put => TransactWriteItem::builder()
+                        .put(
+                            Put::builder()
+                                .table_name(table)
+                                .set_item(Some(item))
+                                .set_condition_expression(
+                                    (kind == WriteKind::PutNew)
+                                        .then(|| "attribute_not_exists(pk)".to_string()),
+                                )
+                                .build()?,
+                        )
+                        .build(),
+                    WriteKind::Delete => TransactWriteItem::builder()
+                        .delete(
+                            Delete::builder()
+                                .table_name(table)
+                                .set_key(Some(item))
+                                .condition_expression("attribute_exists(pk)")
+                                .build()?,
+                        )
+                        .build(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Transacted::Written),
+            Err(error) if error.code() == Some("TransactionCanceledException") => {
+                Ok(Transacted::Cancelled)
+            }
+            Err(error) => Err(self.explain("TransactWriteItems", error)),
+        }
     }
 
     /// A store of table `table` that records every operation asked of it and sends nothing

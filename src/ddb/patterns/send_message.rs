@@ -7,21 +7,18 @@
 use std::fmt;
 
 use anyhow::{anyhow, Result};
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use chrono::Utc;
 use serde::Serialize;
 
 use crate::cli::SendMessageArgs;
 use crate::ctx::Ctx;
-use crate::dynamodb::items::{
-    describe_key, group_item, group_pk, key_of, message_item, text, timestamp, Item,
-};
+use crate::dynamodb::items::{group_item, group_pk, key_of, message_item, text, timestamp, Item};
 use crate::dynamodb::limits;
+use crate::dynamodb::perform::{transaction, Transacted};
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
-use crate::ops::{DdbOp, TransactWrite, WriteKind};
+use crate::ops::{DdbOp, WriteKind};
 use crate::output::Outcome;
 use crate::users::{Users, Wanted};
 
@@ -68,28 +65,22 @@ pub(super) fn run(ctx: &Ctx, send: &SendMessageArgs) -> Result<Outcome> {
     };
     let message = message_item(&group, &message_uuid, &created_at, &send.message, sender);
     limits::check_limits(&message).map_err(|why| anyhow!("--message: {why}; nothing was sent"))?;
-    let mut writes = vec![TxItem::PutNew(message)];
+    let mut writes = vec![(WriteKind::PutNew, message)];
     // Both members' group items, wherever their sk stands now.
     writes.extend(
         old_groups
             .iter()
             .filter(|old| text(old, "sk") != Some(created_at.as_str()))
-            .map(|old| TxItem::Delete(key_of(old))),
+            .map(|old| (WriteKind::Delete, key_of(old))),
     );
-    writes.push(TxItem::Put(group_item(
-        sender,
-        receiver,
-        &group,
-        &created_at,
-        &send.message,
-    )));
-    writes.push(TxItem::Put(group_item(
-        receiver,
-        sender,
-        &group,
-        &created_at,
-        &send.message,
-    )));
+    writes.push((
+        WriteKind::Put,
+        group_item(sender, receiver, &group, &created_at, &send.message),
+    ));
+    writes.push((
+        WriteKind::Put,
+        group_item(receiver, sender, &group, &created_at, &send.message),
+    ));
     let sent = SentReport {
         message_group_uuid: group,
         uuid: message_uuid,
@@ -106,65 +97,10 @@ pub(super) fn run(ctx: &Ctx, send: &SendMessageArgs) -> Result<Outcome> {
 /// One transaction: the message, the old group items' deletes, the new group items.
 struct Send<'a> {
     ddb: &'a Ddb,
-    writes: Vec<TxItem>,
+    /// Each write and its item: the message, the old group items' deletes, the new ones.
+    writes: Vec<(WriteKind, Item)>,
     /// What is reported once it is written.
     sent: SentReport,
-}
-
-/// A write of the transaction, with its item.
-enum TxItem {
-    /// A put that must not overwrite an item already there (the message).
-    PutNew(Item),
-    /// A put (a group item at its new sk).
-    Put(Item),
-    /// A delete of an item that must still be there (else someone moved it meanwhile).
-    Delete(Item),
-}
-
-impl TxItem {
-    /// The write as the plan shows it.
-    fn planned(&self) -> TransactWrite {
-        let (kind, item) = match self {
-            TxItem::PutNew(item) => (WriteKind::PutNew, item),
-            TxItem::Put(item) => (WriteKind::Put, item),
-            TxItem::Delete(key) => (WriteKind::Delete, key),
-        };
-        TransactWrite {
-            kind,
-            key: describe_key(item),
-        }
-    }
-
-    fn transact(self, table: &str) -> Result<TransactWriteItem> {
-        Ok(match self {
-            TxItem::PutNew(item) => TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(table)
-                        .set_item(Some(item))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build()?,
-                )
-                .build(),
-            TxItem::Put(item) => TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(table)
-                        .set_item(Some(item))
-                        .build()?,
-                )
-                .build(),
-            TxItem::Delete(key) => TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name(table)
-                        .set_key(Some(key))
-                        .condition_expression("attribute_exists(pk)")
-                        .build()?,
-                )
-                .build(),
-        })
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -219,7 +155,7 @@ impl Write for Send<'_> {
                 }
             ),
             vec![DdbOp::TransactWrite {
-                writes: self.writes.iter().map(TxItem::planned).collect(),
+                writes: transaction(&self.writes),
             }
             .into()],
             &self.ddb.table,
@@ -227,25 +163,12 @@ impl Write for Send<'_> {
     }
 
     fn execute(self, ctx: &Ctx) -> Result<SentReport> {
-        let ddb = self.ddb;
-        let writes = self
-            .writes
-            .into_iter()
-            .map(|write| write.transact(&ddb.table))
-            .collect::<Result<Vec<_>>>()?;
-        ctx.block_on(
-            ddb.client
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send(),
-        )?
-        .map_err(|error| match error.code() {
-            Some("TransactionCanceledException") => anyhow!(
+        match ctx.block_on(self.ddb.transact_write(self.writes))?? {
+            Transacted::Written => Ok(self.sent),
+            Transacted::Cancelled => Err(anyhow!(
                 "the conversation changed while this message was sent; nothing was written — send it again"
-            ),
-            _ => ddb.explain("TransactWriteItems", error),
-        })?;
-        Ok(self.sent)
+            )),
+        }
     }
 }
 
@@ -273,4 +196,62 @@ async fn group_items(ddb: &Ddb, group: &str) -> Result<Vec<Item>> {
         ..Partition::default()
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    /// A message to a conversation that has one: the message, the old group items' deletes and
+    /// the new ones, in one transaction, as planned.
+    #[test]
+    fn a_message_performs_the_transaction_it_planned() {
+        let (ddb, recorder) = Ddb::recording("cruddur-messages");
+        let person = |uuid: &str, handle: &str| crate::users::Person {
+            uuid: uuid.into(),
+            handle: handle.into(),
+            display_name: handle.into(),
+        };
+        let (me, you) = (person("u-1", "me"), person("u-2", "you"));
+        let at = "2026-12-07T08:00:00.000000+00:00";
+        let writes = vec![
+            (WriteKind::PutNew, message_item("g", "m", at, "hi", &me)),
+            (
+                WriteKind::Delete,
+                key_of(&group_item(
+                    &me,
+                    &you,
+                    "g",
+                    "2026-12-06T00:00:00.000000+00:00",
+                    "old",
+                )),
+            ),
+            (WriteKind::Put, group_item(&me, &you, "g", at, "hi")),
+            (WriteKind::Put, group_item(&you, &me, "g", at, "hi")),
+        ];
+        let sent = SentReport {
+            message_group_uuid: "g".into(),
+            uuid: "m".into(),
+            handle: "me".into(),
+            display_name: "me".into(),
+            message: "hi".into(),
+            created_at: at.into(),
+            to: "you".into(),
+            new_conversation: false,
+        };
+        let write = Send {
+            ddb: &ddb,
+            writes,
+            sent,
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+        assert_eq!(performed, planned);
+        let [crate::ops::Op::DynamoDb(DdbOp::TransactWrite { writes })] = &performed[..] else {
+            panic!("one transaction: {performed:?}");
+        };
+        assert_eq!(writes.len(), 4);
+    }
 }
