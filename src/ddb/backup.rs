@@ -308,7 +308,7 @@ fn restore(ctx: &Ctx, ddb: &Ddb, args: &BackupRestoreArgs) -> Result<Outcome> {
         by_name(ctx, ddb, &args.backup)?
     };
     let into = ctx.ddb_table(&args.into)?;
-    if ctx.block_on(super::schema_load::describe(&into))?.is_ok() {
+    if ctx.block_on(into.describe_table())?.is_ok() {
         bail!(
             "table `{}` already exists at {}: a restore makes a new table; name another with --into",
             into.table,
@@ -434,8 +434,9 @@ impl Write for Restore {
                 .send()
                 .await
                 .map_err(|e| into.explain("RestoreTableFromBackup", e))?;
-            let table =
-                super::schema_load::until_active(ctx, into, self.wait, "was restored").await?;
+            let table = into
+                .wait_active(self.wait, "was restored", |words| ctx.detail(words))
+                .await?;
             let streamed = table
                 .stream_specification()
                 .is_some_and(|s| s.stream_enabled());
@@ -443,7 +444,7 @@ impl Write for Restore {
                 into.client
                     .update_table()
                     .table_name(&into.table)
-                    .stream_specification(super::schema_load::stream()?)
+                    .stream_specification(crate::dynamodb::table::stream()?)
                     .send()
                     .await
                     .map_err(|e| into.explain("UpdateTable", e))?;

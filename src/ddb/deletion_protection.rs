@@ -7,7 +7,6 @@ use std::fmt;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::schema_load::describe;
 use crate::cli::{DeletionProtectionArgs, OnOff};
 use crate::ctx::Ctx;
 use crate::dynamodb::Ddb;
@@ -58,7 +57,7 @@ pub(super) fn run(ctx: &Ctx, set: &DeletionProtectionArgs) -> Result<Outcome> {
     let ddb = ctx.ddb()?;
     let on = set.state == OnOff::On;
     let now = ctx
-        .block_on(describe(ddb))??
+        .block_on(ddb.describe_table())??
         .deletion_protection_enabled()
         .unwrap_or(false);
     let prepared = if now == on {

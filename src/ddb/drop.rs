@@ -25,7 +25,7 @@ pub(super) fn run(ctx: &Ctx, drop: &DdbDropArgs) -> Result<Outcome> {
         None => ctx.ddb()?,
     };
     // A protected table is said in plain words before anything is asked or sent.
-    if let Ok(table) = ctx.block_on(super::schema_load::describe(ddb))? {
+    if let Ok(table) = ctx.block_on(ddb.describe_table())? {
         if table.deletion_protection_enabled() == Some(true) {
             return Err(ddb.protected());
         }

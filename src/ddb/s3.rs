@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::Serialize;
 
-use super::schema_load::{describe, shape, stream, until_active};
 use crate::ctx::Ctx;
+use crate::dynamodb::table::{shape, stream};
 use crate::dynamodb::Ddb;
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
@@ -115,7 +115,7 @@ pub(crate) fn export(
     enable_pitr: bool,
     wait: Option<Duration>,
 ) -> Result<Outcome> {
-    let table = ctx.block_on(describe(ddb))??;
+    let table = ctx.block_on(ddb.describe_table())??;
     let arn = table
         .table_arn()
         .ok_or_else(|| anyhow!("DescribeTable of `{}` gave no ARN", ddb.table))?
@@ -346,7 +346,7 @@ pub(crate) fn import(
     gzip: bool,
     wait: Duration,
 ) -> Result<Outcome> {
-    if ctx.block_on(describe(ddb))?.is_ok() {
+    if ctx.block_on(ddb.describe_table())?.is_ok() {
         bail!(
             "table `{}` already exists at {}: ImportTable builds a new table. Name another with \
              --table, or import into this one client-side: download the export and run \
@@ -510,7 +510,8 @@ impl Write for ServerImport<'_> {
             )
             .await?;
             // The table, ACTIVE, then its stream.
-            until_active(ctx, ddb, wait, "was imported").await?;
+            ddb.wait_active(wait, "was imported", |words| ctx.detail(words))
+                .await?;
             ddb.client
                 .update_table()
                 .table_name(&ddb.table)

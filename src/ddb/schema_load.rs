@@ -4,24 +4,19 @@
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::{anyhow, Result};
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
-    StreamViewType, TableDescription, TableStatus,
-};
+use anyhow::Result;
+use aws_sdk_dynamodb::types::{KeySchemaElement, TableDescription};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::cli::DdbSchemaLoadArgs;
 use crate::ctx::Ctx;
+use crate::dynamodb::table::TableSpec;
 use crate::dynamodb::{Ddb, INDEX};
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::ops::DdbOp;
 use crate::output::Outcome;
-use crate::poll::{self, Probe, Wait};
 
 /// How to create the table (plain options: from `ddb schema-load`'s flags, or from `setup`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,142 +233,47 @@ impl Write for CreateTable<'_> {
     }
 
     fn execute(self, ctx: &Ctx) -> Result<TableReport> {
-        ctx.block_on(create(ctx, self.ddb, self.options))?
+        let (ddb, options) = (self.ddb, self.options);
+        ctx.block_on(async {
+            let spec = TableSpec {
+                stream: options.stream,
+                deletion_protection: options.deletion_protection == Some(true),
+                if_not_exists: options.if_not_exists,
+            };
+            if let Some(existing) = ddb.create_table(spec).await? {
+                return Ok(TableReport::new(&existing, false));
+            }
+            let table = ddb
+                .wait_active(options.wait_timeout, "was created", |words| {
+                    ctx.detail(words)
+                })
+                .await?;
+            Ok(TableReport::new(&table, true))
+        })?
     }
 }
 
-/// The app's table, as DynamoDB's API spells it: its keys, its index, its capacity. What
-/// CreateTable and ImportTable (`ddb import --s3`) both make.
-pub(crate) struct Shape {
-    pub(crate) attributes: Vec<AttributeDefinition>,
-    pub(crate) keys: Vec<KeySchemaElement>,
-    pub(crate) index: GlobalSecondaryIndex,
-    pub(crate) capacity: ProvisionedThroughput,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
 
-pub(crate) fn shape() -> Result<Shape> {
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-    };
-    let string = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-    };
-    let capacity = ProvisionedThroughput::builder()
-        .read_capacity_units(5)
-        .write_capacity_units(5)
-        .build()?;
-    let index = GlobalSecondaryIndex::builder()
-        .index_name(INDEX)
-        .key_schema(key("message_group_uuid", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
-        .provisioned_throughput(capacity.clone())
-        .build()?;
-    Ok(Shape {
-        attributes: vec![string("pk")?, string("sk")?, string("message_group_uuid")?],
-        keys: vec![key("pk", KeyType::Hash)?, key("sk", KeyType::Range)?],
-        index,
-        capacity,
-    })
-}
-
-async fn create(ctx: &Ctx, ddb: &Ddb, options: TableOptions) -> Result<TableReport> {
-    let shape = shape()?;
-    let created = ddb
-        .client
-        .create_table()
-        .table_name(&ddb.table)
-        .set_attribute_definitions(Some(shape.attributes))
-        .set_key_schema(Some(shape.keys))
-        .global_secondary_indexes(shape.index)
-        .billing_mode(BillingMode::Provisioned)
-        .provisioned_throughput(shape.capacity)
-        .set_stream_specification(options.stream.then(stream).transpose()?)
-        .deletion_protection_enabled(options.deletion_protection == Some(true))
-        .send()
-        .await;
-    match created {
-        Ok(_) => {}
-        Err(error) if error.code() == Some("ResourceInUseException") => {
-            if options.if_not_exists {
-                return Ok(TableReport::new(&describe(ddb).await?, false));
-            }
-            return Err(anyhow!(
-                "table `{}` already exists at {}; nothing was changed \
-                 (add --if-not-exists to accept it, or `cruddur ddb drop` it first)",
-                ddb.table,
-                ddb.endpoint
-            ));
+    /// Create, then wait until ACTIVE: what the plan said, for every option.
+    #[test]
+    fn a_new_table_performs_what_it_planned() {
+        for (stream, if_not_exists) in [(true, false), (false, true)] {
+            let (ddb, recorder) = Ddb::recording("cruddur-messages");
+            let ctx = Ctx::for_tests(Target::Prod);
+            let options = TableOptions {
+                stream,
+                if_not_exists,
+                ..TableOptions::default()
+            };
+            let write = CreateTable::new(&ctx, &ddb, options);
+            let (planned, performed) = planned_and_performed(&ctx, write, &recorder);
+            assert_eq!(performed, planned);
+            assert_eq!(performed.len(), 2);
         }
-        Err(error) => return Err(ddb.explain("CreateTable", error)),
     }
-    let table = until_active(ctx, ddb, options.wait_timeout, "was created").await?;
-    Ok(TableReport::new(&table, true))
-}
-
-/// DescribeTable until the table is ACTIVE, for up to `wait`; `what` says what happened to it
-/// (`was created`, `was restored`) in the words of the timeout.
-pub(crate) async fn until_active(
-    ctx: &Ctx,
-    ddb: &Ddb,
-    wait: Duration,
-    what: &str,
-) -> Result<TableDescription> {
-    let name = &ddb.table;
-    let (table, _) = poll::until(
-        Wait::backing_off(wait),
-        || format!("table `{name}` {what} but was not ACTIVE yet"),
-        || async {
-            let table = describe(ddb).await?;
-            if table.table_status() == Some(&TableStatus::Active) {
-                return Ok(Probe::Ready(table));
-            }
-            ctx.detail(format!("waiting for `{name}` to become ACTIVE…"));
-            Ok(Probe::NotYet(
-                table
-                    .table_status()
-                    .map_or("without a status", |s| s.as_str())
-                    .to_string(),
-            ))
-        },
-        |last| {
-            anyhow!(
-                "table `{name}` {what} but is still {last} after {}; check it later with `cruddur doctor`",
-                crate::text::duration(wait)
-            )
-        },
-    )
-    .await?;
-    Ok(table)
-}
-
-/// The stream production's table has, and `cruddur ddb stream` follows: new images.
-pub(crate) fn stream() -> Result<StreamSpecification> {
-    Ok(StreamSpecification::builder()
-        .stream_enabled(true)
-        .stream_view_type(StreamViewType::NewImage)
-        .build()?)
-}
-
-pub(crate) async fn describe(ddb: &Ddb) -> Result<TableDescription> {
-    let output = ddb
-        .client
-        .describe_table()
-        .table_name(&ddb.table)
-        .send()
-        .await
-        .map_err(|e| ddb.explain("DescribeTable", e))?;
-    output
-        .table
-        .ok_or_else(|| anyhow!("DescribeTable returned no table for `{}`", ddb.table))
 }

@@ -80,7 +80,7 @@ pub(super) fn run(ctx: &Ctx, stream: &StreamArgs) -> Result<Outcome> {
              debug the stream by hand",
         );
     }
-    let table = ctx.block_on(super::schema_load::describe(ddb))??;
+    let table = ctx.block_on(ddb.describe_table())??;
     let arn = table.latest_stream_arn().map(String::from).filter(|_| {
         table
             .stream_specification()
@@ -166,7 +166,7 @@ async fn enable(ctx: &Ctx, ddb: &Ddb) -> Result<String> {
     ddb.client
         .update_table()
         .table_name(&ddb.table)
-        .stream_specification(super::schema_load::stream()?)
+        .stream_specification(crate::dynamodb::table::stream()?)
         .send()
         .await
         .map_err(|e| ddb.explain("UpdateTable", e))?;
@@ -175,7 +175,7 @@ async fn enable(ctx: &Ctx, ddb: &Ddb) -> Result<String> {
         Wait::backing_off(Duration::from_secs(15)),
         || format!("the stream of `{name}` was turned on but not reported yet"),
         || async {
-            let table = super::schema_load::describe(ddb).await?;
+            let table = ddb.describe_table().await?;
             Ok(match table.latest_stream_arn() {
                 Some(arn) => Probe::Ready(arn.to_string()),
                 None => Probe::NotYet("no stream ARN".into()),
@@ -506,7 +506,7 @@ pub(crate) fn worker(ctx: &Ctx, ddb: &Ddb) {
     let mut said_waiting = false;
     while !crate::interrupt::requested() {
         let arn = ctx
-            .block_on(super::schema_load::describe(ddb))
+            .block_on(ddb.describe_table())
             .ok()
             .and_then(Result::ok)
             .and_then(|table| {

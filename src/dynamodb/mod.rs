@@ -10,6 +10,7 @@ pub(crate) mod limits;
 #[cfg(feature = "serve")]
 pub(crate) mod local;
 pub(crate) mod perform;
+pub(crate) mod table;
 
 use std::collections::HashMap;
 

@@ -50,7 +50,7 @@ pub(crate) struct BackupMade {
 
 impl Ddb {
     /// With a recorder: keep `op` and say so (the caller then sends nothing).
-    fn recorded(&self, op: DdbOp) -> bool {
+    pub(super) fn recorded(&self, op: DdbOp) -> bool {
         match &self.recorder {
             Some(recorder) => {
                 recorder
