@@ -427,34 +427,17 @@ impl Write for Restore {
     fn execute(self, ctx: &Ctx) -> Result<RestoreReport> {
         let into = &self.into;
         ctx.block_on(async {
-            into.client
-                .restore_table_from_backup()
-                .target_table_name(&into.table)
-                .backup_arn(&self.backup.arn)
-                .send()
-                .await
-                .map_err(|e| into.explain("RestoreTableFromBackup", e))?;
+            into.restore_backup(&self.backup.arn).await?;
             let table = into
                 .wait_active(self.wait, "was restored", |words| ctx.detail(words))
                 .await?;
-            let streamed = table
-                .stream_specification()
-                .is_some_and(|s| s.stream_enabled());
-            if !streamed {
-                into.client
-                    .update_table()
-                    .table_name(&into.table)
-                    .stream_specification(crate::dynamodb::table::stream()?)
-                    .send()
-                    .await
-                    .map_err(|e| into.explain("UpdateTable", e))?;
-            }
+            let turned_on = into.enable_stream(&table, StreamReason::Restore).await?;
             Ok(RestoreReport {
                 table: into.table.clone(),
                 from_backup: self.backup.name.clone(),
                 backup_arn: self.backup.arn.clone(),
                 status: table.table_status().map_or("?", |s| s.as_str()).to_string(),
-                stream: !streamed,
+                stream: turned_on,
             })
         })?
     }
@@ -476,5 +459,27 @@ mod tests {
             planned_and_performed(&Ctx::for_tests(Target::Prod), write, &recorder);
         assert_eq!(performed, planned);
         assert_eq!(performed.len(), 1);
+    }
+
+    /// Restore, wait until ACTIVE, then the stream: what the plan said.
+    #[test]
+    fn a_restore_performs_what_it_planned() {
+        let (into, recorder) = Ddb::recording("restored");
+        let write = Restore {
+            backup: BackupReport {
+                table: "cruddur-messages".into(),
+                name: "cruddur-messages-20261207-080000".into(),
+                arn: "arn:aws:dynamodb:us-east-1:1:table/cruddur-messages/backup/1".into(),
+                status: "AVAILABLE".into(),
+                created_at: None,
+                size_bytes: None,
+            },
+            into,
+            wait: std::time::Duration::from_secs(600),
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Prod), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 3);
     }
 }

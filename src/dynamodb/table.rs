@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{Ddb, INDEX};
-use crate::ops::DdbOp;
+use crate::ops::{DdbOp, StreamReason};
 use crate::poll::{self, Probe, Wait};
 
 /// How CreateTable makes the table (plain values).
@@ -164,6 +164,53 @@ impl Ddb {
         )
         .await?;
         Ok(table)
+    }
+
+    /// RestoreTableFromBackup of `arn` into this (new) table.
+    pub(crate) async fn restore_backup(&self, arn: &str) -> Result<()> {
+        if self.recorded(DdbOp::RestoreBackup {
+            arn: arn.to_string(),
+            into: self.table.clone(),
+        }) {
+            return Ok(());
+        }
+        self.client
+            .restore_table_from_backup()
+            .target_table_name(&self.table)
+            .backup_arn(arn)
+            .send()
+            .await
+            .map_err(|e| self.explain("RestoreTableFromBackup", e))?;
+        Ok(())
+    }
+
+    /// UpdateTable: the stream on (NEW_IMAGE), unless `table` (as described) has one already.
+    /// True: it was turned on.
+    pub(crate) async fn enable_stream(
+        &self,
+        table: &TableDescription,
+        reason: StreamReason,
+    ) -> Result<bool> {
+        if self.recorded(DdbOp::EnableStream {
+            table: self.table.clone(),
+            reason,
+        }) {
+            return Ok(true);
+        }
+        if table
+            .stream_specification()
+            .is_some_and(|s| s.stream_enabled())
+        {
+            return Ok(false);
+        }
+        self.client
+            .update_table()
+            .table_name(&self.table)
+            .stream_specification(stream()?)
+            .send()
+            .await
+            .map_err(|e| self.explain("UpdateTable", e))?;
+        Ok(true)
     }
 
     /// DescribeTable (a read: nothing is recorded).
