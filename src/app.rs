@@ -62,7 +62,7 @@ pub(crate) struct NamedQuery {
 
 /// A named query made ready to run: one statement with `$n` parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Prepared {
+pub(crate) struct PreparedQuery {
     /// The statement with `%(name)s` turned into `$1, $2, …`.
     pub(crate) statement: String,
     /// The parameters, in `$n` order.
@@ -281,7 +281,7 @@ impl NamedQuery {
     }
 
     /// One statement with numbered parameters, or an error naming the file, line and column.
-    pub(crate) fn prepare(&self) -> Result<Prepared> {
+    pub(crate) fn prepare(&self) -> Result<PreparedQuery> {
         let text = &self.source.text;
         let at = |offset: usize, message: &str| {
             let (line, column) = sql::line_col(text, offset);
@@ -305,7 +305,7 @@ impl NamedQuery {
             "SELECT" | "VALUES" | "TABLE" | "SHOW" => false,
             _ => true,
         };
-        Ok(Prepared {
+        Ok(PreparedQuery {
             statement: rewritten,
             params,
             writes,

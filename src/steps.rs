@@ -12,7 +12,7 @@ use crate::interrupt;
 use crate::term::{paint, Colour};
 
 #[derive(Debug, Serialize)]
-pub(crate) struct Step {
+pub(crate) struct StepLine {
     pub step: String,
     pub status: &'static str,
     pub elapsed_ms: u64,
@@ -52,7 +52,7 @@ impl StepEnd {
 pub(crate) struct Steps<'a> {
     ctx: &'a Ctx,
     started: Instant,
-    done: Vec<Step>,
+    done: Vec<StepLine>,
     planned: Vec<&'static str>,
 }
 
@@ -94,7 +94,7 @@ impl<'a> Steps<'a> {
         self.ctx.info(format!(
             "{name:<24} {shown}{pad} {elapsed_ms:>5} ms  {detail}"
         ));
-        self.done.push(Step {
+        self.done.push(StepLine {
             step: name.to_string(),
             status,
             elapsed_ms,
@@ -129,7 +129,7 @@ impl<'a> Steps<'a> {
     }
 
     /// How long the steps took, and each one's line and report.
-    pub(crate) fn finish(self) -> (u64, Vec<Step>) {
+    pub(crate) fn finish(self) -> (u64, Vec<StepLine>) {
         (self.started.elapsed().as_millis() as u64, self.done)
     }
 }

@@ -21,7 +21,7 @@ use crate::migrations::{find_folder, read_all, Folder};
 use crate::ops::{PgOp, SetupStep};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
-use crate::steps::{Step as StepLine, StepEnd, Steps};
+use crate::steps::{StepEnd, StepLine, Steps};
 
 /// What `db setup` needs besides the database (plain options, from the flags).
 #[derive(Debug, Clone, Default)]

@@ -268,7 +268,7 @@ pub(crate) async fn write_stream(
                 let Some(batch) = receiver.lock().await.recv().await else {
                     return Ok::<(), anyhow::Error>(());
                 };
-                let target = Target {
+                let target = Sink {
                     client: &client,
                     table: &table,
                     endpoint: &endpoint,
@@ -396,7 +396,7 @@ impl Pending {
 }
 
 /// Where one writer writes, and what all writers share.
-struct Target<'a> {
+struct Sink<'a> {
     client: &'a aws_sdk_dynamodb::Client,
     table: &'a str,
     endpoint: &'a str,
@@ -433,7 +433,7 @@ fn batch_body(table: &str, requests: &[Request]) -> serde_json::Result<Vec<u8>> 
 /// Send one BatchWriteItem with this body (made by [`batch_body`]): the SDK
 /// builds the call around an empty request, and the body is put in before it is signed.
 async fn send(
-    target: &Target<'_>,
+    target: &Sink<'_>,
     body: bytes::Bytes,
 ) -> std::result::Result<
     aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput,
@@ -459,7 +459,7 @@ async fn send(
         .await
 }
 
-async fn write_batch(target: &Target<'_>, batch: Vec<Request>, max_retries: u32) -> BatchOutcome {
+async fn write_batch(target: &Sink<'_>, batch: Vec<Request>, max_retries: u32) -> BatchOutcome {
     let table = target.table;
     let mut outcome = BatchOutcome {
         written: 0,

@@ -12,7 +12,7 @@ pub(crate) mod local;
 pub(crate) mod perform;
 pub(crate) mod table;
 
-use std::collections::HashMap;
+use items::Item;
 
 use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -25,9 +25,6 @@ use aws_sdk_dynamodb::Client;
 use crate::guard::Destination;
 use crate::printer::Printer;
 use crate::target::Target;
-
-/// An item as the SDK has it.
-pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// The index on `message_group_uuid` + `sk` that finds a conversation's group items.
 pub(crate) const INDEX: &str = "message-group-sk-index";
