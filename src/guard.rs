@@ -65,8 +65,12 @@ impl Destination {
 pub(crate) enum Scope {
     /// Local or production, as the flags say.
     Any,
-    /// The local stack only: this command (named here) rebuilds from scratch.
-    LocalOnly { command: &'static str },
+    /// The local stack only: this command, and why it is the local stack's alone (the rest of
+    /// the refusal's sentence, with what to do in production).
+    LocalOnly {
+        command: &'static str,
+        why: &'static str,
+    },
 }
 
 /// What a writing command is about to do, built before anything is touched.
@@ -203,14 +207,16 @@ pub(crate) fn decide(policy: &Policy, plan: &Plan, marker: &Marker) -> Decision 
     }
 }
 
+/// Why the rebuilds from scratch (`setup`, `db setup`) are the local stack's alone.
+pub(crate) const REBUILDS: &str =
+    "rebuilds the stores from scratch and runs on the local stack only; \
+     in production run the one step you mean (e.g. `cruddur --prod db schema-load`)";
+
 /// Rule 1's first half, alone: a command scoped to the local stack checks it before it reads
 /// or connects to anything, and the guard checks it again on the plan.
 pub(crate) fn scope_allows(target: Target, scope: Scope) -> Result<(), String> {
     match (target, scope) {
-        (Target::Prod, Scope::LocalOnly { command }) => Err(format!(
-            "`{command}` rebuilds the stores from scratch and runs on the local stack only; \
-             in production run the one step you mean (e.g. `cruddur --prod db schema-load`)"
-        )),
+        (Target::Prod, Scope::LocalOnly { command, why }) => Err(format!("`{command}` {why}")),
         _ => Ok(()),
     }
 }
@@ -381,7 +387,10 @@ mod tests {
     /// a dry run, before a confirmation), and is an ordinary plan locally.
     #[test]
     fn a_local_only_plan_never_runs_in_production() {
-        let scope = Scope::LocalOnly { command: "setup" };
+        let scope = Scope::LocalOnly {
+            command: "setup",
+            why: REBUILDS,
+        };
         for bits in 0..32u8 {
             let policy = Policy {
                 target: if bits & 16 != 0 {

@@ -26,8 +26,9 @@ pub(crate) enum Op {
 
 impl Op {
     /// Whether a store performs it. A few operations of a plan only say something about the
-    /// ones around them (no backup is taken, what a statement is given, the marker could not
-    /// be read): nothing is sent for those. What a recording store's test compares.
+    /// ones around them, and nothing is sent for them: no backup is taken, no snapshot, the
+    /// marker could not be read, the values a statement is given, the sessions the DROP before
+    /// ends. What a recording store's test compares.
     #[cfg(test)]
     pub(crate) fn performed(&self) -> bool {
         !matches!(
@@ -98,7 +99,7 @@ impl From<FileOp> for Op {
     }
 }
 
-/// A duration in JSON: whole seconds (`--wait-timeout` takes no finer).
+/// A duration in JSON: seconds, with their fraction (`--wait-timeout 1.5s` is 1.5).
 fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }
@@ -129,7 +130,7 @@ pub(crate) enum PgOp {
     /// Ending another session of the database (`db drop`).
     TerminateSession { session: String },
     /// The bound parameters of the statement before (their values made visible).
-    Parameters { values: Vec<(String, String)> },
+    Parameters { values: Vec<Parameter> },
     /// A schema that replaces a table under applied migrations resets the app's marker.
     ResetMigrations { applied: String },
     /// A migration, in its own transaction with its marker.
@@ -161,7 +162,15 @@ pub(crate) enum PgOp {
     Step { step: SetupStep },
 }
 
-/// A step of a rebuild, as its plan shows it.
+/// A named query's parameter and the value it is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Parameter {
+    pub(crate) name: String,
+    pub(crate) value: String,
+}
+
+/// A step of a rebuild, as its plan shows it: a Postgres step ([`PgOp::Step`]) or a DynamoDB
+/// one ([`DdbOp::Step`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub(crate) enum SetupStep {
@@ -209,7 +218,7 @@ impl fmt::Display for PgOp {
             PgOp::TerminateSession { session } => write!(f, "terminating session {session}"),
             PgOp::Parameters { values } => {
                 f.write_str("parameters: ")?;
-                for (at, (name, value)) in values.iter().enumerate() {
+                for (at, Parameter { name, value }) in values.iter().enumerate() {
                     if at > 0 {
                         f.write_str(", ")?;
                     }
@@ -342,9 +351,9 @@ pub(crate) enum StreamReason {
 /// A write of a DynamoDB transaction, by the key of its item (the item rides along).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct TransactWrite {
-    pub kind: WriteKind,
+    pub(crate) kind: WriteKind,
     /// `pk / sk`, each cut at 80 characters.
-    pub key: String,
+    pub(crate) key: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -465,6 +474,10 @@ pub(crate) enum DdbOp {
     WaitImport {
         #[serde(serialize_with = "seconds", rename = "timeout_seconds")]
         timeout: Duration,
+    },
+    /// A DynamoDB step of a rebuild (`setup`), prepared when the steps before it are done.
+    Step {
+        step: SetupStep,
     },
     /// Follow every shard of the table's stream and do the stream Lambda's work for each
     /// message (`ddb stream`).
@@ -623,6 +636,7 @@ impl fmt::Display for DdbOp {
                 "DescribeImport until it is done, then the table ACTIVE (up to {})",
                 duration(*timeout)
             ),
+            DdbOp::Step { step } => step.fmt(f),
             DdbOp::FollowStream {
                 from_oldest, once, ..
             } => write!(
@@ -706,11 +720,11 @@ impl fmt::Display for ServeOp {
 /// An ingress rule of a security group, as a plan shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Rule {
-    pub protocol: Option<String>,
-    pub from_port: Option<i32>,
-    pub to_port: Option<i32>,
-    pub cidr: Option<String>,
-    pub description: Option<String>,
+    pub(crate) protocol: Option<String>,
+    pub(crate) from_port: Option<i32>,
+    pub(crate) to_port: Option<i32>,
+    pub(crate) cidr: Option<String>,
+    pub(crate) description: Option<String>,
 }
 
 impl fmt::Display for Rule {
@@ -839,7 +853,10 @@ mod tests {
     #[test]
     fn parameters_show_control_characters() {
         let op = PgOp::Parameters {
-            values: vec![("handle".into(), "a\u{1b}[31mb".into())],
+            values: vec![Parameter {
+                name: "handle".into(),
+                value: "a\u{1b}[31mb".into(),
+            }],
         };
         assert_eq!(op.to_string(), "parameters: handle = 'a\\x1b[31mb'");
     }

@@ -14,7 +14,10 @@ use crate::guarded::{self, Prepared};
 use crate::output::Outcome;
 
 pub(crate) fn run(ctx: &Ctx, setup: &SetupArgs) -> Result<Outcome> {
-    let scope = Scope::LocalOnly { command: "setup" };
+    let scope = Scope::LocalOnly {
+        command: "setup",
+        why: crate::guard::REBUILDS,
+    };
     guarded::in_scope(ctx, scope)?;
     // The ddb steps' own defaults (a test keeps them equal to the flags'), with these two set.
     let table = TableOptions {

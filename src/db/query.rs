@@ -16,7 +16,7 @@ use crate::cli::QueryArgs;
 use crate::ctx::Ctx;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
-use crate::ops::PgOp;
+use crate::ops::{Parameter, PgOp};
 use crate::output::{Column, Outcome};
 use crate::pg::marker;
 use crate::pg::{db_message, PgTarget, TextParam};
@@ -120,7 +120,10 @@ impl Write for RunQuery<'_> {
             .params
             .iter()
             .zip(&self.values)
-            .map(|(n, v)| (n.to_string(), v.0.to_string()))
+            .map(|(name, value)| Parameter {
+                name: name.to_string(),
+                value: value.0.to_string(),
+            })
             .collect();
         Plan::new(
             self.pg.destination(),

@@ -18,7 +18,7 @@ use crate::ddb::seed::SeedOptions;
 use crate::guard::{Marker, Plan, Scope};
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::migrations::{find_folder, read_all, Folder};
-use crate::ops::{PgOp, SetupStep};
+use crate::ops::{DdbOp, PgOp, SetupStep};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::steps::{StepEnd, StepLine, Steps};
@@ -47,6 +47,7 @@ pub(crate) fn run(ctx: &Ctx, args: &DbSetupArgs) -> Result<Outcome> {
         &SetupOptions::new(&args.pool, &args.dir),
         Scope::LocalOnly {
             command: "db setup",
+            why: crate::guard::REBUILDS,
         },
     )?;
     guarded::run(ctx, Prepared::Write(rebuild))
@@ -275,11 +276,11 @@ impl Write for Rebuild<'_> {
             ops: self
                 .steps
                 .iter()
-                .map(|s| {
-                    PgOp::Step {
-                        step: s.planned(self.ctx),
+                .map(|s| match s.planned(self.ctx) {
+                    step @ (SetupStep::TableLoad { .. } | SetupStep::TableSeed { .. }) => {
+                        DdbOp::Step { step }.into()
                     }
-                    .into()
+                    step => PgOp::Step { step }.into(),
                 })
                 .collect(),
             confirm: self.pg.dbname.clone(),

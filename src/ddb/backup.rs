@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::cli::{BackupCommand, BackupCreateArgs, BackupRestoreArgs};
 use crate::ctx::{Ctx, Target};
+use crate::dynamodb::perform::rfc3339;
 use crate::dynamodb::Ddb;
 use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
@@ -108,11 +109,6 @@ impl TakeBackup<'_> {
             size_bytes: made.size_bytes,
         })
     }
-}
-
-fn rfc3339(time: &aws_sdk_dynamodb::primitives::DateTime) -> String {
-    time.fmt(aws_sdk_dynamodb::primitives::DateTimeFormat::DateTime)
-        .unwrap_or_default()
 }
 
 impl Write for TakeBackup<'_> {

@@ -259,7 +259,9 @@ mod tests {
     use crate::ctx::Target;
     use crate::guarded::planned_and_performed;
 
-    /// Create, then wait until ACTIVE: what the plan said, for every option.
+    /// Create, then wait until ACTIVE: what the plan said, with and without a stream. (A
+    /// table already there with --if-not-exists is described, not waited for: the
+    /// integration tests cover that branch against dynoxide.)
     #[test]
     fn a_new_table_performs_what_it_planned() {
         for (stream, if_not_exists) in [(true, false), (false, true)] {

@@ -355,7 +355,7 @@ impl Write for SeedConversation<'_> {
         let (ddb, group) = (self.ddb, &self.group);
         let [me, other] = &self.people;
         let total = self.groups.len() + self.lines.len();
-        let json = MessageJson::new(group, &[me, other]);
+        let json = MessageJson::new(group, [me, other]);
         let messages = self.lines.iter().enumerate().map(|(i, line)| {
             // Random enough for ids (no secret rides on them), without a system call each.
             let id = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
@@ -364,7 +364,7 @@ impl Write for SeedConversation<'_> {
                 self.message_at(i),
                 id.hyphenated().encode_lower(&mut id_text),
                 &line.text,
-                usize::from(line.person != 1),
+                line.person != 1,
             ))
         });
         let (deleted, report) = ctx.block_on(async {

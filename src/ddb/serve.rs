@@ -29,6 +29,8 @@ const STREAM_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// The app's local DynamoDB is never production's.
 const SCOPE: Scope = Scope::LocalOnly {
     command: "ddb serve",
+    why: "is the local stack's own DynamoDB and runs on the local stack only; in production \
+          the app uses DynamoDB itself, which the other `cruddur --prod ddb …` commands reach",
 };
 
 pub(crate) fn run(ctx: &Ctx, args: &ServeArgs) -> Result<Outcome> {

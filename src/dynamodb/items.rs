@@ -58,42 +58,41 @@ pub(crate) fn message_item(
 pub(crate) struct MessageJson {
     /// `{"pk":{"S":"MSG#…"}`.
     head: String,
-    /// Per sender: `,"user_uuid":…,"user_display_name":…,"user_handle":…}`.
-    senders: Vec<String>,
+    /// Per sender, the first person's then the other's:
+    /// `,"user_uuid":…,"user_display_name":…,"user_handle":…}`.
+    senders: [String; 2],
 }
 
 impl MessageJson {
-    pub(crate) fn new(group_uuid: &str, senders: &[&Person]) -> MessageJson {
+    pub(crate) fn new(group_uuid: &str, senders: [&Person; 2]) -> MessageJson {
         let mut head = String::from("{\"pk\":{\"S\":");
         push_json_string(&mut head, &message_pk(group_uuid));
         head.push('}');
-        let senders = senders
-            .iter()
-            .map(|sender| {
-                let mut tail = String::new();
-                for (name, value) in [
-                    ("user_uuid", &sender.uuid),
-                    ("user_display_name", &sender.display_name),
-                    ("user_handle", &sender.handle),
-                ] {
-                    push_attribute(&mut tail, name, value);
-                }
-                tail.push('}');
-                tail
-            })
-            .collect();
+        let senders = senders.map(|sender| {
+            let mut tail = String::new();
+            for (name, value) in [
+                ("user_uuid", &sender.uuid),
+                ("user_display_name", &sender.display_name),
+                ("user_handle", &sender.handle),
+            ] {
+                push_attribute(&mut tail, name, value);
+            }
+            tail.push('}');
+            tail
+        });
         MessageJson { head, senders }
     }
 
-    /// The message of `senders[sender]` (as given to [`MessageJson::new`]) at `created_at`.
+    /// The message at `created_at`, from the first person given to [`MessageJson::new`], or
+    /// from the other one when `from_other`.
     pub(crate) fn render(
         &self,
         created_at: DateTime<Utc>,
         message_uuid: &str,
         text: &str,
-        sender: usize,
+        from_other: bool,
     ) -> String {
-        let tail = &self.senders[sender];
+        let tail = &self.senders[usize::from(from_other)];
         let mut json = String::with_capacity(self.head.len() + tail.len() + 140 + text.len());
         json.push_str(&self.head);
         json.push_str(",\"sk\":{\"S\":\"");
@@ -280,7 +279,7 @@ mod tests {
         let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00.000000+00:00")
             .unwrap()
             .with_timezone(&Utc);
-        let json = MessageJson::new("g-1", &[&other, &sender]).render(at, "m-1", text, 1);
+        let json = MessageJson::new("g-1", [&other, &sender]).render(at, "m-1", text, true);
         let parsed = crate::dynamodb::codec::from_json_line(&json, true).unwrap();
         assert_eq!(
             parsed,

@@ -1,5 +1,6 @@
 //! The writes of the store that a plan names one by one, a method per [`DdbOp`] it carries out:
-//! deleting the table, its deletion protection, an on-demand backup, a transaction. A writer's `execute` calls these, so what
+//! deleting the table, its deletion protection, an on-demand backup, a transaction (the table's
+//! creation, wait, restore and stream are in `table`). A writer's `execute` calls these, so what
 //! it performs is a list of operations. A [`Ddb::recording`] store (unit tests) records each
 //! operation instead of sending it: a test then compares what a writer executed with what its
 //! plan said, with no server.
@@ -27,6 +28,12 @@ pub(crate) fn transaction(writes: &[(WriteKind, Item)]) -> Vec<TransactWrite> {
             key: describe_key(item),
         })
         .collect()
+}
+
+/// A time of DynamoDB's as RFC 3339 (empty if it has none).
+pub(crate) fn rfc3339(time: &aws_sdk_dynamodb::primitives::DateTime) -> String {
+    time.fmt(aws_sdk_dynamodb::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
 }
 
 /// How a transaction ended.
@@ -182,10 +189,7 @@ impl Ddb {
             name: details.backup_name().to_string(),
             arn: details.backup_arn().to_string(),
             status: details.backup_status().as_str().to_string(),
-            created_at: details
-                .backup_creation_date_time()
-                .fmt(aws_sdk_dynamodb::primitives::DateTimeFormat::DateTime)
-                .unwrap_or_default(),
+            created_at: rfc3339(details.backup_creation_date_time()),
             size_bytes: details.backup_size_bytes(),
         })
     }

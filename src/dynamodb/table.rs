@@ -1,7 +1,7 @@
 //! The app's table in the store: its shape as DynamoDB's API spells it (what CreateTable and
 //! ImportTable make), and the calls on the table as a whole that a plan names: CreateTable,
-//! DescribeTable until ACTIVE. Like every operation of `perform`, each records itself on a
-//! recording store instead of being sent.
+//! DescribeTable until ACTIVE, RestoreTableFromBackup, the stream turned on. Like every
+//! operation of `perform`, each records itself on a recording store instead of being sent.
 
 use std::time::Duration;
 
@@ -191,17 +191,17 @@ impl Ddb {
         table: &TableDescription,
         reason: StreamReason,
     ) -> Result<bool> {
-        if self.recorded(DdbOp::EnableStream {
-            table: self.table.clone(),
-            reason,
-        }) {
-            return Ok(true);
-        }
         if table
             .stream_specification()
             .is_some_and(|s| s.stream_enabled())
         {
             return Ok(false);
+        }
+        if self.recorded(DdbOp::EnableStream {
+            table: self.table.clone(),
+            reason,
+        }) {
+            return Ok(true);
         }
         self.client
             .update_table()
