@@ -154,10 +154,10 @@ fn dry_run(plan: &Plan) -> Result<Outcome> {
 /// For unit tests: execute `write` on a recording store and return what its plan said it
 /// would perform and what it did perform (`recorder`'s operations), to be compared.
 #[cfg(test)]
-pub(crate) fn planned_and_performed<W: Write>(
+pub(crate) fn planned_and_performed<W: Write, O: Into<Op>>(
     ctx: &Ctx,
     write: W,
-    recorder: &crate::dynamodb::perform::Recorder,
+    recorder: &std::sync::Mutex<Vec<O>>,
 ) -> (Vec<Op>, Vec<Op>) {
     let planned = write.plan().ops.into_iter().filter(Op::performed).collect();
     if let Err(error) = write.execute(ctx) {
@@ -167,7 +167,7 @@ pub(crate) fn planned_and_performed<W: Write>(
         .lock()
         .expect("the recorder")
         .drain(..)
-        .map(Op::from)
+        .map(Into::into)
         .collect();
     (planned, performed)
 }

@@ -119,6 +119,10 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// The statement that ends every other session of database `$1`.
+pub(crate) const TERMINATE_OTHERS: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                                           WHERE datname = $1 AND pid <> pg_backend_pid()";
+
 /// An operation on a Postgres database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -127,7 +131,9 @@ pub(crate) enum PgOp {
     Statement { sql: String },
     /// A statement of a file, by its line (shown cut to its first line).
     FileStatement { line: usize, sql: String },
-    /// Ending another session of the database (`db drop`).
+    /// Every other session of the database ended (`db drop --force` before Postgres 13).
+    TerminateOthers { database: String },
+    /// A session the DROP … WITH (FORCE) or the terminate before it ends (`db drop --force`).
     TerminateSession { session: String },
     /// The bound parameters of the statement before (their values made visible).
     Parameters { values: Vec<Parameter> },
@@ -215,6 +221,9 @@ impl fmt::Display for PgOp {
                     cut(sql.lines().next().unwrap_or(""), 80)
                 )
             }
+            PgOp::TerminateOthers { database } => f.write_str(
+                &TERMINATE_OTHERS.replace("$1", &format!("'{database}'")),
+            ),
             PgOp::TerminateSession { session } => write!(f, "terminating session {session}"),
             PgOp::Parameters { values } => {
                 f.write_str("parameters: ")?;

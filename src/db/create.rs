@@ -4,7 +4,6 @@ use std::fmt;
 
 use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
-use postgres::Client;
 use serde::Serialize;
 
 use crate::ctx::Ctx;
@@ -13,6 +12,7 @@ use crate::guarded::{self, Prepared, Report, Write};
 use crate::ops::PgOp;
 use crate::output::Outcome;
 use crate::pg::database_exists;
+use crate::pg::perform::Writes;
 use crate::pg::{db_message, quote_ident, PgTarget};
 
 pub(crate) fn run(ctx: &Ctx) -> Result<Outcome> {
@@ -47,7 +47,7 @@ impl fmt::Display for CreateReport {
 /// `CREATE DATABASE`, on the maintenance connection that found it missing.
 pub(crate) struct CreateDatabase<'a> {
     pg: &'a PgTarget,
-    client: Client,
+    writes: Writes,
     statement: String,
 }
 
@@ -59,7 +59,7 @@ pub(crate) fn prepare(pg: &PgTarget) -> Result<Prepared<CreateDatabase<'_>>> {
     }
     Ok(Prepared::Write(CreateDatabase {
         pg,
-        client,
+        writes: Writes::new(client),
         statement: format!("CREATE DATABASE {}", quote_ident(&pg.dbname)),
     }))
 }
@@ -89,7 +89,7 @@ impl Write for CreateDatabase<'_> {
 
     fn execute(mut self, _: &Ctx) -> Result<CreateReport> {
         let pg = self.pg;
-        match self.client.batch_execute(&self.statement) {
+        match self.writes.statement(&self.statement) {
             Ok(()) => Ok(report(pg, true)),
             // Someone else created it between the check and now.
             Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(report(pg, false)),
@@ -100,5 +100,27 @@ impl Write for CreateDatabase<'_> {
                 db_message(&e)
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    #[test]
+    fn create_performs_the_statement_it_planned() {
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur_new");
+        let (writes, recorder) = Writes::recording();
+        let write = CreateDatabase {
+            pg: &pg,
+            writes,
+            statement: "CREATE DATABASE \"cruddur_new\"".into(),
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 1);
     }
 }

@@ -5,7 +5,6 @@ use std::fmt;
 
 use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
-use postgres::Client;
 use serde::Serialize;
 
 use crate::cli::DropArgs;
@@ -15,6 +14,7 @@ use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::ops::{Op, PgOp};
 use crate::output::Outcome;
+use crate::pg::perform::Writes;
 use crate::pg::{database_exists, marker};
 use crate::pg::{db_message, quote_ident, sessions, PgTarget, Session};
 
@@ -66,7 +66,7 @@ enum Terminate {
 /// The drop, on the maintenance connection that found the database and its sessions.
 pub(super) struct DropDatabase<'a> {
     pg: &'a PgTarget,
-    client: Client,
+    writes: Writes,
     sessions: Vec<Session>,
     terminate: Terminate,
     marker: Marker,
@@ -104,15 +104,12 @@ pub(super) fn prepare(pg: &PgTarget, force: bool) -> Result<Prepared<DropDatabas
     let marker = Marker::read(&marker(&mut client, &pg.dbname));
     Ok(Prepared::Write(DropDatabase {
         pg,
-        client,
+        writes: Writes::new(client),
         sessions: others,
         terminate,
         marker,
     }))
 }
-
-const TERMINATE: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE datname = $1 AND pid <> pg_backend_pid()";
 
 impl DropDatabase<'_> {
     fn statement(&self) -> String {
@@ -131,8 +128,8 @@ impl Write for DropDatabase<'_> {
         let mut ops: Vec<Op> = Vec::new();
         if self.terminate == Terminate::Backend {
             ops.push(
-                PgOp::Statement {
-                    sql: TERMINATE.replace("$1", &format!("'{}'", self.pg.dbname)),
+                PgOp::TerminateOthers {
+                    database: self.pg.dbname.clone(),
                 }
                 .into(),
             );
@@ -165,19 +162,19 @@ impl Write for DropDatabase<'_> {
         let pg = self.pg;
         let statement = self.statement();
         if self.terminate == Terminate::Backend {
-            self.client.execute(TERMINATE, &[&pg.dbname])?;
+            self.writes.terminate_others(&pg.dbname)?;
         }
-        match self.client.batch_execute(&statement) {
+        match self.writes.statement(&statement) {
             Ok(()) => Ok(DropReport {
                 database: pg.dbname.clone(),
                 dropped: true,
                 terminated: self.sessions,
             }),
             // A session connected between the check and the drop.
-            Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) => {
-                let now = sessions(&mut self.client, Some(&pg.dbname))?;
-                Err(in_use(pg, &now))
-            }
+            Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) => match self.writes.client() {
+                Some(client) => Err(in_use(pg, &sessions(client, Some(&pg.dbname))?)),
+                None => Err(anyhow!("database `{}` is in use", pg.dbname)),
+            },
             Err(e) => Err(anyhow!(
                 "could not drop database `{}` on {}: {}",
                 pg.dbname,
@@ -209,4 +206,35 @@ fn describe_all(sessions: &[Session]) -> String {
         .map(Session::describe)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    /// Each way of ending the other sessions, then the DROP: what the plan said, in order.
+    #[test]
+    fn drop_performs_the_statements_it_planned() {
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur_old");
+        for (terminate, statements) in [
+            (Terminate::NoneOpen, 1),
+            (Terminate::WithForce, 1),
+            (Terminate::Backend, 2),
+        ] {
+            let (writes, recorder) = Writes::recording();
+            let write = DropDatabase {
+                pg: &pg,
+                writes,
+                sessions: Vec::new(),
+                terminate,
+                marker: Marker::Unmarked,
+            };
+            let (planned, performed) =
+                planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+            assert_eq!(performed, planned, "{terminate:?}");
+            assert_eq!(performed.len(), statements, "{terminate:?}");
+        }
+    }
 }

@@ -5,11 +5,13 @@
 //! - `catalog`: sessions, databases and the environment marker, read from the catalogs.
 //! - `lock`: the migrations lock, so that two runs never migrate at once.
 //! - `params`: binding the named queries' parameters.
+//! - `perform`: the connection a plan's statements go through (or a recorder, in unit tests).
 
 mod catalog;
 mod connect;
 mod lock;
 mod params;
+pub(crate) mod perform;
 pub(crate) mod run;
 mod target;
 

@@ -82,6 +82,19 @@ impl Tls {
 }
 
 impl PgTarget {
+    /// A local database at `url`, for unit tests (nothing connects).
+    #[cfg(test)]
+    pub(crate) fn local(url: &str) -> PgTarget {
+        PgTarget::resolve(
+            Target::Local,
+            &PgSettings {
+                database_url: Some(url.to_string()),
+                ..PgSettings::default()
+            },
+        )
+        .expect("a local URL")
+    }
+
     pub(crate) fn resolve(target: Target, args: &PgSettings) -> Result<PgTarget> {
         let (url, source) = match target {
             Target::Local => match &args.database_url {
