@@ -19,6 +19,7 @@ use crate::guarded::{self, Prepared, Report, Write};
 use crate::ops::{Parameter, PgOp};
 use crate::output::{Column, Outcome};
 use crate::pg::marker;
+use crate::pg::perform::{Changed, Writes};
 use crate::pg::{db_message, PgTarget, TextParam};
 use crate::sql;
 
@@ -73,28 +74,40 @@ pub(super) fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
     }
     let pg = ctx.pg()?;
     let mut client = pg.connect()?;
+    let failed = |e: postgres::Error| {
+        anyhow!(
+            "query `{name}` ({}) failed: {}",
+            query.source.name,
+            db_message(&e)
+        )
+    };
+    let params: Vec<&(dyn ToSql + Sync)> =
+        values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
     if !writes {
-        return execute(
-            &mut client,
-            name,
-            &query.source.name,
-            &statement,
-            &values,
-            false,
-        )?
-        .into_outcome();
+        let shape = shape(&mut client, &statement).map_err(failed)?;
+        let rows = client
+            .query(wrapped(&statement, false).as_str(), &params)
+            .map_err(failed)?;
+        return shape.result(name, rows)?.into_outcome();
     }
+    // A write that returns rows is described now (a read), so that its run only writes.
+    let shape = sql::has_keyword(&statement, "RETURNING")
+        .then(|| shape(&mut client, &statement))
+        .transpose()
+        .map_err(failed)?;
+    drop(params);
     let marker = Marker::read(&marker(&mut client, &pg.dbname));
     guarded::run(
         ctx,
         Prepared::Write(RunQuery {
             pg,
-            client,
+            writes: Writes::new(client),
             name,
             file: &query.source.name,
             params: &prepared.params,
             values,
             statement,
+            shape,
             marker,
         }),
     )
@@ -103,12 +116,14 @@ pub(super) fn run(ctx: &Ctx, args: &QueryArgs) -> Result<Outcome> {
 /// A named query that writes, with its values.
 struct RunQuery<'a> {
     pg: &'a PgTarget,
-    client: Client,
+    writes: Writes,
     name: &'a str,
     file: &'a str,
     params: &'a [String],
     values: Vec<TextParam<'a>>,
     statement: String,
+    /// With RETURNING: how its rows read back.
+    shape: Option<Shape>,
     marker: Marker,
 }
 
@@ -144,14 +159,30 @@ impl Write for RunQuery<'_> {
     }
 
     fn execute(mut self, _: &Ctx) -> Result<QueryResult> {
-        execute(
-            &mut self.client,
-            self.name,
-            self.file,
-            &self.statement,
-            &self.values,
-            true,
-        )
+        let (name, file) = (self.name, self.file);
+        let failed =
+            |e: postgres::Error| anyhow!("query `{name}` ({file}) failed: {}", db_message(&e));
+        let params: Vec<&(dyn ToSql + Sync)> = self
+            .values
+            .iter()
+            .map(|v| v as &(dyn ToSql + Sync))
+            .collect();
+        let returning = self.shape.as_ref().map(|_| wrapped(&self.statement, true));
+        match self
+            .writes
+            .statement_with(&self.statement, &params, returning.as_deref())
+            .map_err(failed)?
+        {
+            Changed::Count(count) => Ok(QueryResult::Changed(WriteReport {
+                query: name.to_string(),
+                file: file.to_string(),
+                rows_affected: count,
+            })),
+            Changed::Rows(rows) => match self.shape.take() {
+                Some(shape) => shape.result(name, rows),
+                None => bail!("internal: query `{name}` returned rows it was not described for"),
+            },
+        }
     }
 }
 
@@ -205,57 +236,58 @@ impl fmt::Display for WriteReport {
     }
 }
 
-/// Run the query. Each row comes back as one JSON object (keys in column order, values typed
+/// How a query's rows read back: its columns in order, and whether every one is JSON
+/// (`row_to_json`, `array_to_json`, as the app's show queries build: a document).
+struct Shape {
+    columns: Vec<Column>,
+    document: bool,
+}
+
+/// The statement's columns, as the server describes them (a read).
+fn shape(client: &mut Client, statement: &str) -> Result<Shape, postgres::Error> {
+    let described = client.prepare(statement)?;
+    let columns = described.columns();
+    Ok(Shape {
+        document: !columns.is_empty()
+            && columns
+                .iter()
+                .all(|c| matches!(*c.type_(), Type::JSON | Type::JSONB)),
+        columns: columns.iter().map(|c| Column::new(c.name())).collect(),
+    })
+}
+
+/// The statement made to give each row as one JSON object (keys in column order, values typed
 /// as JSON: numbers, strings, null), whatever the columns' Postgres types.
-fn execute(
-    client: &mut Client,
-    name: &str,
-    file: &str,
-    statement: &str,
-    values: &[TextParam<'_>],
-    writes: bool,
-) -> Result<QueryResult> {
-    let failed = |e: postgres::Error| anyhow!("query `{name}` ({file}) failed: {}", db_message(&e));
-    let params: Vec<&(dyn ToSql + Sync)> =
-        values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-    if writes && !sql::has_keyword(statement, "RETURNING") {
-        let count = client.execute(statement, &params).map_err(failed)?;
-        return Ok(QueryResult::Changed(WriteReport {
-            query: name.to_string(),
-            file: file.to_string(),
-            rows_affected: count,
-        }));
-    }
-    let described = client.prepare(statement).map_err(failed)?;
-    let columns: Vec<Column> = described
-        .columns()
-        .iter()
-        .map(|c| Column::new(c.name()))
-        .collect();
-    let document = !described.columns().is_empty()
-        && described
-            .columns()
-            .iter()
-            .all(|c| matches!(*c.type_(), Type::JSON | Type::JSONB));
-    let wrapped = if writes {
+fn wrapped(statement: &str, writes: bool) -> String {
+    if writes {
         format!(
             "WITH cruddur_row AS (\n{statement}\n) SELECT to_json(cruddur_row) FROM cruddur_row"
         )
     } else {
         format!("SELECT to_json(cruddur_row) FROM (\n{statement}\n) AS cruddur_row")
-    };
-    let rows = client.query(wrapped.as_str(), &params).map_err(failed)?;
-    let rows = rows
-        .iter()
-        .map(|row| match row.get::<_, Value>(0) {
-            Value::Object(map) => Ok(map),
-            other => bail!("internal: query `{name}` gave a row that is not an object: {other}"),
-        })
-        .collect::<Result<Vec<Map<String, Value>>>>()?;
-    if document {
-        return Ok(QueryResult::Document(as_document(rows)));
     }
-    Ok(QueryResult::Rows { columns, rows })
+}
+
+impl Shape {
+    /// The rows of the wrapped statement, as a table or a document.
+    fn result(self, name: &str, rows: Vec<postgres::Row>) -> Result<QueryResult> {
+        let rows = rows
+            .iter()
+            .map(|row| match row.get::<_, Value>(0) {
+                Value::Object(map) => Ok(map),
+                other => {
+                    bail!("internal: query `{name}` gave a row that is not an object: {other}")
+                }
+            })
+            .collect::<Result<Vec<Map<String, Value>>>>()?;
+        if self.document {
+            return Ok(QueryResult::Document(as_document(rows)));
+        }
+        Ok(QueryResult::Rows {
+            columns: self.columns,
+            rows,
+        })
+    }
 }
 
 /// A JSON result as one document: a row of one column is that column's value, a row of
@@ -380,5 +412,43 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("twice"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod performs {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    /// A named query that writes sends its one statement, with its values.
+    #[test]
+    fn a_writing_query_performs_the_statement_it_planned() {
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
+        let params = ["handle".to_string()];
+        for shape in [
+            None,
+            Some(Shape {
+                columns: vec![Column::new("uuid")],
+                document: false,
+            }),
+        ] {
+            let (writes, recorder) = Writes::recording();
+            let write = RunQuery {
+                pg: &pg,
+                writes,
+                name: "users/create",
+                file: "sql/users/create.sql",
+                params: &params,
+                values: vec![TextParam("a % 'quoted' \u{1b}[2J handle")],
+                statement: "UPDATE public.users SET bio = 'x' WHERE handle = $1".into(),
+                shape,
+                marker: Marker::Unmarked,
+            };
+            let (planned, performed) =
+                planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+            assert_eq!(performed, planned);
+            assert_eq!(performed.len(), 1);
+        }
     }
 }

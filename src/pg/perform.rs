@@ -11,6 +11,14 @@ use crate::ops::{PgOp, TERMINATE_OTHERS};
 /// The operations a recording connection was asked to perform, in order.
 pub(crate) type Recorder = Arc<Mutex<Vec<PgOp>>>;
 
+/// What a statement with parameters gave.
+pub(crate) enum Changed {
+    /// How many rows it changed.
+    Count(u64),
+    /// The rows it returned.
+    Rows(Vec<postgres::Row>),
+}
+
 /// The connection a writer's statements go through.
 pub(crate) struct Writes {
     to: To,
@@ -63,6 +71,29 @@ impl Writes {
         }) {
             Some(client) => client.batch_execute(sql),
             None => Ok(()),
+        }
+    }
+
+    /// A statement with its parameters: the rows it changed, or with `rows`, the rows it
+    /// returns (the statement as `rows` rewrites it, e.g. wrapped to give JSON). A recording
+    /// connection changes and returns nothing.
+    pub(crate) fn statement_with(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+        rows: Option<&str>,
+    ) -> Result<Changed, postgres::Error> {
+        let Some(client) = self.send(PgOp::Statement {
+            sql: sql.to_string(),
+        }) else {
+            return Ok(match rows {
+                Some(_) => Changed::Rows(Vec::new()),
+                None => Changed::Count(0),
+            });
+        };
+        match rows {
+            Some(returning) => Ok(Changed::Rows(client.query(returning, params)?)),
+            None => Ok(Changed::Count(client.execute(sql, params)?)),
         }
     }
 
