@@ -205,3 +205,45 @@ mod tests {
         assert!(snake("  ").is_err());
     }
 }
+
+#[cfg(test)]
+mod performs {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::ops::{FileOp, Op};
+
+    /// The files a new migration writes are the ones its plan names, and nothing else: its
+    /// store is a scratch folder, whose whole content is compared with the plan.
+    #[test]
+    fn a_new_migration_writes_what_it_planned() {
+        let scratch = tempfile::tempdir().unwrap();
+        let folder = scratch.path().join("migrations");
+        let path = folder.join("1700000000000000_add_bio.py");
+        let write = NewFile {
+            folder: folder.clone(),
+            create: true,
+            shown_folder: folder.display().to_string(),
+            path: path.clone(),
+            shown: path.display().to_string(),
+            class: "AddBioMigration".into(),
+            version: "1700000000000000".into(),
+        };
+        let planned: Vec<String> = write
+            .plan()
+            .ops
+            .iter()
+            .map(|op| match op {
+                Op::File(FileOp::CreateFolder { path }) => path.clone(),
+                Op::File(FileOp::WriteMigration { path, .. }) => path.clone(),
+                other => panic!("not a file operation: {other}"),
+            })
+            .collect();
+        write.execute(&Ctx::for_tests(Target::Local)).unwrap();
+        let mut written = vec![folder.display().to_string()];
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            written.push(entry.unwrap().path().display().to_string());
+        }
+        assert_eq!(written, planned);
+        assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 1);
+    }
+}
