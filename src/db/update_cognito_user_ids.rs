@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::fmt;
 
 use anyhow::{anyhow, Result};
-use postgres::Client;
 use serde::Serialize;
 
 use crate::cli::PoolArgs;
@@ -16,6 +15,7 @@ use crate::guard::{Marker, Plan};
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::ops::PgOp;
 use crate::output::Outcome;
+use crate::pg::perform::Writes;
 use crate::pg::{db_message, marker, PgTarget};
 
 #[derive(Debug, Default, Serialize)]
@@ -71,7 +71,7 @@ pub(super) fn run(ctx: &Ctx, pool: &PoolArgs) -> Result<Outcome> {
 /// One transaction of `UPDATE public.users SET cognito_user_id = sub WHERE handle = …`.
 pub(super) struct Link<'a> {
     pg: &'a PgTarget,
-    client: Client,
+    writes: Writes,
     pool_id: String,
     /// handle, sub, and what the row holds now (None: no row; Some(None): NULL).
     updates: Vec<(String, String, Option<Option<String>>)>,
@@ -135,7 +135,7 @@ pub(super) fn prepare<'a>(ctx: &'a Ctx, pool: &Pool) -> Result<Prepared<Link<'a>
     let marker = Marker::read(&marker(&mut client, &pg.dbname));
     Ok(Prepared::Write(Link {
         pg,
-        client,
+        writes: Writes::new(client),
         pool_id: pool.id.to_string(),
         updates,
         report,
@@ -186,15 +186,11 @@ impl Write for Link<'_> {
     fn execute(mut self, _: &Ctx) -> Result<LinkReport> {
         let pg = self.pg;
         let mut report = self.report;
-        let mut tx = self.client.transaction().map_err(|e| failed(pg, e))?;
-        let update = tx
-            .prepare("UPDATE public.users SET cognito_user_id = $1 WHERE handle = $2")
-            .map_err(|e| failed(pg, e))?;
-        for (handle, sub, _) in self.updates {
+        let mut tx = self.writes.transaction().map_err(|e| failed(pg, e))?;
+        for (handle, sub, current) in self.updates {
             if tx
-                .execute(&update, &[&sub, &handle])
+                .link_user(&handle, &sub, &current)
                 .map_err(|e| failed(pg, e))?
-                > 0
             {
                 report.updated.push(handle);
             } else {
@@ -211,4 +207,40 @@ fn count(users: &[PoolUser], handle: &str) -> usize {
         .iter()
         .filter(|u| u.handle.as_deref() == Some(handle))
         .count()
+}
+
+#[cfg(test)]
+mod performs {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    /// One UPDATE per handle in one transaction, for a new, an unchanged and a missing row.
+    #[test]
+    fn linking_performs_the_updates_it_planned() {
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
+        let (writes, recorder) = Writes::recording();
+        let write = Link {
+            pg: &pg,
+            writes,
+            pool_id: "us-east-1_pool".into(),
+            updates: vec![
+                ("andrew".into(), "sub-1".into(), Some(None)),
+                ("bayko".into(), "sub-2".into(), Some(Some("sub-2".into()))),
+                ("nobody".into(), "sub-3".into(), None),
+            ],
+            report: LinkReport {
+                pool_id: "us-east-1_pool".into(),
+                updated: Vec::new(),
+                missing: Vec::new(),
+                ambiguous: Vec::new(),
+                without_handle: Vec::new(),
+            },
+            marker: Marker::Unmarked,
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 3);
+    }
 }

@@ -11,6 +11,61 @@ use crate::ops::{PgOp, TERMINATE_OTHERS};
 /// The operations a recording connection was asked to perform, in order.
 pub(crate) type Recorder = Arc<Mutex<Vec<PgOp>>>;
 
+/// A transaction of [`Writes`].
+pub(crate) struct Tx<'a> {
+    to: TxTo<'a>,
+}
+
+enum TxTo<'a> {
+    Server(postgres::Transaction<'a>),
+    #[cfg_attr(not(test), allow(dead_code))]
+    Recorder(Recorder),
+}
+
+impl<'a> Tx<'a> {
+    fn send(&mut self, op: PgOp) -> Option<&mut postgres::Transaction<'a>> {
+        match &mut self.to {
+            TxTo::Server(tx) => Some(tx),
+            TxTo::Recorder(recorder) => {
+                recorder
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(op);
+                None
+            }
+        }
+    }
+
+    /// `cognito_user_id = sub` on the row of `handle` (`current`: what the plan read there).
+    /// False: there is no such row.
+    pub(crate) fn link_user(
+        &mut self,
+        handle: &str,
+        sub: &str,
+        current: &Option<Option<String>>,
+    ) -> Result<bool, postgres::Error> {
+        let op = PgOp::LinkUser {
+            handle: handle.to_string(),
+            sub: sub.to_string(),
+            current: current.clone(),
+        };
+        match self.send(op) {
+            Some(tx) => Ok(tx.execute(LINK_USER, &[&sub, &handle])? > 0),
+            None => Ok(current.is_some()),
+        }
+    }
+
+    pub(crate) fn commit(self) -> Result<(), postgres::Error> {
+        match self.to {
+            TxTo::Server(tx) => tx.commit(),
+            TxTo::Recorder(_) => Ok(()),
+        }
+    }
+}
+
+/// The statement of [`Tx::link_user`].
+const LINK_USER: &str = "UPDATE public.users SET cognito_user_id = $1 WHERE handle = $2";
+
 /// What a statement with parameters gave.
 pub(crate) enum Changed {
     /// How many rows it changed.
@@ -105,6 +160,16 @@ impl Writes {
             Some(client) => client.execute(TERMINATE_OTHERS, &[&database]).map(drop),
             None => Ok(()),
         }
+    }
+
+    /// A transaction: its operations go through [`Tx`], and are kept only if it commits.
+    pub(crate) fn transaction(&mut self) -> Result<Tx<'_>, postgres::Error> {
+        Ok(Tx {
+            to: match &mut self.to {
+                To::Server(client) => TxTo::Server(client.transaction()?),
+                To::Recorder(recorder) => TxTo::Recorder(recorder.clone()),
+            },
+        })
     }
 
     /// The server's connection, for a read after a write failed (None when recording).
