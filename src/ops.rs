@@ -35,7 +35,8 @@ impl Op {
             self,
             Op::DynamoDb(DdbOp::NoBackup)
                 | Op::Postgres(
-                    PgOp::NoSnapshot
+                    PgOp::FileStatement { skipped: true, .. }
+                        | PgOp::NoSnapshot
                         | PgOp::MarkerUnreadable { .. }
                         | PgOp::Parameters { .. }
                         | PgOp::TerminateSession { .. }
@@ -129,8 +130,13 @@ pub(crate) const TERMINATE_OTHERS: &str = "SELECT pg_terminate_backend(pid) FROM
 pub(crate) enum PgOp {
     /// One statement, as it is sent.
     Statement { sql: String },
-    /// A statement of a file, by its line (shown cut to its first line).
-    FileStatement { line: usize, sql: String },
+    /// A statement of a file, by its line (shown cut to its first line); `skipped`: the file's
+    /// own BEGIN or COMMIT, which its one transaction leaves out.
+    FileStatement {
+        line: usize,
+        sql: String,
+        skipped: bool,
+    },
     /// Every other session of the database ended (`db drop --force` before Postgres 13).
     TerminateOthers { database: String },
     /// A session the DROP … WITH (FORCE) or the terminate before it ends (`db drop --force`).
@@ -214,13 +220,16 @@ impl fmt::Display for PgOp {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             PgOp::Statement { sql } => f.write_str(sql),
-            PgOp::FileStatement { line, sql } => {
-                write!(
-                    f,
-                    "line {line}: {}",
-                    cut(sql.lines().next().unwrap_or(""), 80)
-                )
-            }
+            PgOp::FileStatement { line, sql, skipped } => write!(
+                f,
+                "line {line}: {}{}",
+                cut(sql.lines().next().unwrap_or(""), 80),
+                if *skipped {
+                    " (skipped: the file runs in one transaction)"
+                } else {
+                    ""
+                }
+            ),
             PgOp::TerminateOthers { database } => f.write_str(
                 &TERMINATE_OTHERS.replace("$1", &format!("'{database}'")),
             ),

@@ -224,6 +224,24 @@ fn a_file_with_its_own_begin_and_commit_still_runs_as_one_transaction() {
         "seed.sql",
         "BEGIN;\nDELETE FROM activities;\nCOMMIT;\nBEGIN;\nINSERT INTO nope VALUES (1);\nCOMMIT;\n",
     );
+    // The plan says which of the file's statements its one transaction leaves out.
+    cruddur(&["db", "seed", "--file", file.to_str().unwrap(), "--dry-run"])
+        .db(&db)
+        .stdout_is(&format!(
+            "dry run, nothing was done: would run 6 statements of {file} in one transaction \
+             (Postgres database `{name}` at {server})\n\
+             \x20 - line 1: BEGIN (skipped: the file runs in one transaction)\n\
+             \x20 - line 2: DELETE FROM activities\n\
+             \x20 - line 3: COMMIT (skipped: the file runs in one transaction)\n\
+             \x20 - line 4: BEGIN (skipped: the file runs in one transaction)\n\
+             \x20 - line 5: INSERT INTO nope VALUES (1)\n\
+             \x20 - line 6: COMMIT (skipped: the file runs in one transaction)\n",
+            file = file.display(),
+            name = db.name,
+            server = db.server()
+        ))
+        .stderr_is("")
+        .run();
     cruddur(&["db", "seed", "--file", file.to_str().unwrap()])
         .db(&db)
         .code(1)

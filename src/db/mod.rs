@@ -208,6 +208,7 @@ impl Write for LoadFile<'_> {
                 PgOp::FileStatement {
                     line: sql::line_col(&self.source.text, s.start).0,
                     sql: s.text.to_string(),
+                    skipped: crate::pg::run::skipped(s.text),
                 }
                 .into()
             })

@@ -31,8 +31,7 @@ pub(crate) fn run_statements(
             )
         })?;
         match sql::first_keyword(statement.text).as_str() {
-            // The whole file is one transaction already; its own BEGIN/COMMIT would end it early.
-            "BEGIN" | "START" | "COMMIT" | "END" => {
+            _ if skipped(statement.text) => {
                 let (line, _) = sql::line_col(text, statement.start);
                 printer.detail(format!(
                     "{}:{line}: skipped `{}`: the file runs in one transaction",
@@ -83,6 +82,15 @@ pub(crate) fn run_statements(
     tx.commit()
         .with_context(|| format!("could not commit {}; nothing was applied", source.name))?;
     Ok(ran)
+}
+
+/// Whether a file's statement is skipped: the whole file is one transaction already, and its
+/// own BEGIN/COMMIT would end it early.
+pub(crate) fn skipped(statement: &str) -> bool {
+    matches!(
+        sql::first_keyword(statement).as_str(),
+        "BEGIN" | "START" | "COMMIT" | "END"
+    )
 }
 
 /// The statements of a file, or an error naming where it cannot be split.
