@@ -26,14 +26,15 @@ pub(crate) enum Op {
 
 impl Op {
     /// Whether a store performs it. A few operations of a plan only say something about the
-    /// ones around them, and nothing is sent for them: no backup is taken, no snapshot, the
+    /// ones around them, and nothing is sent for them: no backup is taken, no snapshot, no
+    /// wait for an export (`--no-wait`), the
     /// marker could not be read, the values a statement is given, the sessions the DROP before
     /// ends. What a recording store's test compares.
     #[cfg(test)]
     pub(crate) fn performed(&self) -> bool {
         !matches!(
             self,
-            Op::DynamoDb(DdbOp::NoBackup)
+            Op::DynamoDb(DdbOp::NoBackup | DdbOp::WaitExport { timeout: None })
                 | Op::Postgres(
                     PgOp::FileStatement { skipped: true, .. }
                         | PgOp::NoSnapshot

@@ -8,21 +8,16 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{
-    BillingMode, ExportFormat, ExportStatus, ExportType, ImportStatus, InputCompressionType,
-    InputFormat, PointInTimeRecoverySpecification, PointInTimeRecoveryStatus, S3BucketSource,
-    TableCreationParameters,
-};
+use aws_sdk_dynamodb::types::{ExportStatus, PointInTimeRecoveryStatus};
 use serde::Serialize;
 
 use crate::ctx::Ctx;
-use crate::dynamodb::table::{shape, stream};
+use crate::dynamodb::table::{Ended, S3At};
 use crate::dynamodb::Ddb;
 use crate::guard::Plan;
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::ops::{DdbOp, StreamReason};
 use crate::output::Outcome;
-use crate::poll::{self, Probe, Wait};
 
 /// `s3://bucket/prefix`, as the flag gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +28,15 @@ pub(crate) struct S3Place {
 }
 
 impl S3Place {
+    /// The place as the store takes it.
+    fn at(&self) -> S3At<'_> {
+        S3At {
+            bucket: &self.bucket,
+            prefix: &self.prefix,
+            shown: self.to_string(),
+        }
+    }
+
     pub(crate) fn parse(text: &str) -> Result<S3Place> {
         let rest = text.strip_prefix("s3://").ok_or_else(|| {
             anyhow!(
@@ -223,39 +227,17 @@ impl Write for ServerExport<'_> {
         let place = &self.place;
         ctx.block_on(async {
             if self.turn_on_pitr {
-                ddb.client
-                    .update_continuous_backups()
-                    .table_name(&ddb.table)
-                    .point_in_time_recovery_specification(
-                        PointInTimeRecoverySpecification::builder()
-                            .point_in_time_recovery_enabled(true)
-                            .build()?,
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| ddb.explain("UpdateContinuousBackups", e))?;
+                ddb.enable_pitr().await?;
                 ctx.info(format!(
                     "turned on point-in-time recovery for `{}`",
                     ddb.table
                 ));
             }
-            let mut call = ddb
-                .client
-                .export_table_to_point_in_time()
-                .table_arn(&self.arn)
-                .s3_bucket(&place.bucket)
-                .export_format(ExportFormat::DynamodbJson)
-                .export_type(ExportType::FullExport);
-            if !place.prefix.is_empty() {
-                call = call.s3_prefix(&place.prefix);
-            }
-            let started = call
-                .send()
-                .await
-                .map_err(|e| explain_s3(place, "ExportTableToPointInTime", ddb, e))?;
-            let described = started
-                .export_description()
-                .ok_or_else(|| anyhow!("ExportTableToPointInTime gave no description"))?;
+            let described = ddb
+                .export_to_s3(&self.arn, &place.at(), |e| {
+                    explain_s3(place, "ExportTableToPointInTime", ddb, e)
+                })
+                .await?;
             let export_arn = described.export_arn().unwrap_or_default().to_string();
             let report = |d: &aws_sdk_dynamodb::types::ExportDescription| ExportReport {
                 table: ddb.table.clone(),
@@ -269,60 +251,32 @@ impl Write for ServerExport<'_> {
             let Some(wait) = self.wait else {
                 return Ok(ExportReport {
                     manifest: None,
-                    ..report(described)
+                    ..report(&described)
                 });
             };
             let progress = ctx.printer.progress("exporting", None);
-            let (done, _) = poll::until(
-                Wait::backing_off(wait),
-                || format!("the export {export_arn} was still running"),
-                || async {
-                    let now = ddb
-                        .client
-                        .describe_export()
-                        .export_arn(&export_arn)
-                        .send()
-                        .await
-                        .map_err(|e| ddb.explain("DescribeExport", e))?;
-                    let d = now
-                        .export_description()
-                        .ok_or_else(|| anyhow!("DescribeExport gave no description"))?
-                        .clone();
-                    match d.export_status() {
-                        Some(ExportStatus::Completed) => Ok(Probe::Ready(d)),
-                        Some(ExportStatus::Failed) => Err(match d.failure_code() {
-                            Some("S3NoSuchBucket") => anyhow!(
-                                "the export failed: the bucket `{}` does not exist (or is in another \
-                                 account): create it, or name another with --s3{}",
-                                place.bucket,
-                                pitr_note(self.turn_on_pitr)
-                            ),
-                            Some("S3AccessDenied") => anyhow!(
-                                "the export failed: DynamoDB may not write to {place}: the caller needs \
-                                 s3:PutObject there{}",
-                                pitr_note(self.turn_on_pitr)
-                            ),
-                            code => anyhow!(
-                                "the export {export_arn} failed: {}: {}{}",
-                                code.unwrap_or("?"),
-                                d.failure_message().unwrap_or("no message"),
-                                pitr_note(self.turn_on_pitr)
-                            ),
-                        }),
-                        other => Ok(Probe::NotYet(
-                            other.map_or("without a status", |s| s.as_str()).to_string(),
-                        )),
-                    }
-                },
-                |last| {
-                    anyhow!(
-                        "the export {export_arn} is still {last} after {}: it goes on in DynamoDB; \
-                         follow it with `aws dynamodb describe-export --export-arn {export_arn}`",
-                        crate::text::duration(wait)
-                    )
-                },
-            )
-            .await?;
+            let done = match ddb.wait_export(&export_arn, wait).await? {
+                Ended::Completed(done) => done,
+                Ended::Failed(d) => return Err(match d.failure_code() {
+                    Some("S3NoSuchBucket") => anyhow!(
+                        "the export failed: the bucket `{}` does not exist (or is in another \
+                             account): create it, or name another with --s3{}",
+                        place.bucket,
+                        pitr_note(self.turn_on_pitr)
+                    ),
+                    Some("S3AccessDenied") => anyhow!(
+                        "the export failed: DynamoDB may not write to {place}: the caller needs \
+                             s3:PutObject there{}",
+                        pitr_note(self.turn_on_pitr)
+                    ),
+                    code => anyhow!(
+                        "the export {export_arn} failed: {}: {}{}",
+                        code.unwrap_or("?"),
+                        d.failure_message().unwrap_or("no message"),
+                        pitr_note(self.turn_on_pitr)
+                    ),
+                }),
+            };
             progress.finish();
             Ok(report(&done))
         })?
@@ -436,89 +390,28 @@ impl Write for ServerImport<'_> {
     fn execute(self, ctx: &Ctx) -> Result<S3ImportReport> {
         let (ddb, place, wait) = (self.ddb, &self.place, self.wait);
         ctx.block_on(async {
-            let shape = shape()?;
-            let mut source = S3BucketSource::builder().s3_bucket(&place.bucket);
-            if !place.prefix.is_empty() {
-                source = source.s3_key_prefix(&place.prefix);
-            }
-            let started = ddb
-                .client
-                .import_table()
-                .s3_bucket_source(source.build()?)
-                .input_format(InputFormat::DynamodbJson)
-                .input_compression_type(if self.gzip {
-                    InputCompressionType::Gzip
-                } else {
-                    InputCompressionType::None
+            let import_arn = ddb
+                .import_from_s3(&place.at(), self.gzip, |e| {
+                    explain_s3(place, "ImportTable", ddb, e)
                 })
-                .table_creation_parameters(
-                    TableCreationParameters::builder()
-                        .table_name(&ddb.table)
-                        .set_attribute_definitions(Some(shape.attributes))
-                        .set_key_schema(Some(shape.keys))
-                        .global_secondary_indexes(shape.index)
-                        .billing_mode(BillingMode::Provisioned)
-                        .provisioned_throughput(shape.capacity)
-                        .build()?,
-                )
-                .send()
-                .await
-                .map_err(|e| explain_s3(place, "ImportTable", ddb, e))?;
-            let import_arn = started
-                .import_table_description()
-                .and_then(|d| d.import_arn())
-                .ok_or_else(|| anyhow!("ImportTable gave no ARN"))?
-                .to_string();
-            let (done, _) = poll::until(
-                Wait::backing_off(wait),
-                || format!("the import {import_arn} was still running"),
-                || async {
-                    let now = ddb
-                        .client
-                        .describe_import()
-                        .import_arn(&import_arn)
-                        .send()
-                        .await
-                        .map_err(|e| ddb.explain("DescribeImport", e))?;
-                    let d = now
-                        .import_table_description()
-                        .ok_or_else(|| anyhow!("DescribeImport gave no description"))?
-                        .clone();
-                    match d.import_status() {
-                        Some(ImportStatus::Completed) => Ok(Probe::Ready(d)),
-                        Some(ImportStatus::Failed) | Some(ImportStatus::Cancelled) => Err(anyhow!(
-                            "the import {import_arn} ended {}: {}: {}{}",
-                            d.import_status().map_or("?", |s| s.as_str()),
-                            d.failure_code().unwrap_or("?"),
-                            d.failure_message().unwrap_or("no message"),
-                            d.cloud_watch_log_group_arn()
-                                .map(|g| format!(" (CloudWatch log group {g})"))
-                                .unwrap_or_default()
-                        )),
-                        other => Ok(Probe::NotYet(
-                            other.map_or("without a status", |s| s.as_str()).to_string(),
-                        )),
-                    }
-                },
-                |last| {
-                    anyhow!(
-                        "the import {import_arn} is still {last} after {}: it goes on in DynamoDB; \
-                         follow it with `aws dynamodb describe-import --import-arn {import_arn}`",
-                        crate::text::duration(wait)
-                    )
-                },
-            )
-            .await?;
-            // The table, ACTIVE, then its stream.
-            ddb.wait_active(wait, "was imported", |words| ctx.detail(words))
                 .await?;
-            ddb.client
-                .update_table()
-                .table_name(&ddb.table)
-                .stream_specification(stream()?)
-                .send()
-                .await
-                .map_err(|e| ddb.explain("UpdateTable", e))?;
+            let (done, table) = match ddb
+                .wait_import(&import_arn, wait, |words| ctx.detail(words))
+                .await?
+            {
+                Ended::Completed(done) => done,
+                Ended::Failed(d) => bail!(
+                    "the import {import_arn} ended {}: {}: {}{}",
+                    d.import_status().map_or("?", |s| s.as_str()),
+                    d.failure_code().unwrap_or("?"),
+                    d.failure_message().unwrap_or("no message"),
+                    d.cloud_watch_log_group_arn()
+                        .map(|g| format!(" (CloudWatch log group {g})"))
+                        .unwrap_or_default()
+                ),
+            };
+            // ImportTable cannot make a stream: it is turned on now.
+            ddb.enable_stream(&table, StreamReason::Import).await?;
             let errors = done.error_count();
             if errors > 0 {
                 ctx.warn(format!(
@@ -544,6 +437,48 @@ impl Write for ServerImport<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    fn place() -> S3Place {
+        S3Place::parse("s3://cruddur-exports/2026").unwrap()
+    }
+
+    /// Point-in-time recovery (when asked), the export, the wait: what the plan said. With
+    /// --no-wait the plan says no wait is done, and none is.
+    #[test]
+    fn an_export_performs_what_it_planned() {
+        for (turn_on_pitr, wait) in [(true, Some(Duration::from_secs(600))), (false, None)] {
+            let (ddb, recorder) = Ddb::recording("cruddur-messages");
+            let write = ServerExport {
+                ddb: &ddb,
+                arn: "arn:aws:dynamodb:us-east-1:1:table/cruddur-messages".into(),
+                place: place(),
+                turn_on_pitr,
+                wait,
+            };
+            let (planned, performed) =
+                planned_and_performed(&Ctx::for_tests(Target::Prod), write, &recorder);
+            assert_eq!(performed, planned);
+            assert_eq!(performed.len(), if turn_on_pitr { 3 } else { 1 });
+        }
+    }
+
+    /// The import, the wait (the import's, then the table's), the stream: what the plan said.
+    #[test]
+    fn an_import_performs_what_it_planned() {
+        let (ddb, recorder) = Ddb::recording("imported");
+        let write = ServerImport {
+            ddb: &ddb,
+            place: place(),
+            gzip: true,
+            wait: Duration::from_secs(1800),
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Prod), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 3);
+    }
 
     #[test]
     fn s3_places_are_read_or_refused_in_words() {

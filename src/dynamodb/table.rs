@@ -1,21 +1,43 @@
 //! The app's table in the store: its shape as DynamoDB's API spells it (what CreateTable and
 //! ImportTable make), and the calls on the table as a whole that a plan names: CreateTable,
-//! DescribeTable until ACTIVE, RestoreTableFromBackup, the stream turned on. Like every
-//! operation of `perform`, each records itself on a recording store instead of being sent.
+//! DescribeTable until ACTIVE, RestoreTableFromBackup, the stream turned on, point-in-time
+//! recovery, and the server-side export to S3 and import from it. Like every operation of
+//! `perform`, each records itself on a recording store instead of being sent.
 
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::export_table_to_point_in_time::ExportTableToPointInTimeError;
+use aws_sdk_dynamodb::operation::import_table::ImportTableError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ProvisionedThroughput, ScalarAttributeType, StreamSpecification,
-    StreamViewType, TableDescription, TableStatus,
+    AttributeDefinition, BillingMode, ExportDescription, ExportFormat, ExportStatus, ExportType,
+    GlobalSecondaryIndex, ImportStatus, ImportTableDescription, InputCompressionType, InputFormat,
+    KeySchemaElement, KeyType, PointInTimeRecoverySpecification, Projection, ProjectionType,
+    ProvisionedThroughput, S3BucketSource, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TableCreationParameters, TableDescription, TableStatus,
 };
 
 use super::{Ddb, INDEX};
 use crate::ops::{DdbOp, StreamReason};
 use crate::poll::{self, Probe, Wait};
+
+/// How a server-side export or import ended, as DynamoDB describes it.
+pub(crate) enum Ended<Done, Why> {
+    Completed(Done),
+    /// Failed or cancelled: its description says why.
+    Failed(Why),
+}
+
+/// Where in S3 (plain values: the bucket, the prefix, and the place as the user wrote it).
+pub(crate) struct S3At<'a> {
+    pub(crate) bucket: &'a str,
+    /// Empty for the bucket's top.
+    pub(crate) prefix: &'a str,
+    pub(crate) shown: String,
+}
 
 /// How CreateTable makes the table (plain values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +92,14 @@ pub(crate) fn shape() -> Result<Shape> {
         index,
         capacity,
     })
+}
+
+/// A table as a recording store answers: ACTIVE, nothing else known.
+fn active(name: &str) -> TableDescription {
+    TableDescription::builder()
+        .table_name(name)
+        .table_status(TableStatus::Active)
+        .build()
 }
 
 /// The stream production's table has, and `cruddur ddb stream` follows: new images.
@@ -132,13 +162,20 @@ impl Ddb {
         what: &str,
         say: impl Fn(String),
     ) -> Result<TableDescription> {
-        let name = &self.table;
         if self.recorded(DdbOp::WaitActive { timeout: wait }) {
-            return Ok(TableDescription::builder()
-                .table_name(name)
-                .table_status(TableStatus::Active)
-                .build());
+            return Ok(active(&self.table));
         }
+        self.until_active(wait, what, say).await
+    }
+
+    /// [`Ddb::wait_active`]'s polling, for the operations that end with it.
+    async fn until_active(
+        &self,
+        wait: Duration,
+        what: &str,
+        say: impl Fn(String),
+    ) -> Result<TableDescription> {
+        let name = &self.table;
         let (table, _) = poll::until(
             Wait::backing_off(wait),
             || format!("table `{name}` {what} but was not ACTIVE yet"),
@@ -211,6 +248,223 @@ impl Ddb {
             .await
             .map_err(|e| self.explain("UpdateTable", e))?;
         Ok(true)
+    }
+
+    /// UpdateContinuousBackups: point-in-time recovery on.
+    pub(crate) async fn enable_pitr(&self) -> Result<()> {
+        if self.recorded(DdbOp::EnablePitr {
+            table: self.table.clone(),
+        }) {
+            return Ok(());
+        }
+        self.client
+            .update_continuous_backups()
+            .table_name(&self.table)
+            .point_in_time_recovery_specification(
+                PointInTimeRecoverySpecification::builder()
+                    .point_in_time_recovery_enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| self.explain("UpdateContinuousBackups", e))?;
+        Ok(())
+    }
+
+    /// ExportTableToPointInTime of the table (`table_arn`) to `to`: a full export in DynamoDB
+    /// JSON; `explain` words a refusal (a bucket that is not there, access).
+    pub(crate) async fn export_to_s3(
+        &self,
+        table_arn: &str,
+        to: &S3At<'_>,
+        explain: impl FnOnce(SdkError<ExportTableToPointInTimeError, HttpResponse>) -> anyhow::Error,
+    ) -> Result<ExportDescription> {
+        if self.recorded(DdbOp::ExportToS3 {
+            table: self.table.clone(),
+            to: to.shown.clone(),
+        }) {
+            return Ok(ExportDescription::builder()
+                .export_arn("arn:recorded")
+                .export_status(ExportStatus::InProgress)
+                .build());
+        }
+        let mut call = self
+            .client
+            .export_table_to_point_in_time()
+            .table_arn(table_arn)
+            .s3_bucket(to.bucket)
+            .export_format(ExportFormat::DynamodbJson)
+            .export_type(ExportType::FullExport);
+        if !to.prefix.is_empty() {
+            call = call.s3_prefix(to.prefix);
+        }
+        let started = call.send().await.map_err(explain)?;
+        started
+            .export_description()
+            .cloned()
+            .ok_or_else(|| anyhow!("ExportTableToPointInTime gave no description"))
+    }
+
+    /// DescribeExport of `export_arn` until it is done, for up to `wait`.
+    pub(crate) async fn wait_export(
+        &self,
+        export_arn: &str,
+        wait: Duration,
+    ) -> Result<Ended<ExportDescription, ExportDescription>> {
+        if self.recorded(DdbOp::WaitExport {
+            timeout: Some(wait),
+        }) {
+            return Ok(Ended::Completed(
+                ExportDescription::builder()
+                    .export_arn(export_arn)
+                    .export_status(ExportStatus::Completed)
+                    .build(),
+            ));
+        }
+        let (ended, _) = poll::until(
+            Wait::backing_off(wait),
+            || format!("the export {export_arn} was still running"),
+            || async {
+                let now = self
+                    .client
+                    .describe_export()
+                    .export_arn(export_arn)
+                    .send()
+                    .await
+                    .map_err(|e| self.explain("DescribeExport", e))?;
+                let d = now
+                    .export_description()
+                    .ok_or_else(|| anyhow!("DescribeExport gave no description"))?
+                    .clone();
+                Ok(match d.export_status() {
+                    Some(ExportStatus::Completed) => Probe::Ready(Ended::Completed(d)),
+                    Some(ExportStatus::Failed) => Probe::Ready(Ended::Failed(d)),
+                    other => {
+                        Probe::NotYet(other.map_or("without a status", |s| s.as_str()).to_string())
+                    }
+                })
+            },
+            |last| {
+                anyhow!(
+                    "the export {export_arn} is still {last} after {}: it goes on in DynamoDB; \
+                     follow it with `aws dynamodb describe-export --export-arn {export_arn}`",
+                    crate::text::duration(wait)
+                )
+            },
+        )
+        .await?;
+        Ok(ended)
+    }
+
+    /// ImportTable from `from` into this (new) table, with the app's keys, index and capacity;
+    /// `explain` words a refusal. The import's ARN.
+    pub(crate) async fn import_from_s3(
+        &self,
+        from: &S3At<'_>,
+        gzip: bool,
+        explain: impl FnOnce(SdkError<ImportTableError, HttpResponse>) -> anyhow::Error,
+    ) -> Result<String> {
+        if self.recorded(DdbOp::ImportFromS3 {
+            from: from.shown.clone(),
+            gzip,
+            table: self.table.clone(),
+            index: INDEX.to_string(),
+        }) {
+            return Ok("arn:recorded".into());
+        }
+        let shape = shape()?;
+        let mut source = S3BucketSource::builder().s3_bucket(from.bucket);
+        if !from.prefix.is_empty() {
+            source = source.s3_key_prefix(from.prefix);
+        }
+        let started = self
+            .client
+            .import_table()
+            .s3_bucket_source(source.build()?)
+            .input_format(InputFormat::DynamodbJson)
+            .input_compression_type(if gzip {
+                InputCompressionType::Gzip
+            } else {
+                InputCompressionType::None
+            })
+            .table_creation_parameters(
+                TableCreationParameters::builder()
+                    .table_name(&self.table)
+                    .set_attribute_definitions(Some(shape.attributes))
+                    .set_key_schema(Some(shape.keys))
+                    .global_secondary_indexes(shape.index)
+                    .billing_mode(BillingMode::Provisioned)
+                    .provisioned_throughput(shape.capacity)
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(explain)?;
+        Ok(started
+            .import_table_description()
+            .and_then(|d| d.import_arn())
+            .ok_or_else(|| anyhow!("ImportTable gave no ARN"))?
+            .to_string())
+    }
+
+    /// DescribeImport of `import_arn` until it is done, then the table until ACTIVE, for up
+    /// to `wait` each; `say` hears the waits. A completed import comes with the table.
+    pub(crate) async fn wait_import(
+        &self,
+        import_arn: &str,
+        wait: Duration,
+        say: impl Fn(String),
+    ) -> Result<Ended<(ImportTableDescription, TableDescription), ImportTableDescription>> {
+        if self.recorded(DdbOp::WaitImport { timeout: wait }) {
+            return Ok(Ended::Completed((
+                ImportTableDescription::builder()
+                    .import_arn(import_arn)
+                    .import_status(ImportStatus::Completed)
+                    .build(),
+                active(&self.table),
+            )));
+        }
+        let (ended, _): (Ended<ImportTableDescription, ImportTableDescription>, _) = poll::until(
+            Wait::backing_off(wait),
+            || format!("the import {import_arn} was still running"),
+            || async {
+                let now = self
+                    .client
+                    .describe_import()
+                    .import_arn(import_arn)
+                    .send()
+                    .await
+                    .map_err(|e| self.explain("DescribeImport", e))?;
+                let d = now
+                    .import_table_description()
+                    .ok_or_else(|| anyhow!("DescribeImport gave no description"))?
+                    .clone();
+                Ok(match d.import_status() {
+                    Some(ImportStatus::Completed) => Probe::Ready(Ended::Completed(d)),
+                    Some(ImportStatus::Failed) | Some(ImportStatus::Cancelled) => {
+                        Probe::Ready(Ended::Failed(d))
+                    }
+                    other => {
+                        Probe::NotYet(other.map_or("without a status", |s| s.as_str()).to_string())
+                    }
+                })
+            },
+            |last| {
+                anyhow!(
+                    "the import {import_arn} is still {last} after {}: it goes on in DynamoDB; \
+                     follow it with `aws dynamodb describe-import --import-arn {import_arn}`",
+                    crate::text::duration(wait)
+                )
+            },
+        )
+        .await?;
+        match ended {
+            Ended::Failed(d) => Ok(Ended::Failed(d)),
+            Ended::Completed(d) => {
+                let table = self.until_active(wait, "was imported", say).await?;
+                Ok(Ended::Completed((d, table)))
+            }
+        }
     }
 
     /// DescribeTable (a read: nothing is recorded).
