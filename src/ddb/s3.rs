@@ -257,29 +257,41 @@ impl Write for ServerExport<'_> {
             let progress = ctx.printer.progress("exporting", None);
             let done = match ddb.wait_export(&export_arn, wait).await? {
                 Ended::Completed(done) => done,
-                Ended::Failed(d) => return Err(match d.failure_code() {
-                    Some("S3NoSuchBucket") => anyhow!(
-                        "the export failed: the bucket `{}` does not exist (or is in another \
-                             account): create it, or name another with --s3{}",
-                        place.bucket,
-                        pitr_note(self.turn_on_pitr)
-                    ),
-                    Some("S3AccessDenied") => anyhow!(
-                        "the export failed: DynamoDB may not write to {place}: the caller needs \
-                             s3:PutObject there{}",
-                        pitr_note(self.turn_on_pitr)
-                    ),
-                    code => anyhow!(
-                        "the export {export_arn} failed: {}: {}{}",
-                        code.unwrap_or("?"),
-                        d.failure_message().unwrap_or("no message"),
-                        pitr_note(self.turn_on_pitr)
-                    ),
-                }),
+                Ended::Failed(d) => {
+                    return Err(export_failed(&d, &export_arn, place, self.turn_on_pitr))
+                }
             };
             progress.finish();
             Ok(report(&done))
         })?
+    }
+}
+
+/// A failed export, in words: a missing bucket, refused access, or DynamoDB's own reason.
+fn export_failed(
+    d: &aws_sdk_dynamodb::types::ExportDescription,
+    export_arn: &str,
+    place: &S3Place,
+    turned_on_pitr: bool,
+) -> anyhow::Error {
+    match d.failure_code() {
+        Some("S3NoSuchBucket") => anyhow!(
+            "the export failed: the bucket `{}` does not exist (or is in another \
+             account): create it, or name another with --s3{}",
+            place.bucket,
+            pitr_note(turned_on_pitr)
+        ),
+        Some("S3AccessDenied") => anyhow!(
+            "the export failed: DynamoDB may not write to {place}: the caller needs \
+             s3:PutObject there{}",
+            pitr_note(turned_on_pitr)
+        ),
+        code => anyhow!(
+            "the export {export_arn} failed: {}: {}{}",
+            code.unwrap_or("?"),
+            d.failure_message().unwrap_or("no message"),
+            pitr_note(turned_on_pitr)
+        ),
     }
 }
 
