@@ -240,6 +240,21 @@ pub(crate) const CREATE_RECORDS: &str = "CREATE TABLE IF NOT EXISTS public.crudd
      (version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, \
       how text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())";
 
+/// What making the migrations' tables ([`CREATE_MARKER`], [`CREATE_RECORDS`]) would do
+/// here, for a plan: None when both are there.
+pub(crate) fn tables_to_make(migrations: &[Migration], state: &State) -> Option<crate::ops::PgOp> {
+    (!state.has_marker_table || !state.has_records_table).then(|| {
+        crate::ops::PgOp::MigrationTables {
+            marker: !state.has_marker_table,
+            records: !state.has_records_table,
+            adopted: migrations
+                .iter()
+                .filter(|m| m.version <= state.marker)
+                .count(),
+        }
+    })
+}
+
 /// Read the state; no table is created (a read stays a read).
 pub(crate) fn read_state(client: &mut impl postgres::GenericClient) -> Result<State> {
     let tables: (bool, bool) = {

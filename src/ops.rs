@@ -167,6 +167,14 @@ pub(crate) enum PgOp {
         sub: String,
         current: Option<Option<String>>,
     },
+    /// The migrations' own tables, made before the first migration runs or is undone: the
+    /// app's marker (`schema_information`, at `'0'`) and cruddur's records
+    /// (`cruddur_migrations`), which adopt the files up to the marker.
+    MigrationTables {
+        marker: bool,
+        records: bool,
+        adopted: usize,
+    },
     /// A production write with no snapshot of its own: what protects the data.
     NoSnapshot,
     /// The database's environment marker could not be read (the guard decides on that).
@@ -294,6 +302,26 @@ impl fmt::Display for PgOp {
                     old.as_deref().unwrap_or("NULL")
                 ),
             },
+            PgOp::MigrationTables {
+                marker,
+                records,
+                adopted,
+            } => {
+                let made = match (marker, records) {
+                    (true, true) => "public.schema_information (at '0') and public.cruddur_migrations",
+                    (true, false) => "public.schema_information (at '0')",
+                    _ => "public.cruddur_migrations",
+                };
+                write!(f, "first create {made}")?;
+                if *records {
+                    write!(
+                        f,
+                        ", recording the {adopted} migration{} up to the marker as adopted",
+                        plural(*adopted)
+                    )?;
+                }
+                Ok(())
+            }
             PgOp::NoSnapshot => f.write_str(
                 "no snapshot is taken by cruddur: if this cannot be undone by `db rollback`, take an RDS \
                  snapshot first (`aws rds create-db-snapshot`); each migration runs in one transaction, \

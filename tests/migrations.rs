@@ -223,6 +223,21 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
         .unwrap();
     let states: Vec<String> = list(&db, dir.path()).into_iter().map(|r| r.state).collect();
     assert_eq!(states, ["applied", "applied", "pending"]);
+    // The plan says everything the run writes: cruddur's own records table too, which adopts
+    // the two files up to the app's marker.
+    let (name, server) = (&db.name, db.server());
+    migrate(&db, dir.path(), &["--dry-run"])
+        .stdout_is(&format!(
+            "dry run, nothing was done: would apply 1 migration, oldest first, each in one \
+             transaction with its marker (Postgres database `{name}` at {server})\n\
+             \x20 - first create public.cruddur_migrations, recording the 2 migrations up to \
+             the marker as adopted\n\
+             \x20 - {JUNE}_create_three: 1 statement from {dir}/{JUNE}_create_three.py, then \
+             last_successful_run = {JUNE}\n",
+            dir = dir.path().display()
+        ))
+        .stderr_is("")
+        .run();
     migrate(&db, dir.path(), &[])
         .stdout_has("applied 1 migration")
         .stderr_is("")

@@ -164,6 +164,9 @@ impl Write for Migrate<'_> {
                 .into()
             })
             .collect();
+        if let Some(made) = crate::migrations::tables_to_make(self.migrations, &self.state) {
+            ops.insert(0, made.into());
+        }
         let n = self.pending.len();
         // cruddur takes no RDS snapshot (that needs RDS permissions and minutes): the plan says
         // what protects the data instead.

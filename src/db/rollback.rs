@@ -154,6 +154,9 @@ impl Write for Rollback<'_> {
                 .into()
             })
             .collect();
+        if let Some(made) = crate::migrations::tables_to_make(self.migrations, &self.state) {
+            ops.insert(0, made.into());
+        }
         let n = self.undo.len();
         // cruddur takes no RDS snapshot (that needs RDS permissions and minutes): the plan says
         // what protects the data instead.
