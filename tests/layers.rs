@@ -33,6 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("pg/target", 4),
     ("pg/connect", 4),
     ("pg/lock", 4),
+    ("pg/perform", 4),
     ("pg/run", 4),
     ("pg", 4),
     ("migrations", 4),

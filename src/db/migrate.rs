@@ -5,7 +5,6 @@
 use std::fmt;
 
 use anyhow::{anyhow, Result};
-use postgres::Client;
 use serde::Serialize;
 
 use super::{require_folder, run_statements, split};
@@ -19,6 +18,7 @@ use crate::migrations::{
 };
 use crate::ops::{Op, PgOp};
 use crate::output::Outcome;
+use crate::pg::perform::Writes;
 use crate::pg::PgTarget;
 use crate::sql;
 
@@ -74,7 +74,8 @@ pub(crate) fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
 /// The pending migrations (up to `to`), each with its statements and the marker after it.
 pub(crate) struct Migrate<'a> {
     pg: &'a PgTarget,
-    client: Client,
+    /// The connection that holds the migrations lock.
+    writes: Writes,
     migrations: &'a [Migration],
     state: State,
     pending: Vec<Pending<'a>>,
@@ -86,6 +87,20 @@ struct Pending<'a> {
     statements: Vec<sql::Statement<'a>>,
     /// The app's marker once it is applied.
     marker_after: Version,
+}
+
+impl Pending<'_> {
+    /// The migration as one operation: its statements, its marker and its record.
+    fn op(&self) -> PgOp {
+        let m = self.migration;
+        PgOp::Migrate {
+            version: m.version.0.to_string(),
+            name: m.name.clone(),
+            file: m.shown.clone(),
+            statements: self.statements.len(),
+            marker_after: self.marker_after.0.to_string(),
+        }
+    }
 }
 
 /// What is pending (up to `to`) in `migrations` (the files of `folder`), holding the
@@ -137,7 +152,7 @@ pub(crate) fn prepare_migrate<'a>(
     let marker = Marker::read(&crate::pg::marker(&mut client, &pg.dbname));
     Ok(Prepared::Write(Migrate {
         pg,
-        client,
+        writes: Writes::new(client),
         migrations,
         state,
         pending,
@@ -149,21 +164,7 @@ impl Write for Migrate<'_> {
     type Report = MigrateReport;
 
     fn plan(&self) -> Plan {
-        let mut ops: Vec<Op> = self
-            .pending
-            .iter()
-            .map(|p| {
-                let m = p.migration;
-                PgOp::Migrate {
-                    version: m.version.0.to_string(),
-                    name: m.name.clone(),
-                    file: m.shown.clone(),
-                    statements: p.statements.len(),
-                    marker_after: p.marker_after.0.to_string(),
-                }
-                .into()
-            })
-            .collect();
+        let mut ops: Vec<Op> = self.pending.iter().map(|p| p.op().into()).collect();
         if let Some(made) = crate::migrations::tables_to_make(self.migrations, &self.state) {
             ops.insert(0, made.into());
         }
@@ -189,7 +190,7 @@ impl Write for Migrate<'_> {
     }
 
     fn execute(mut self, ctx: &Ctx) -> Result<MigrateReport> {
-        prepare(&mut self.client, self.migrations, &self.state)?;
+        prepare(&mut self.writes, self.migrations, &self.state)?;
         let mut report = MigrateReport {
             database: self.pg.dbname.clone(),
             applied: Vec::new(),
@@ -204,7 +205,11 @@ impl Write for Migrate<'_> {
                     report.applied.len(),
                 )
             })?;
-            run_statements(ctx.printer, &mut self.client, &m.migrate, &p.statements, |tx| {
+            let whole = Some(p.op());
+            run_statements(ctx.printer, &mut self.writes, &m.migrate, &p.statements, whole, |tx| {
+                let Some(tx) = tx.server() else {
+                    return Ok(());
+                };
                 tx.execute(SET_MARKER, &[&p.marker_after.0])?;
                 tx.execute(
                     "INSERT INTO public.cruddur_migrations (version, name, checksum, how) \
@@ -241,17 +246,19 @@ pub(crate) const SET_MARKER: &str =
 /// The app's marker table (id 1, `'0'`) and cruddur's records, when missing. A database
 /// whose marker the app's scripts set is adopted: every file up to the marker is recorded as
 /// applied, so that a file that appears below it later is noticed.
-pub(crate) fn prepare(
-    client: &mut postgres::Client,
-    migrations: &[Migration],
-    state: &State,
-) -> Result<()> {
-    let mut tx = client.transaction()?;
-    tx.batch_execute(CREATE_MARKER)?;
+pub(crate) fn prepare(writes: &mut Writes, migrations: &[Migration], state: &State) -> Result<()> {
+    let mut tx = writes.transaction()?;
+    if let Some(made) = crate::migrations::tables_to_make(migrations, state) {
+        tx.note(made);
+    }
+    let Some(server) = tx.server() else {
+        return Ok(());
+    };
+    server.batch_execute(CREATE_MARKER)?;
     if !state.has_records_table {
-        tx.batch_execute(CREATE_RECORDS)?;
+        server.batch_execute(CREATE_RECORDS)?;
         for m in migrations.iter().filter(|m| m.version <= state.marker) {
-            tx.execute(
+            server.execute(
                 "INSERT INTO public.cruddur_migrations (version, name, checksum, how) \
                  VALUES ($1, $2, $3, 'adopted') ON CONFLICT (version) DO NOTHING",
                 &[&m.version.0, &m.name, &m.checksum],
@@ -260,4 +267,67 @@ pub(crate) fn prepare(
     }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod performs {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+    use crate::migrations::Folder;
+
+    fn scratch_migrations() -> (tempfile::TempDir, Vec<Migration>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (version, table) in [("1683000000123456", "one"), ("1686000000123456", "two")] {
+            std::fs::write(
+                dir.path().join(format!("{version}_create_{table}.py")),
+                format!(
+                    "from lib.db import db\n\nclass CreateMigration:\n  @staticmethod\n  def migrate_sql():\n    data = \"\"\"\nCREATE TABLE public.{table} (id int);\n    \"\"\"\n    return data\n\n  @staticmethod\n  def rollback_sql():\n    data = \"\"\"\nDROP TABLE public.{table};\n    \"\"\"\n    return data\n\nmigration = CreateMigration\n"
+                ),
+            )
+            .unwrap();
+        }
+        let folder = Folder {
+            path: dir.path().to_path_buf(),
+            shown: "migrations".into(),
+            source: "a test".into(),
+        };
+        let migrations = crate::migrations::read_all(&folder).unwrap();
+        (dir, migrations)
+    }
+
+    /// On a database the app never migrated: the migrations' tables first, then each
+    /// migration (its statements, marker and record) in order, as planned.
+    #[test]
+    fn migrating_performs_what_it_planned() {
+        let (_dir, migrations) = scratch_migrations();
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
+        let (writes, recorder) = Writes::recording();
+        let state = State {
+            marker: Version("0".into()),
+            has_marker_table: false,
+            has_records_table: false,
+            records: Default::default(),
+        };
+        let pending = migrations
+            .iter()
+            .map(|m| Pending {
+                migration: m,
+                statements: split(&m.migrate).unwrap(),
+                marker_after: m.version.clone(),
+            })
+            .collect();
+        let write = Migrate {
+            pg: &pg,
+            writes,
+            migrations: &migrations,
+            state,
+            pending,
+            marker: Marker::Unmarked,
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 3, "{performed:?}");
+    }
 }

@@ -29,6 +29,7 @@ use crate::migrations::read_state;
 use crate::migrations::{find_folder, Folder};
 use crate::ops::{Op, PgOp};
 use crate::output::Outcome;
+use crate::pg::perform::{Tx, Writes};
 pub(crate) use crate::pg::run::{run_statements, split};
 use crate::pg::{db_message, mark_statement, PgTarget};
 use crate::sql;
@@ -144,7 +145,7 @@ pub(crate) struct LoadFile<'a> {
     load: Load,
     /// The connection, or why there is none: a dry run still shows the plan, a run stops
     /// at the guard (the marker cannot be read) or here.
-    client: Result<postgres::Client>,
+    client: Result<Writes>,
     /// The marker read with that connection (or why it could not be).
     marker: anyhow::Result<Option<String>>,
     /// The statement that marks the environment, when this load writes it.
@@ -190,7 +191,7 @@ pub(crate) fn prepare_load<'a>(
         source,
         statements,
         load,
-        client,
+        client: client.map(Writes::new),
         marker,
         mark,
         before,
@@ -262,24 +263,26 @@ impl Write for LoadFile<'_> {
             before,
             ..
         } = self;
-        let mut client = client?;
+        let mut writes = client?;
         let mut reset = None;
-        let ran = run_statements(ctx.printer, &mut client, source, &statements, |tx| {
+        let ran = run_statements(ctx.printer, &mut writes, source, &statements, None, |tx| {
+            // In the plan's order: the mark, then the reset.
+            if let Some(mark) = &mark {
+                tx.batch(mark, Some(PgOp::Statement { sql: mark.clone() }))
+                    .map_err(|error| {
+                        anyhow!(
+                            "could not record on `{}` that it belongs to {} ({}); nothing was applied. \
+                             The guard relies on that mark: load the schema as the database's owner",
+                            pg.dbname,
+                            pg.target.name(),
+                            db_message(&error)
+                        )
+                    })?;
+            }
             if let Some(before) = &before {
                 reset = reset_migrations(tx, before)?;
             }
-            let Some(mark) = &mark else {
-                return Ok(());
-            };
-            tx.batch_execute(mark).map_err(|error| {
-                anyhow!(
-                    "could not record on `{}` that it belongs to {} ({}); nothing was applied. \
-                     The guard relies on that mark: load the schema as the database's owner",
-                    pg.dbname,
-                    pg.target.name(),
-                    db_message(&error)
-                )
-            })
+            Ok(())
         })?;
         if let Some(reset) = &reset {
             ctx.warn(reset.sentence(&source.name));
@@ -339,13 +342,16 @@ impl Tables {
 
 /// After the schema's statements, in its transaction: when the file dropped or recreated a
 /// table while migrations stay recorded as applied, reset the marker and clear the records.
-fn reset_migrations(
-    tx: &mut postgres::Transaction,
-    before: &Tables,
-) -> Result<Option<MigrationsReset>> {
-    if before.applied().is_none() {
+fn reset_migrations(tx: &mut Tx, before: &Tables) -> Result<Option<MigrationsReset>> {
+    let Some(applied) = before.applied() else {
         return Ok(None);
-    }
+    };
+    tx.note(PgOp::ResetMigrations {
+        applied: applied.to_string(),
+    });
+    let Some(tx) = tx.server() else {
+        return Ok(None);
+    };
     let after = Tables::read(tx)?;
     if after.applied().is_none() {
         return Ok(None); // the file reset them itself (the built-in schema drops both tables)
@@ -396,4 +402,43 @@ pub(crate) fn require_folder(ctx: &Ctx, flag: Option<&std::path::Path>) -> Resul
     })?;
     ctx.detail(format!("migrations: {}", folder.source));
     Ok(folder)
+}
+
+#[cfg(test)]
+mod performs {
+    use super::*;
+    use crate::guarded::planned_and_performed;
+
+    /// A schema load over applied migrations: its statements (not its own BEGIN/COMMIT), the
+    /// environment mark, then the migrations' reset, as planned.
+    #[test]
+    fn a_file_load_performs_what_it_planned() {
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
+        let source = SqlSource {
+            name: "backend-flask/db/schema.sql".into(),
+            text: "BEGIN;\nDROP TABLE IF EXISTS public.users;\nCREATE TABLE public.users (id int);\nCOMMIT;\n".into(),
+            origin: crate::app::Origin::App,
+        };
+        let (writes, recorder) = Writes::recording();
+        let write = LoadFile {
+            pg: &pg,
+            source: &source,
+            statements: split(&source).unwrap(),
+            load: Load::Schema,
+            client: Ok(writes),
+            marker: Ok(None),
+            mark: Some(mark_statement(&pg.dbname, pg.target)),
+            before: Some(Tables {
+                oids: vec![("users".into(), 16384)],
+                marker: "1683000000123456".into(),
+                has_marker: true,
+                records: 2,
+            }),
+        };
+        let ctx = Ctx::for_tests(Target::Local);
+        let (planned, performed) = planned_and_performed(&ctx, write, &recorder);
+        assert_eq!(performed, planned);
+        // Two statements of four (BEGIN and COMMIT are skipped), the mark, the reset.
+        assert_eq!(performed.len(), 4, "{performed:?}");
+    }
 }

@@ -5,7 +5,6 @@
 use std::fmt;
 
 use anyhow::{anyhow, Result};
-use postgres::Client;
 use serde::Serialize;
 
 use super::migrate::{prepare, SET_MARKER};
@@ -18,6 +17,7 @@ use crate::guarded::{self, Prepared, Report, Write};
 use crate::migrations::{read_all, read_state, statuses, Migration, State};
 use crate::ops::{Op, PgOp};
 use crate::output::Outcome;
+use crate::pg::perform::Writes;
 use crate::pg::PgTarget;
 use crate::sql;
 
@@ -65,7 +65,8 @@ pub(super) fn run(ctx: &Ctx, args: &RollbackArgs) -> Result<Outcome> {
 /// and the marker after it.
 pub(super) struct Rollback<'a> {
     pg: &'a PgTarget,
-    client: Client,
+    /// The connection that holds the migrations lock.
+    writes: Writes,
     migrations: &'a [Migration],
     state: State,
     undo: Vec<Undo<'a>>,
@@ -77,6 +78,19 @@ struct Undo<'a> {
     statements: Vec<sql::Statement<'a>>,
     /// The newest migration still applied once this one is undone, or `0`.
     marker_after: String,
+}
+
+impl Undo<'_> {
+    /// The undo as one operation: its statements, its marker and its record.
+    fn op(&self) -> PgOp {
+        let m = self.migration;
+        PgOp::Rollback {
+            version: m.version.0.to_string(),
+            name: m.name.clone(),
+            statements: self.statements.len(),
+            marker_after: self.marker_after.to_string(),
+        }
+    }
 }
 
 /// What to undo, holding the migrations lock from here on (a dry run too).
@@ -128,7 +142,7 @@ fn prepare_rollback<'a>(
     let marker = Marker::read(&crate::pg::marker(&mut client, &pg.dbname));
     Ok(Prepared::Write(Rollback {
         pg,
-        client,
+        writes: Writes::new(client),
         migrations,
         state,
         undo,
@@ -140,20 +154,7 @@ impl Write for Rollback<'_> {
     type Report = RollbackReport;
 
     fn plan(&self) -> Plan {
-        let mut ops: Vec<Op> = self
-            .undo
-            .iter()
-            .map(|u| {
-                let m = u.migration;
-                PgOp::Rollback {
-                    version: m.version.0.to_string(),
-                    name: m.name.clone(),
-                    statements: u.statements.len(),
-                    marker_after: u.marker_after.to_string(),
-                }
-                .into()
-            })
-            .collect();
+        let mut ops: Vec<Op> = self.undo.iter().map(|u| u.op().into()).collect();
         if let Some(made) = crate::migrations::tables_to_make(self.migrations, &self.state) {
             ops.insert(0, made.into());
         }
@@ -179,7 +180,7 @@ impl Write for Rollback<'_> {
     }
 
     fn execute(mut self, ctx: &Ctx) -> Result<RollbackReport> {
-        prepare(&mut self.client, self.migrations, &self.state)?;
+        prepare(&mut self.writes, self.migrations, &self.state)?;
         let mut report = RollbackReport {
             database: self.pg.dbname.clone(),
             rolled_back: Vec::new(),
@@ -193,10 +194,14 @@ impl Write for Rollback<'_> {
             })?;
             run_statements(
                 ctx.printer,
-                &mut self.client,
+                &mut self.writes,
                 &m.rollback,
                 &u.statements,
+                Some(u.op()),
                 |tx| {
+                    let Some(tx) = tx.server() else {
+                        return Ok(());
+                    };
                     tx.execute(SET_MARKER, &[&u.marker_after])?;
                     tx.execute(
                         "DELETE FROM public.cruddur_migrations WHERE version = $1",
@@ -226,5 +231,71 @@ impl Write for Rollback<'_> {
             report.marker = u.marker_after.clone();
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod performs {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+    use crate::migrations::{Folder, Version};
+
+    fn scratch_migrations() -> (tempfile::TempDir, Vec<Migration>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (version, table) in [("1683000000123456", "one"), ("1686000000123456", "two")] {
+            std::fs::write(
+                dir.path().join(format!("{version}_create_{table}.py")),
+                format!(
+                    "from lib.db import db\n\nclass CreateMigration:\n  @staticmethod\n  def migrate_sql():\n    data = \"\"\"\nCREATE TABLE public.{table} (id int);\n    \"\"\"\n    return data\n\n  @staticmethod\n  def rollback_sql():\n    data = \"\"\"\nDROP TABLE public.{table};\n    \"\"\"\n    return data\n\nmigration = CreateMigration\n"
+                ),
+            )
+            .unwrap();
+        }
+        let folder = Folder {
+            path: dir.path().to_path_buf(),
+            shown: "migrations".into(),
+            source: "a test".into(),
+        };
+        let migrations = crate::migrations::read_all(&folder).unwrap();
+        (dir, migrations)
+    }
+
+    /// Both migrations undone, newest first, each with its marker and record, as planned.
+    #[test]
+    fn rolling_back_performs_what_it_planned() {
+        let (_dir, migrations) = scratch_migrations();
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
+        let (writes, recorder) = Writes::recording();
+        let state = State {
+            marker: migrations[1].version.clone(),
+            has_marker_table: true,
+            has_records_table: true,
+            records: Default::default(),
+        };
+        let undo = vec![
+            Undo {
+                migration: &migrations[1],
+                statements: split(&migrations[1].rollback).unwrap(),
+                marker_after: migrations[0].version.0.clone(),
+            },
+            Undo {
+                migration: &migrations[0],
+                statements: split(&migrations[0].rollback).unwrap(),
+                marker_after: Version("0".into()).0,
+            },
+        ];
+        let write = Rollback {
+            pg: &pg,
+            writes,
+            migrations: &migrations,
+            state,
+            undo,
+            marker: Marker::Unmarked,
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 2, "{performed:?}");
     }
 }

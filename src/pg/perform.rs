@@ -36,6 +36,37 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// A statement of a file or a script, sent as it is; `op`: the operation it is in a plan,
+    /// None when it belongs to a larger one (a migration), which [`Tx::note`] records.
+    pub(crate) fn batch(&mut self, sql: &str, op: Option<PgOp>) -> Result<(), postgres::Error> {
+        let to = match op {
+            Some(op) => self.send(op),
+            None => match &mut self.to {
+                TxTo::Server(tx) => Some(tx),
+                TxTo::Recorder(_) => None,
+            },
+        };
+        match to {
+            Some(tx) => tx.batch_execute(sql),
+            None => Ok(()),
+        }
+    }
+
+    /// Record `op`, which this transaction performs through [`Tx::batch`] and [`Tx::server`]
+    /// (a migration: its statements, its marker and its record).
+    pub(crate) fn note(&mut self, op: PgOp) {
+        self.send(op);
+    }
+
+    /// The transaction itself, for the reads and writes inside a noted operation; None when
+    /// recording.
+    pub(crate) fn server(&mut self) -> Option<&mut postgres::Transaction<'a>> {
+        match &mut self.to {
+            TxTo::Server(tx) => Some(tx),
+            TxTo::Recorder(_) => None,
+        }
+    }
+
     /// `cognito_user_id = sub` on the row of `handle` (`current`: what the plan read there).
     /// False: there is no such row.
     pub(crate) fn link_user(

@@ -6,22 +6,30 @@ use anyhow::{anyhow, Context, Result};
 use postgres::error::{ErrorPosition, SqlState};
 
 use super::db_message;
+use super::perform::{Tx, Writes};
 use crate::app::SqlSource;
+use crate::ops::PgOp;
 use crate::printer::Printer;
 use crate::sql;
 
 /// Run `statements` of `source` in one transaction, then `finish` in the same transaction
 /// (a marker, a record), then commit; on any error, roll back: nothing applied. How many
-/// statements ran.
+/// statements ran. `whole`: the one operation they are in a plan (a migration); None: each
+/// statement is its own ([`PgOp::FileStatement`]).
 pub(crate) fn run_statements(
     printer: Printer,
-    client: &mut postgres::Client,
+    writes: &mut Writes,
     source: &SqlSource,
     statements: &[sql::Statement<'_>],
-    finish: impl FnOnce(&mut postgres::Transaction) -> Result<()>,
+    whole: Option<PgOp>,
+    finish: impl FnOnce(&mut Tx) -> Result<()>,
 ) -> Result<usize> {
     let text = &source.text;
-    let mut tx = client.transaction()?;
+    let mut tx = writes.transaction()?;
+    let each = whole.is_none();
+    if let Some(op) = whole {
+        tx.note(op);
+    }
     let mut ran = 0;
     for statement in statements {
         crate::interrupt::check(|| {
@@ -48,7 +56,12 @@ pub(crate) fn run_statements(
             }
             _ => {}
         }
-        if let Err(error) = tx.batch_execute(statement.text) {
+        let op = each.then(|| PgOp::FileStatement {
+            line: sql::line_col(text, statement.start).0,
+            sql: statement.text.to_string(),
+            skipped: false,
+        });
+        if let Err(error) = tx.batch(statement.text, op) {
             let offset = match error.as_db_error().and_then(|db| db.position()) {
                 Some(ErrorPosition::Original(position)) => {
                     statement.start + sql::char_offset(statement.text, *position as usize)
