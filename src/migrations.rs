@@ -366,6 +366,29 @@ pub(crate) fn camel(snake: &str) -> String {
         .collect()
 }
 
+/// For unit tests: two migrations in the app's format in a scratch folder (which goes with
+/// the first value), read back.
+#[cfg(test)]
+pub(crate) fn scratch() -> (tempfile::TempDir, Vec<Migration>) {
+    let dir = tempfile::tempdir().unwrap();
+    for (version, table) in [("1683000000123456", "one"), ("1686000000123456", "two")] {
+        std::fs::write(
+            dir.path().join(format!("{version}_create_{table}.py")),
+            format!(
+                "from lib.db import db\n\nclass CreateMigration:\n  @staticmethod\n  def migrate_sql():\n    data = \"\"\"\nCREATE TABLE public.{table} (id int);\n    \"\"\"\n    return data\n\n  @staticmethod\n  def rollback_sql():\n    data = \"\"\"\nDROP TABLE public.{table};\n    \"\"\"\n    return data\n\nmigration = CreateMigration\n"
+            ),
+        )
+        .unwrap();
+    }
+    let folder = Folder {
+        path: dir.path().to_path_buf(),
+        shown: "migrations".into(),
+        source: "a test".into(),
+    };
+    let migrations = read_all(&folder).unwrap();
+    (dir, migrations)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::harness::{cruddur, scratch, write, TestDb, TestTable};
+use crate::harness::{cruddur, schema_load, scratch, write, TestDb, TestTable};
 use crate::reports::{Check, LoadReport, MigrationRow, QueryInfo, SeedReport, SetupReport};
 
 /// The newest migration of the fixture (the location column).
@@ -579,15 +579,7 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
         .stderr_is("")
         .run();
     let table = TestTable::new("app_ddb");
-    cruddur(&["ddb", "schema-load", "--no-stream"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, false);
 
     // The built-in pair's second member is not a user here: named, listed, nothing written.
     cruddur(&[
@@ -944,15 +936,7 @@ fn outside_any_repository_the_built_in_files_are_used_and_said() {
     assert_eq!(listed[0].file, "built-in sql/activities/create.sql");
     // The built-in pair is the default conversation here, as before.
     let table = TestTable::new("app_none");
-    cruddur(&["ddb", "schema-load", "--no-stream"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, false);
     let seeded: SeedReport = cruddur(&["ddb", "seed", "--json"])
         .stack(&db, &table)
         .stderr_is(

@@ -2,7 +2,7 @@
 //! the moto server (dynoxide has no backups). What moto does differently from AWS (it backs up
 //! and restores at once, its ARNs) is not asserted: only what cruddur does with them.
 
-use crate::harness::{cruddur, ddb_url, moto_url, Run, TestDb, TestTable};
+use crate::harness::{cruddur, ddb_url, moto_url, schema_load, Run, TestDb, TestTable};
 
 /// A table of this test's own on moto, with the app's schema and the seed conversation.
 fn seeded_on_moto(db: &TestDb, name: &str) -> TestTable {
@@ -187,15 +187,7 @@ fn a_production_drop_takes_a_backup_first_and_it_restores_the_table() {
 fn a_backup_that_fails_stops_the_destructive_write_and_no_backup_is_said() {
     // dynoxide takes no backups: a production drop there must stop before DeleteTable.
     let table = TestTable::new("bk_fail");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, true);
     let endpoint = ddb_url();
     let prod_at = |args: &[&str]| {
         let mut all = vec!["--prod", "--endpoint-url", endpoint.as_str(), "--yes"];

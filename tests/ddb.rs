@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::harness::{cruddur, fixture_lines, ground, moto_url, scratch, write, TestDb, TestTable};
+use crate::harness::{
+    cruddur, fixture_lines, ground, moto_url, schema_load, scratch, write, TestDb, TestTable,
+};
 use crate::reports::{SeedReport, SentMessage, TableReport};
 
 const GROUP: &str = "5ae290ed-55d1-47a0-bc6d-fe2bc2700399";
@@ -19,15 +21,7 @@ fn seed(db: &TestDb, table: &TestTable, extra: &[&str]) -> crate::harness::Run {
 #[test]
 fn schema_load_creates_the_table_and_index_the_app_expects() {
     let table = TestTable::new("schema");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, true);
 
     let described = table
         .block_on(table.client.describe_table().table_name(&table.name).send())
@@ -685,15 +679,7 @@ fn drop_and_list_tables() {
         ))
         .stderr_is("")
         .run();
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, true);
     let names: Vec<String> = cruddur(&["ddb", "list-tables", "--json"])
         .table(&table)
         .run()
@@ -900,15 +886,7 @@ fn a_protected_table_survives_drop_until_the_protection_is_lifted() {
 #[test]
 fn prod_drop_of_another_table_names_that_table_in_its_banner() {
     let table = TestTable::new("ddb-banner");
-    cruddur(&["ddb", "schema-load", "--no-stream"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, false);
     cruddur(&[
         "--prod",
         "--yes",

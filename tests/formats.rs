@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use crate::harness::{cruddur, scratch, seeded, write, TestTable};
+use crate::harness::{cruddur, schema_load, scratch, seeded, write, TestTable};
 
 fn gzip(path: &Path, text: &str) {
     let file = std::fs::File::create(path).unwrap();
@@ -24,15 +24,7 @@ fn gunzip(path: &Path) -> String {
 
 fn empty_table(tag: &str) -> TestTable {
     let table = TestTable::new(tag);
-    cruddur(&["ddb", "schema-load", "--no-stream"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, false);
     table
 }
 

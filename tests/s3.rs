@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use crate::harness::{cruddur, moto_url, scratch, Run, TestDb, TestTable};
+use crate::harness::{cruddur, moto_url, schema_load, scratch, Run, TestDb, TestTable};
 
 fn unique(tag: &str) -> String {
     let n = std::time::SystemTime::now()
@@ -157,15 +157,7 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
         std::fs::write(&path, object(&bucket, &key)).unwrap();
     }
     let local = TestTable::new("s3_download");
-    cruddur(&["ddb", "schema-load", "--no-stream"])
-        .table(&local)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
-            tname = local.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&local, false);
     cruddur(&[
         "ddb",
         "import",

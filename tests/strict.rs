@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde_json::Value;
 
 use crate::faults::{Fault, Proxy};
-use crate::harness::{cruddur, ground_at, scratch, strict_ddb, write, TestTable};
+use crate::harness::{cruddur, ground_at, schema_load, scratch, strict_ddb, write, TestTable};
 use crate::reports::{ImportReport, SeedReport};
 
 /// `n` distinct items as JSON lines, `ddb import`'s format.
@@ -21,15 +21,7 @@ fn lines(n: usize) -> String {
 fn batches_hold_at_most_25_requests_and_26_split_25_plus_1() {
     let proxy = Proxy::start(Fault::None);
     let table = TestTable::at("strict-25", &proxy.url);
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, true);
     let dir = scratch();
     for (n, expected) in [(25, vec![25]), (26, vec![1, 25])] {
         let before = proxy.batch_sizes().len();
@@ -75,15 +67,7 @@ fn batches_hold_at_most_25_requests_and_26_split_25_plus_1() {
 #[test]
 fn duplicate_keys_in_an_import_are_refused_naming_the_line() {
     let table = TestTable::new("strict-dupe");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, true);
     let dir = scratch();
     let file = write(
         dir.path(),
@@ -133,15 +117,7 @@ fn item_of(size: usize, sk: &str) -> String {
 #[test]
 fn an_item_of_400_kb_is_written_and_one_byte_more_is_refused_before_any_write() {
     let table = TestTable::new("strict-400k");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, true);
     let dir = scratch();
     let limit = 400 * 1024;
     // Emulators count sizes their own way (moto refuses this one); AWS and dynoxide accept it.
@@ -225,15 +201,7 @@ fn a_throttled_partition_is_written_whole_without_exhausting_the_retries() {
 #[test]
 fn get_conversation_follows_pages_until_the_limit() {
     let table = TestTable::new("strict-pages");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, true);
     // Three messages of 390 KB: DynamoDB (and dynoxide) answer a Query with at most 1 MB a page.
     let group = "0b7f1f57-5a8b-4f0b-9d43-3c1f6f3b4a10";
     let body: String = (0..3)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{cruddur, fixture_lines, scratch, write, TestDb, TestTable};
+use crate::harness::{cruddur, fixture_lines, schema_load, scratch, write, TestDb, TestTable};
 use crate::reports::{Check, DryRun};
 
 #[test]
@@ -343,15 +343,7 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
     // A partition of 1,000 writes a second: 20,000 items would take twenty seconds.
     let proxy = crate::faults::Proxy::start(crate::faults::Fault::Bucket(1000.0));
     let table = TestTable::at("ws-term", &proxy.url);
-    cruddur(&["ddb", "schema-load", "--no-stream"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, false);
     let dir = scratch();
     let lines: String = (0..20_000)
         .map(|i| {
@@ -523,15 +515,7 @@ fn doctor_colours_its_statuses_on_a_terminal_and_names_the_aws_profile_and_regio
 #[test]
 fn progress_shows_count_rate_and_time_left_on_a_terminal_only() {
     let table = TestTable::new("ws-progress");
-    cruddur(&["ddb", "schema-load"])
-        .table(&table)
-        .stdout_is(&format!(
-            "created table `{tname}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-            PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n",
-            tname = table.name
-        ))
-        .stderr_is("")
-        .run();
+    schema_load(&table, true);
     let dir = scratch();
     let text: String = (0..3000)
         .map(|i| format!("{{\"pk\":\"MSG#progress\",\"sk\":\"{i:06}\",\"message\":\"m\"}}\n"))

@@ -239,32 +239,12 @@ mod performs {
     use super::*;
     use crate::ctx::Target;
     use crate::guarded::planned_and_performed;
-    use crate::migrations::{Folder, Version};
-
-    fn scratch_migrations() -> (tempfile::TempDir, Vec<Migration>) {
-        let dir = tempfile::tempdir().unwrap();
-        for (version, table) in [("1683000000123456", "one"), ("1686000000123456", "two")] {
-            std::fs::write(
-                dir.path().join(format!("{version}_create_{table}.py")),
-                format!(
-                    "from lib.db import db\n\nclass CreateMigration:\n  @staticmethod\n  def migrate_sql():\n    data = \"\"\"\nCREATE TABLE public.{table} (id int);\n    \"\"\"\n    return data\n\n  @staticmethod\n  def rollback_sql():\n    data = \"\"\"\nDROP TABLE public.{table};\n    \"\"\"\n    return data\n\nmigration = CreateMigration\n"
-                ),
-            )
-            .unwrap();
-        }
-        let folder = Folder {
-            path: dir.path().to_path_buf(),
-            shown: "migrations".into(),
-            source: "a test".into(),
-        };
-        let migrations = crate::migrations::read_all(&folder).unwrap();
-        (dir, migrations)
-    }
+    use crate::migrations::Version;
 
     /// Both migrations undone, newest first, each with its marker and record, as planned.
     #[test]
     fn rolling_back_performs_what_it_planned() {
-        let (_dir, migrations) = scratch_migrations();
+        let (_dir, migrations) = crate::migrations::scratch();
         let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
         let (writes, recorder) = Writes::recording();
         let state = State {

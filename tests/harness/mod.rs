@@ -21,6 +21,25 @@ pub(crate) const START: &str =
 
 pub(crate) static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// `cruddur ddb schema-load` of `table` (with its stream, or `--no-stream`), its whole output
+/// pinned: what most tests stand on.
+pub(crate) fn schema_load(table: &TestTable, stream: bool) {
+    let mut args = vec!["ddb", "schema-load"];
+    if !stream {
+        args.push("--no-stream");
+    }
+    cruddur(&args)
+        .table(table)
+        .stdout_is(&format!(
+            "created table `{}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+             PROVISIONED 5/5; stream {}; deletion protection off; status ACTIVE\n",
+            table.name,
+            if stream { "NEW_IMAGE" } else { "none" }
+        ))
+        .stderr_is("")
+        .run();
+}
+
 /// A database with the seed users and a table with its schema, reached through `endpoint`:
 /// the ground every seed stands on.
 pub(crate) fn ground_at(tag: &str, endpoint: &str) -> (TestDb, TestTable) {
