@@ -94,6 +94,34 @@ pub(crate) fn shape() -> Result<Shape> {
     })
 }
 
+/// Poll a server-side `kind` (`export`, `import`) by its ARN until it has ended, for up to
+/// `wait`; past that, say that it goes on in DynamoDB and how to follow it.
+async fn until_ended<D, F, Fut>(wait: Duration, kind: &str, arn: &str, probe: F) -> Result<D>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Probe<D>>>,
+{
+    let (ended, _) = poll::until(
+        Wait::backing_off(wait),
+        || format!("the {kind} {arn} was still running"),
+        probe,
+        |last| {
+            anyhow!(
+                "the {kind} {arn} is still {last} after {}: it goes on in DynamoDB; \
+                 follow it with `aws dynamodb describe-{kind} --{kind}-arn {arn}`",
+                crate::text::duration(wait)
+            )
+        },
+    )
+    .await?;
+    Ok(ended)
+}
+
+/// A status as a wait reports it.
+fn status(status: Option<&str>) -> String {
+    status.unwrap_or("without a status").to_string()
+}
+
 /// A table as a recording store answers: ACTIVE, nothing else known.
 fn active(name: &str) -> TableDescription {
     TableDescription::builder()
@@ -321,39 +349,25 @@ impl Ddb {
                     .build(),
             ));
         }
-        let (ended, _) = poll::until(
-            Wait::backing_off(wait),
-            || format!("the export {export_arn} was still running"),
-            || async {
-                let now = self
-                    .client
-                    .describe_export()
-                    .export_arn(export_arn)
-                    .send()
-                    .await
-                    .map_err(|e| self.explain("DescribeExport", e))?;
-                let d = now
-                    .export_description()
-                    .ok_or_else(|| anyhow!("DescribeExport gave no description"))?
-                    .clone();
-                Ok(match d.export_status() {
-                    Some(ExportStatus::Completed) => Probe::Ready(Ended::Completed(d)),
-                    Some(ExportStatus::Failed) => Probe::Ready(Ended::Failed(d)),
-                    other => {
-                        Probe::NotYet(other.map_or("without a status", |s| s.as_str()).to_string())
-                    }
-                })
-            },
-            |last| {
-                anyhow!(
-                    "the export {export_arn} is still {last} after {}: it goes on in DynamoDB; \
-                     follow it with `aws dynamodb describe-export --export-arn {export_arn}`",
-                    crate::text::duration(wait)
-                )
-            },
-        )
-        .await?;
-        Ok(ended)
+        until_ended(wait, "export", export_arn, || async {
+            let now = self
+                .client
+                .describe_export()
+                .export_arn(export_arn)
+                .send()
+                .await
+                .map_err(|e| self.explain("DescribeExport", e))?;
+            let d = now
+                .export_description()
+                .ok_or_else(|| anyhow!("DescribeExport gave no description"))?
+                .clone();
+            Ok(match d.export_status() {
+                Some(ExportStatus::Completed) => Probe::Ready(Ended::Completed(d)),
+                Some(ExportStatus::Failed) => Probe::Ready(Ended::Failed(d)),
+                other => Probe::NotYet(status(other.map(|s| s.as_str()))),
+            })
+        })
+        .await
     }
 
     /// ImportTable from `from` into this (new) table, with the app's keys, index and capacity;
@@ -424,39 +438,26 @@ impl Ddb {
                 active(&self.table),
             )));
         }
-        let (ended, _): (Ended<ImportTableDescription, ImportTableDescription>, _) = poll::until(
-            Wait::backing_off(wait),
-            || format!("the import {import_arn} was still running"),
-            || async {
-                let now = self
-                    .client
-                    .describe_import()
-                    .import_arn(import_arn)
-                    .send()
-                    .await
-                    .map_err(|e| self.explain("DescribeImport", e))?;
-                let d = now
-                    .import_table_description()
-                    .ok_or_else(|| anyhow!("DescribeImport gave no description"))?
-                    .clone();
-                Ok(match d.import_status() {
-                    Some(ImportStatus::Completed) => Probe::Ready(Ended::Completed(d)),
-                    Some(ImportStatus::Failed) | Some(ImportStatus::Cancelled) => {
-                        Probe::Ready(Ended::Failed(d))
-                    }
-                    other => {
-                        Probe::NotYet(other.map_or("without a status", |s| s.as_str()).to_string())
-                    }
-                })
-            },
-            |last| {
-                anyhow!(
-                    "the import {import_arn} is still {last} after {}: it goes on in DynamoDB; \
-                     follow it with `aws dynamodb describe-import --import-arn {import_arn}`",
-                    crate::text::duration(wait)
-                )
-            },
-        )
+        let ended = until_ended(wait, "import", import_arn, || async {
+            let now = self
+                .client
+                .describe_import()
+                .import_arn(import_arn)
+                .send()
+                .await
+                .map_err(|e| self.explain("DescribeImport", e))?;
+            let d = now
+                .import_table_description()
+                .ok_or_else(|| anyhow!("DescribeImport gave no description"))?
+                .clone();
+            Ok(match d.import_status() {
+                Some(ImportStatus::Completed) => Probe::Ready(Ended::Completed(d)),
+                Some(ImportStatus::Failed) | Some(ImportStatus::Cancelled) => {
+                    Probe::Ready(Ended::Failed(d))
+                }
+                other => Probe::NotYet(status(other.map(|s| s.as_str()))),
+            })
+        })
         .await?;
         match ended {
             Ended::Failed(d) => Ok(Ended::Failed(d)),
