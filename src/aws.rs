@@ -59,8 +59,9 @@ where
     } else {
         "is the emulator running there? Start it, or point the endpoint variable or flag at it"
     };
-    // The credential chain fails inside the request: that is not the network.
-    let chain = aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string();
+    // The credential chain fails inside the request: that is not the network. The whole
+    // chain of causes is only searched here, never shown (the message names the root cause).
+    let chain = aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string(); // matched, not shown
     let failed_chain = matches!(
         error,
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)

@@ -249,9 +249,10 @@ mod tests {
         let (planned, performed) =
             planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
         assert_eq!(performed, planned);
-        let [crate::ops::Op::DynamoDb(DdbOp::TransactWrite { writes })] = &performed[..] else {
-            panic!("one transaction: {performed:?}");
+        let writes = match &performed[..] {
+            [crate::ops::Op::DynamoDb(DdbOp::TransactWrite { writes })] => writes.len(),
+            _ => 0,
         };
-        assert_eq!(writes.len(), 4);
+        assert_eq!(writes, 4, "one transaction of four writes");
     }
 }
