@@ -56,6 +56,7 @@ impl Pool {
 pub(crate) fn run(ctx: &Ctx, command: &CognitoCommand) -> Result<Outcome> {
     match command {
         CognitoCommand::ListUsers(pool) => {
+            crate::guarded::reads(ctx, "`cruddur cognito list-users`")?;
             let users = list_users(ctx, &Pool::required(pool)?)?;
             Outcome::rows(&["handle", "sub", "email", "status", "enabled"], &users)
         }

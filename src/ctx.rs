@@ -3,7 +3,7 @@
 
 use std::sync::{Once, OnceLock};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::app::App;
 use crate::dynamodb::{Ddb, DdbSettings};
@@ -43,7 +43,6 @@ pub(crate) struct Ctx {
     pg: std::result::Result<PgTarget, Kept>,
     /// Every secret the configuration holds, to scrub from any message.
     secrets: Vec<String>,
-    runtime: OnceLock<tokio::runtime::Runtime>,
     announced: Once,
     /// --wait: how long to wait for Postgres before the first use.
     wait_for_pg: Option<std::time::Duration>,
@@ -115,7 +114,6 @@ impl Ctx {
             region: settings.region.clone(),
             pg: PgTarget::resolve(target, &settings.pg).map_err(|e| Kept::new(&e)),
             secrets: secrets(&settings.pg),
-            runtime: OnceLock::new(),
             announced: Once::new(),
             wait_for_pg: settings.wait_for_pg,
             waited: OnceLock::new(),
@@ -214,23 +212,9 @@ impl Ctx {
         &self.secrets
     }
 
-    /// Run a future on the process's one Tokio runtime (made on first use). It has one
-    /// thread: the time goes to the network, and one thread spends less CPU on the bulk paths
-    /// than several (scripts/bench). Postgres calls never go in here: the `postgres` crate
-    /// runs a runtime of its own.
+    /// Run a future to its end on the process's one Tokio runtime (`crate::runtime`).
     pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
-        if self.runtime.get().is_none() {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("could not start the async runtime")?;
-            let _ = self.runtime.set(runtime);
-        }
-        let runtime = self
-            .runtime
-            .get()
-            .context("internal: the async runtime is missing")?;
-        Ok(runtime.block_on(future))
+        crate::runtime::block_on(future)
     }
 
     /// The one AWS configuration of the process, from the SDK's default chain: what the

@@ -1,4 +1,5 @@
-//! The one entry point of every write: plan → guard → execute. A writing command prepares a
+//! The one entry point of every write (and of every long-running [`Service`]): plan → guard →
+//! execute. A writing command prepares a
 //! [`Write`]: a typed value holding the operations it will perform. Its [`Plan`] (what
 //! `--dry-run` shows and a person confirms) is rendered from that value, and `execute`
 //! consumes the same value, so what is shown is what runs. The decision itself is
@@ -35,6 +36,20 @@ pub(crate) trait Write: Sized {
     }
     /// Perform exactly the operations of this value.
     fn execute(self, ctx: &Ctx) -> Result<Self::Report>;
+}
+
+/// A long-running service (`ddb serve`, `ddb stream`): it runs until it is stopped, and a
+/// signal is how it ends, not a failure; then it reports what it did. Its plan says what it
+/// will run and where. The guard decides on it as on a write's (its scope, production's
+/// confirmation), since what it runs writes, and `--dry-run` shows it. Unlike a write, its
+/// work is not a list of operations known before it starts: no recording test compares it,
+/// its tests run it.
+pub(crate) trait Service: Sized {
+    type Report: Report;
+    /// Where it runs, what it will do, and what a person types to confirm.
+    fn plan(&self) -> Plan;
+    /// Run until stopped (or, for a service asked to, until its work is done).
+    fn serve(self, ctx: &Ctx) -> Result<Self::Report>;
 }
 
 /// What preparing a write found: nothing to do (and the report that says so), or a write.
@@ -100,6 +115,18 @@ pub(crate) fn run<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<Outcome>
     }
 }
 
+/// plan → guard → serve → report: the one path of every service.
+pub(crate) fn serve<S: Service>(ctx: &Ctx, service: S) -> Result<Outcome> {
+    let plan = service.plan();
+    match check(ctx, &plan, &Marker::NotApplicable)? {
+        Go::DryRun => dry_run(&plan),
+        Go::Execute => {
+            show_executing(ctx, &plan);
+            service.serve(ctx)?.into_outcome()
+        }
+    }
+}
+
 /// A step of a composite write whose plan (composed of its steps') has passed the guard as a
 /// whole: the step's own write, executed directly.
 pub(crate) fn step<W: Write>(ctx: &Ctx, prepared: Prepared<W>) -> Result<W::Report> {
@@ -159,7 +186,12 @@ pub(crate) fn planned_and_performed<W: Write, O: Into<Op>>(
     write: W,
     recorder: &std::sync::Mutex<Vec<O>>,
 ) -> (Vec<Op>, Vec<Op>) {
-    let planned = write.plan().ops.into_iter().filter(Op::performed).collect();
+    let planned = write
+        .plan()
+        .ops
+        .into_iter()
+        .filter_map(Op::performed)
+        .collect();
     if let Err(error) = write.execute(ctx) {
         panic!("the write failed on a recording store: {error:#}");
     }

@@ -26,6 +26,7 @@ pub(crate) mod poll;
 pub(crate) mod printer;
 pub(crate) mod proxy;
 pub(crate) mod rds;
+pub(crate) mod runtime;
 pub(crate) mod setup;
 pub(crate) mod sql;
 pub(crate) mod steps;
@@ -44,11 +45,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use crate::cli::{
-    BackupCommand, Cli, CognitoCommand, Command, DbCommand, DdbCommand, PatternsCommand,
-};
+use crate::cli::{Cli, Command};
 use crate::ctx::Ctx;
 use crate::error::{code, exit_code, Signal};
+use crate::guarded::reads;
 use crate::output::Outcome;
 
 /// The whole program: parse `args` (the process's arguments, the program first), build the
@@ -116,10 +116,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 /// 129); a second one stops at once, with its own code.
 fn watch_signals() {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
+    let Ok(runtime) = runtime::get() else {
         return;
     };
     // Registered before main goes on, so that no signal falls between.
@@ -133,30 +130,28 @@ fn watch_signals() {
     let Ok((mut int, mut term, mut hup)) = registered else {
         return;
     };
-    std::thread::spawn(move || {
-        runtime.block_on(async {
-            loop {
-                let got = tokio::select! {
-                    Some(()) = int.recv() => Signal::Interrupt,
-                    Some(()) = term.recv() => Signal::Terminate,
-                    Some(()) = hup.recv() => Signal::HangUp,
-                    else => return,
-                };
-                if interrupt::request(got) {
-                    printer::note(&format!("{} again: stopping now", got.words()));
-                    std::process::exit(i32::from(got.exit_code()));
-                }
-                let again = if got == Signal::Interrupt {
-                    "Ctrl-C again"
-                } else {
-                    "a second signal"
-                };
-                printer::note(&format!(
-                    "{}: stopping at the next safe point ({again} to stop at once)",
-                    got.words()
-                ));
+    runtime.spawn(async move {
+        loop {
+            let got = tokio::select! {
+                Some(()) = int.recv() => Signal::Interrupt,
+                Some(()) = term.recv() => Signal::Terminate,
+                Some(()) = hup.recv() => Signal::HangUp,
+                else => return,
+            };
+            if interrupt::request(got) {
+                printer::note(&format!("{} again: stopping now", got.words()));
+                std::process::exit(i32::from(got.exit_code()));
             }
-        });
+            let again = if got == Signal::Interrupt {
+                "Ctrl-C again"
+            } else {
+                "a second signal"
+            };
+            printer::note(&format!(
+                "{}: stopping at the next safe point ({again} to stop at once)",
+                got.words()
+            ));
+        }
     });
 }
 
@@ -203,50 +198,31 @@ fn fail(error: &anyhow::Error, secrets: &[String], verbose: bool) -> ExitCode {
 
 /// Route the command to its group's module.
 fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
-    if !writes(command) {
-        guarded::reads(ctx, "this command")?;
-    }
+    // A command that only reads says so at its arm here, or at its group's: `--dry-run` is
+    // refused before it reads anything. A write goes through `guarded::run`.
     match command {
         Command::Db(command) => db::run(ctx, command),
         Command::Ddb(group) => ddb::run(ctx, group),
         Command::Cognito(command) => cognito::run(ctx, command),
         Command::Rds(command) => rds::run(ctx, command),
         Command::Setup(args) => setup::run(ctx, args),
-        Command::Wait(args) => wait::run(ctx, args),
-        Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Wait(args) => reads(ctx, "`cruddur wait`").and_then(|()| wait::run(ctx, args)),
+        Command::Doctor(args) => {
+            reads(ctx, "`cruddur doctor`").and_then(|()| doctor::run(ctx, args))
+        }
         Command::Completions(args) => {
+            reads(ctx, "`cruddur completions`")?;
             let mut command = <cli::Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut command, "cruddur", &mut script);
             Ok(Outcome::Text(String::from_utf8(script)?))
         }
         Command::Man => {
+            reads(ctx, "`cruddur man`")?;
             let mut page = Vec::new();
             clap_mangen::Man::new(<cli::Cli as clap::CommandFactory>::command())
                 .render(&mut page)?;
             Ok(Outcome::Text(String::from_utf8(page)?))
         }
-    }
-}
-
-/// Whether a command may write (and so plans, and takes --dry-run). `db query` decides by its
-/// statement, so it takes the flag and refuses it itself for a read.
-fn writes(command: &Command) -> bool {
-    match command {
-        Command::Db(db) => !matches!(
-            db,
-            DbCommand::Sessions | DbCommand::Connect(_) | DbCommand::Migrations(_)
-        ),
-        Command::Ddb(group) => match &group.command {
-            DdbCommand::Export(export) => export.s3.is_some(),
-            DdbCommand::Scan(_)
-            | DdbCommand::ListTables
-            | DdbCommand::Backup(BackupCommand::List) => false,
-            DdbCommand::Patterns(pattern) => matches!(pattern, PatternsCommand::SendMessage(_)),
-            _ => true,
-        },
-        Command::Cognito(CognitoCommand::ListUsers(_)) => false,
-        Command::Rds(_) | Command::Setup(_) => true,
-        Command::Wait(_) | Command::Doctor(_) | Command::Completions(_) | Command::Man => false,
     }
 }

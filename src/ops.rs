@@ -25,24 +25,51 @@ pub(crate) enum Op {
 }
 
 impl Op {
-    /// Whether a store performs it. A few operations of a plan only say something about the
-    /// ones around them, and nothing is sent for them: no backup is taken, no snapshot, no
-    /// wait for an export (`--no-wait`), the
-    /// marker could not be read, the values a statement is given, the sessions the DROP before
-    /// ends. What a recording store's test compares.
+    /// What a store performs for it, as a recording store keeps it; what a recording store's
+    /// test compares. None for the few operations of a plan that only say something about the
+    /// ones around them: no backup is taken, no snapshot, no wait for an export (`--no-wait`),
+    /// the marker could not be read, the values a statement is given, the sessions the DROP
+    /// before ends. A bulk write, which a plan names by its purpose, is the BatchWriteItem
+    /// calls the store makes.
     #[cfg(test)]
-    pub(crate) fn performed(&self) -> bool {
-        !matches!(
-            self,
+    pub(crate) fn performed(self) -> Option<Op> {
+        match self {
             Op::DynamoDb(DdbOp::NoBackup | DdbOp::WaitExport { timeout: None })
-                | Op::Postgres(
-                    PgOp::FileStatement { skipped: true, .. }
-                        | PgOp::NoSnapshot
-                        | PgOp::MarkerUnreadable { .. }
-                        | PgOp::Parameters { .. }
-                        | PgOp::TerminateSession { .. }
-                )
-        )
+            | Op::Postgres(
+                PgOp::FileStatement { skipped: true, .. }
+                | PgOp::NoSnapshot
+                | PgOp::MarkerUnreadable { .. }
+                | PgOp::Parameters { .. }
+                | PgOp::TerminateSession { .. },
+            ) => None,
+            // A bulk write is named by its purpose; the store performs BatchWriteItem calls.
+            Op::DynamoDb(
+                DdbOp::WriteConversation {
+                    items, requests, ..
+                }
+                | DdbOp::ImportItems {
+                    items, requests, ..
+                },
+            ) => Some(
+                DdbOp::BatchWrite {
+                    puts: items,
+                    deletes: 0,
+                    requests,
+                }
+                .into(),
+            ),
+            // The old items are read again under the lease: none found, none deleted.
+            Op::DynamoDb(DdbOp::DeleteStale { items: 0, .. }) => None,
+            Op::DynamoDb(DdbOp::DeleteStale { items, requests }) => Some(
+                DdbOp::BatchWrite {
+                    puts: 0,
+                    deletes: items,
+                    requests,
+                }
+                .into(),
+            ),
+            op => Some(op),
+        }
     }
 
     /// The lines a person reads for this operation: one, or (a transaction) a heading and one
@@ -473,6 +500,14 @@ pub(crate) enum DdbOp {
         items: usize,
         requests: usize,
     },
+    /// What the store did for a bulk write a plan names by its purpose (WriteConversation,
+    /// DeleteStale, ImportItems): BatchWriteItem requests of `puts` and `deletes`. A recording
+    /// store keeps it; no plan lists it.
+    BatchWrite {
+        puts: usize,
+        deletes: usize,
+        requests: usize,
+    },
     /// A file's items, in BatchWriteItem requests.
     ImportItems {
         items: usize,
@@ -619,6 +654,14 @@ impl fmt::Display for DdbOp {
             DdbOp::DeleteStale { items, requests } => write!(
                 f,
                 "then delete the old conversation's {items} items the new one does not overwrite: {requests} BatchWriteItem requests"
+            ),
+            DdbOp::BatchWrite {
+                puts,
+                deletes,
+                requests,
+            } => write!(
+                f,
+                "BatchWriteItem: {puts} puts and {deletes} deletes in {requests} requests"
             ),
             DdbOp::ImportItems {
                 requests,

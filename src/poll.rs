@@ -83,11 +83,8 @@ where
 mod tests {
     use super::*;
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+    fn runtime() -> &'static tokio::runtime::Runtime {
+        crate::runtime::get().expect("the runtime")
     }
 
     #[test]

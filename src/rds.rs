@@ -96,8 +96,11 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
         })
     } else {
         Prepared::Write(ModifyRule {
-            client,
-            place,
+            ec2: Rules {
+                client,
+                place,
+                recorder: None,
+            },
             destination,
             group_id,
             rule_id,
@@ -112,9 +115,7 @@ fn update_sg_rule(ctx: &Ctx, args: &SgRuleArgs) -> Result<Outcome> {
 /// ModifySecurityGroupRules of the one rule, then the rule read back.
 #[cfg(feature = "ec2")]
 struct ModifyRule<'a> {
-    client: aws_sdk_ec2::Client,
-    /// Where EC2 is, in words.
-    place: String,
+    ec2: Rules,
     destination: Destination,
     group_id: &'a str,
     rule_id: &'a str,
@@ -175,31 +176,12 @@ impl guarded::Write for ModifyRule<'_> {
     }
 
     fn execute(self, ctx: &Ctx) -> Result<RuleReport> {
-        let wanted = &self.wanted;
-        let port = wanted.from_port.unwrap_or_default();
-        let update = SecurityGroupRuleRequest::builder()
-            .ip_protocol("tcp")
-            .from_port(port)
-            .to_port(port)
-            .set_cidr_ipv4(wanted.cidr.clone())
-            .set_description(wanted.description.clone())
-            .build();
-        let (client, place) = (&self.client, &self.place);
-        let after = ctx.block_on(async {
-            client
-                .modify_security_group_rules()
-                .group_id(self.group_id)
-                .security_group_rules(
-                    SecurityGroupRuleUpdate::builder()
-                        .security_group_rule_id(self.rule_id)
-                        .security_group_rule(update)
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|e| crate::aws::explain("ModifySecurityGroupRules", place, &e))?;
-            read_rule(client, place, self.group_id, self.rule_id).await
-        })??;
+        let after = ctx.block_on(self.ec2.modify(
+            self.group_id,
+            self.rule_id,
+            &self.before,
+            &self.wanted,
+        ))??;
         Ok(RuleReport {
             group_id: self.group_id.to_string(),
             rule_id: self.rule_id.to_string(),
@@ -208,6 +190,63 @@ impl guarded::Write for ModifyRule<'_> {
             before: self.before,
             after,
         })
+    }
+}
+
+/// The security group's rules: what `update-sg-rule` performs, an [`Ec2Op`] at a time. A
+/// recording one (unit tests) keeps each operation instead of sending it.
+#[cfg(feature = "ec2")]
+struct Rules {
+    client: aws_sdk_ec2::Client,
+    /// Where EC2 is, in words.
+    place: String,
+    recorder: Option<std::sync::Arc<std::sync::Mutex<Vec<Ec2Op>>>>,
+}
+
+#[cfg(feature = "ec2")]
+impl Rules {
+    /// ModifySecurityGroupRules of the one rule from `before` to `after`, then the rule as
+    /// EC2 reads it back (a recording store answers `after`).
+    async fn modify(
+        &self,
+        group_id: &str,
+        rule_id: &str,
+        before: &Rule,
+        after: &Rule,
+    ) -> Result<Rule> {
+        if let Some(recorder) = &self.recorder {
+            recorder
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(Ec2Op::ModifySecurityGroupRule {
+                    group_id: group_id.to_string(),
+                    rule_id: rule_id.to_string(),
+                    before: before.clone(),
+                    after: after.clone(),
+                });
+            return Ok(after.clone());
+        }
+        let port = after.from_port.unwrap_or_default();
+        let update = SecurityGroupRuleRequest::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port)
+            .set_cidr_ipv4(after.cidr.clone())
+            .set_description(after.description.clone())
+            .build();
+        self.client
+            .modify_security_group_rules()
+            .group_id(group_id)
+            .security_group_rules(
+                SecurityGroupRuleUpdate::builder()
+                    .security_group_rule_id(rule_id)
+                    .security_group_rule(update)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| crate::aws::explain("ModifySecurityGroupRules", &self.place, &e))?;
+        read_rule(&self.client, &self.place, group_id, rule_id).await
     }
 }
 
@@ -360,6 +399,48 @@ mod tests {
                 "{garbage}"
             );
         }
+    }
+
+    /// The one rule rewritten from what EC2 said it was to what this workspace needs.
+    #[cfg(feature = "ec2")]
+    #[test]
+    fn a_rule_update_performs_what_it_planned() {
+        use crate::ctx::Target;
+        use crate::guarded::planned_and_performed;
+        let config = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let recorder = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let rule = |cidr: &str| Rule {
+            protocol: Some("tcp".into()),
+            from_port: Some(5432),
+            to_port: Some(5432),
+            cidr: Some(cidr.into()),
+            description: Some("GITPOD".into()),
+        };
+        let write = ModifyRule {
+            ec2: Rules {
+                client: aws_sdk_ec2::Client::from_conf(config),
+                place: "EC2 in us-east-1".into(),
+                recorder: Some(recorder.clone()),
+            },
+            destination: Destination::Aws {
+                service: "EC2",
+                region: "us-east-1".into(),
+                endpoint: None,
+            },
+            group_id: "sg-0123",
+            rule_id: "sgr-0456",
+            ip: Ipv4Addr::new(34, 1, 2, 3),
+            before: rule("52.95.110.1/32"),
+            wanted: rule("34.1.2.3/32"),
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Prod), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 1);
     }
 
     #[test]

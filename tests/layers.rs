@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("term", 1),
     ("printer", 1),
     ("interrupt", 1),
+    ("runtime", 1),
     ("poll", 1),
     ("output", 2),
     ("ops", 3),

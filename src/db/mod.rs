@@ -24,6 +24,7 @@ use crate::app::{Origin, SqlSource};
 use crate::cli::DbCommand;
 use crate::ctx::Ctx;
 use crate::guard::{Marker, Plan};
+use crate::guarded::reads;
 use crate::guarded::{Report, Write};
 use crate::migrations::read_state;
 use crate::migrations::{find_folder, Folder};
@@ -41,12 +42,18 @@ pub(crate) fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
         DbCommand::Drop(args) => drop::run(ctx, args),
         DbCommand::SchemaLoad(args) => schema_load::run(ctx, args),
         DbCommand::Seed(args) => seed::run(ctx, args),
-        DbCommand::Sessions => sessions::run(ctx),
+        DbCommand::Sessions => {
+            reads(ctx, "`cruddur db sessions`").and_then(|()| sessions::run(ctx))
+        }
         DbCommand::Setup(args) => setup::run(ctx, args),
-        DbCommand::Connect(args) => connect::run(ctx, args),
+        DbCommand::Connect(args) => {
+            reads(ctx, "`cruddur db connect`").and_then(|()| connect::run(ctx, args))
+        }
         DbCommand::UpdateCognitoUserIds(pool) => update_cognito_user_ids::run(ctx, pool),
         DbCommand::Query(args) => query::run(ctx, args),
-        DbCommand::Migrations(args) => migrations::run(ctx, args),
+        DbCommand::Migrations(args) => {
+            reads(ctx, "`cruddur db migrations`").and_then(|()| migrations::run(ctx, args))
+        }
         DbCommand::Migrate(args) => migrate::run(ctx, args),
         DbCommand::Rollback(args) => rollback::run(ctx, args),
         DbCommand::NewMigration(args) => new_migration::run(ctx, args),

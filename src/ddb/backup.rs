@@ -20,11 +20,13 @@ use crate::ops::{DdbOp, StreamReason};
 use crate::output::Outcome;
 
 pub(super) fn run(ctx: &Ctx, command: &BackupCommand) -> Result<Outcome> {
-    let ddb = ctx.ddb()?;
     match command {
-        BackupCommand::Create(args) => create(ctx, ddb, args),
-        BackupCommand::List => list(ctx, ddb),
-        BackupCommand::Restore(args) => restore(ctx, ddb, args),
+        BackupCommand::Create(args) => create(ctx, ctx.ddb()?, args),
+        BackupCommand::List => {
+            guarded::reads(ctx, "`cruddur ddb backup list`")?;
+            list(ctx, ctx.ddb()?)
+        }
+        BackupCommand::Restore(args) => restore(ctx, ctx.ddb()?, args),
     }
 }
 

@@ -14,12 +14,14 @@ use crate::dynamodb::codec::{to_export_line, to_json};
 use crate::output::{Lines, Outcome};
 
 pub(super) fn run(ctx: &Ctx, export: &ExportArgs) -> Result<Outcome> {
-    let ddb = ctx.ddb()?;
     if let Some(url) = &export.s3 {
         let place = super::s3::S3Place::parse(url)?;
         let wait = (!export.no_wait).then_some(export.wait_timeout);
-        return super::s3::export(ctx, ddb, place, export.enable_pitr, wait);
+        return super::s3::export(ctx, ctx.ddb()?, place, export.enable_pitr, wait);
     }
+    // To a file or stdout, it only reads the table (--s3 asks the table to write).
+    crate::guarded::reads(ctx, "`cruddur ddb export` without --s3")?;
+    let ddb = ctx.ddb()?;
     let started = Instant::now();
     let mut lines = match &export.file {
         Some(path) => Lines::file(path, export.gzip)?,

@@ -38,7 +38,7 @@ pub(super) fn run(ctx: &Ctx, import: &ImportArgs) -> Result<Outcome> {
             anyhow::bail!("give the file (or folder) to import, or --s3 s3://BUCKET/PREFIX")
         }
     };
-    let (valid, skipped) = check(path, import)?;
+    let (valid, skipped) = check(path, import.dynamodb_json, import.skip_invalid)?;
     for skip in skipped.iter().take(20) {
         ctx.warn(format!("{}: skipped: {}", skip.place, skip.why));
     }
@@ -297,14 +297,14 @@ struct Skipped {
 }
 
 /// Every line checked before anything is written: how many items, which lines are bad.
-fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<Skipped>)> {
+fn check(path: &Path, dynamodb_json: bool, skip_invalid: bool) -> Result<(usize, Vec<Skipped>)> {
     let mut valid = 0;
     let mut skipped = Vec::new();
     // Each key's first line: DynamoDB refuses a batch with a key twice, and across batches a
     // later line would silently replace an earlier one.
     let mut seen: HashMap<(String, String), (Arc<str>, usize)> = HashMap::new();
     for (place, line) in lines(path)? {
-        let item = from_json_line(&line?, import.dynamodb_json)
+        let item = from_json_line(&line?, dynamodb_json)
             .and_then(|item| limits::check_limits(&item).map(|()| item))
             .and_then(|item| {
                 let key = (
@@ -329,11 +329,11 @@ fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<Skipped>)> {
             });
         match item {
             Ok(_) => valid += 1,
-            Err(why) if import.skip_invalid => skipped.push(Skipped { place, why }),
+            Err(why) if skip_invalid => skipped.push(Skipped { place, why }),
             Err(why) => {
                 bail!(
                     "{place}: {why}; nothing was written (fix the line, or pass --skip-invalid{})",
-                    if import.dynamodb_json {
+                    if dynamodb_json {
                         ""
                     } else {
                         "; a typed export without `{\"Item\": …}` needs --dynamodb-json"
@@ -349,4 +349,51 @@ fn check(path: &Path, import: &ImportArgs) -> Result<(usize, Vec<Skipped>)> {
         );
     }
     Ok((valid, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    /// The items the check let through, and only those, in BatchWriteItem calls of 25: a line
+    /// skipped as malformed and a key given twice are not sent.
+    #[test]
+    fn an_import_performs_what_it_planned() {
+        let dir = tempfile::tempdir().expect("a scratch folder");
+        let path = dir.path().join("items.jsonl");
+        let mut text: String = (0..30)
+            .map(|i| format!("{{\"pk\": \"MSG#g\", \"sk\": \"2026-12-07T09:{i:02}:00Z\"}}\n"))
+            .collect();
+        text.push_str("{\"pk\": \"MSG#g\"\n");
+        text.push_str("{\"pk\": \"MSG#g\", \"sk\": \"2026-12-07T09:00:00Z\"}\n");
+        std::fs::write(&path, text).expect("the file");
+        let (valid, skipped) = check(&path, false, true).expect("the check");
+        assert_eq!((valid, skipped.len()), (30, 2));
+        let (ddb, recorder) = Ddb::recording("cruddur-messages");
+        let write = Import {
+            ddb: &ddb,
+            path: &path,
+            dynamodb_json: false,
+            valid,
+            skipped: skipped.iter().map(|s| (s.place.at, s.place.line)).collect(),
+            options: batch::BatchOptions {
+                concurrency: 4,
+                max_retries: 1,
+            },
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(
+            performed,
+            [DdbOp::BatchWrite {
+                puts: 30,
+                deletes: 0,
+                requests: 2,
+            }
+            .into()]
+        );
+    }
 }

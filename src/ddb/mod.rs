@@ -22,16 +22,19 @@ use anyhow::Result;
 
 use crate::cli::{DdbCommand, DdbGroup};
 use crate::ctx::Ctx;
+use crate::guarded::reads;
 use crate::output::Outcome;
 
 pub(crate) fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
     match &group.command {
         DdbCommand::SchemaLoad(a) => schema_load::run(ctx, a),
         DdbCommand::Seed(a) => seed::run(ctx, a),
-        DdbCommand::Scan(a) => scan::run(ctx, a),
+        DdbCommand::Scan(a) => reads(ctx, "`cruddur ddb scan`").and_then(|()| scan::run(ctx, a)),
         DdbCommand::Drop(a) => drop::run(ctx, a),
         DdbCommand::DeletionProtection(a) => deletion_protection::run(ctx, a),
-        DdbCommand::ListTables => list_tables::run(ctx),
+        DdbCommand::ListTables => {
+            reads(ctx, "`cruddur ddb list-tables`").and_then(|()| list_tables::run(ctx))
+        }
         DdbCommand::Export(a) => export::run(ctx, a),
         DdbCommand::Import(a) => import::run(ctx, a),
         DdbCommand::Patterns(command) => patterns::run(ctx, command),

@@ -216,7 +216,39 @@ pub(crate) fn prepare<'a>(
             "conversation between {my_handle} and {other_handle} (--my-handle and --other-handle choose others)"
         ));
     }
-    let (me, other) = (&found[0], &found[1]);
+    let [me, other] = [found[0].clone(), found[1].clone()];
+    let mut conversation = conversation(ddb, &name, group, [me, other], lines, now, seed)?;
+    let group = &conversation.group;
+    let existing = ctx.block_on(existing_keys(ddb, group, !seed.replace))??;
+    if !existing.is_empty() && !seed.replace {
+        bail!(
+            "conversation {group} already has items in `{}`; nothing was written \
+             (--replace writes the new one, then deletes the old items{})",
+            ddb.table,
+            if ctx.target == crate::ctx::Target::Prod {
+                "; back the table up before you do"
+            } else {
+                ""
+            }
+        );
+    }
+    conversation.stale = stale_of(existing, &conversation.new_keys);
+    Ok(conversation)
+}
+
+/// The conversation of `lines` between `people`, its last message at `now`, every item
+/// checked against DynamoDB's limits (`name` is the fixture's, for its errors): what a seed
+/// writes, before it has looked at what the table holds (no stale item yet).
+fn conversation<'a>(
+    ddb: &'a Ddb,
+    name: &str,
+    group: String,
+    people: [Person; 2],
+    lines: Vec<fixture::Line>,
+    now: DateTime<Utc>,
+    seed: &SeedOptions,
+) -> Result<SeedConversation<'a>> {
+    let [me, other] = &people;
     let first = now - Duration::minutes(lines.len() as i64 - 1);
     let message_at = |i: usize| timestamp(first + Duration::minutes(i as i64));
     let (last_at, last_text) = match lines.last() {
@@ -252,20 +284,7 @@ pub(crate) fn prepare<'a>(
         limits::check_limits(item).map_err(|why| anyhow!("{why}; nothing was written"))?;
     }
 
-    let existing = ctx.block_on(existing_keys(ddb, &group, !seed.replace))??;
-    if !existing.is_empty() && !seed.replace {
-        bail!(
-            "conversation {group} already has items in `{}`; nothing was written \
-             (--replace writes the new one, then deletes the old items{})",
-            ddb.table,
-            if ctx.target == crate::ctx::Target::Prod {
-                "; back the table up before you do"
-            } else {
-                ""
-            }
-        );
-    }
-    // The old items the new conversation does not overwrite: deleted once it is written.
+    // The old items the new conversation does not overwrite are deleted once it is written.
     // Only the old keys are held (none without --replace), each new key struck off them.
     let new_keys: HashSet<(String, String)> = groups
         .iter()
@@ -277,17 +296,16 @@ pub(crate) fn prepare<'a>(
         })
         .chain((0..lines.len()).map(|i| (message_pk(&group), message_at(i))))
         .collect();
-    let stale = stale_of(existing, &new_keys);
     Ok(SeedConversation {
         ddb,
         group,
-        people: [me.clone(), other.clone()],
+        people,
         lines,
         first,
         last_at,
         groups,
         new_keys,
-        stale,
+        stale: Vec::new(),
         replace: seed.replace,
         options: seed.write,
     })
@@ -526,4 +544,66 @@ fn unwritten(what: &str, report: &BatchReport, retries: u32) -> Result<()> {
         if report.failed.len() > shown.len() { format!(" and {} more", report.failed.len() - shown.len()) } else { String::new() },
         report.written
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    fn person(handle: &str, uuid: &str) -> Person {
+        Person {
+            uuid: uuid.into(),
+            handle: handle.into(),
+            display_name: format!("{handle}'s name"),
+        }
+    }
+
+    /// The lease, then every item of the conversation in BatchWriteItem calls of 25; with
+    /// --replace the old items found under the lease (none on a recording store) are deleted.
+    #[test]
+    fn a_seed_performs_what_it_planned() {
+        let parse =
+            || fixture::parse(fixture::DEFAULT_NAME, fixture::DEFAULT).expect("the fixture");
+        for replace in [false, true] {
+            let (ddb, recorder) = Ddb::recording("cruddur-messages");
+            let seed = SeedOptions {
+                replace,
+                ..SeedOptions::default()
+            };
+            let write = conversation(
+                &ddb,
+                fixture::DEFAULT_NAME,
+                seed.message_group_uuid.clone(),
+                [
+                    person("andrew", "00000000-0000-4000-8000-000000000001"),
+                    person("bayko", "00000000-0000-4000-8000-000000000002"),
+                ],
+                parse(),
+                items::parse_time("2026-12-07T09:00:00Z", "--now").expect("a time"),
+                &seed,
+            )
+            .expect("the conversation");
+            let (planned, performed) =
+                planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+            assert_eq!(performed, planned, "replace: {replace}");
+            let items = parse().len() + 2;
+            assert_eq!(
+                performed,
+                [
+                    DdbOp::TakeLease {
+                        key: Lease::key(&format!("seed#{}", seed.message_group_uuid)),
+                    }
+                    .into(),
+                    DdbOp::BatchWrite {
+                        puts: items,
+                        deletes: 0,
+                        requests: items.div_ceil(batch::BATCH_SIZE),
+                    }
+                    .into(),
+                ]
+            );
+        }
+    }
 }

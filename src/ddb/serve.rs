@@ -19,7 +19,7 @@ use crate::ctx::Ctx;
 use crate::ddb::schema_load::{CreateTable, TableOptions};
 use crate::dynamodb::local::{inspect, DataFile, Upkeep};
 use crate::guard::{Destination, Plan, Scope};
-use crate::guarded::{self, Prepared, Report, Write};
+use crate::guarded::{self, Prepared, Report, Service};
 use crate::ops::{Op, ServeOp};
 use crate::output::Outcome;
 
@@ -89,7 +89,7 @@ pub(crate) fn run(ctx: &Ctx, args: &ServeArgs) -> Result<Outcome> {
         stream_worker: !args.no_stream_worker,
         ttl_interval: args.ttl_interval,
     };
-    guarded::run(ctx, Prepared::Write(serve))
+    guarded::serve(ctx, serve)
 }
 
 /// The data file's default: `.cruddur/dynamodb.sqlite` at the top of the app's repository
@@ -181,7 +181,7 @@ impl fmt::Display for ServeReport {
     }
 }
 
-impl Write for Serve {
+impl Service for Serve {
     type Report = ServeReport;
 
     fn plan(&self) -> Plan {
@@ -228,16 +228,11 @@ impl Write for Serve {
         }
     }
 
-    fn execute(self, ctx: &Ctx) -> Result<ServeReport> {
+    fn serve(self, ctx: &Ctx) -> Result<ServeReport> {
         let started = Instant::now();
         let db = open(self.data.as_deref())?;
         let upkeep = self.data.as_deref().map(Upkeep::open).transpose()?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("cruddur-serve")
-            .enable_all()
-            .build()
-            .context("could not start the server's runtime")?;
+        let runtime = crate::runtime::get()?;
         let listener = bind(self.address)?;
         // Set when a signal comes, or when the work beside the server fails.
         let stop = Arc::new(AtomicBool::new(false));
@@ -297,7 +292,6 @@ impl Write for Serve {
             upkeep_task.await.unwrap_or((0, 0))
         });
         drop(db);
-        runtime.shutdown_timeout(Duration::from_secs(5));
         drop(status);
         work?;
         Ok(ServeReport {

@@ -20,7 +20,7 @@ use crate::ctx::Ctx;
 use crate::dynamodb::items::{key_of, text, Item};
 use crate::dynamodb::{Ddb, Partition, INDEX};
 use crate::guard::Plan;
-use crate::guarded::{self, Prepared, Report, Write};
+use crate::guarded::{self, Report, Service};
 use crate::ops::{DdbOp, Op, StreamReason};
 use crate::output::{Lines, Outcome};
 use crate::poll::{self, Probe, Wait};
@@ -94,7 +94,7 @@ pub(super) fn run(ctx: &Ctx, stream: &StreamArgs) -> Result<Outcome> {
             ddb.endpoint
         ));
     }
-    guarded::run(ctx, Prepared::Write(Follow { ddb, arn, stream }))
+    guarded::serve(ctx, Follow { ddb, arn, stream })
 }
 
 /// Turn the stream on when it is off, then follow it, applying the Lambda's updates.
@@ -105,7 +105,7 @@ struct Follow<'a> {
     stream: &'a StreamArgs,
 }
 
-impl Write for Follow<'_> {
+impl Service for Follow<'_> {
     type Report = StreamReport;
 
     fn plan(&self) -> Plan {
@@ -136,7 +136,7 @@ impl Write for Follow<'_> {
         )
     }
 
-    fn execute(self, ctx: &Ctx) -> Result<StreamReport> {
+    fn serve(self, ctx: &Ctx) -> Result<StreamReport> {
         let ddb = self.ddb;
         let arn = match self.arn {
             Some(arn) => arn,
@@ -163,13 +163,8 @@ impl Write for Follow<'_> {
 
 /// Turn the table's stream on and wait for its ARN.
 async fn enable(ctx: &Ctx, ddb: &Ddb) -> Result<String> {
-    ddb.client
-        .update_table()
-        .table_name(&ddb.table)
-        .stream_specification(crate::dynamodb::table::stream()?)
-        .send()
-        .await
-        .map_err(|e| ddb.explain("UpdateTable", e))?;
+    ddb.enable_stream(&ddb.describe_table().await?, StreamReason::Follow)
+        .await?;
     let name = &ddb.table;
     let (arn, _) = poll::until(
         Wait::backing_off(Duration::from_secs(15)),

@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use super::codec::WireRequest;
 use super::items::{describe_key, describe_parts, Item};
 use super::Ddb;
+use crate::ops::DdbOp;
 use crate::term::Progress;
 
 /// DynamoDB's limit for one BatchWriteItem call.
@@ -231,6 +232,31 @@ pub(crate) async fn write_all(
     write_stream(ddb, requests.into_iter().map(Ok), options, progress).await
 }
 
+/// On a recording store (unit tests): every request the iterator gives, counted as sent, 25
+/// a call, and kept as one [`DdbOp::BatchWrite`]; an `Err` from the iterator stops it, as it
+/// stops the writing.
+fn recorded(ddb: &Ddb, requests: impl Iterator<Item = Result<Request>>) -> Result<BatchReport> {
+    let (mut puts, mut deletes) = (0usize, 0usize);
+    for request in requests {
+        match request? {
+            Request::PutJson(_) => puts += 1,
+            Request::Sdk(request) if request.delete_request().is_some() => deletes += 1,
+            Request::Sdk(_) => puts += 1,
+        }
+    }
+    let requests = (puts + deletes).div_ceil(BATCH_SIZE);
+    ddb.recorded(DdbOp::BatchWrite {
+        puts,
+        deletes,
+        requests,
+    });
+    Ok(BatchReport {
+        written: puts + deletes,
+        requests,
+        ..BatchReport::default()
+    })
+}
+
 /// Write every request the iterator gives, 25 a call, `concurrency` calls in flight. The
 /// iterator is read only as fast as the writes go (a queue of a few batches between them),
 /// so memory does not grow with the input. An `Err` from the iterator stops the writing.
@@ -240,6 +266,9 @@ pub(crate) async fn write_stream(
     options: BatchOptions,
     progress: &Arc<Progress>,
 ) -> Result<BatchReport> {
+    if ddb.is_recording() {
+        return recorded(ddb, requests);
+    }
     let concurrency = usize::from(options.concurrency.max(1));
     let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<Request>>(concurrency * 2);
     let receiver = Arc::new(tokio::sync::Mutex::new(receiver));

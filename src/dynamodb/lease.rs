@@ -12,6 +12,7 @@ use anyhow::{anyhow, Result};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::Ddb;
+use crate::ops::DdbOp;
 use crate::poll::{self, Probe, Wait};
 
 /// How long a lease holds when its holder never gives it back (killed): longer than any seed.
@@ -83,6 +84,11 @@ impl Lease {
 
     /// None: taken. Some(who holds it, in words): not yet.
     async fn try_take(&self, ddb: &Ddb) -> Result<Option<String>> {
+        if ddb.recorded(DdbOp::TakeLease {
+            key: self.pk.clone(),
+        }) {
+            return Ok(None);
+        }
         let now = now();
         let put = ddb
             .client
@@ -142,6 +148,10 @@ impl Lease {
 
     /// Give the lease back (only ours: a lease that expired and was taken over stays).
     pub(crate) async fn release(self, ddb: &Ddb) -> Result<()> {
+        // A recording store gave it without sending anything: nothing to give back.
+        if ddb.is_recording() {
+            return Ok(());
+        }
         let deleted = ddb
             .client
             .delete_item()

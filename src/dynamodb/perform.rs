@@ -70,6 +70,11 @@ impl Ddb {
         }
     }
 
+    /// A recording store (unit tests): its reads answer nothing.
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
     /// DeleteTable. False: the table was not there, and `if_exists` accepts that.
     pub(crate) async fn delete_table(&self, if_exists: bool) -> Result<bool> {
         if self.recorded(DdbOp::DeleteTable {

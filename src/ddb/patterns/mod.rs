@@ -8,14 +8,21 @@ use anyhow::Result;
 
 use crate::cli::PatternsCommand;
 use crate::ctx::Ctx;
+use crate::guarded::reads;
 use crate::output::{Column, Outcome, View};
 
 use crate::dynamodb::items::Entry;
 
 pub(super) fn run(ctx: &Ctx, command: &PatternsCommand) -> Result<Outcome> {
     match command {
-        PatternsCommand::GetConversation(a) => get_conversation::run(ctx, a),
-        PatternsCommand::ListConversations(a) => list_conversations::run(ctx, a),
+        PatternsCommand::GetConversation(a) => {
+            reads(ctx, "`cruddur ddb patterns get-conversation`")
+                .and_then(|()| get_conversation::run(ctx, a))
+        }
+        PatternsCommand::ListConversations(a) => {
+            reads(ctx, "`cruddur ddb patterns list-conversations`")
+                .and_then(|()| list_conversations::run(ctx, a))
+        }
         PatternsCommand::SendMessage(a) => send_message::run(ctx, a),
     }
 }
