@@ -116,7 +116,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 /// 129); a second one stops at once, with its own code.
 fn watch_signals() {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(runtime) = runtime::get() else {
+    let Ok(runtime) = runtime::background() else {
         return;
     };
     // Registered before main goes on, so that no signal falls between.

@@ -83,8 +83,11 @@ where
 mod tests {
     use super::*;
 
-    fn runtime() -> &'static tokio::runtime::Runtime {
-        crate::runtime::get().expect("the runtime")
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl Service for Serve {
         let started = Instant::now();
         let db = open(self.data.as_deref())?;
         let upkeep = self.data.as_deref().map(Upkeep::open).transpose()?;
-        let runtime = crate::runtime::get()?;
+        let runtime = crate::runtime::background()?;
         let listener = bind(self.address)?;
         // Set when a signal comes, or when the work beside the server fails.
         let stop = Arc::new(AtomicBool::new(false));
