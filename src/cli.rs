@@ -562,6 +562,19 @@ pub enum DdbCommand {
     /// DynamoDB's own on-demand backups of the table: take, list, restore
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Compare the live table with what `ddb schema-load` makes: keys, indexes, stream,
+    /// capacity, TTL, point-in-time recovery and deletion protection
+    #[command(
+        after_help = reads!("Exits 0 when the table matches, 1 when it has drifted (the two protections, which a team turns on by choice, are listed but not counted).\n\nExamples:\n  cruddur ddb diff\n  cruddur --prod ddb diff --output json   # in a scheduled CI job")
+    )]
+    Diff(DdbDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DdbDiffArgs {
+    /// The table was made with `ddb schema-load --no-stream`: expect no stream
+    #[arg(long)]
+    pub no_stream: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ mod cli;
 mod cognito;
 mod db;
 mod ddb;
+mod diff;
 mod dist;
 mod docs;
 mod faults;

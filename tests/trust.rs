@@ -205,6 +205,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
             | "db connect"
             | "ddb scan"
             | "ddb list-tables"
+            | "ddb diff"
             | "ddb export"
             | "ddb backup list"
             | "ddb patterns get-conversation"

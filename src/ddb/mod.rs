@@ -4,6 +4,7 @@
 
 pub(crate) mod backup;
 mod deletion_protection;
+mod diff;
 mod drop;
 mod export;
 mod fixture;
@@ -32,6 +33,7 @@ pub(crate) fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
         DdbCommand::Scan(a) => reads(ctx, "`cruddur ddb scan`").and_then(|()| scan::run(ctx, a)),
         DdbCommand::Drop(a) => drop::run(ctx, a),
         DdbCommand::DeletionProtection(a) => deletion_protection::run(ctx, a),
+        DdbCommand::Diff(a) => reads(ctx, "`cruddur ddb diff`").and_then(|()| diff::run(ctx, a)),
         DdbCommand::ListTables => {
             reads(ctx, "`cruddur ddb list-tables`").and_then(|()| list_tables::run(ctx))
         }

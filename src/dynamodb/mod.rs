@@ -4,6 +4,7 @@
 
 pub(crate) mod batch;
 pub(crate) mod codec;
+pub(crate) mod drift;
 pub(crate) mod items;
 pub(crate) mod lease;
 pub(crate) mod limits;
