@@ -375,6 +375,12 @@ pub enum DbCommand {
         after_help = reads!("Examples:\n  cruddur db migrations\n  cruddur db migrations --check   # exit 1 when any is pending (a CI gate)")
     )]
     Migrations(MigrationsArgs),
+    /// Compare the live database with what the app's files make (schema.sql and the applied
+    /// migrations, built in a throwaway shadow database)
+    #[command(
+        after_help = reads!("Exits 0 when they agree, 1 on drift. The shadow is made on the database's own server, or with --prod only where --shadow-url (or CRUDDUR_SHADOW_URL) says, and dropped on every way out.\n\nExamples:\n  cruddur db diff\n  cruddur db diff --sql   # the statements that would bring the database to the files, never run\n  CRUDDUR_SHADOW_URL=\"$CONNECTION_URL\" cruddur --prod db diff --output json")
+    )]
+    Diff(DbDiffArgs),
     /// Apply the pending migrations, oldest first, each with its marker in one transaction
     #[command(
         after_help = writes!("Examples:\n  cruddur db migrate\n  cruddur db migrate --to 16812345671234567 --dry-run")
@@ -399,6 +405,22 @@ pub struct MigrationsDirArgs {
     /// folder or the first above it that has one]
     #[arg(long, env = "CRUDDUR_MIGRATIONS_DIR", value_name = "PATH")]
     pub migrations_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DbDiffArgs {
+    /// A server where cruddur may create and drop the shadow database [default: the
+    /// database's own server; needed with --prod]. A URL with a password goes in
+    /// CRUDDUR_SHADOW_URL instead
+    #[arg(long, value_name = "URL")]
+    pub shadow_url: Option<String>,
+
+    /// Print the statements that would bring the database to the files (never run)
+    #[arg(long)]
+    pub sql: bool,
+
+    #[command(flatten)]
+    pub dir: MigrationsDirArgs,
 }
 
 #[derive(Debug, Args)]

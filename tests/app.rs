@@ -24,13 +24,14 @@ const QUERIES: [&str; 8] = [
 ];
 
 /// A copy of the fixture repository, removed when the value goes.
-struct Repo {
+pub(crate) struct Repo {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 impl Repo {
-    fn new() -> Repo {
+    /// A copy of `tests/app-repo`, the app's layout, in a scratch folder.
+    pub(crate) fn new() -> Repo {
         let dir = scratch();
         let root = dir.path().join("cruddur-app");
         copy(
@@ -40,12 +41,12 @@ impl Repo {
         Repo { _dir: dir, root }
     }
 
-    fn db_dir(&self) -> PathBuf {
+    pub(crate) fn db_dir(&self) -> PathBuf {
         self.root.join("backend-flask/db")
     }
 
     /// `cruddur ARGS…` from the repository's root, on `db`.
-    fn cruddur(&self, db: &TestDb, args: &[&str]) -> crate::harness::Run {
+    pub(crate) fn cruddur(&self, db: &TestDb, args: &[&str]) -> crate::harness::Run {
         cruddur(args).db(db).dir(&self.root)
     }
 

@@ -156,3 +156,272 @@ fn a_missing_table_is_named_with_the_command_that_makes_it() {
         ))
         .run();
 }
+
+// `db diff`: the live database against a shadow built from the app's files.
+
+use crate::app::Repo;
+use crate::harness::{admin, TestDb};
+
+/// The shadow databases of `db` still on the server (none, once a diff has ended).
+fn shadows_of(db: &TestDb) -> Vec<String> {
+    admin()
+        .query(
+            "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
+            &[&format!("{}_shadow_", db.name)],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+fn building(db: &TestDb) -> String {
+    format!(
+        "building the app's files in a throwaway database `{}_shadow_⟪n⟫` on {}\n",
+        db.name,
+        db.server()
+    )
+}
+
+/// The repository's database as `db setup` builds it (schema, seed, both migrations).
+fn set_up(repo: &Repo, tag: &str) -> TestDb {
+    let db = TestDb::new(tag);
+    repo.cruddur(&db, &["db", "setup", "-q"]).run();
+    db
+}
+
+#[test]
+fn a_database_db_setup_built_from_the_repository_matches() {
+    let repo = Repo::new();
+    let db = set_up(&repo, "diff_same");
+    repo.cruddur(&db, &["db", "diff"])
+        .stdout_is(&format!(
+            "database `{}` matches what the app's files make (schema.sql and 2 applied \
+             migrations)\n",
+            db.name
+        ))
+        .stderr_is(&building(&db))
+        .run();
+    assert_eq!(shadows_of(&db), Vec::<String>::new());
+}
+
+/// Changes made by hand in psql: a column added, a default changed, an index dropped, a
+/// column's type changed. Each is named, and --sql gives what would undo it.
+#[test]
+fn changes_made_by_hand_are_named_and_sql_says_how_to_undo_them() {
+    let repo = Repo::new();
+    let schema = repo.db_dir().join("schema.sql");
+    let mut text = std::fs::read_to_string(&schema).unwrap();
+    text.push_str("CREATE INDEX activities_user_uuid_idx ON public.activities (user_uuid);\n");
+    std::fs::write(&schema, text).unwrap();
+    let db = set_up(&repo, "diff_hand");
+    db.client()
+        .batch_execute(
+            "ALTER TABLE users ADD COLUMN x int; \
+             ALTER TABLE activities ALTER COLUMN likes_count SET DEFAULT 5; \
+             DROP INDEX activities_user_uuid_idx; \
+             ALTER TABLE users ALTER COLUMN bio TYPE varchar(40)",
+        )
+        .unwrap();
+    let drifted = format!(
+        "error: database `{}` has drifted: 4 ways from the app's files; nothing was changed",
+        db.name
+    );
+    repo.cruddur(&db, &["db", "diff"])
+        .code(1)
+        .stdout_is(&format!(
+            "database `{}` differs from what the app's files make in 4 ways:\n  \
+             - column `activities.likes_count` differs: the database has integer DEFAULT 5; the \
+             files make integer DEFAULT 0\n  \
+             - index `activities_user_uuid_idx` is in the files but not in the database (CREATE \
+             INDEX activities_user_uuid_idx ON public.activities USING btree (user_uuid))\n  \
+             - column `users.bio` differs: the database has character varying(40); the files \
+             make text\n  \
+             - column `users.x` is in the database but in no file (integer)\n",
+            db.name
+        ))
+        .stderr_is(&format!(
+            "{}{drifted} (--sql prints the statements that would bring it to the files)\n",
+            building(&db)
+        ))
+        .run();
+    repo.cruddur(&db, &["db", "diff", "--sql"])
+        .code(1)
+        .stdout_is(&format!(
+            "-- database `{}`: what would bring it to the app's files (4 ways); read it before \
+             you run any of it\n\n\
+             -- column `activities.likes_count` differs: the database has integer DEFAULT 5; the \
+             files make integer DEFAULT 0\n\
+             ALTER TABLE activities ALTER COLUMN likes_count SET DEFAULT 0;\n\n\
+             -- index `activities_user_uuid_idx` is in the files but not in the database (CREATE \
+             INDEX activities_user_uuid_idx ON public.activities USING btree (user_uuid))\n\
+             CREATE INDEX activities_user_uuid_idx ON public.activities USING btree (user_uuid);\n\n\
+             -- column `users.bio` differs: the database has character varying(40); the files \
+             make text\n\
+             ALTER TABLE users ALTER COLUMN bio TYPE text USING bio::text;\n\n\
+             -- column `users.x` is in the database but in no file (integer)\n\
+             ALTER TABLE users DROP COLUMN x;\n",
+            db.name
+        ))
+        .stderr_is(&format!("{}{drifted}\n", building(&db)))
+        .run();
+    assert_eq!(shadows_of(&db), Vec::<String>::new());
+    // The statements --sql printed bring the database back to the files.
+    db.client()
+        .batch_execute(
+            "ALTER TABLE activities ALTER COLUMN likes_count SET DEFAULT 0; \
+             CREATE INDEX activities_user_uuid_idx ON public.activities USING btree (user_uuid); \
+             ALTER TABLE users ALTER COLUMN bio TYPE text USING bio::text; \
+             ALTER TABLE users DROP COLUMN x;",
+        )
+        .unwrap();
+    repo.cruddur(&db, &["db", "diff", "-q"]).run();
+}
+
+#[test]
+fn a_schema_that_fails_in_the_shadow_names_its_line_and_leaves_no_shadow() {
+    let repo = Repo::new();
+    let db = set_up(&repo, "diff_broken");
+    let schema = repo.db_dir().join("schema.sql");
+    let mut text = std::fs::read_to_string(&schema).unwrap();
+    text.push_str("CREATE TABLE public.broken (id integer REFERENCES nowhere (id));\n");
+    std::fs::write(&schema, text).unwrap();
+    let line = std::fs::read_to_string(&schema).unwrap().lines().count();
+    repo.cruddur(&db, &["db", "diff"])
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}error: the app's files did not build in the shadow database `{}_shadow_⟪n⟫`, \
+             which was dropped\n\
+             caused by: backend-flask/db/schema.sql:{line}:⟪n⟫: relation \"nowhere\" does not \
+             exist (SQLSTATE 42P01)\n⟪…⟫\n⟪…⟫\nnothing was applied: the file runs in one \
+             transaction, which was rolled back\n",
+            building(&db),
+            db.name
+        ))
+        .run();
+    assert_eq!(shadows_of(&db), Vec::<String>::new());
+}
+
+#[test]
+fn sigterm_while_the_shadow_builds_leaves_no_shadow() {
+    let repo = Repo::new();
+    let db = set_up(&repo, "diff_term");
+    let schema = repo.db_dir().join("schema.sql");
+    let mut text = std::fs::read_to_string(&schema).unwrap();
+    text.push_str("SELECT pg_sleep(20);\n");
+    std::fs::write(&schema, &text).unwrap();
+    let line = text.lines().count();
+    repo.cruddur(&db, &["db", "diff"])
+        .signal_after("TERM", std::time::Duration::from_millis(2500))
+        .code(143)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}stopped by SIGTERM: stopping at the next safe point (a second signal to stop at \
+             once)\nerror: the app's files did not build in the shadow database \
+             `{}_shadow_⟪n⟫`, which was dropped\ncaused by: stopped by SIGTERM: \
+             backend-flask/db/schema.sql:{line}: the running statement was cancelled and \
+             backend-flask/db/schema.sql was rolled back; nothing was applied\n",
+            building(&db),
+            db.name
+        ))
+        .run();
+    assert_eq!(shadows_of(&db), Vec::<String>::new());
+}
+
+#[test]
+fn a_role_that_cannot_create_a_database_is_told_what_to_do() {
+    let repo = Repo::new();
+    let db = set_up(&repo, "diff_role");
+    let role = format!("t_diff_reader_{}", std::process::id());
+    admin()
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'reader-secret' \
+             NOCREATEDB; GRANT CONNECT ON DATABASE \"{}\" TO {role}",
+            db.name
+        ))
+        .unwrap();
+    // A reader: it may read the app's tables, not make a database.
+    db.client()
+        .batch_execute(&format!(
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
+        ))
+        .unwrap();
+    let url = format!(
+        "postgresql://{role}:reader-secret@{}/{}",
+        db.server(),
+        db.name
+    );
+    repo.cruddur(&db, &["db", "diff"])
+        .env("CONNECTION_URL", &url)
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "building the app's files in a throwaway database `{}_shadow_⟪n⟫` on {}\n\
+             error: could not create the shadow database `{}_shadow_⟪n⟫` on {}: permission \
+             denied to create database (SQLSTATE 42501); give the role CREATEDB, or pass \
+             --shadow-url to a server where it may create one (nothing was changed)\n",
+            db.name,
+            db.server(),
+            db.name,
+            db.server()
+        ))
+        .run();
+    db.client()
+        .batch_execute(&format!(
+            "REVOKE SELECT ON ALL TABLES IN SCHEMA public FROM {role}"
+        ))
+        .unwrap();
+    admin()
+        .batch_execute(&format!(
+            "REVOKE CONNECT ON DATABASE \"{}\" FROM {role}; DROP ROLE {role}",
+            db.name
+        ))
+        .unwrap();
+}
+
+/// In production the shadow is made only where a URL says, never on production's server, and
+/// a URL with a password never goes on a command line.
+#[test]
+fn production_needs_a_shadow_server_of_its_own() {
+    let repo = Repo::new();
+    let db = set_up(&repo, "diff_prod");
+    let prod = || {
+        cruddur(&["--prod", "db", "diff"])
+            .dir(&repo.root)
+            .env("PROD_CONNECTION_URL", db.url())
+    };
+    prod()
+        .code(1)
+        .stdout_is("")
+        .stderr_is(
+            "error: in --prod the shadow database (a throwaway database the app's files are \
+             built in) is never made on the production server: pass --shadow-url, or set \
+             CRUDDUR_SHADOW_URL, to a server where cruddur may create and drop a database (the \
+             local one: CRUDDUR_SHADOW_URL=\"$CONNECTION_URL\"); nothing was read\n",
+        )
+        .run();
+    let admin_url = crate::harness::admin_url();
+    let mut with_flag: Vec<&str> = vec!["--prod", "db", "diff", "--shadow-url", &admin_url];
+    cruddur(&with_flag)
+        .dir(&repo.root)
+        .env("PROD_CONNECTION_URL", db.url())
+        .code(1)
+        .stdout_is("")
+        .stderr_is(
+            "error: --shadow-url holds a password, which every user of this machine can read \
+             on a command line: put the URL in CRUDDUR_SHADOW_URL instead (nothing was read)\n",
+        )
+        .run();
+    with_flag.truncate(3);
+    prod()
+        .env("CRUDDUR_SHADOW_URL", &admin_url)
+        .stdout_is(&format!(
+            "database `{}` matches what the app's files make (schema.sql and 2 applied \
+             migrations)\n",
+            db.name
+        ))
+        .stderr_is(&format!("PRODUCTION Postgres: ⟪…⟫\n{}", building(&db)))
+        .run();
+    assert_eq!(shadows_of(&db), Vec::<String>::new());
+}

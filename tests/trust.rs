@@ -206,6 +206,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
             | "ddb scan"
             | "ddb list-tables"
             | "ddb diff"
+            | "db diff"
             | "ddb export"
             | "ddb backup list"
             | "ddb patterns get-conversation"

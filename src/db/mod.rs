@@ -3,6 +3,7 @@
 
 mod connect;
 pub(crate) mod create;
+mod diff;
 mod drop;
 pub(crate) mod migrate;
 mod migrations;
@@ -51,6 +52,9 @@ pub(crate) fn run(ctx: &Ctx, command: &DbCommand) -> Result<Outcome> {
         }
         DbCommand::UpdateCognitoUserIds(pool) => update_cognito_user_ids::run(ctx, pool),
         DbCommand::Query(args) => query::run(ctx, args),
+        DbCommand::Diff(args) => {
+            reads(ctx, "`cruddur db diff`").and_then(|()| diff::run(ctx, args))
+        }
         DbCommand::Migrations(args) => {
             reads(ctx, "`cruddur db migrations`").and_then(|()| migrations::run(ctx, args))
         }

@@ -6,6 +6,7 @@
 //! - `lock`: the migrations lock, so that two runs never migrate at once.
 //! - `params`: binding the named queries' parameters.
 //! - `perform`: the connection a plan's statements go through (or a recorder, in unit tests).
+//! - `schema`: a database's shape (tables, columns, constraints, indexes), and two compared.
 
 mod catalog;
 mod connect;
@@ -13,6 +14,7 @@ mod lock;
 mod params;
 pub(crate) mod perform;
 pub(crate) mod run;
+pub(crate) mod schema;
 mod target;
 
 pub(crate) use catalog::{
