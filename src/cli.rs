@@ -425,7 +425,7 @@ pub struct DbDiffArgs {
 
 #[derive(Debug, Args)]
 pub struct MigrationsArgs {
-    /// Exit 1 when any migration is pending
+    /// Exit 1 when any migration is pending, or was edited after it was applied
     #[arg(long)]
     pub check: bool,
 
@@ -436,8 +436,18 @@ pub struct MigrationsArgs {
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     /// Stop after this version (apply it and the pending ones before it)
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = "VERSION", conflicts_with = "baseline")]
     pub to: Option<String>,
+
+    /// A migration edited after it was applied, accepted as it is now (its name, version or
+    /// file stem); its new checksum is recorded. Repeat for several
+    #[arg(long = "accept-edited", value_name = "NAME")]
+    pub accept_edited: Vec<String>,
+
+    /// Mark every migration up to VERSION as applied without running it (a database built
+    /// before its migrations were tracked), recording their checksums
+    #[arg(long, value_name = "VERSION", conflicts_with = "accept_edited")]
+    pub baseline: Option<String>,
 
     #[command(flatten)]
     pub dir: MigrationsDirArgs,

@@ -82,8 +82,10 @@ pub(crate) struct Migration {
     pub shown: String,
     pub migrate: SqlSource,
     pub rollback: SqlSource,
-    /// A checksum of the migrate SQL, to notice a file edited after it was applied.
+    /// The migrate SQL's [`checksum`], to notice a file edited after it was applied.
     pub checksum: String,
+    /// What cruddur recorded before it used SHA-256 ([`legacy_checksum`]), still read.
+    pub legacy_checksum: String,
 }
 
 /// Every migration of the folder, oldest first; an unreadable file is an error naming it.
@@ -129,6 +131,7 @@ fn read(path: &Path, shown: String, version: Version, name: &str) -> Result<Migr
     Ok(Migration {
         shown,
         checksum: checksum(&migrate.text),
+        legacy_checksum: legacy_checksum(&migrate.text),
         version,
         name: name.to_string(),
         migrate,
@@ -211,8 +214,50 @@ fn unescape(body: &str) -> String {
     out
 }
 
-/// FNV-1a, 64 bits, as hex: enough to notice an edited file (not a security check).
-pub(crate) fn checksum(text: &str) -> String {
+/// `sha256:` and the hex SHA-256 of a migration's SQL, its line endings made LF first (a
+/// checkout with CRLF is not an edit) and the blank lines that keep the file's line numbers
+/// left out (an edit above the SQL is not an edit of it).
+pub(crate) fn checksum(sql: &str) -> String {
+    use sha2::Digest;
+    let text = sql.replace("\r\n", "\n");
+    let digest = sha2::Sha256::digest(text.trim_start_matches('\n').as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{CHECKSUM_PREFIX}{hex}")
+}
+
+const CHECKSUM_PREFIX: &str = "sha256:";
+
+/// What a recorded checksum says of a migration's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// The file is what was applied.
+    Same,
+    /// The file changed after it was applied.
+    Edited,
+    /// A checksum of a form this cruddur does not know (a newer one wrote it): left alone.
+    Unknown,
+}
+
+impl Migration {
+    /// The file against the checksum recorded when it was applied.
+    pub(crate) fn against(&self, recorded: &str) -> Recorded {
+        let same = if recorded.starts_with(CHECKSUM_PREFIX) {
+            recorded == self.checksum
+        } else if recorded.len() == 16 && recorded.chars().all(|c| c.is_ascii_hexdigit()) {
+            recorded == self.legacy_checksum
+        } else {
+            return Recorded::Unknown;
+        };
+        if same {
+            Recorded::Same
+        } else {
+            Recorded::Edited
+        }
+    }
+}
+
+/// FNV-1a, 64 bits, as hex: what cruddur recorded before SHA-256.
+pub(crate) fn legacy_checksum(text: &str) -> String {
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     });
@@ -306,9 +351,13 @@ pub(crate) fn read_state(client: &mut impl postgres::GenericClient) -> Result<St
 pub(crate) struct Status {
     pub version: String,
     pub name: String,
-    /// `applied` or `pending`.
+    /// `applied`, `edited` (applied, and the file changed since) or `pending`.
     pub state: &'static str,
     pub file: String,
+    /// The file's checksum now.
+    pub checksum: String,
+    /// The checksum recorded when it was applied, if any.
+    pub recorded_checksum: Option<String>,
     /// Something to look at: an applied file that was edited, or an old file never applied.
     pub warning: Option<String>,
 }
@@ -331,10 +380,18 @@ pub(crate) fn statuses(migrations: &[Migration], state: &State) -> Vec<Status> {
                 && recorded.is_none()
                 && newest_record.is_some_and(|newest| m.version < *newest);
             let applied = below_marker && !skipped;
-            let warning = match recorded {
-                Some(sum) if applied && *sum != m.checksum => Some(
-                    "edited since it was applied: the database has the SQL it had then".to_string(),
-                ),
+            let against = recorded.map(|sum| m.against(sum));
+            let edited = applied && against == Some(Recorded::Edited);
+            let warning = match (&against, recorded) {
+                (Some(Recorded::Edited), Some(sum)) if applied => Some(format!(
+                    "edited since it was applied: the database ran {}, the file is now {}",
+                    short(sum),
+                    short(&m.checksum)
+                )),
+                (Some(Recorded::Unknown), Some(sum)) if applied => Some(format!(
+                    "its record's checksum `{}` is of a form a newer cruddur writes: left alone",
+                    crate::text::cut(sum, 24)
+                )),
                 _ if skipped => Some(
                     "older than migrations already applied, and never applied itself".to_string(),
                 ),
@@ -343,12 +400,33 @@ pub(crate) fn statuses(migrations: &[Migration], state: &State) -> Vec<Status> {
             Status {
                 version: m.version.0.clone(),
                 name: m.name.clone(),
-                state: if applied { "applied" } else { "pending" },
+                state: match (applied, edited) {
+                    (true, true) => "edited",
+                    (true, false) => "applied",
+                    (false, _) => "pending",
+                },
                 file: m.shown.clone(),
+                checksum: m.checksum.clone(),
+                recorded_checksum: recorded.cloned(),
                 warning,
             }
         })
         .collect()
+}
+
+/// A checksum as a person compares it: its kind and the first 12 digits.
+pub(crate) fn short(sum: &str) -> String {
+    match sum.strip_prefix(CHECKSUM_PREFIX) {
+        Some(hex) => format!("{CHECKSUM_PREFIX}{}", &hex[..hex.len().min(12)]),
+        None => sum.to_string(),
+    }
+}
+
+impl Status {
+    /// Applied, edited since or not.
+    pub(crate) fn applied(&self) -> bool {
+        self.state != "pending"
+    }
 }
 
 /// `add_bio_column` → `AddBioColumn`.
@@ -427,7 +505,19 @@ mod tests {
     fn names_become_class_names() {
         assert_eq!(camel("add_bio_column"), "AddBioColumn");
         assert_eq!(camel("x"), "X");
-        assert_eq!(checksum("a"), checksum("a"));
-        assert_ne!(checksum("a"), checksum("b"));
+    }
+
+    #[test]
+    fn a_checksum_ignores_line_endings_and_the_lines_above_the_sql() {
+        let sql = "\n    ALTER TABLE public.users ADD COLUMN bio text;\n";
+        assert_eq!(
+            checksum(sql),
+            // as `printf '    ALTER … bio text;\n' | sha256sum` gives it
+            "sha256:a00c3898063939e66d34bb336f98ed270b7b3dd14379429026454c72459c8b28"
+        );
+        assert_eq!(checksum(&sql.replace('\n', "\r\n")), checksum(sql));
+        assert_eq!(checksum(&format!("\n\n\n{sql}")), checksum(sql));
+        assert_ne!(checksum(&sql.replace("bio", "bios")), checksum(sql));
+        assert_eq!(short(&checksum(sql)), "sha256:a00c38980639");
     }
 }

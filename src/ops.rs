@@ -202,6 +202,20 @@ pub(crate) enum PgOp {
         records: bool,
         adopted: usize,
     },
+    /// A migration edited after it was applied, accepted as it is now (`--accept-edited`):
+    /// its record takes the file's checksum.
+    AcceptEdited {
+        version: String,
+        name: String,
+        file: String,
+        checksum: String,
+    },
+    /// Every migration up to `version` marked as applied without running it (`--baseline`).
+    Baseline {
+        version: String,
+        migrations: usize,
+        marker_after: String,
+    },
     /// A production write with no snapshot of its own: what protects the data.
     NoSnapshot,
     /// The database's environment marker could not be read (the guard decides on that).
@@ -300,6 +314,27 @@ impl fmt::Display for PgOp {
                 } else {
                     ""
                 }
+            ),
+            PgOp::AcceptEdited {
+                version,
+                name,
+                file,
+                checksum,
+            } => write!(
+                f,
+                "accept {version}_{name} as edited (--accept-edited): record {file} as it is now, {}",
+                crate::migrations::short(checksum)
+            ),
+            PgOp::Baseline {
+                version,
+                migrations: n,
+                marker_after,
+            } => write!(
+                f,
+                "mark the {n} migration{} up to {version} as applied without running {}: \
+                 last_successful_run = {marker_after}, each recorded with its checksum as `baseline`",
+                plural(*n),
+                if *n == 1 { "it" } else { "them" }
             ),
             PgOp::Rollback {
                 version,

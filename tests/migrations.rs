@@ -515,3 +515,135 @@ fn two_migrates_at_once_apply_each_migration_once() {
         .run();
     assert!(db.table_exists("public.later"));
 }
+
+/// A migration edited after it was applied: shown as `edited` with both checksums, a CI gate
+/// fails on it, `migrate` stops until the edit is accepted (and recorded). The same file saved
+/// with CRLF line endings is not an edit.
+#[test]
+fn an_applied_migration_edited_afterwards_stops_migrate_until_accepted() {
+    let db = TestDb::set_up("mig_edited");
+    let dir = scratch();
+    table_migration(dir.path(), APRIL, "stars");
+    migrate(&db, dir.path(), &["-q"]).run();
+    let file = dir.path().join(format!("{APRIL}_create_stars.py"));
+    let original = std::fs::read_to_string(&file).unwrap();
+    // A Windows checkout of the same file: not an edit.
+    std::fs::write(&file, original.replace('\n', "\r\n")).unwrap();
+    assert_eq!(list(&db, dir.path())[0].state, "applied");
+    std::fs::write(&file, original.replace("(id int)", "(id bigint)")).unwrap();
+    table_migration(dir.path(), JUNE, "moons");
+    let rows = list(&db, dir.path());
+    assert_eq!(
+        (rows[0].state.as_str(), rows[1].state.as_str()),
+        ("edited", "pending")
+    );
+    let shown = format!("{}/{APRIL}_create_stars.py", dir.path().display());
+    cruddur(&["db", "migrations", "--check"])
+        .db(&db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .code(1)
+        .stderr_is(&format!(
+            "warning: {shown}: edited since it was applied: the database ran sha256:⟪…⟫, the \
+             file is now sha256:⟪…⟫\n(2 rows)\nerror: 1 migration of `{}` was edited since it was applied \
+             (create_stars): put the file back, or record it as it is now with `cruddur db \
+             migrate --accept-edited NAME`\n",
+            db.name
+        ))
+        .run();
+    migrate(&db, dir.path(), &[])
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: migration {APRIL}_create_stars ({shown}) was edited after it was applied to \
+             `{}`: the database ran sha256:⟪…⟫, the file is now sha256:⟪…⟫; nothing was \
+             applied. Put the file back as it was, or pass --accept-edited create_stars to \
+             record it as it is now (its new SQL is not run)\n",
+            db.name
+        ))
+        .run();
+    assert!(!db.table_exists("public.moons"));
+    migrate(&db, dir.path(), &["--accept-edited", "create_moons"])
+        .code(1)
+        .stderr_is(&format!(
+            "error: --accept-edited create_moons: no migration of `{}` has been edited since it \
+             was applied (edited: create_stars); nothing was applied\n",
+            db.name
+        ))
+        .run();
+    migrate(&db, dir.path(), &["--accept-edited", "create_stars"])
+        .stdout_is(&format!(
+            "applied 1 migration to `{}`: {JUNE}_create_moons; marker {JUNE}; accepted as \
+             edited: {APRIL}_create_stars\n",
+            db.name
+        ))
+        .stderr_is("")
+        .run();
+    let rows = list(&db, dir.path());
+    assert_eq!(
+        (rows[0].state.as_str(), rows[1].state.as_str()),
+        ("applied", "applied")
+    );
+    let how: String = db
+        .client()
+        .query_one(
+            "SELECT how FROM public.cruddur_migrations WHERE version = $1",
+            &[&APRIL],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(how, "accepted");
+}
+
+/// A database built before its migrations were tracked: the baseline marks the first two as
+/// applied without running them, and `migrate` then applies only the third.
+#[test]
+fn a_baseline_marks_without_running_and_migrate_applies_what_follows() {
+    let db = TestDb::set_up("mig_baseline");
+    let dir = scratch();
+    table_migration(dir.path(), APRIL, "stars");
+    table_migration(dir.path(), MAY, "planets");
+    table_migration(dir.path(), JUNE, "moons");
+    // The first two were applied by hand long ago.
+    db.client()
+        .batch_execute("CREATE TABLE public.stars (id int); CREATE TABLE public.planets (id int)")
+        .unwrap();
+    migrate(&db, dir.path(), &["--baseline", "1690000000000000"])
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: --baseline 1690000000000000: no file in {} has that version; its versions: \
+             {APRIL} (create_stars), {MAY} (create_planets), {JUNE} (create_moons)\n",
+            dir.path().display()
+        ))
+        .run();
+    migrate(&db, dir.path(), &["--baseline", MAY, "--dry-run"])
+        .stdout_is(&format!(
+            "dry run, nothing was done: would mark the migrations up to {MAY} as applied, \
+             without running them (Postgres database `{}` at {})\n  - first create \
+             public.cruddur_migrations, recording the 0 migrations up to the marker as \
+             adopted\n  - mark the 2 migrations up to {MAY} as applied without running them: \
+             last_successful_run = {MAY}, each recorded with its checksum as `baseline`\n",
+            db.name,
+            db.server()
+        ))
+        .stderr_is("")
+        .run();
+    migrate(&db, dir.path(), &["--baseline", MAY])
+        .stdout_is(&format!(
+            "marked 2 migrations of `{}` as applied without running them: {APRIL}_create_stars, \
+             {MAY}_create_planets; marker {MAY}\n",
+            db.name
+        ))
+        .stderr_is("")
+        .run();
+    migrate(&db, dir.path(), &[])
+        .stdout_is(&format!(
+            "applied 1 migration to `{}`: {JUNE}_create_moons; marker {JUNE}\n",
+            db.name
+        ))
+        .stderr_is("")
+        .run();
+    assert!(db.table_exists("public.moons"));
+    let states: Vec<String> = list(&db, dir.path()).into_iter().map(|r| r.state).collect();
+    assert_eq!(states, ["applied", "applied", "applied"]);
+}

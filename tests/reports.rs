@@ -205,6 +205,9 @@ pub(crate) struct MigrationRow {
     pub name: String,
     pub state: String,
     pub file: String,
+    /// `sha256:` and 64 hex digits.
+    pub checksum: String,
+    pub recorded_checksum: Option<String>,
     pub warning: Option<String>,
 }
 

@@ -75,7 +75,7 @@ fn applied<'a>(migrations: &'a [Migration], state: &State) -> Vec<&'a Migration>
     migrations
         .iter()
         .zip(statuses)
-        .filter(|(_, status)| status.state == "applied")
+        .filter(|(_, status)| status.applied())
         .map(|(migration, _)| migration)
         .collect()
 }

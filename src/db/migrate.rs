@@ -29,6 +29,9 @@ pub(crate) struct MigrateReport {
     pub applied: Vec<String>,
     /// The app's marker afterwards.
     pub marker: String,
+    /// Migrations edited after they were applied, accepted as they are now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<String>,
 }
 
 impl Report for MigrateReport {}
@@ -36,9 +39,14 @@ impl Report for MigrateReport {}
 impl fmt::Display for MigrateReport {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self.applied.len() {
-            0 => write!(
+            0 if self.accepted.is_empty() => write!(
                 f,
                 "`{}` has every migration (marker {}); nothing to do",
+                self.database, self.marker
+            ),
+            0 => write!(
+                f,
+                "`{}` has every migration (marker {})",
                 self.database, self.marker
             ),
             n => write!(
@@ -49,7 +57,11 @@ impl fmt::Display for MigrateReport {
                 self.applied.join(", "),
                 self.marker
             ),
+        }?;
+        if !self.accepted.is_empty() {
+            write!(f, "; accepted as edited: {}", self.accepted.join(", "))?;
         }
+        Ok(())
     }
 }
 
@@ -65,10 +77,77 @@ pub(crate) fn run(ctx: &Ctx, args: &MigrateArgs) -> Result<Outcome> {
         None => None,
     };
     let migrations = read_all(&folder)?;
+    if let Some(baseline) = &args.baseline {
+        let prepared = prepare_baseline(ctx, ctx.pg()?, &folder, &migrations, baseline)?;
+        return guarded::run(ctx, prepared);
+    }
     guarded::run(
         ctx,
-        prepare_migrate(ctx, ctx.pg()?, &folder, &migrations, to.as_ref())?,
+        prepare_migrate(
+            ctx,
+            ctx.pg()?,
+            &folder,
+            &migrations,
+            to.as_ref(),
+            &args.accept_edited,
+        )?,
     )
+}
+
+/// Whether `given` (an `--accept-edited` value) names `m`: its name, version or file stem.
+fn names(given: &str, m: &Migration) -> bool {
+    given == m.name || given == m.version.0 || given == format!("{}_{}", m.version.0, m.name)
+}
+
+/// The edited migrations `accept` names; an error for an edited one it does not name (the
+/// database ran other SQL than the file holds), or for a name that is not an edited one.
+fn accepted<'a>(
+    migrations: &'a [Migration],
+    statuses: &[crate::migrations::Status],
+    accept: &[String],
+    database: &str,
+) -> Result<Vec<&'a Migration>> {
+    let edited: Vec<(&Migration, &crate::migrations::Status)> = migrations
+        .iter()
+        .zip(statuses)
+        .filter(|(_, status)| status.state == "edited")
+        .collect();
+    for given in accept {
+        if !edited.iter().any(|(m, _)| names(given, m)) {
+            return Err(anyhow!(
+                "--accept-edited {given}: no migration of `{database}` has been edited since it was applied{}; nothing was applied",
+                if edited.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (edited: {})",
+                        edited
+                            .iter()
+                            .map(|(m, _)| m.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ));
+        }
+    }
+    if let Some((m, status)) = edited
+        .iter()
+        .find(|(m, _)| !accept.iter().any(|given| names(given, m)))
+    {
+        return Err(anyhow!(
+            "migration {}_{} ({}) was edited after it was applied to `{database}`: the database \
+             ran {}, the file is now {}; nothing was applied. Put the file back as it was, or \
+             pass --accept-edited {} to record it as it is now (its new SQL is not run)",
+            m.version.0,
+            m.name,
+            m.shown,
+            crate::migrations::short(status.recorded_checksum.as_deref().unwrap_or("")),
+            crate::migrations::short(&m.checksum),
+            m.name
+        ));
+    }
+    Ok(edited.into_iter().map(|(m, _)| m).collect())
 }
 
 /// The pending migrations (up to `to`), each with its statements and the marker after it.
@@ -78,6 +157,8 @@ pub(crate) struct Migrate<'a> {
     writes: Writes,
     migrations: &'a [Migration],
     state: State,
+    /// Edited migrations accepted as they are now (`--accept-edited`).
+    accepted: Vec<&'a Migration>,
     pending: Vec<Pending<'a>>,
     marker: Marker,
 }
@@ -112,6 +193,7 @@ pub(crate) fn prepare_migrate<'a>(
     folder: &Folder,
     migrations: &'a [Migration],
     to: Option<&Version>,
+    accept: &[String],
 ) -> Result<Prepared<Migrate<'a>>> {
     if let Some(to) = to {
         if !migrations.iter().any(|m| m.version == *to) {
@@ -125,17 +207,20 @@ pub(crate) fn prepare_migrate<'a>(
     let mut client = pg.connect()?;
     crate::pg::lock_migrations(&mut client, pg, |words| ctx.info(words))?;
     let state = read_state(&mut client)?;
+    let statuses = statuses(migrations, &state);
+    let accepted = accepted(migrations, &statuses, accept, &pg.dbname)?;
     let chosen: Vec<&Migration> = migrations
         .iter()
-        .zip(statuses(migrations, &state))
+        .zip(&statuses)
         .filter(|(m, status)| status.state == "pending" && to.is_none_or(|to| m.version <= *to))
         .map(|(m, _)| m)
         .collect();
-    if chosen.is_empty() {
+    if chosen.is_empty() && accepted.is_empty() {
         return Ok(Prepared::Nothing(MigrateReport {
             database: pg.dbname.clone(),
             applied: Vec::new(),
             marker: state.marker.0.clone(),
+            accepted: Vec::new(),
         }));
     }
     // Every file is split before anything runs: a file that cannot be read stops it all.
@@ -155,6 +240,7 @@ pub(crate) fn prepare_migrate<'a>(
         writes: Writes::new(client),
         migrations,
         state,
+        accepted,
         pending,
         marker,
     }))
@@ -164,7 +250,12 @@ impl Write for Migrate<'_> {
     type Report = MigrateReport;
 
     fn plan(&self) -> Plan {
-        let mut ops: Vec<Op> = self.pending.iter().map(|p| p.op().into()).collect();
+        let mut ops: Vec<Op> = self
+            .accepted
+            .iter()
+            .map(|m| accept_op(m).into())
+            .chain(self.pending.iter().map(|p| p.op().into()))
+            .collect();
         if let Some(made) = crate::migrations::tables_to_make(self.migrations, &self.state) {
             ops.insert(0, made.into());
         }
@@ -174,15 +265,18 @@ impl Write for Migrate<'_> {
         if self.pg.target == crate::target::Target::Prod {
             ops.insert(0, PgOp::NoSnapshot.into());
         }
-        Plan::new(
-            self.pg.destination(),
-            format!(
+        let summary = match (n, self.accepted.len()) {
+            (0, accepted) => format!(
+                "accept {accepted} edited migration{} as {} now",
+                if accepted == 1 { "" } else { "s" },
+                if accepted == 1 { "it is" } else { "they are" }
+            ),
+            (n, _) => format!(
                 "apply {n} migration{}, oldest first, each in one transaction with its marker",
                 if n == 1 { "" } else { "s" }
             ),
-            ops,
-            &self.pg.dbname,
-        )
+        };
+        Plan::new(self.pg.destination(), summary, ops, &self.pg.dbname)
     }
 
     fn marker(&self) -> Marker {
@@ -195,7 +289,27 @@ impl Write for Migrate<'_> {
             database: self.pg.dbname.clone(),
             applied: Vec::new(),
             marker: self.state.marker.0.clone(),
+            accepted: Vec::new(),
         };
+        if !self.accepted.is_empty() {
+            let mut tx = self.writes.transaction()?;
+            for m in &self.accepted {
+                tx.note(accept_op(m));
+                if let Some(server) = tx.server() {
+                    server.execute(
+                        "UPDATE public.cruddur_migrations SET checksum = $2, how = 'accepted', \
+                         applied_at = now() WHERE version = $1",
+                        &[&m.version.0, &m.checksum],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            report.accepted = self
+                .accepted
+                .iter()
+                .map(|m| format!("{}_{}", m.version.0, m.name))
+                .collect();
+        }
         let total = self.pending.len();
         for p in &self.pending {
             let m = p.migration;
@@ -236,6 +350,186 @@ impl Write for Migrate<'_> {
             report.marker = p.marker_after.0.clone();
         }
         Ok(report)
+    }
+}
+
+/// What a baseline did.
+#[derive(Debug, Serialize)]
+pub(crate) struct BaselineReport {
+    pub database: String,
+    /// `<version>_<name>` of each migration marked as applied.
+    pub marked: Vec<String>,
+    /// The app's marker afterwards.
+    pub marker: String,
+}
+
+impl Report for BaselineReport {}
+
+impl fmt::Display for BaselineReport {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self.marked.len() {
+            0 => write!(
+                f,
+                "`{}` is already at {}; nothing to mark",
+                self.database, self.marker
+            ),
+            n => write!(
+                f,
+                "marked {n} migration{} of `{}` as applied without running {}: {}; marker {}",
+                if n == 1 { "" } else { "s" },
+                self.database,
+                if n == 1 { "it" } else { "them" },
+                self.marked.join(", "),
+                self.marker
+            ),
+        }
+    }
+}
+
+/// `db migrate --baseline VERSION`: the migrations up to VERSION that the database does not
+/// have yet, marked as applied without being run (a database built before its migrations
+/// were tracked), each recorded with its checksum.
+pub(crate) struct Baseline<'a> {
+    pg: &'a PgTarget,
+    /// The connection that holds the migrations lock.
+    writes: Writes,
+    migrations: &'a [Migration],
+    state: State,
+    version: Version,
+    marked: Vec<&'a Migration>,
+    marker: Marker,
+}
+
+fn prepare_baseline<'a>(
+    ctx: &Ctx,
+    pg: &'a PgTarget,
+    folder: &Folder,
+    migrations: &'a [Migration],
+    text: &str,
+) -> Result<Prepared<Baseline<'a>>> {
+    let version = Version::parse(text)
+        .filter(|v| migrations.iter().any(|m| m.version == *v))
+        .ok_or_else(|| {
+            anyhow!(
+                "--baseline {}: no file in {} has that version; its versions: {}",
+                crate::text::cut(text, 40),
+                folder.shown,
+                if migrations.is_empty() {
+                    "none".to_string()
+                } else {
+                    migrations
+                        .iter()
+                        .map(|m| format!("{} ({})", m.version.0, m.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )
+        })?;
+    let mut client = pg.connect()?;
+    crate::pg::lock_migrations(&mut client, pg, |words| ctx.info(words))?;
+    let state = read_state(&mut client)?;
+    let marked: Vec<&Migration> = migrations
+        .iter()
+        .zip(statuses(migrations, &state))
+        .filter(|(m, status)| !status.applied() && m.version <= version)
+        .map(|(m, _)| m)
+        .collect();
+    if marked.is_empty() {
+        return Ok(Prepared::Nothing(BaselineReport {
+            database: pg.dbname.clone(),
+            marked: Vec::new(),
+            marker: state.marker.0.clone(),
+        }));
+    }
+    let marker = Marker::read(&crate::pg::marker(&mut client, &pg.dbname));
+    Ok(Prepared::Write(Baseline {
+        pg,
+        writes: Writes::new(client),
+        migrations,
+        state,
+        version,
+        marked,
+        marker,
+    }))
+}
+
+impl Baseline<'_> {
+    /// The marker never moves back: a baseline below it only records the files it missed.
+    fn marker_after(&self) -> Version {
+        self.state.marker.clone().max(self.version.clone())
+    }
+
+    fn op(&self) -> PgOp {
+        PgOp::Baseline {
+            version: self.version.0.clone(),
+            migrations: self.marked.len(),
+            marker_after: self.marker_after().0,
+        }
+    }
+}
+
+impl Write for Baseline<'_> {
+    type Report = BaselineReport;
+
+    fn plan(&self) -> Plan {
+        let mut ops: Vec<Op> = vec![self.op().into()];
+        if let Some(made) = crate::migrations::tables_to_make(self.migrations, &self.state) {
+            ops.insert(0, made.into());
+        }
+        if self.pg.target == crate::target::Target::Prod {
+            ops.insert(0, PgOp::NoSnapshot.into());
+        }
+        Plan::new(
+            self.pg.destination(),
+            format!(
+                "mark the migrations up to {} as applied, without running them",
+                self.version.0
+            ),
+            ops,
+            &self.pg.dbname,
+        )
+    }
+
+    fn marker(&self) -> Marker {
+        self.marker.clone()
+    }
+
+    fn execute(mut self, _ctx: &Ctx) -> Result<BaselineReport> {
+        prepare(&mut self.writes, self.migrations, &self.state)?;
+        let (op, marker_after) = (self.op(), self.marker_after());
+        let mut tx = self.writes.transaction()?;
+        tx.note(op);
+        if let Some(server) = tx.server() {
+            server.execute(SET_MARKER, &[&marker_after.0])?;
+            for m in &self.marked {
+                server.execute(
+                    "INSERT INTO public.cruddur_migrations (version, name, checksum, how) \
+                     VALUES ($1, $2, $3, 'baseline') ON CONFLICT (version) DO UPDATE \
+                     SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, how = 'baseline', \
+                     applied_at = now()",
+                    &[&m.version.0, &m.name, &m.checksum],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(BaselineReport {
+            database: self.pg.dbname.clone(),
+            marked: self
+                .marked
+                .iter()
+                .map(|m| format!("{}_{}", m.version.0, m.name))
+                .collect(),
+            marker: marker_after.0,
+        })
+    }
+}
+
+fn accept_op(m: &Migration) -> PgOp {
+    PgOp::AcceptEdited {
+        version: m.version.0.clone(),
+        name: m.name.clone(),
+        file: m.shown.clone(),
+        checksum: m.checksum.clone(),
     }
 }
 
@@ -301,6 +595,7 @@ mod performs {
             writes,
             migrations: &migrations,
             state,
+            accepted: Vec::new(),
             pending,
             marker: Marker::Unmarked,
         };
@@ -308,5 +603,63 @@ mod performs {
             planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
         assert_eq!(performed, planned);
         assert_eq!(performed.len(), 3, "{performed:?}");
+    }
+
+    /// An edited migration accepted (its record rewritten), then the pending one applied.
+    #[test]
+    fn accepting_an_edit_performs_what_it_planned() {
+        let (_dir, migrations) = crate::migrations::scratch();
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
+        let (writes, recorder) = Writes::recording();
+        let (first, second) = (&migrations[0], &migrations[1]);
+        let state = State {
+            marker: first.version.clone(),
+            has_marker_table: true,
+            has_records_table: true,
+            records: [(first.version.0.clone(), "sha256:0".to_string())].into(),
+        };
+        let write = Migrate {
+            pg: &pg,
+            writes,
+            migrations: &migrations,
+            state,
+            accepted: vec![first],
+            pending: vec![Pending {
+                migration: second,
+                statements: split(&second.migrate).unwrap(),
+                marker_after: second.version.clone(),
+            }],
+            marker: Marker::Unmarked,
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 2, "{performed:?}");
+    }
+
+    /// The tables, then the one baseline: the marker and the records, nothing run.
+    #[test]
+    fn a_baseline_performs_what_it_planned() {
+        let (_dir, migrations) = crate::migrations::scratch();
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
+        let (writes, recorder) = Writes::recording();
+        let write = Baseline {
+            pg: &pg,
+            writes,
+            migrations: &migrations,
+            state: State {
+                marker: Version("0".into()),
+                has_marker_table: false,
+                has_records_table: false,
+                records: Default::default(),
+            },
+            version: migrations[0].version.clone(),
+            marked: vec![&migrations[0]],
+            marker: Marker::Unmarked,
+        };
+        let (planned, performed) =
+            planned_and_performed(&Ctx::for_tests(Target::Local), write, &recorder);
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 2, "{performed:?}");
     }
 }

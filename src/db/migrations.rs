@@ -1,5 +1,5 @@
 //! `cruddur db migrations [--check]`: every migration file of the app, and whether the
-//! database has it. A read: no table is created.
+//! database has it (applied, edited since, or pending). A read: no table is created.
 
 use anyhow::{anyhow, Result};
 
@@ -24,7 +24,31 @@ pub(super) fn run(ctx: &Ctx, args: &MigrationsArgs) -> Result<Outcome> {
         ));
     }
     let pending = rows.iter().filter(|r| r.state == "pending").count();
+    let edited: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.state == "edited")
+        .map(|r| r.name.as_str())
+        .collect();
     let outcome = Outcome::rows(&["version", "name", "state", "file", "warning"], &rows)?;
+    if args.check && !edited.is_empty() {
+        return Ok(Outcome::Failing {
+            outcome: Box::new(outcome),
+            error: anyhow!(
+                "{} migration{} of `{}` {} edited since {} applied ({}): put the file back, or \
+                 record it as it is now with `cruddur db migrate --accept-edited NAME`",
+                edited.len(),
+                if edited.len() == 1 { "" } else { "s" },
+                pg.dbname,
+                if edited.len() == 1 { "was" } else { "were" },
+                if edited.len() == 1 {
+                    "it was"
+                } else {
+                    "they were"
+                },
+                edited.join(", ")
+            ),
+        });
+    }
     if args.check && pending > 0 {
         return Ok(Outcome::Failing {
             outcome: Box::new(outcome),

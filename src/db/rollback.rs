@@ -107,7 +107,7 @@ fn prepare_rollback<'a>(
     let applied: Vec<&Migration> = migrations
         .iter()
         .zip(statuses(migrations, &state))
-        .filter(|(_, status)| status.state == "applied")
+        .filter(|(_, status)| status.applied())
         .map(|(m, _)| m)
         .rev()
         .collect();

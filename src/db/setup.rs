@@ -154,7 +154,7 @@ impl Step {
             Step::Migrate(Some(folder)) => {
                 ctx.detail(format!("migrations: {}", folder.source));
                 let migrations = read_all(folder)?;
-                let prepared = migrate::prepare_migrate(ctx, pg, folder, &migrations, None)?;
+                let prepared = migrate::prepare_migrate(ctx, pg, folder, &migrations, None, &[])?;
                 ok(guarded::step(ctx, prepared)?)
             }
             Step::Migrate(None) => StepEnd::skipped(format!(
