@@ -385,8 +385,8 @@ pub(crate) fn statuses(migrations: &[Migration], state: &State) -> Vec<Status> {
             let warning = match (&against, recorded) {
                 (Some(Recorded::Edited), Some(sum)) if applied => Some(format!(
                     "edited since it was applied: the database ran {}, the file is now {}",
-                    short(sum),
-                    short(&m.checksum)
+                    crate::text::checksum(sum),
+                    crate::text::checksum(&m.checksum)
                 )),
                 (Some(Recorded::Unknown), Some(sum)) if applied => Some(format!(
                     "its record's checksum `{}` is of a form a newer cruddur writes: left alone",
@@ -412,14 +412,6 @@ pub(crate) fn statuses(migrations: &[Migration], state: &State) -> Vec<Status> {
             }
         })
         .collect()
-}
-
-/// A checksum as a person compares it: its kind and the first 12 digits.
-pub(crate) fn short(sum: &str) -> String {
-    match sum.strip_prefix(CHECKSUM_PREFIX) {
-        Some(hex) => format!("{CHECKSUM_PREFIX}{}", &hex[..hex.len().min(12)]),
-        None => sum.to_string(),
-    }
 }
 
 impl Status {
@@ -518,6 +510,6 @@ mod tests {
         assert_eq!(checksum(&sql.replace('\n', "\r\n")), checksum(sql));
         assert_eq!(checksum(&format!("\n\n\n{sql}")), checksum(sql));
         assert_ne!(checksum(&sql.replace("bio", "bios")), checksum(sql));
-        assert_eq!(short(&checksum(sql)), "sha256:a00c38980639");
+        assert_eq!(crate::text::checksum(&checksum(sql)), "sha256:a00c38980639");
     }
 }

@@ -323,7 +323,7 @@ impl fmt::Display for PgOp {
             } => write!(
                 f,
                 "accept {version}_{name} as edited (--accept-edited): record {file} as it is now, {}",
-                crate::migrations::short(checksum)
+                crate::text::checksum(checksum)
             ),
             PgOp::Baseline {
                 version,

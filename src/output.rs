@@ -356,7 +356,8 @@ fn write(outcome: &Outcome, format: OutputFormat) -> Result<()> {
             },
             OutputFormat::Table,
         ) => {
-            writeln!(out, "{}", table(columns, rows))?;
+            // A report (not a listing) is read in CI logs too: wrapped there as well.
+            writeln!(out, "{}", table(columns, rows, !*count))?;
             if *count {
                 let noun = if rows.len() == 1 { "row" } else { "rows" };
                 note(&format!("({} {noun})", rows.len()));
@@ -415,17 +416,37 @@ fn json_list(out: &mut impl Write, items: &[impl Serialize], format: OutputForma
     Ok(())
 }
 
-fn table(columns: &[Column], rows: &[Map<String, Value>]) -> Table {
+/// Narrower than this, squeezing would break every word into letters.
+const NARROWEST: u16 = 40;
+
+/// A report's width without a terminal (a CI log): COLUMNS when it says one, else this.
+const LOG_WIDTH: u16 = 100;
+
+fn table(columns: &[Column], rows: &[Map<String, Value>], report: bool) -> Table {
     let mut table = Table::new();
-    // Fit the terminal's width — unless it reports none worth fitting (a pseudo-terminal
-    // without a size says 0), where squeezing would break every word into letters.
-    let arrangement = match table.width() {
-        Some(width) if width >= 40 => ContentArrangement::Dynamic,
-        _ => ContentArrangement::Disabled,
+    // Fit the terminal's width (a pseudo-terminal without a size says 0: not worth fitting).
+    // Without one, a listing keeps its lines whole for grep, and a report fits COLUMNS or
+    // a log's 100 columns.
+    let width = table
+        .width()
+        .filter(|width| *width >= NARROWEST)
+        .or_else(|| {
+            report.then(|| {
+                std::env::var("COLUMNS")
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u16>().ok())
+                    .filter(|width| *width >= NARROWEST)
+                    .unwrap_or(LOG_WIDTH)
+            })
+        });
+    match width {
+        Some(width) => table
+            .set_width(width)
+            .set_content_arrangement(ContentArrangement::Dynamic),
+        None => table.set_content_arrangement(ContentArrangement::Disabled),
     };
     table
         .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(arrangement)
         .set_header(columns.iter().map(|c| c.header.as_str()));
     for row in rows {
         table.add_row(

@@ -42,6 +42,14 @@ pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A checksum as a person compares it: its kind (`sha256:`) and its first 12 digits.
+pub(crate) fn checksum(sum: &str) -> String {
+    match sum.split_once(':') {
+        Some((kind, hex)) => format!("{kind}:{}", hex.get(..12).unwrap_or(hex)),
+        None => sum.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

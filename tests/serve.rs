@@ -313,9 +313,11 @@ fn every_interface_is_served_with_a_warning_and_doctor_knows_the_server() {
     let db = TestDb::set_up("serve_doctor");
     let (run, endpoint) = serve(&["--in-memory", "--host", "0.0.0.0"]);
     let running = started(run.stderr_has("no authentication"));
+    // Wide enough that each row is one line, for the two fragments this test is about.
     cruddur(&["doctor"])
         .db(&db)
         .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("COLUMNS", "400")
         .stdout_has("a running `cruddur ddb serve`")
         .stdout_has("stream worker on")
         .run();

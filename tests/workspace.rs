@@ -393,6 +393,27 @@ fn sigterm_stops_an_import_at_a_safe_point_and_a_rerun_finishes_it() {
         .run();
 }
 
+/// `doctor` in a CI log (no terminal): its rows wrap at 100 columns, or at COLUMNS. Checked
+/// by the widest line, not whole: the rows' words (paths, ports) vary with the machine.
+#[test]
+fn doctor_without_a_terminal_fits_a_log_or_columns() {
+    let db = TestDb::set_up("ws_doctor_width");
+    let widest = |run: crate::harness::Run| {
+        let out = run.run();
+        out.stdout
+            .lines()
+            .map(|line| line.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    // No DynamoDB answers here: that row fails, and doctor exits 1.
+    let doctor = || cruddur(&["doctor"]).db(&db).code(1);
+    assert_eq!(widest(doctor()), 100);
+    assert_eq!(widest(doctor().env("COLUMNS", "72")), 72);
+    // A width too narrow to read is not taken: the log's 100 columns again.
+    assert_eq!(widest(doctor().env("COLUMNS", "12")), 100);
+}
+
 #[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
     let db = TestDb::new("ws_colour");

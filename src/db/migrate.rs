@@ -142,8 +142,8 @@ fn accepted<'a>(
             m.version.0,
             m.name,
             m.shown,
-            crate::migrations::short(status.recorded_checksum.as_deref().unwrap_or("")),
-            crate::migrations::short(&m.checksum),
+            crate::text::checksum(status.recorded_checksum.as_deref().unwrap_or("")),
+            crate::text::checksum(&m.checksum),
             m.name
         ));
     }
