@@ -64,6 +64,7 @@ pub(crate) fn run(ctx: &Ctx, args: &DoctorArgs) -> Result<Outcome> {
     app_files(ctx, &mut checks);
     postgres(ctx, &mut checks);
     migrations(ctx, args, &mut checks);
+    postgres_shape(ctx, args, &mut checks);
     dynamodb(ctx, region, &mut checks);
     cognito(ctx, args, region, &mut checks);
     let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
@@ -427,6 +428,85 @@ fn dynamodb(ctx: &Ctx, region: Region, checks: &mut Checks) {
             format!("cruddur ddb drop && {schema_load} (back the table up first)"),
         ),
     });
+    table_shape(ctx, ddb, checks);
+}
+
+/// The first of `differences` and how many more, for a row.
+fn first_of<T: std::fmt::Display>(differences: &[T]) -> String {
+    match differences {
+        [] => String::new(),
+        [only] => only.to_string(),
+        [first, rest @ ..] => format!("{first}; and {} more", rest.len()),
+    }
+}
+
+/// The database against what the app's files make (`db diff`), built in a throwaway
+/// database on its own server; in production only where CRUDDUR_SHADOW_URL says. A
+/// difference warns: `db diff` is the gate that fails.
+fn postgres_shape(ctx: &Ctx, args: &DoctorArgs, checks: &mut Checks) {
+    use crate::db::diff::{drift, shadow_server, shadow_url};
+    const ROW: &str = "postgres shape";
+    let there = checks
+        .0
+        .iter()
+        .any(|c| c.check == "database" && c.status == "ok");
+    let (true, Ok(pg)) = (there, ctx.pg()) else {
+        return; // the rows above say why
+    };
+    let Ok(url) = shadow_url(ctx, None) else {
+        checks.warn(
+            ROW,
+            "not compared: in --prod the throwaway database the app's files are built in needs a server of its own",
+            "CRUDDUR_SHADOW_URL=… cruddur --prod db diff",
+        );
+        return;
+    };
+    let diff = if ctx.target == Target::Prod {
+        "cruddur --prod db diff"
+    } else {
+        "cruddur db diff"
+    };
+    let found = shadow_server(ctx, pg, url)
+        .and_then(|server| drift(ctx, pg, &server, args.dir.migrations_dir.as_deref()));
+    match found {
+        Ok(drift) if drift.differences.is_empty() => checks.ok(
+            ROW,
+            format!(
+                "matches the app's files (schema.sql and {} applied migration{})",
+                drift.applied,
+                if drift.applied == 1 { "" } else { "s" }
+            ),
+        ),
+        Ok(drift) => checks.warn(ROW, first_of(&drift.differences), diff),
+        Err(error) => checks.warn(ROW, format!("not compared: {error:#}"), diff),
+    }
+}
+
+/// The table against what `ddb schema-load` makes (`ddb diff`). A difference warns.
+fn table_shape(ctx: &Ctx, ddb: &Ddb, checks: &mut Checks) {
+    use crate::dynamodb::drift::{compare, Layout};
+    const ROW: &str = "dynamodb shape";
+    let diff = if ctx.target == Target::Prod {
+        "cruddur --prod ddb diff"
+    } else {
+        "cruddur ddb diff"
+    };
+    let found = crate::dynamodb::table::shape().and_then(|shape| {
+        let expected = Layout::expected(&shape, true, ctx.target == Target::Prod);
+        let found = ctx.block_on(ddb.layout())??;
+        Ok(compare(&expected, &found))
+    });
+    match found {
+        Ok(differences) => {
+            let drifted: Vec<_> = differences.iter().filter(|d| d.drift).collect();
+            if drifted.is_empty() {
+                checks.ok(ROW, "matches what `ddb schema-load` makes");
+            } else {
+                checks.warn(ROW, first_of(&drifted), diff);
+            }
+        }
+        Err(error) => checks.warn(ROW, format!("not compared: {error:#}"), diff),
+    }
 }
 
 /// The app folder found (or none: the built-in files), and each file it gives: there, and

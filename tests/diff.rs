@@ -425,3 +425,63 @@ fn production_needs_a_shadow_server_of_its_own() {
         .run();
     assert_eq!(shadows_of(&db), Vec::<String>::new());
 }
+
+/// `doctor` has a row per store: the shape matches, or the first difference and the command
+/// that shows the rest (a warning: the diffs are the gates that fail).
+#[test]
+fn doctor_says_whether_each_store_matches_the_files() {
+    let repo = Repo::new();
+    let db = set_up(&repo, "diff_doctor");
+    let table = TestTable::new("diff_doctor");
+    schema_load(&table, true);
+    let shape_rows = || {
+        let checks: Vec<crate::reports::Check> = repo
+            .cruddur(&db, &["doctor", "--json"])
+            .table(&table)
+            .run()
+            .json();
+        checks
+            .into_iter()
+            .filter(|c| c.check.ends_with(" shape"))
+            .map(|c| (c.check, c.status, c.detail, c.fix))
+            .collect::<Vec<_>>()
+    };
+    let row = |check: &str, status: &str, detail: &str, fix: &str| {
+        (
+            check.to_string(),
+            status.to_string(),
+            detail.to_string(),
+            fix.to_string(),
+        )
+    };
+    assert_eq!(
+        shape_rows(),
+        [
+            row(
+                "postgres shape",
+                "ok",
+                "matches the app's files (schema.sql and 2 applied migrations)",
+                ""
+            ),
+            row(
+                "dynamodb shape",
+                "ok",
+                "matches what `ddb schema-load` makes",
+                ""
+            ),
+        ]
+    );
+    db.client()
+        .batch_execute("ALTER TABLE users ADD COLUMN x int; ALTER TABLE users ADD COLUMN y int")
+        .unwrap();
+    assert_eq!(
+        shape_rows()[0],
+        row(
+            "postgres shape",
+            "warn",
+            "column `users.x` is in the database but in no file (integer); and 1 more",
+            "cruddur db diff"
+        )
+    );
+    assert_eq!(shadows_of(&db), Vec::<String>::new());
+}

@@ -39,11 +39,36 @@ pub(super) fn run(ctx: &Ctx, args: &DbDiffArgs) -> Result<Outcome> {
     let url = shadow_url(ctx, args.shadow_url.as_deref())?;
     let live = ctx.pg()?;
     let server = shadow_server(ctx, live, url)?;
+    let drift = drift(ctx, live, &server, args.dir.migrations_dir.as_deref())?;
+    report(
+        ctx,
+        args,
+        live,
+        server.display.clone(),
+        drift.applied,
+        &drift.differences,
+    )
+}
+
+/// What a comparison found.
+pub(crate) struct Drift {
+    pub(crate) differences: Vec<Difference>,
+    /// The migrations applied in the live database, and so in the shadow.
+    pub(crate) applied: usize,
+}
+
+/// The live database `live` against the app's files built in a shadow on `server`.
+pub(crate) fn drift(
+    ctx: &Ctx,
+    live: &PgTarget,
+    server: &PgTarget,
+    migrations_dir: Option<&std::path::Path>,
+) -> Result<Drift> {
     // Everything the files hold is read before anything is made.
     let app = ctx.app()?;
     let schema_file = app.schema(None)?;
     let schema_statements = crate::pg::run::split(&schema_file)?;
-    let folder = find_folder(app, args.dir.migrations_dir.as_deref())?;
+    let folder = find_folder(app, migrations_dir)?;
     let migrations = match &folder {
         Some(folder) => read_all(folder)?,
         None => Vec::new(),
@@ -57,16 +82,18 @@ pub(super) fn run(ctx: &Ctx, args: &DbDiffArgs) -> Result<Outcome> {
         (shape, state)
     };
     let applied = applied(&migrations, &state);
-    let shadow = Shadow::create(ctx.printer, &server, &live.dbname)?;
+    let shadow = Shadow::create(ctx.printer, server, &live.dbname)?;
     let expected = shadow.build(ctx.printer, &schema_file, &schema_statements, &applied)?;
-    let shadow_server = server.display.clone();
     shadow.drop_now();
 
     let mut differences = schema::compare(&found, &expected);
     if let Some(marker) = unknown_marker(&migrations, &state) {
         differences.push(marker);
     }
-    report(ctx, args, live, shadow_server, applied.len(), &differences)
+    Ok(Drift {
+        differences,
+        applied: applied.len(),
+    })
 }
 
 /// The migrations the live database has applied (its marker, as `db migrations` reads it).
@@ -97,7 +124,7 @@ fn unknown_marker(migrations: &[Migration], state: &State) -> Option<Difference>
 
 /// The shadow's server as a URL and where it came from: `--shadow-url`, else
 /// CRUDDUR_SHADOW_URL; None: the live database's own server, which `--prod` refuses.
-fn shadow_url(ctx: &Ctx, flag: Option<&str>) -> Result<Option<(String, &'static str)>> {
+pub(crate) fn shadow_url(ctx: &Ctx, flag: Option<&str>) -> Result<Option<(String, &'static str)>> {
     if let Some(url) = flag {
         if !url_password(url).is_empty() {
             bail!(
@@ -125,7 +152,7 @@ fn shadow_url(ctx: &Ctx, flag: Option<&str>) -> Result<Option<(String, &'static 
 }
 
 /// Where the shadow is made: the URL's server, else the live database's own.
-fn shadow_server(
+pub(crate) fn shadow_server(
     ctx: &Ctx,
     live: &PgTarget,
     url: Option<(String, &'static str)>,

@@ -3,7 +3,7 @@
 
 mod connect;
 pub(crate) mod create;
-mod diff;
+pub(crate) mod diff;
 mod drop;
 pub(crate) mod migrate;
 mod migrations;
