@@ -513,7 +513,7 @@ mod tests {
             ["b", "a"]
         );
         assert_eq!(rows[0].keys().collect::<Vec<_>>(), ["b", "a"]);
-        let rendered = table(&columns, &rows).to_string();
+        let rendered = table(&columns, &rows, false).to_string();
         assert!(
             rendered.contains('x') && rendered.contains('1'),
             "{rendered}"
