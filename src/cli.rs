@@ -760,7 +760,8 @@ pub struct DdbSeedArgs {
     pub fixture: Option<PathBuf>,
 
     /// Person 1 of the fixture: a handle in Postgres [default: timmy-cde when both timmy-cde
-    /// and tim-suarez are users, else the oldest user]
+    /// and tim-suarez are users, else the oldest user; users made together in the order seed.sql
+    /// names them]
     #[arg(long, env = "CRUDDUR_MY_HANDLE", value_name = "HANDLE")]
     pub my_handle: Option<String>,
 

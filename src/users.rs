@@ -77,9 +77,16 @@ impl<'a> Users<'a> {
     }
 
     /// The two handles of a conversation, filling in what no flag named: [`DEFAULT_PAIR`]
-    /// when both of its users are there, else the oldest users first (then by handle); a
-    /// handle a flag named is kept and never picked twice.
-    pub(crate) fn pair(&mut self, mine: Option<&str>, other: Option<&str>) -> Result<[String; 2]> {
+    /// when both of its users are there, else the oldest users first. Users made together
+    /// (one INSERT gives them one `created_at`) come in the order `seed` (the app's seed.sql)
+    /// names them, as its author wrote them, then by handle. A handle a flag named is kept
+    /// and never picked twice.
+    pub(crate) fn pair(
+        &mut self,
+        mine: Option<&str>,
+        other: Option<&str>,
+        seed: Option<&str>,
+    ) -> Result<[String; 2]> {
         if let (Some(mine), Some(other)) = (mine, other) {
             return Ok([mine.to_string(), other.to_string()]);
         }
@@ -92,20 +99,26 @@ impl<'a> Users<'a> {
             )
             .map_err(|e| unreadable(self.pg, &e))?
             .get(0);
+        // Each user with the rank of its `created_at` (users made together share one).
         let oldest = self
             .client
             .query(
-                "SELECT handle::text FROM public.users WHERE handle IS NOT NULL \
-                 ORDER BY created_at, handle LIMIT 3",
+                "SELECT handle::text, dense_rank() OVER (ORDER BY created_at) FROM public.users \
+                 WHERE handle IS NOT NULL ORDER BY created_at, handle LIMIT 200",
                 &[],
             )
             .map_err(|e| unreadable(self.pg, &e))?;
+        let mut oldest: Vec<(i64, String)> = oldest
+            .iter()
+            .map(|row| (row.get::<_, i64>(1), row.get::<_, String>(0)))
+            .collect();
+        oldest.sort_by_key(|(made, handle)| (*made, seed_place(seed, handle), handle.clone()));
         let mut candidates: Vec<String> = if present == 2 {
             pair.iter().map(|h| h.to_string()).collect()
         } else {
             Vec::new()
         };
-        candidates.extend(oldest.iter().map(|row| row.get::<_, String>(0)));
+        candidates.extend(oldest.into_iter().map(|(_, handle)| handle));
         let pick = |taken: &[Option<&str>]| {
             candidates
                 .iter()
@@ -204,4 +217,11 @@ fn person(row: &postgres::Row) -> Result<Person> {
         handle: column(1)?,
         display_name: column(2)?,
     })
+}
+
+/// Where `seed` (a seed.sql's text) first names `handle` as a quoted literal; a handle it
+/// never names comes after every one it does.
+fn seed_place(seed: Option<&str>, handle: &str) -> usize {
+    seed.and_then(|text| text.find(&format!("'{}'", handle.replace('\'', "''"))))
+        .unwrap_or(usize::MAX)
 }

@@ -568,6 +568,42 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
     assert_eq!(db.count("public.users"), 3);
 }
 
+/// Users the app's seed.sql inserts in one statement share their `created_at`: person 1 and
+/// person 2 are then its first two, in the order its author wrote them, not by handle.
+#[test]
+fn users_made_together_pair_in_the_order_the_seed_names_them() {
+    let repo = Repo::new();
+    let seed = repo.db_dir().join("seed.sql");
+    let text = std::fs::read_to_string(&seed).unwrap();
+    let timmy = "  ('Timothée O''Brien', 'tim@example.test', 'timmy-cde', 'MOCK');\n";
+    let reordered = text
+        .replace(timmy, "")
+        .replace(
+            "VALUES\n  ('Kim Moreau'",
+            "VALUES\n  ('Timothée O''Brien', 'tim@example.test', 'timmy-cde', 'MOCK'),\n  ('Kim Moreau'",
+        )
+        .replace(
+            "'londo', 'MOCK'),\n",
+            "'londo', 'MOCK');\n",
+        );
+    assert_ne!(reordered, text, "the seed was reordered");
+    std::fs::write(&seed, reordered).unwrap();
+    let db = TestDb::new("app_pair");
+    repo.cruddur(&db, &["db", "setup", "-q"]).run();
+    let table = TestTable::new("app_pair");
+    schema_load(&table, false);
+    cruddur(&["ddb", "seed", "-q"])
+        .stack(&db, &table)
+        .dir(&repo.root)
+        .stdout_is(&format!(
+            "seeded conversation ⟪uuid⟫ between timmy-cde and kimmy \
+             in `{}`: ⟪n⟫ items (2 groups + ⟪n⟫ messages) in ⟪n⟫ requests, 0 retries, ⟪n⟫ ms\n",
+            table.name
+        ))
+        .stderr_is("")
+        .run();
+}
+
 #[test]
 fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     let repo = Repo::new();
@@ -603,7 +639,7 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     .run();
     assert!(table.items().is_empty(), "nothing may be written");
 
-    // No flags: the oldest users (a tie broken by handle), said on stderr and in the report.
+    // No flags: the oldest users (a tie broken by the order seed.sql names them), said on stderr and in the report.
     let seeded: SeedReport = cruddur(&["ddb", "seed", "--json"])
         .stack(&db, &table)
         .dir(&repo.root)

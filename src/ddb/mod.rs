@@ -26,6 +26,12 @@ use crate::ctx::Ctx;
 use crate::guarded::reads;
 use crate::output::Outcome;
 
+/// The app's seed.sql (or the built-in one), whose order names person 1 and person 2 among
+/// users made together; None when it cannot be read (then the order is by handle).
+fn seed_text(ctx: &Ctx) -> Option<String> {
+    Some(ctx.app().ok()?.seed(None).ok()?.text)
+}
+
 pub(crate) fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
     match &group.command {
         DdbCommand::SchemaLoad(a) => schema_load::run(ctx, a),

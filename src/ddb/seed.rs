@@ -198,8 +198,11 @@ pub(crate) fn prepare<'a>(
     }
 
     let mut users = Users::open(ctx.pg()?)?;
-    let [my_handle, other_handle] =
-        users.pair(seed.my_handle.as_deref(), seed.other_handle.as_deref())?;
+    let [my_handle, other_handle] = users.pair(
+        seed.my_handle.as_deref(),
+        seed.other_handle.as_deref(),
+        super::seed_text(ctx).as_deref(),
+    )?;
     let found = users.by_handles(&[
         Wanted {
             handle: &my_handle,

@@ -19,7 +19,8 @@ pub(super) fn run(ctx: &Ctx, list: &ListConversationsArgs) -> Result<Outcome> {
             let handle = match &list.handle {
                 Some(handle) => handle.clone(),
                 None => {
-                    let [mine, _] = users.pair(None, None)?;
+                    let [mine, _] =
+                        users.pair(None, None, super::super::seed_text(ctx).as_deref())?;
                     ctx.info(format!(
                         "conversations of {mine} (--handle chooses another)"
                     ));
