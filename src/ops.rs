@@ -210,6 +210,9 @@ pub(crate) enum PgOp {
         file: String,
         checksum: String,
     },
+    /// Applied migrations with no checksum recorded (applied before cruddur recorded them, or
+    /// by the app's own script): recorded as their files are now.
+    RecordChecksums { migrations: Vec<String> },
     /// Every migration up to `version` marked as applied without running it (`--baseline`).
     Baseline {
         version: String,
@@ -324,6 +327,13 @@ impl fmt::Display for PgOp {
                 f,
                 "accept {version}_{name} as edited (--accept-edited): record {file} as it is now, {}",
                 crate::text::checksum(checksum)
+            ),
+            PgOp::RecordChecksums { migrations } => write!(
+                f,
+                "record the checksums of {} applied migration{} that had none ({}), as the files are now",
+                migrations.len(),
+                plural(migrations.len()),
+                migrations.join(", ")
             ),
             PgOp::Baseline {
                 version,

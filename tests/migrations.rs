@@ -647,3 +647,40 @@ fn a_baseline_marks_without_running_and_migrate_applies_what_follows() {
     let states: Vec<String> = list(&db, dir.path()).into_iter().map(|r| r.state).collect();
     assert_eq!(states, ["applied", "applied", "applied"]);
 }
+
+/// A migration the app's own script applied (the marker moved, no record of cruddur's): the
+/// next migrate says so once and records its checksum; the one after has nothing to say.
+#[test]
+fn an_applied_migration_without_a_checksum_is_recorded_once() {
+    let db = TestDb::set_up("mig_unrecorded");
+    let dir = scratch();
+    table_migration(dir.path(), APRIL, "stars");
+    migrate(&db, dir.path(), &["-q"]).run();
+    table_migration(dir.path(), MAY, "planets");
+    // What the app's bin/db/migrate does: the SQL and the marker, nothing of cruddur's.
+    db.client()
+        .batch_execute(&format!(
+            "CREATE TABLE public.planets (id int); \
+             UPDATE public.schema_information SET last_successful_run = '{MAY}' WHERE id = 1"
+        ))
+        .unwrap();
+    migrate(&db, dir.path(), &[])
+        .stdout_is(&format!(
+            "`{}` has every migration (marker {MAY}); checksums recorded: {MAY}_create_planets\n",
+            db.name
+        ))
+        .stderr_is(
+            "1 applied migration had no checksum (applied before cruddur recorded it): \
+             recorded now, as the files are\n",
+        )
+        .run();
+    migrate(&db, dir.path(), &[])
+        .stdout_is(&format!(
+            "`{}` has every migration (marker {MAY}); nothing to do\n",
+            db.name
+        ))
+        .stderr_is("")
+        .run();
+    let rows = list(&db, dir.path());
+    assert!(rows[1].recorded_checksum.as_deref() == Some(rows[1].checksum.as_str()));
+}

@@ -32,6 +32,9 @@ pub(crate) struct MigrateReport {
     /// Migrations edited after they were applied, accepted as they are now.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accepted: Vec<String>,
+    /// Applied migrations whose checksums were recorded now (they had none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recorded: Vec<String>,
 }
 
 impl Report for MigrateReport {}
@@ -39,7 +42,7 @@ impl Report for MigrateReport {}
 impl fmt::Display for MigrateReport {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self.applied.len() {
-            0 if self.accepted.is_empty() => write!(
+            0 if self.accepted.is_empty() && self.recorded.is_empty() => write!(
                 f,
                 "`{}` has every migration (marker {}); nothing to do",
                 self.database, self.marker
@@ -58,6 +61,9 @@ impl fmt::Display for MigrateReport {
                 self.marker
             ),
         }?;
+        if !self.recorded.is_empty() {
+            write!(f, "; checksums recorded: {}", self.recorded.join(", "))?;
+        }
         if !self.accepted.is_empty() {
             write!(f, "; accepted as edited: {}", self.accepted.join(", "))?;
         }
@@ -159,6 +165,8 @@ pub(crate) struct Migrate<'a> {
     state: State,
     /// Edited migrations accepted as they are now (`--accept-edited`).
     accepted: Vec<&'a Migration>,
+    /// Applied migrations with no checksum recorded: recorded now.
+    unrecorded: Vec<&'a Migration>,
     pending: Vec<Pending<'a>>,
     marker: Marker,
 }
@@ -209,18 +217,35 @@ pub(crate) fn prepare_migrate<'a>(
     let state = read_state(&mut client)?;
     let statuses = statuses(migrations, &state);
     let accepted = accepted(migrations, &statuses, accept, &pg.dbname)?;
+    // Without the records table, making it adopts them (`prepare`).
+    let unrecorded: Vec<&Migration> = migrations
+        .iter()
+        .zip(&statuses)
+        .filter(|(_, s)| state.has_records_table && s.applied() && s.recorded_checksum.is_none())
+        .map(|(m, _)| m)
+        .collect();
+    if !unrecorded.is_empty() {
+        ctx.info(format!(
+            "{} applied migration{} had no checksum (applied before cruddur recorded {}): \
+             recorded now, as the files are",
+            unrecorded.len(),
+            if unrecorded.len() == 1 { "" } else { "s" },
+            if unrecorded.len() == 1 { "it" } else { "them" }
+        ));
+    }
     let chosen: Vec<&Migration> = migrations
         .iter()
         .zip(&statuses)
         .filter(|(m, status)| status.state == "pending" && to.is_none_or(|to| m.version <= *to))
         .map(|(m, _)| m)
         .collect();
-    if chosen.is_empty() && accepted.is_empty() {
+    if chosen.is_empty() && accepted.is_empty() && unrecorded.is_empty() {
         return Ok(Prepared::Nothing(MigrateReport {
             database: pg.dbname.clone(),
             applied: Vec::new(),
             marker: state.marker.0.clone(),
             accepted: Vec::new(),
+            recorded: Vec::new(),
         }));
     }
     // Every file is split before anything runs: a file that cannot be read stops it all.
@@ -241,6 +266,7 @@ pub(crate) fn prepare_migrate<'a>(
         migrations,
         state,
         accepted,
+        unrecorded,
         pending,
         marker,
     }))
@@ -251,9 +277,10 @@ impl Write for Migrate<'_> {
 
     fn plan(&self) -> Plan {
         let mut ops: Vec<Op> = self
-            .accepted
-            .iter()
-            .map(|m| accept_op(m).into())
+            .unrecorded_op()
+            .into_iter()
+            .map(Op::from)
+            .chain(self.accepted.iter().map(|m| accept_op(m).into()))
             .chain(self.pending.iter().map(|p| p.op().into()))
             .collect();
         if let Some(made) = crate::migrations::tables_to_make(self.migrations, &self.state) {
@@ -266,6 +293,7 @@ impl Write for Migrate<'_> {
             ops.insert(0, PgOp::NoSnapshot.into());
         }
         let summary = match (n, self.accepted.len()) {
+            (0, 0) => "record the checksums of the applied migrations that have none".to_string(),
             (0, accepted) => format!(
                 "accept {accepted} edited migration{} as {} now",
                 if accepted == 1 { "" } else { "s" },
@@ -290,7 +318,27 @@ impl Write for Migrate<'_> {
             applied: Vec::new(),
             marker: self.state.marker.0.clone(),
             accepted: Vec::new(),
+            recorded: Vec::new(),
         };
+        if let Some(op) = self.unrecorded_op() {
+            let mut tx = self.writes.transaction()?;
+            tx.note(op);
+            if let Some(server) = tx.server() {
+                for m in &self.unrecorded {
+                    server.execute(
+                        "INSERT INTO public.cruddur_migrations (version, name, checksum, how) \
+                         VALUES ($1, $2, $3, 'adopted') ON CONFLICT (version) DO NOTHING",
+                        &[&m.version.0, &m.name, &m.checksum],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            report.recorded = self
+                .unrecorded
+                .iter()
+                .map(|m| format!("{}_{}", m.version.0, m.name))
+                .collect();
+        }
         if !self.accepted.is_empty() {
             let mut tx = self.writes.transaction()?;
             for m in &self.accepted {
@@ -350,6 +398,18 @@ impl Write for Migrate<'_> {
             report.marker = p.marker_after.0.clone();
         }
         Ok(report)
+    }
+}
+
+impl Migrate<'_> {
+    fn unrecorded_op(&self) -> Option<PgOp> {
+        (!self.unrecorded.is_empty()).then(|| PgOp::RecordChecksums {
+            migrations: self
+                .unrecorded
+                .iter()
+                .map(|m| format!("{}_{}", m.version.0, m.name))
+                .collect(),
+        })
     }
 }
 
@@ -596,6 +656,7 @@ mod performs {
             migrations: &migrations,
             state,
             accepted: Vec::new(),
+            unrecorded: Vec::new(),
             pending,
             marker: Marker::Unmarked,
         };
@@ -624,6 +685,7 @@ mod performs {
             migrations: &migrations,
             state,
             accepted: vec![first],
+            unrecorded: Vec::new(),
             pending: vec![Pending {
                 migration: second,
                 statements: split(&second.migrate).unwrap(),
