@@ -27,6 +27,7 @@ pub(crate) mod printer;
 pub(crate) mod proxy;
 pub(crate) mod rds;
 pub(crate) mod runtime;
+pub(crate) mod s3;
 pub(crate) mod setup;
 pub(crate) mod sql;
 pub(crate) mod steps;

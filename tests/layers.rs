@@ -41,6 +41,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("users", 4),
     ("proxy", 4),
     ("aws", 4),
+    ("s3", 4),
     ("dynamodb", 4),
     ("envfile", 4),
     ("ctx", 5),

@@ -325,3 +325,82 @@ fn s3_places_and_missing_buckets_are_said_and_nothing_changes() {
     .run();
     assert!(!done.stderr.contains("Error {"), "{done}");
 }
+
+/// An export laid out as DynamoDB writes it (`AWSDynamoDB/<id>/data/` and its
+/// `manifest-summary.json`), whose data lost items on the way: ImportTable processes fewer than
+/// the manifest's count, and the import says so with both counts and exits 1. With the data
+/// whole it is a plain import.
+#[test]
+fn an_import_short_of_what_the_export_held_says_so_and_fails() {
+    let (db, local) = crate::harness::ground("s3_short");
+    let dir = scratch();
+    let fixture = crate::harness::write(
+        dir.path(),
+        "plain.txt",
+        "Person 1: one\nPerson 2: two\nPerson 1: three\n",
+    );
+    cruddur(&["ddb", "seed", "-q", "--fixture", fixture.to_str().unwrap()])
+        .stack(&db, &local)
+        .run();
+    let file = dir.path().join("part.json.gz");
+    cruddur(&[
+        "ddb",
+        "export",
+        "--dynamodb-json",
+        "--gzip",
+        "--file",
+        file.to_str().unwrap(),
+    ])
+    .table(&local)
+    .stderr_is("")
+    .run();
+    let bucket = bucket("short");
+    let put = |key: &str, body: &[u8]| {
+        ureq::put(&format!("{}/{bucket}/{key}", moto_url()))
+            .header("Authorization", AUTH)
+            .send(body)
+            .unwrap();
+    };
+    let export = "exports/AWSDynamoDB/01700000000000-abcdefgh";
+    put(
+        &format!("{export}/data/part.json.gz"),
+        &std::fs::read(&file).unwrap(),
+    );
+    let manifest = |items: usize| {
+        format!(
+            "{{\"version\":\"2020-06-30\",\"exportArn\":\"arn:aws:dynamodb:us-east-1:123456789012:\
+             table/cruddur-messages/export/01700000000000-abcdefgh\",\"itemCount\":{items},\
+             \"outputFormat\":\"DYNAMODB_JSON\"}}"
+        )
+    };
+    put(
+        &format!("{export}/manifest-summary.json"),
+        manifest(7).as_bytes(),
+    );
+    let from = format!("s3://{bucket}/{export}/data");
+    let short = unique("short");
+    on_moto(&["ddb", "import", "--table", &short, "--s3", &from])
+        .code(1)
+        .stdout_is(&format!(
+            "imported 5 of 5 items from {from} into the new table `{short}`; stream NEW_IMAGE \
+             on; the export held 7\n"
+        ))
+        .stderr_is(&format!(
+            "error: ImportTable processed 5 of the 7 items the export held \
+             (s3://{bucket}/{export}/manifest-summary.json): 2 are not in the new table \
+             `{short}`. Check the export's files, drop the table (`cruddur ddb drop`) and import \
+             again\n"
+        ))
+        .run();
+    put(
+        &format!("{export}/manifest-summary.json"),
+        manifest(5).as_bytes(),
+    );
+    let whole = unique("whole");
+    on_moto(&["ddb", "import", "--table", &whole, "--s3", &from])
+        .stdout_is(&format!(
+            "imported 5 of 5 items from {from} into the new table `{whole}`; stream NEW_IMAGE on\n"
+        ))
+        .stderr_is("")
+        .run();
+}

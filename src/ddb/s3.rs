@@ -321,6 +321,7 @@ pub(crate) fn import(
             ddb.endpoint
         );
     }
+    let held = export_items(ctx, ddb, &place);
     guarded::run(
         ctx,
         Prepared::Write(ServerImport {
@@ -328,8 +329,78 @@ pub(crate) fn import(
             place,
             gzip,
             wait,
+            held,
         }),
     )
+}
+
+/// How many items a DynamoDB export held, by its manifest.
+struct Held {
+    items: i64,
+    /// `s3://…/manifest-summary.json`.
+    manifest: String,
+}
+
+/// The item count of the export whose `data/` folder `place` is, from the
+/// `manifest-summary.json` DynamoDB writes beside it; None (said with -v) when `place` is not
+/// such a folder or the manifest cannot be read: then nothing is compared.
+fn export_items(ctx: &Ctx, ddb: &Ddb, place: &S3Place) -> Option<Held> {
+    let folder = place.prefix.strip_suffix("/data")?;
+    if !folder.split('/').any(|part| part == "AWSDynamoDB") {
+        return None;
+    }
+    let key = format!("{folder}/manifest-summary.json");
+    let manifest = format!("s3://{}/{key}", place.bucket);
+    let read = || -> Result<Option<i64>> {
+        use aws_sdk_dynamodb::config::ProvideCredentials;
+        let sdk = ctx.aws()?;
+        // Where DynamoDB is, S3 is: AWS's own, or the emulator (never AWS from local mode).
+        let endpoint = crate::aws::configured_endpoint(sdk, "S3")
+            .filter(|_| ctx.target == crate::ctx::Target::Local)
+            .or_else(|| (!ddb.endpoint.contains("amazonaws.com")).then(|| ddb.endpoint.clone()));
+        if ctx.target == crate::ctx::Target::Local && endpoint.is_none() {
+            return Ok(None);
+        }
+        // The credentials DynamoDB's calls are signed with (an emulator's stand-ins locally).
+        let provider = ddb
+            .credentials
+            .as_ref()
+            .ok_or_else(|| anyhow!("no AWS credentials to read it with"))?;
+        let credentials = ctx
+            .block_on(provider.provide_credentials())?
+            .map_err(|e| anyhow!("no AWS credentials to read it with: {e}"))?;
+        let at = crate::s3::S3Endpoint {
+            endpoint: endpoint.as_deref(),
+            region: &ddb.region,
+        };
+        let Some(bytes) = crate::s3::get(credentials, &at, &place.bucket, &key)? else {
+            return Ok(None);
+        };
+        let summary: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| anyhow!("it is not JSON ({e})"))?;
+        summary["itemCount"]
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| anyhow!("it has no itemCount"))
+    };
+    match read() {
+        Ok(Some(items)) => {
+            ctx.detail(format!("{manifest}: the export held {items} items"));
+            Some(Held { items, manifest })
+        }
+        Ok(None) => {
+            ctx.detail(format!(
+                "no {manifest}: the items imported are not compared with the export's"
+            ));
+            None
+        }
+        Err(error) => {
+            ctx.warn(format!(
+                "could not read {manifest} ({error:#}): the items imported are not compared with the export's"
+            ));
+            None
+        }
+    }
 }
 
 struct ServerImport<'a> {
@@ -337,6 +408,8 @@ struct ServerImport<'a> {
     place: S3Place,
     gzip: bool,
     wait: Duration,
+    /// What the export held, when its manifest says.
+    held: Option<Held>,
 }
 
 #[derive(Debug, Serialize)]
@@ -350,9 +423,42 @@ struct S3ImportReport {
     errors: i64,
     /// Where DynamoDB logged the lines it could not import.
     cloudwatch_log_group: Option<String>,
+    /// The items the export held, by its manifest (None: no manifest to say).
+    export_items: Option<i64>,
+    #[serde(skip)]
+    manifest: Option<String>,
 }
 
-impl Report for S3ImportReport {}
+impl S3ImportReport {
+    /// The items the export held that ImportTable did not process.
+    fn short_by(&self) -> i64 {
+        self.export_items
+            .map_or(0, |held| (held - self.processed_items).max(0))
+    }
+}
+
+/// Fewer items processed than the export held is lost data: the report, then exit 1.
+impl Report for S3ImportReport {
+    fn into_outcome(self) -> Result<Outcome> {
+        let short = self.short_by();
+        if short == 0 {
+            return Outcome::report(&self);
+        }
+        let error = anyhow!(
+            "ImportTable processed {} of the {} items the export held ({}): {short} are not in \
+             the new table `{}`. Check the export's files, drop the table (`cruddur ddb drop`) \
+             and import again",
+            self.processed_items,
+            self.export_items.unwrap_or_default(),
+            self.manifest.as_deref().unwrap_or("its manifest"),
+            self.table
+        );
+        Ok(Outcome::Failing {
+            outcome: Box::new(Outcome::report(&self)?),
+            error,
+        })
+    }
+}
 
 impl fmt::Display for S3ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -368,7 +474,15 @@ impl fmt::Display for S3ImportReport {
                 (Some(group), n) => format!("; {n} could not be (CloudWatch log group {group})"),
                 (None, n) => format!("; {n} could not be"),
             }
-        )
+        )?;
+        if self.short_by() > 0 {
+            write!(
+                f,
+                "; the export held {}",
+                self.export_items.unwrap_or_default()
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -441,6 +555,8 @@ impl Write for ServerImport<'_> {
                 imported_items: done.imported_item_count(),
                 errors,
                 cloudwatch_log_group: done.cloud_watch_log_group_arn().map(String::from),
+                export_items: self.held.as_ref().map(|held| held.items),
+                manifest: self.held.as_ref().map(|held| held.manifest.clone()),
             })
         })?
     }

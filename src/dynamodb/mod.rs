@@ -44,6 +44,9 @@ pub(crate) struct Ddb {
     pub(crate) table: String,
     pub(crate) endpoint: String,
     pub(crate) region: String,
+    /// What its calls are signed with, for the one S3 object read beside them (an export's
+    /// manifest).
+    pub(crate) credentials: Option<aws_sdk_dynamodb::config::SharedCredentialsProvider>,
     /// Unit tests only: the operations asked of this store are recorded, not sent
     /// ([`Ddb::recording`]).
     recorder: Option<perform::Recorder>,
@@ -123,6 +126,7 @@ impl Ddb {
                     table: args.table.clone(),
                     endpoint,
                     region,
+                    credentials: sdk.credentials_provider(),
                     recorder: None,
                 }
             }
@@ -168,6 +172,7 @@ impl Ddb {
                     table: args.table.clone(),
                     endpoint,
                     region,
+                    credentials: sdk.credentials_provider(),
                     recorder: None,
                 }
             }

@@ -277,6 +277,7 @@ impl Ddb {
             table: table.to_string(),
             endpoint: "http://127.0.0.1:9".into(),
             region: "us-east-1".into(),
+            credentials: None,
             recorder: Some(recorder.clone()),
         };
         (ddb, recorder)
