@@ -601,6 +601,7 @@ mod tests {
             place: place(),
             gzip: true,
             wait: Duration::from_secs(1800),
+            held: None,
         };
         let (planned, performed) =
             planned_and_performed(&Ctx::for_tests(Target::Prod), write, &recorder);
