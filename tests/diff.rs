@@ -485,3 +485,37 @@ fn doctor_says_whether_each_store_matches_the_files() {
     );
     assert_eq!(shadows_of(&db), Vec::<String>::new());
 }
+
+/// An applied migration whose file no longer runs: the shadow cannot be built; the error
+/// names the migration's file and line, and no shadow is left.
+#[test]
+fn a_migration_that_fails_in_the_shadow_is_named_and_leaves_no_shadow() {
+    let repo = Repo::new();
+    let db = set_up(&repo, "diff_migration");
+    let file = repo
+        .db_dir()
+        .join("migrations/1683000000123456_add_location_column.py");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(
+            "ADD COLUMN location text",
+            "ADD COLUMN location no_such_type",
+        ),
+    )
+    .unwrap();
+    repo.cruddur(&db, &["db", "diff"])
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}error: the app's files did not build in the shadow database `{}_shadow_⟪n⟫`, \
+             which was dropped\n\
+             caused by: backend-flask/db/migrations/1683000000123456_add_location_column.py:6:⟪n⟫: \
+             type \"no_such_type\" does not exist (SQLSTATE 42704)\n⟪…⟫\n⟪…⟫\nnothing was \
+             applied: the file runs in one transaction, which was rolled back\n",
+            building(&db),
+            db.name
+        ))
+        .run();
+    assert_eq!(shadows_of(&db), Vec::<String>::new());
+}

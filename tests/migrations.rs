@@ -684,3 +684,38 @@ fn an_applied_migration_without_a_checksum_is_recorded_once() {
     let rows = list(&db, dir.path());
     assert!(rows[1].recorded_checksum.as_deref() == Some(rows[1].checksum.as_str()));
 }
+
+/// A record whose checksum is of a form this cruddur does not know (a newer one wrote it):
+/// left alone and named, never taken for an edit.
+#[test]
+fn a_checksum_of_a_newer_cruddur_is_left_alone_and_named() {
+    let db = TestDb::set_up("mig_newer");
+    let dir = scratch();
+    table_migration(dir.path(), APRIL, "stars");
+    migrate(&db, dir.path(), &["-q"]).run();
+    db.client()
+        .batch_execute("UPDATE public.cruddur_migrations SET checksum = 'blake3:00ff00ff00ff00ff'")
+        .unwrap();
+    let shown = format!("{}/{APRIL}_create_stars.py", dir.path().display());
+    cruddur(&["db", "migrations", "--check"])
+        .db(&db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+        .stderr_is(&format!(
+            "warning: {shown}: its record's checksum `blake3:00ff00ff00ff00ff` is of a form a \
+             newer cruddur writes: left alone\n(1 row)\n"
+        ))
+        .run();
+    migrate(&db, dir.path(), &[])
+        .stdout_is(&format!(
+            "`{}` has every migration (marker {APRIL}); nothing to do\n",
+            db.name
+        ))
+        .stderr_is("")
+        .run();
+    let kept: String = db
+        .client()
+        .query_one("SELECT checksum FROM public.cruddur_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, "blake3:00ff00ff00ff00ff");
+}
