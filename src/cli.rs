@@ -251,7 +251,7 @@ pub enum Command {
     Wait(WaitArgs),
     /// Check the configuration and every store, each with the command that fixes it
     #[command(
-        after_help = reads!("Examples:\n  cruddur doctor\n  cruddur --prod doctor --json | jq '.[] | select(.status != \"ok\")'")
+        after_help = "Changes nothing it checks (and refuses --dry-run). Its `postgres shape` row builds the app's files in a throwaway database, as `db diff` does, on the database's own server (with --prod only on CRUDDUR_SHADOW_URL's), and drops it.\n\nExamples:\n  cruddur doctor\n  cruddur --prod doctor --json | jq '.[] | select(.status != \"ok\")'"
     )]
     Doctor(DoctorArgs),
     /// Print a shell completion script
@@ -378,7 +378,7 @@ pub enum DbCommand {
     /// Compare the live database with what the app's files make (schema.sql and the applied
     /// migrations, built in a throwaway shadow database)
     #[command(
-        after_help = reads!("Exits 0 when they agree, 1 on drift. The shadow is made on the database's own server, or with --prod only where --shadow-url (or CRUDDUR_SHADOW_URL) says, and dropped on every way out.\n\nExamples:\n  cruddur db diff\n  cruddur db diff --sql   # the statements that would bring the database to the files, never run\n  CRUDDUR_SHADOW_URL=\"$CONNECTION_URL\" cruddur --prod db diff --output json")
+        after_help = concat!("Changes nothing in the database it compares (and refuses --dry-run): it makes a throwaway shadow database, builds the app's files in it, and drops it. Exits 0 when they agree, 1 on drift. The shadow is made on the database's own server, or with --prod only where --shadow-url (or CRUDDUR_SHADOW_URL) says; it is dropped on every way out but a second Ctrl-C or a lost server (then its name is printed).\n\nExamples:\n  cruddur db diff\n  cruddur db diff --sql   # the statements that would bring the database to the files, never run\n  CRUDDUR_SHADOW_URL=\"$CONNECTION_URL\" cruddur --prod db diff --output json")
     )]
     Diff(DbDiffArgs),
     /// Apply the pending migrations, oldest first, each with its marker in one transaction

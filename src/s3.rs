@@ -30,9 +30,18 @@ pub(crate) fn get(
 ) -> Result<Option<Vec<u8>>> {
     let path: Vec<String> = key.split('/').map(escape).collect();
     let path = path.join("/");
+    let domain = if at.region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
     let url = match at.endpoint {
         Some(endpoint) => format!("{}/{bucket}/{path}", endpoint.trim_end_matches('/')),
-        None => format!("https://{bucket}.s3.{}.amazonaws.com/{path}", at.region),
+        // A bucket with a dot in its name would not match the wildcard certificate.
+        None if bucket.contains('.') => {
+            format!("https://s3.{}.{domain}/{bucket}/{path}", at.region)
+        }
+        None => format!("https://{bucket}.s3.{}.{domain}/{path}", at.region),
     };
     let shown = format!("s3://{bucket}/{key}");
     let identity = credentials.into();

@@ -177,7 +177,7 @@ fn shadows_of(db: &TestDb) -> Vec<String> {
 
 fn building(db: &TestDb) -> String {
     format!(
-        "building the app's files in a throwaway database `{}_shadow_⟪n⟫` on {}\n",
+        "building the app's files in a throwaway database `{}_shadow_⟪n⟫_⟪n⟫` on {}\n",
         db.name,
         db.server()
     )
@@ -291,8 +291,7 @@ fn a_schema_that_fails_in_the_shadow_names_its_line_and_leaves_no_shadow() {
         .code(1)
         .stdout_is("")
         .stderr_is(&format!(
-            "{}error: the app's files did not build in the shadow database `{}_shadow_⟪n⟫`, \
-             which was dropped\n\
+            "{}error: the app's files did not build in the shadow database `{}_shadow_⟪n⟫_⟪n⟫`\n\
              caused by: backend-flask/db/schema.sql:{line}:⟪n⟫: relation \"nowhere\" does not \
              exist (SQLSTATE 42P01)\n⟪…⟫\n⟪…⟫\nnothing was applied: the file runs in one \
              transaction, which was rolled back\n",
@@ -319,7 +318,7 @@ fn sigterm_while_the_shadow_builds_leaves_no_shadow() {
         .stderr_is(&format!(
             "{}stopped by SIGTERM: stopping at the next safe point (a second signal to stop at \
              once)\nerror: the app's files did not build in the shadow database \
-             `{}_shadow_⟪n⟫`, which was dropped\ncaused by: stopped by SIGTERM: \
+             `{}_shadow_⟪n⟫_⟪n⟫`\ncaused by: stopped by SIGTERM: \
              backend-flask/db/schema.sql:{line}: the running statement was cancelled and \
              backend-flask/db/schema.sql was rolled back; nothing was applied\n",
             building(&db),
@@ -357,8 +356,8 @@ fn a_role_that_cannot_create_a_database_is_told_what_to_do() {
         .code(1)
         .stdout_is("")
         .stderr_is(&format!(
-            "building the app's files in a throwaway database `{}_shadow_⟪n⟫` on {}\n\
-             error: could not create the shadow database `{}_shadow_⟪n⟫` on {}: permission \
+            "building the app's files in a throwaway database `{}_shadow_⟪n⟫_⟪n⟫` on {}\n\
+             error: could not create the shadow database `{}_shadow_⟪n⟫_⟪n⟫` on {}: permission \
              denied to create database (SQLSTATE 42501); give the role CREATEDB, or pass \
              --shadow-url to a server where it may create one (nothing was changed)\n",
             db.name,
@@ -508,8 +507,7 @@ fn a_migration_that_fails_in_the_shadow_is_named_and_leaves_no_shadow() {
         .code(1)
         .stdout_is("")
         .stderr_is(&format!(
-            "{}error: the app's files did not build in the shadow database `{}_shadow_⟪n⟫`, \
-             which was dropped\n\
+            "{}error: the app's files did not build in the shadow database `{}_shadow_⟪n⟫_⟪n⟫`\n\
              caused by: backend-flask/db/migrations/1683000000123456_add_location_column.py:6:⟪n⟫: \
              type \"no_such_type\" does not exist (SQLSTATE 42704)\n⟪…⟫\n⟪…⟫\nnothing was \
              applied: the file runs in one transaction, which was rolled back\n",
@@ -518,4 +516,55 @@ fn a_migration_that_fails_in_the_shadow_is_named_and_leaves_no_shadow() {
         ))
         .run();
     assert_eq!(shadows_of(&db), Vec::<String>::new());
+}
+
+/// Names a person typed in psql: a reserved word and mixed case are quoted in --sql as the
+/// server quotes them, so that what is printed runs.
+#[test]
+fn names_that_need_quotes_are_quoted_so_the_sql_runs() {
+    let repo = Repo::new();
+    let db = set_up(&repo, "diff_quotes");
+    db.client()
+        .batch_execute("ALTER TABLE users ADD COLUMN \"order\" int; ALTER TABLE users ADD COLUMN \"Mixed Case\" text")
+        .unwrap();
+    let out = repo
+        .cruddur(&db, &["db", "diff", "--sql", "-q"])
+        .code(1)
+        .run();
+    let statements: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|line| !line.starts_with("--") && !line.is_empty())
+        .collect();
+    assert_eq!(
+        statements,
+        [
+            "ALTER TABLE users DROP COLUMN \"Mixed Case\";",
+            "ALTER TABLE users DROP COLUMN \"order\";"
+        ]
+    );
+    db.client().batch_execute(&statements.join("\n")).unwrap();
+    repo.cruddur(&db, &["db", "diff", "-q"]).run();
+}
+
+/// A password in the query string is a password on the command line too.
+#[test]
+fn a_shadow_url_with_a_password_in_its_query_is_refused() {
+    cruddur(&[
+        "db",
+        "diff",
+        "--shadow-url",
+        "postgresql://postgres@127.0.0.1:5432/postgres?password=hunter2",
+    ])
+    .env(
+        "CONNECTION_URL",
+        "postgresql://postgres@127.0.0.1:9/cruddur",
+    )
+    .code(1)
+    .stdout_is("")
+    .stderr_is(
+        "error: --shadow-url holds a password, which every user of this machine can read on a \
+         command line: put the URL in CRUDDUR_SHADOW_URL instead (nothing was read)\n",
+    )
+    .run();
 }

@@ -719,3 +719,31 @@ fn a_checksum_of_a_newer_cruddur_is_left_alone_and_named() {
         .get(0);
     assert_eq!(kept, "blake3:00ff00ff00ff00ff");
 }
+
+/// A migration the app's script applied (no record), then a baseline past it: the baseline
+/// records it too, so that it never turns pending (and runs twice) behind the newer record.
+#[test]
+fn a_baseline_records_what_the_apps_script_applied_before_it() {
+    let db = TestDb::set_up("mig_baseline_gap");
+    let dir = scratch();
+    table_migration(dir.path(), APRIL, "stars");
+    migrate(&db, dir.path(), &["-q"]).run();
+    table_migration(dir.path(), MAY, "planets");
+    table_migration(dir.path(), JUNE, "moons");
+    db.client()
+        .batch_execute(&format!(
+            "CREATE TABLE public.planets (id int); \
+             UPDATE public.schema_information SET last_successful_run = '{MAY}' WHERE id = 1"
+        ))
+        .unwrap();
+    migrate(&db, dir.path(), &["--baseline", JUNE, "-q"]).run();
+    let states: Vec<String> = list(&db, dir.path()).into_iter().map(|r| r.state).collect();
+    assert_eq!(states, ["applied", "applied", "applied"]);
+    migrate(&db, dir.path(), &[])
+        .stdout_is(&format!(
+            "`{}` has every migration (marker {JUNE}); nothing to do\n",
+            db.name
+        ))
+        .stderr_is("")
+        .run();
+}

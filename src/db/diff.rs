@@ -4,7 +4,7 @@
 //! that would bring the database to the files, shown and never run). Exit 1 on drift, for a
 //! CI step or a scheduled job. The live database is only read, in `--prod` too; the shadow is
 //! made on the same server locally, and in `--prod` only where `--shadow-url` says, and it is
-//! dropped on every way out.
+//! dropped on the way out (an error, Ctrl-C and SIGTERM included; a drop that fails names it).
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
@@ -126,7 +126,9 @@ fn unknown_marker(migrations: &[Migration], state: &State) -> Option<Difference>
 /// CRUDDUR_SHADOW_URL; None: the live database's own server, which `--prod` refuses.
 pub(crate) fn shadow_url(ctx: &Ctx, flag: Option<&str>) -> Result<Option<(String, &'static str)>> {
     if let Some(url) = flag {
-        if !url_password(url).is_empty() {
+        // A password anywhere in it: `user:pw@`, or `?password=…`.
+        let parsed = url.parse::<postgres::Config>().ok();
+        if !url_password(url).is_empty() || parsed.is_some_and(|c| c.get_password().is_some()) {
             bail!(
                 "--shadow-url holds a password, which every user of this machine can read on a \
                  command line: put the URL in {SHADOW_VARIABLE} instead (nothing was read)"
@@ -160,6 +162,7 @@ pub(crate) fn shadow_server(
     let Some((url, source)) = url else {
         return Ok(live.clone());
     };
+    let names_sslmode = url.contains("sslmode=");
     let server = PgTarget::resolve(
         Target::Local,
         &PgSettings {
@@ -170,6 +173,16 @@ pub(crate) fn shadow_server(
         },
     )
     .map_err(|e| anyhow!("{source}: {e:#}"))?;
+    let mut server = server;
+    // A remote shadow server gets production's TLS default (libpq's `require`), unless the
+    // URL names its own sslmode.
+    let remote = server.config.get_hosts().iter().any(|host| match host {
+        postgres::config::Host::Tcp(name) => !crate::hosts::is_local_host(name),
+        postgres::config::Host::Unix(_) => false,
+    });
+    if ctx.target == Target::Prod && remote && !names_sslmode {
+        server.tls = crate::pg::Tls::Require;
+    }
     // In local mode a shadow on a remote host is refused as any remote database is.
     if ctx.target == Target::Local {
         ctx.local_only(&server.destination())?;
@@ -187,10 +200,14 @@ struct Shadow {
 
 impl Shadow {
     fn create(printer: Printer, server: &PgTarget, live: &str) -> Result<Shadow> {
-        let mut name = format!("{live}_shadow_{}", std::process::id());
-        while name.len() > 63 {
-            name.pop();
+        // Unique to this run (two CI containers may share a pid), within Postgres's 63 bytes:
+        // the live name is what is cut, never the suffix.
+        let suffix = format!("_shadow_{}_{}", std::process::id(), fastrand::u32(..10_000));
+        let mut stem = live.to_string();
+        while stem.len() + suffix.len() > 63 {
+            stem.pop();
         }
+        let name = format!("{stem}{suffix}");
         let mut target = server.clone();
         target.dbname = name.clone();
         printer.info(format!(
@@ -199,7 +216,11 @@ impl Shadow {
         ));
         let mut client = server.connect_maintenance()?;
         client
-            .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
+            // template0: what the files make, not what the server's template1 holds.
+            .batch_execute(&format!(
+                "CREATE DATABASE {} TEMPLATE template0",
+                quote_ident(&name)
+            ))
             .map_err(|e| {
                 anyhow!(
                     "could not create the shadow database `{name}` on {}: {}; give the role \
@@ -226,7 +247,7 @@ impl Shadow {
     ) -> Result<schema::Shape> {
         let in_shadow = |e: anyhow::Error| {
             e.context(format!(
-                "the app's files did not build in the shadow database `{}`, which was dropped",
+                "the app's files did not build in the shadow database `{}`",
                 self.target.dbname
             ))
         };

@@ -218,12 +218,7 @@ pub(crate) fn prepare_migrate<'a>(
     let statuses = statuses(migrations, &state);
     let accepted = accepted(migrations, &statuses, accept, &pg.dbname)?;
     // Without the records table, making it adopts them (`prepare`).
-    let unrecorded: Vec<&Migration> = migrations
-        .iter()
-        .zip(&statuses)
-        .filter(|(_, s)| state.has_records_table && s.applied() && s.recorded_checksum.is_none())
-        .map(|(m, _)| m)
-        .collect();
+    let unrecorded = unrecorded(migrations, &statuses, &state);
     if !unrecorded.is_empty() {
         ctx.info(format!(
             "{} applied migration{} had no checksum (applied before cruddur recorded {}): \
@@ -320,18 +315,9 @@ impl Write for Migrate<'_> {
             accepted: Vec::new(),
             recorded: Vec::new(),
         };
-        if let Some(op) = self.unrecorded_op() {
+        if let Some(op) = record_op(&self.unrecorded) {
             let mut tx = self.writes.transaction()?;
-            tx.note(op);
-            if let Some(server) = tx.server() {
-                for m in &self.unrecorded {
-                    server.execute(
-                        "INSERT INTO public.cruddur_migrations (version, name, checksum, how) \
-                         VALUES ($1, $2, $3, 'adopted') ON CONFLICT (version) DO NOTHING",
-                        &[&m.version.0, &m.name, &m.checksum],
-                    )?;
-                }
-            }
+            record(&mut tx, op, &self.unrecorded)?;
             tx.commit()?;
             report.recorded = self
                 .unrecorded
@@ -403,14 +389,49 @@ impl Write for Migrate<'_> {
 
 impl Migrate<'_> {
     fn unrecorded_op(&self) -> Option<PgOp> {
-        (!self.unrecorded.is_empty()).then(|| PgOp::RecordChecksums {
-            migrations: self
-                .unrecorded
-                .iter()
-                .map(|m| format!("{}_{}", m.version.0, m.name))
-                .collect(),
-        })
+        record_op(&self.unrecorded)
     }
+}
+
+/// Applied migrations with no checksum in cruddur's records (the app's own script applied
+/// them). Without the records table, making it adopts them (`prepare`) instead. A later
+/// record must never leave one of these behind it unrecorded: `statuses` would then take it
+/// for a file that appeared late, and pending.
+fn unrecorded<'a>(
+    migrations: &'a [Migration],
+    statuses: &[crate::migrations::Status],
+    state: &State,
+) -> Vec<&'a Migration> {
+    migrations
+        .iter()
+        .zip(statuses)
+        .filter(|(_, s)| state.has_records_table && s.applied() && s.recorded_checksum.is_none())
+        .map(|(m, _)| m)
+        .collect()
+}
+
+fn record_op(unrecorded: &[&Migration]) -> Option<PgOp> {
+    (!unrecorded.is_empty()).then(|| PgOp::RecordChecksums {
+        migrations: unrecorded
+            .iter()
+            .map(|m| format!("{}_{}", m.version.0, m.name))
+            .collect(),
+    })
+}
+
+/// Record `unrecorded`'s checksums as their files are now, in `tx`.
+fn record(tx: &mut crate::pg::perform::Tx<'_>, op: PgOp, unrecorded: &[&Migration]) -> Result<()> {
+    tx.note(op);
+    if let Some(server) = tx.server() {
+        for m in unrecorded {
+            server.execute(
+                "INSERT INTO public.cruddur_migrations (version, name, checksum, how) \
+                 VALUES ($1, $2, $3, 'adopted') ON CONFLICT (version) DO NOTHING",
+                &[&m.version.0, &m.name, &m.checksum],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// What a baseline did.
@@ -457,6 +478,8 @@ pub(crate) struct Baseline<'a> {
     state: State,
     version: Version,
     marked: Vec<&'a Migration>,
+    /// Applied migrations with no checksum: recorded in the same transaction.
+    unrecorded: Vec<&'a Migration>,
     marker: Marker,
 }
 
@@ -488,12 +511,14 @@ fn prepare_baseline<'a>(
     let mut client = pg.connect()?;
     crate::pg::lock_migrations(&mut client, pg, |words| ctx.info(words))?;
     let state = read_state(&mut client)?;
+    let statuses = statuses(migrations, &state);
     let marked: Vec<&Migration> = migrations
         .iter()
-        .zip(statuses(migrations, &state))
+        .zip(&statuses)
         .filter(|(m, status)| !status.applied() && m.version <= version)
         .map(|(m, _)| m)
         .collect();
+    let unrecorded = unrecorded(migrations, &statuses, &state);
     if marked.is_empty() {
         return Ok(Prepared::Nothing(BaselineReport {
             database: pg.dbname.clone(),
@@ -509,6 +534,7 @@ fn prepare_baseline<'a>(
         state,
         version,
         marked,
+        unrecorded,
         marker,
     }))
 }
@@ -532,7 +558,11 @@ impl Write for Baseline<'_> {
     type Report = BaselineReport;
 
     fn plan(&self) -> Plan {
-        let mut ops: Vec<Op> = vec![self.op().into()];
+        let mut ops: Vec<Op> = record_op(&self.unrecorded)
+            .into_iter()
+            .map(Op::from)
+            .chain([self.op().into()])
+            .collect();
         if let Some(made) = crate::migrations::tables_to_make(self.migrations, &self.state) {
             ops.insert(0, made.into());
         }
@@ -558,6 +588,9 @@ impl Write for Baseline<'_> {
         prepare(&mut self.writes, self.migrations, &self.state)?;
         let (op, marker_after) = (self.op(), self.marker_after());
         let mut tx = self.writes.transaction()?;
+        if let Some(recorded) = record_op(&self.unrecorded) {
+            record(&mut tx, recorded, &self.unrecorded)?;
+        }
         tx.note(op);
         if let Some(server) = tx.server() {
             server.execute(SET_MARKER, &[&marker_after.0])?;
@@ -717,6 +750,7 @@ mod performs {
             },
             version: migrations[0].version.clone(),
             marked: vec![&migrations[0]],
+            unrecorded: Vec::new(),
             marker: Marker::Unmarked,
         };
         let (planned, performed) =

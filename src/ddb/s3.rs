@@ -353,14 +353,15 @@ fn export_items(ctx: &Ctx, ddb: &Ddb, place: &S3Place) -> Option<Held> {
     let manifest = format!("s3://{}/{key}", place.bucket);
     let read = || -> Result<Option<i64>> {
         use aws_sdk_dynamodb::config::ProvideCredentials;
-        let sdk = ctx.aws()?;
-        // Where DynamoDB is, S3 is: AWS's own, or the emulator (never AWS from local mode).
-        let endpoint = crate::aws::configured_endpoint(sdk, "S3")
-            .filter(|_| ctx.target == crate::ctx::Target::Local)
-            .or_else(|| (!ddb.endpoint.contains("amazonaws.com")).then(|| ddb.endpoint.clone()));
-        if ctx.target == crate::ctx::Target::Local && endpoint.is_none() {
+        // Where DynamoDB is, S3 is: AWS's own when the table is AWS's, else the same endpoint
+        // (an emulator). Local mode's table is never AWS's (the guard's first rule), so
+        // nothing here can reach AWS from it.
+        let on_aws = crate::hosts::endpoint_host(&ddb.endpoint)
+            .is_some_and(|host| crate::hosts::is_aws_host(&host));
+        if on_aws && ctx.target == crate::ctx::Target::Local {
             return Ok(None);
         }
+        let endpoint = (!on_aws).then(|| ddb.endpoint.clone());
         // The credentials DynamoDB's calls are signed with (an emulator's stand-ins locally).
         let provider = ddb
             .credentials

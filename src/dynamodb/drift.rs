@@ -287,6 +287,14 @@ impl Ddb {
         let unknown = |operation: &str, code: Option<&str>| {
             format!("{operation} answered {}", code.unwrap_or("an error"))
         };
+        // An endpoint without the API (an emulator) leaves the part unknown; any other error
+        // (access denied, a network failure) is an error, never a silent pass.
+        let unsupported = |code: Option<&str>| {
+            matches!(
+                code,
+                Some("UnknownOperationException" | "UnsupportedOperation" | "NotImplemented")
+            )
+        };
         let ttl = match ttl {
             Ok(answer) => Ok(answer.time_to_live_description().and_then(|d| {
                 matches!(
@@ -295,7 +303,10 @@ impl Ddb {
                 )
                 .then(|| d.attribute_name().unwrap_or_default().to_string())
             })),
-            Err(error) => Err(unknown("DescribeTimeToLive", error.code())),
+            Err(error) if unsupported(error.code()) => {
+                Err(unknown("DescribeTimeToLive", error.code()))
+            }
+            Err(error) => return Err(self.explain("DescribeTimeToLive", error)),
         };
         let pitr = match pitr {
             Ok(answer) => Ok(answer
@@ -303,7 +314,10 @@ impl Ddb {
                 .and_then(|d| d.point_in_time_recovery_description())
                 .and_then(|p| p.point_in_time_recovery_status())
                 == Some(&PointInTimeRecoveryStatus::Enabled)),
-            Err(error) => Err(unknown("DescribeContinuousBackups", error.code())),
+            Err(error) if unsupported(error.code()) => {
+                Err(unknown("DescribeContinuousBackups", error.code()))
+            }
+            Err(error) => return Err(self.explain("DescribeContinuousBackups", error)),
         };
         Ok(Layout::found(&table, ttl, pitr))
     }

@@ -23,4 +23,4 @@ pub(crate) use catalog::{
 pub(crate) use connect::db_message;
 pub(crate) use lock::lock_migrations;
 pub(crate) use params::TextParam;
-pub(crate) use target::{url_password, PgSettings, PgTarget};
+pub(crate) use target::{url_password, PgSettings, PgTarget, Tls};

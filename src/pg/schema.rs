@@ -28,19 +28,28 @@ pub(crate) struct Shape {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Table {
+    /// The name as SQL writes it, quoted by the server where it must be (`users`, `"order"`).
+    pub(crate) sql: String,
     pub(crate) columns: BTreeMap<String, Column>,
     /// By name: the constraint's definition (`PRIMARY KEY (uuid)`).
     pub(crate) constraints: BTreeMap<String, String>,
     /// By name: `CREATE INDEX …`, for the indexes no constraint makes.
     pub(crate) indexes: BTreeMap<String, String>,
+    /// Constraints' and indexes' names as SQL writes them.
+    pub(crate) sql_names: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Column {
-    /// As `format_type` spells it (`character varying(40)`).
+    /// The name as SQL writes it.
+    pub(crate) sql: String,
+    /// As `format_type` spells it (`character varying(40)`), with its collation when it is
+    /// not the type's default.
     pub(crate) kind: String,
     pub(crate) not_null: bool,
     pub(crate) default: Option<String>,
+    /// `GENERATED ALWAYS AS (…) STORED`, or an identity.
+    pub(crate) generated: Option<String>,
 }
 
 impl std::fmt::Display for Column {
@@ -51,6 +60,9 @@ impl std::fmt::Display for Column {
         }
         if let Some(default) = &self.default {
             write!(f, " DEFAULT {default}")?;
+        }
+        if let Some(generated) = &self.generated {
+            write!(f, " {generated}")?;
         }
         Ok(())
     }
@@ -65,24 +77,6 @@ fn table_name(schema: &str, table: &str) -> String {
     }
 }
 
-/// The name as SQL writes it, quoted where it must be.
-fn sql_name(name: &str) -> String {
-    name.split('.')
-        .map(|part| {
-            let plain = part
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                && !part.starts_with(|c: char| c.is_ascii_digit());
-            if plain {
-                part.to_string()
-            } else {
-                quote_ident(part)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
 /// Read the shape of the database `client` is connected to.
 pub(crate) fn read(client: &mut impl GenericClient) -> Result<Shape> {
     let mut shape = Shape::default();
@@ -93,27 +87,39 @@ pub(crate) fn read(client: &mut impl GenericClient) -> Result<Shape> {
     // Tables (an extension's own are the extension's).
     for row in client.query(
         &format!(
-            "SELECT n.nspname::text, c.relname::text FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE c.relkind IN ('r', 'p') AND {SYSTEM} \
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"
+            "SELECT n.nspname::text, c.relname::text, \
+                    CASE WHEN n.nspname = 'public' THEN quote_ident(c.relname) \
+                         ELSE quote_ident(n.nspname) || '.' || quote_ident(c.relname) END \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {SYSTEM} \
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+                   AND d.objid = c.oid AND d.deptype = 'e')"
         ),
         &[],
     )? {
         let (schema, table): (String, String) = (row.get(0), row.get(1));
         if own(&schema, &table) {
-            shape
-                .tables
-                .insert(table_name(&schema, &table), Table::default());
+            shape.tables.insert(
+                table_name(&schema, &table),
+                Table {
+                    sql: row.get(2),
+                    ..Table::default()
+                },
+            );
         }
     }
     for row in client.query(
         &format!(
             "SELECT n.nspname::text, c.relname::text, a.attname::text, \
-                    format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-                    pg_get_expr(d.adbin, d.adrelid) \
+                    format_type(a.atttypid, a.atttypmod) || CASE \
+                        WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation \
+                        THEN ' COLLATE ' || quote_ident(co.collname) ELSE '' END, \
+                    a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attgenerated::text, \
+                    a.attidentity::text, quote_ident(a.attname) \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_type t ON t.oid = a.atttypid \
+             LEFT JOIN pg_collation co ON co.oid = a.attcollation \
              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {SYSTEM}"
         ),
@@ -121,12 +127,28 @@ pub(crate) fn read(client: &mut impl GenericClient) -> Result<Shape> {
     )? {
         let name = table_name(row.get(0), row.get(1));
         if let Some(table) = shape.tables.get_mut(&name) {
+            let expression: Option<String> = row.get(5);
+            let (generated, identity): (String, String) = (row.get(6), row.get(7));
+            let (default, generated) = match (generated.as_str(), identity.as_str()) {
+                ("s", _) => (
+                    None,
+                    Some(format!(
+                        "GENERATED ALWAYS AS ({}) STORED",
+                        expression.unwrap_or_default()
+                    )),
+                ),
+                (_, "a") => (expression, Some("GENERATED ALWAYS AS IDENTITY".into())),
+                (_, "d") => (expression, Some("GENERATED BY DEFAULT AS IDENTITY".into())),
+                _ => (expression, None),
+            };
             table.columns.insert(
                 row.get(2),
                 Column {
+                    sql: row.get(8),
                     kind: row.get(3),
                     not_null: row.get(4),
-                    default: row.get(5),
+                    default,
+                    generated,
                 },
             );
         }
@@ -134,7 +156,7 @@ pub(crate) fn read(client: &mut impl GenericClient) -> Result<Shape> {
     for row in client.query(
         &format!(
             "SELECT n.nspname::text, c.relname::text, con.conname::text, \
-                    pg_get_constraintdef(con.oid) \
+                    pg_get_constraintdef(con.oid), quote_ident(con.conname) \
              FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND {SYSTEM}"
@@ -144,11 +166,15 @@ pub(crate) fn read(client: &mut impl GenericClient) -> Result<Shape> {
         let name = table_name(row.get(0), row.get(1));
         if let Some(table) = shape.tables.get_mut(&name) {
             table.constraints.insert(row.get(2), row.get(3));
+            table.sql_names.insert(row.get(2), row.get(4));
         }
     }
     for row in client.query(
         &format!(
-            "SELECT n.nspname::text, t.relname::text, i.relname::text, pg_get_indexdef(i.oid) \
+            "SELECT n.nspname::text, t.relname::text, i.relname::text, pg_get_indexdef(i.oid), \
+                    x.indisvalid, \
+                    CASE WHEN n.nspname = 'public' THEN quote_ident(i.relname) \
+                         ELSE quote_ident(n.nspname) || '.' || quote_ident(i.relname) END \
              FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
              JOIN pg_class t ON t.oid = x.indrelid \
              JOIN pg_namespace n ON n.oid = t.relnamespace \
@@ -160,7 +186,15 @@ pub(crate) fn read(client: &mut impl GenericClient) -> Result<Shape> {
     )? {
         let name = table_name(row.get(0), row.get(1));
         if let Some(table) = shape.tables.get_mut(&name) {
-            table.indexes.insert(row.get(2), row.get(3));
+            let (definition, valid): (String, bool) = (row.get(3), row.get(4));
+            // An index a failed CREATE INDEX CONCURRENTLY left: there, and used by nothing.
+            let definition = if valid {
+                definition
+            } else {
+                format!("{definition} (INVALID: a CREATE INDEX CONCURRENTLY that failed left it)")
+            };
+            table.indexes.insert(row.get(2), definition);
+            table.sql_names.insert(row.get(2), row.get(5));
         }
     }
     for row in client.query(
@@ -235,14 +269,13 @@ pub(crate) fn compare(database: &Shape, files: &Shape) -> Vec<Difference> {
     }
     let names: BTreeSet<&String> = database.tables.keys().chain(files.tables.keys()).collect();
     for name in names {
-        let sql_table = sql_name(name);
         match (database.tables.get(name), files.tables.get(name)) {
             (Some(table), None) => out.push(Difference {
                 kind: "table",
                 name: name.clone(),
                 database: Some(columns_of(table)),
                 files: None,
-                sql: format!("DROP TABLE {sql_table};"),
+                sql: format!("DROP TABLE {};", table.sql),
             }),
             (None, Some(table)) => out.push(Difference {
                 kind: "table",
@@ -253,7 +286,7 @@ pub(crate) fn compare(database: &Shape, files: &Shape) -> Vec<Difference> {
                     "-- table {name}: run its CREATE TABLE from the app's files (schema.sql or a migration)"
                 ),
             }),
-            (Some(here), Some(there)) => table_differences(name, &sql_table, here, there, &mut out),
+            (Some(here), Some(there)) => table_differences(name, here, there, &mut out),
             (None, None) => {}
         }
     }
@@ -267,52 +300,61 @@ fn columns_of(table: &Table) -> String {
     )
 }
 
-fn table_differences(
-    name: &str,
-    sql_table: &str,
-    here: &Table,
-    there: &Table,
-    out: &mut Vec<Difference>,
-) {
+fn table_differences(name: &str, here: &Table, there: &Table, out: &mut Vec<Difference>) {
+    let sql_table = &here.sql;
     let columns: BTreeSet<&String> = here.columns.keys().chain(there.columns.keys()).collect();
     for column in columns {
         let full = format!("{name}.{column}");
-        let sql_column = sql_name(column);
         match (here.columns.get(column), there.columns.get(column)) {
             (Some(have), None) => out.push(Difference {
                 kind: "column",
                 name: full,
                 database: Some(have.to_string()),
                 files: None,
-                sql: format!("ALTER TABLE {sql_table} DROP COLUMN {sql_column};"),
+                sql: format!("ALTER TABLE {sql_table} DROP COLUMN {};", have.sql),
             }),
             (None, Some(want)) => out.push(Difference {
                 kind: "column",
                 name: full,
                 database: None,
                 files: Some(want.to_string()),
-                sql: format!("ALTER TABLE {sql_table} ADD COLUMN {sql_column} {want};"),
+                sql: format!("ALTER TABLE {sql_table} ADD COLUMN {} {want};", want.sql),
             }),
             (Some(have), Some(want)) if have != want => {
+                let column = &want.sql;
+                let alter = format!("ALTER TABLE {sql_table} ALTER COLUMN {column}");
+                // In an order that runs: the old default goes before the type changes (it may
+                // not cast), the new one comes after.
                 let mut sql = Vec::new();
-                let alter = format!("ALTER TABLE {sql_table} ALTER COLUMN {sql_column}");
-                if have.kind != want.kind {
+                if have.generated != want.generated {
                     sql.push(format!(
-                        "{alter} TYPE {} USING {sql_column}::{};",
-                        want.kind, want.kind
+                        "-- {column}: made {} in the database, {} by the files: recreate it by hand",
+                        have.generated.as_deref().unwrap_or("plain"),
+                        want.generated.as_deref().unwrap_or("plain")
                     ));
+                }
+                let new_default = have.default != want.default;
+                let new_kind = have.kind != want.kind;
+                if new_default && have.default.is_some() && (new_kind || want.default.is_none()) {
+                    sql.push(format!("{alter} DROP DEFAULT;"));
+                }
+                if new_kind {
+                    let kind = want.kind.split(" COLLATE ").next().unwrap_or(&want.kind);
+                    sql.push(format!(
+                        "{alter} TYPE {} USING {column}::{kind};",
+                        want.kind
+                    ));
+                }
+                if new_default {
+                    if let Some(default) = &want.default {
+                        sql.push(format!("{alter} SET DEFAULT {default};"));
+                    }
                 }
                 if have.not_null != want.not_null {
                     sql.push(format!(
                         "{alter} {} NOT NULL;",
                         if want.not_null { "SET" } else { "DROP" }
                     ));
-                }
-                if have.default != want.default {
-                    sql.push(match &want.default {
-                        Some(default) => format!("{alter} SET DEFAULT {default};"),
-                        None => format!("{alter} DROP DEFAULT;"),
-                    });
                 }
                 out.push(Difference {
                     kind: "column",
@@ -325,6 +367,13 @@ fn table_differences(
             _ => {}
         }
     }
+    let sql_of = |name: &str| {
+        here.sql_names
+            .get(name)
+            .or_else(|| there.sql_names.get(name))
+            .cloned()
+            .unwrap_or_else(|| quote_ident(name))
+    };
     named_parts(
         "constraint",
         &here.constraints,
@@ -332,27 +381,28 @@ fn table_differences(
         |constraint, definition| {
             format!(
                 "ALTER TABLE {sql_table} ADD CONSTRAINT {} {definition};",
-                sql_name(constraint)
+                sql_of(constraint)
             )
         },
         |constraint| {
             format!(
                 "ALTER TABLE {sql_table} DROP CONSTRAINT {};",
-                sql_name(constraint)
+                sql_of(constraint)
             )
         },
         out,
     );
-    let schema_of = |index: &str| match name.split_once('.') {
-        Some((schema, _)) => format!("{}.{}", sql_name(schema), sql_name(index)),
-        None => sql_name(index),
-    };
     named_parts(
         "index",
         &here.indexes,
         &there.indexes,
-        |_, definition| format!("{definition};"),
-        |index| format!("DROP INDEX {};", schema_of(index)),
+        |_, definition| {
+            format!(
+                "{};",
+                definition.split(" (INVALID").next().unwrap_or(definition)
+            )
+        },
+        |index| format!("DROP INDEX {};", sql_of(index)),
         out,
     );
 }
@@ -394,21 +444,26 @@ mod tests {
 
     fn users() -> Table {
         Table {
+            sql: "users".into(),
             columns: BTreeMap::from([
                 (
                     "uuid".to_string(),
                     Column {
+                        sql: "uuid".into(),
                         kind: "uuid".into(),
                         not_null: true,
                         default: Some("uuid_generate_v4()".into()),
+                        generated: None,
                     },
                 ),
                 (
                     "handle".to_string(),
                     Column {
+                        sql: "handle".into(),
                         kind: "text".into(),
                         not_null: true,
                         default: None,
+                        generated: None,
                     },
                 ),
             ]),
@@ -417,6 +472,7 @@ mod tests {
                 "users_handle_idx".into(),
                 "CREATE INDEX users_handle_idx ON public.users USING btree (handle)".into(),
             )]),
+            sql_names: BTreeMap::new(),
         }
     }
 
@@ -438,9 +494,11 @@ mod tests {
         database.columns.insert(
             "x".into(),
             Column {
+                sql: "x".into(),
                 kind: "integer".into(),
                 not_null: false,
                 default: None,
+                generated: None,
             },
         );
         database.columns.get_mut("handle").unwrap().default = Some("'anon'::text".into());
@@ -472,14 +530,5 @@ mod tests {
                 ),
             ]
         );
-    }
-
-    #[test]
-    fn names_that_need_quotes_get_them() {
-        assert_eq!(sql_name("users"), "users");
-        assert_eq!(sql_name("Users"), "\"Users\"");
-        assert_eq!(sql_name("audit.log"), "audit.log");
-        assert_eq!(sql_name("we\"ird"), "\"we\"\"ird\"");
-        assert_eq!(sql_name("1st"), "\"1st\"");
     }
 }
