@@ -222,10 +222,14 @@ impl Shadow {
                 quote_ident(&name)
             ))
             .map_err(|e| {
+                let hint = if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) {
+                    "give the role CREATEDB, or pass --shadow-url to a server where it may create one"
+                } else {
+                    "pass --shadow-url to another server, or try again"
+                };
                 anyhow!(
-                    "could not create the shadow database `{name}` on {}: {}; give the role \
-                     CREATEDB, or pass --shadow-url to a server where it may create one \
-                     (nothing was changed)",
+                    "could not create the shadow database `{name}` on {}: {}; {hint} (nothing \
+                     was changed)",
                     server.server(),
                     crate::pg::db_message(&e)
                 )
