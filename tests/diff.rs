@@ -1,10 +1,6 @@
 //! `ddb diff`: the live table against what `ddb schema-load` makes, on dynoxide. Whole
 //! outputs: each difference is worded, and the exit code is what a CI step fails on.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType,
-};
-
 use crate::harness::{cruddur, schema_load, TestTable};
 
 /// dynoxide has no DescribeContinuousBackups: the one part every diff there lists, uncounted.
@@ -12,17 +8,30 @@ const PITR_UNKNOWN: &str = "  - point-in-time recovery: the table has an unknown
     (DescribeContinuousBackups answered UnknownOperationException); `ddb schema-load` makes it \
     off (not counted)\n";
 
+/// What `ddb diff` says of a table that matches, on dynoxide.
+fn matches(table: &TestTable) -> String {
+    format!(
+        "table `{}` at {} matches what `cruddur ddb schema-load` makes; 1 part not counted as \
+         drift:\n{PITR_UNKNOWN}",
+        table.name, table.endpoint
+    )
+}
+
+/// The error of a table with one part drifted.
+fn one_part_drifted(table: &TestTable) -> String {
+    format!(
+        "error: table `{}` has drifted: 1 part differs from the app's shape; nothing was changed\n",
+        table.name
+    )
+}
+
 #[test]
 fn a_table_schema_load_made_matches() {
     let table = TestTable::new("diff_same");
     schema_load(&table, true);
     cruddur(&["ddb", "diff"])
         .table(&table)
-        .stdout_is(&format!(
-            "table `{}` at {} matches what `cruddur ddb schema-load` makes; 1 part not counted \
-             as drift:\n{PITR_UNKNOWN}",
-            table.name, table.endpoint
-        ))
+        .stdout_is(&matches(&table))
         .stderr_is("")
         .run();
 }
@@ -40,20 +49,12 @@ fn a_table_without_its_stream_has_drifted_unless_it_was_made_so() {
              {PITR_UNKNOWN}",
             table.name, table.endpoint
         ))
-        .stderr_is(&format!(
-            "error: table `{}` has drifted: 1 part differs from the app's shape; nothing was \
-             changed\n",
-            table.name
-        ))
+        .stderr_is(&one_part_drifted(&table))
         .run();
     // Made with --no-stream on purpose: said so, it matches.
     cruddur(&["ddb", "diff", "--no-stream"])
         .table(&table)
-        .stdout_is(&format!(
-            "table `{}` at {} matches what `cruddur ddb schema-load` makes; 1 part not counted \
-             as drift:\n{PITR_UNKNOWN}",
-            table.name, table.endpoint
-        ))
+        .stdout_is(&matches(&table))
         .stderr_is("")
         .run();
 }
@@ -63,40 +64,7 @@ fn a_table_without_its_stream_has_drifted_unless_it_was_made_so() {
 #[test]
 fn a_table_without_the_index_is_named_for_people_and_machines() {
     let table = TestTable::new("diff_index");
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    let string = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    table
-        .block_on(
-            table
-                .client
-                .create_table()
-                .table_name(&table.name)
-                .key_schema(key("pk", KeyType::Hash))
-                .key_schema(key("sk", KeyType::Range))
-                .attribute_definitions(string("pk"))
-                .attribute_definitions(string("sk"))
-                .provisioned_throughput(
-                    ProvisionedThroughput::builder()
-                        .read_capacity_units(5)
-                        .write_capacity_units(5)
-                        .build()
-                        .unwrap(),
-                )
-                .send(),
-        )
-        .unwrap();
+    table.create_keys_only();
     let expected_index = "a global index on message_group_uuid (HASH, S) + sk (RANGE, S), \
         projection ALL, PROVISIONED 5/5";
     cruddur(&["ddb", "diff", "--no-stream"])
@@ -108,11 +76,7 @@ fn a_table_without_the_index_is_named_for_people_and_machines() {
              {expected_index}\n{PITR_UNKNOWN}",
             table.name, table.endpoint
         ))
-        .stderr_is(&format!(
-            "error: table `{}` has drifted: 1 part differs from the app's shape; nothing was \
-             changed\n",
-            table.name
-        ))
+        .stderr_is(&one_part_drifted(&table))
         .run();
     let out = cruddur(&["ddb", "diff", "--no-stream", "--output", "json"])
         .table(&table)
@@ -175,6 +139,14 @@ fn shadows_of(db: &TestDb) -> Vec<String> {
         .collect()
 }
 
+/// What `db diff` says of the repository's database when it matches.
+fn database_matches(db: &TestDb) -> String {
+    format!(
+        "database `{}` matches what the app's files make (schema.sql and 2 applied migrations)\n",
+        db.name
+    )
+}
+
 fn building(db: &TestDb) -> String {
     format!(
         "building the app's files in a throwaway database `{}_shadow_⟪n⟫_⟪n⟫` on {}\n",
@@ -195,11 +167,7 @@ fn a_database_db_setup_built_from_the_repository_matches() {
     let repo = Repo::new();
     let db = set_up(&repo, "diff_same");
     repo.cruddur(&db, &["db", "diff"])
-        .stdout_is(&format!(
-            "database `{}` matches what the app's files make (schema.sql and 2 applied \
-             migrations)\n",
-            db.name
-        ))
+        .stdout_is(&database_matches(&db))
         .stderr_is(&building(&db))
         .run();
     assert_eq!(shadows_of(&db), Vec::<String>::new());
@@ -415,11 +383,7 @@ fn production_needs_a_shadow_server_of_its_own() {
     with_flag.truncate(3);
     prod()
         .env("CRUDDUR_SHADOW_URL", &admin_url)
-        .stdout_is(&format!(
-            "database `{}` matches what the app's files make (schema.sql and 2 applied \
-             migrations)\n",
-            db.name
-        ))
+        .stdout_is(&database_matches(&db))
         .stderr_is(&format!("PRODUCTION Postgres: ⟪…⟫\n{}", building(&db)))
         .run();
     assert_eq!(shadows_of(&db), Vec::<String>::new());

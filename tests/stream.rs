@@ -236,43 +236,7 @@ fn a_table_without_a_stream_is_named_and_can_be_given_one() {
     let db = TestDb::set_up("stream_none");
     let table = TestTable::new("stream-none");
     // A table as an older tool made it: the same keys, no stream.
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType,
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    let string = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    table
-        .block_on(
-            table
-                .client
-                .create_table()
-                .table_name(&table.name)
-                .attribute_definitions(string("pk"))
-                .attribute_definitions(string("sk"))
-                .key_schema(key("pk", KeyType::Hash))
-                .key_schema(key("sk", KeyType::Range))
-                .provisioned_throughput(
-                    ProvisionedThroughput::builder()
-                        .read_capacity_units(5)
-                        .write_capacity_units(5)
-                        .build()
-                        .unwrap(),
-                )
-                .send(),
-        )
-        .unwrap();
+    table.create_keys_only();
     once(&db, &table)
         .code(1)
         .stderr_has("has no stream")

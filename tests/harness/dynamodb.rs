@@ -90,6 +90,46 @@ impl TestTable {
         }
     }
 
+    /// The table with the app's keys only (pk + sk, strings; PROVISIONED 5/5), no index and
+    /// no stream: as an older tool or the console made it.
+    pub(crate) fn create_keys_only(&self) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, KeySchemaElement, KeyType, ProvisionedThroughput,
+            ScalarAttributeType,
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .unwrap()
+        };
+        let string = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
+        };
+        let capacity = ProvisionedThroughput::builder()
+            .read_capacity_units(5)
+            .write_capacity_units(5)
+            .build()
+            .unwrap();
+        self.block_on(
+            self.client
+                .create_table()
+                .table_name(&self.name)
+                .key_schema(key("pk", KeyType::Hash))
+                .key_schema(key("sk", KeyType::Range))
+                .attribute_definitions(string("pk"))
+                .attribute_definitions(string("sk"))
+                .provisioned_throughput(capacity)
+                .send(),
+        )
+        .unwrap();
+    }
+
     /// Every item as sorted (attribute, text) pairs, the items sorted too: two tables holding
     /// the same items compare equal.
     pub(crate) fn sorted_items(&self) -> Vec<Vec<(String, String)>> {
