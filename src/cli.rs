@@ -600,6 +600,35 @@ pub enum DdbCommand {
         after_help = reads!("Exits 0 when the table matches, 1 when it has drifted (the two protections, which a team turns on by choice, are listed but not counted).\n\nExamples:\n  cruddur ddb diff\n  cruddur --prod ddb diff --output json   # in a scheduled CI job")
     )]
     Diff(DdbDiffArgs),
+    /// Run a PartiQL statement (ExecuteStatement): a SELECT reads every page, printed as plain
+    /// JSON like `ddb scan`; an INSERT, UPDATE or DELETE is a write, through the guard
+    #[command(
+        after_help = "A SELECT only reads (and refuses --dry-run). An INSERT, UPDATE or DELETE writes, through the guard: in --prod it asks for confirmation (--yes without a terminal); --dry-run prints the statement and its parameters and does nothing.\n\nEach ? takes the next parameter: --param is typed as it looks (42 is a number, true/false a boolean, null a null, anything else a string); --param-json takes a JSON value (\"\\\"007\\\"\" is the string 007). Give them all one way or the other.\n\nExamples:\n  cruddur ddb sql 'SELECT * FROM \"cruddur-messages\" WHERE pk = ?' --param 'GRP#<uuid>'\n  cruddur ddb sql 'SELECT message FROM \"cruddur-messages\" WHERE pk = ?' --param-json '\"MSG#<uuid>\"' --output jsonl\n  cruddur ddb sql 'DELETE FROM \"cruddur-messages\" WHERE pk = ? AND sk = ?' --param 'MSG#<uuid>' --param 2026-12-07T10:00:00.000000+00:00"
+    )]
+    Sql(DdbSqlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DdbSqlArgs {
+    /// The PartiQL statement; each `?` takes the next parameter
+    #[arg(value_name = "STATEMENT")]
+    pub statement: String,
+
+    /// A parameter, typed as it looks: a number, true/false, null, else a string (repeat, in order)
+    #[arg(long = "param", value_name = "VALUE", allow_hyphen_values = true)]
+    pub params: Vec<String>,
+
+    /// A parameter as a JSON value: a string, number, boolean, null, list or object (repeat, in order)
+    #[arg(long = "param-json", value_name = "JSON", conflicts_with = "params")]
+    pub params_json: Vec<String>,
+
+    /// Stop after this many items
+    #[arg(long, value_name = "N", value_parser = positive_usize, allow_hyphen_values = true)]
+    pub limit: Option<usize>,
+
+    /// Items each ExecuteStatement request evaluates (DynamoDB's own cap is 1 MB a page)
+    #[arg(long, value_name = "N", value_parser = positive_i32, allow_hyphen_values = true)]
+    pub page_size: Option<i32>,
 }
 
 #[derive(Debug, Args)]

@@ -175,8 +175,8 @@ impl Ctx {
         })
     }
 
-    /// The DynamoDB settings the flags gave (the table `ddb serve` makes).
-    #[cfg(feature = "serve")]
+    /// The DynamoDB settings the flags gave (the table `ddb serve` makes, the one `ddb sql`
+    /// falls back on).
     pub(crate) fn ddb_settings(&self) -> &DdbSettings {
         &self.ddb_settings
     }

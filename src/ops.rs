@@ -58,6 +58,19 @@ impl Op {
                 }
                 .into(),
             ),
+            Op::DynamoDb(DdbOp::ReplaceConversations {
+                puts,
+                deletes,
+                requests,
+                ..
+            }) => Some(
+                DdbOp::BatchWrite {
+                    puts,
+                    deletes,
+                    requests,
+                }
+                .into(),
+            ),
             // The old items are read again under the lease: none found, none deleted.
             Op::DynamoDb(DdbOp::DeleteStale { items: 0, .. }) => None,
             Op::DynamoDb(DdbOp::DeleteStale { items, requests }) => Some(
@@ -606,6 +619,20 @@ pub(crate) enum DdbOp {
     Step {
         step: SetupStep,
     },
+    /// A PartiQL statement that writes (`ddb sql`), with its parameters as typed JSON.
+    ExecuteStatement {
+        table: String,
+        statement: String,
+        parameters: Vec<String>,
+    },
+    /// Production's conversations, masked, in place of the local ones (`pull`): the items of
+    /// these partitions that production does not have are deleted, the rest put.
+    ReplaceConversations {
+        partitions: usize,
+        puts: usize,
+        deletes: usize,
+        requests: usize,
+    },
     /// Follow every shard of the table's stream and do the stream Lambda's work for each
     /// message (`ddb stream`).
     FollowStream {
@@ -772,6 +799,28 @@ impl fmt::Display for DdbOp {
                 duration(*timeout)
             ),
             DdbOp::Step { step } => step.fmt(f),
+            DdbOp::ExecuteStatement {
+                table,
+                statement,
+                parameters,
+            } => {
+                write!(f, "ExecuteStatement on `{table}`: {}", visible(statement))?;
+                for (at, parameter) in parameters.iter().enumerate() {
+                    let lead = if at == 0 { " with " } else { ", " };
+                    write!(f, "{lead}?{} = {}", at + 1, visible(parameter))?;
+                }
+                Ok(())
+            }
+            DdbOp::ReplaceConversations {
+                partitions,
+                puts,
+                deletes,
+                requests,
+            } => write!(
+                f,
+                "replace {partitions} conversation partition{} (GRP# and MSG#) with production's, masked: {puts} puts and {deletes} deletes of local items production lacks, in {requests} BatchWriteItem requests",
+                plural(*partitions)
+            ),
             DdbOp::FollowStream {
                 from_oldest, once, ..
             } => write!(

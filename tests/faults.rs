@@ -39,6 +39,8 @@ struct Shared {
     injected: AtomicUsize,
     /// The number of requests of every BatchWriteItem call, in order.
     sizes: std::sync::Mutex<Vec<usize>>,
+    /// Every call's operation (`Query`, `BatchWriteItem`), in order.
+    calls: std::sync::Mutex<Vec<String>>,
     /// The bucket's tokens and when it was last filled.
     bucket: std::sync::Mutex<(f64, std::time::Instant)>,
 }
@@ -53,6 +55,7 @@ impl Proxy {
         let shared = Arc::new(Shared {
             injected: AtomicUsize::new(0),
             sizes: std::sync::Mutex::new(Vec::new()),
+            calls: std::sync::Mutex::new(Vec::new()),
             bucket: std::sync::Mutex::new((0.0, std::time::Instant::now())),
         });
         let for_threads = shared.clone();
@@ -73,6 +76,11 @@ impl Proxy {
     /// The number of requests of every BatchWriteItem call so far.
     pub(crate) fn batch_sizes(&self) -> Vec<usize> {
         self.shared.sizes.lock().unwrap().clone()
+    }
+
+    /// Every call so far, by its operation (`DynamoDB_20120810.Query` → `Query`).
+    pub(crate) fn calls(&self) -> Vec<String> {
+        self.shared.calls.lock().unwrap().clone()
     }
 }
 
@@ -119,6 +127,8 @@ fn serve(stream: TcpStream, upstream: &str, fault: Fault, shared: &Shared) {
     let target = header(&request.head, "x-amz-target")
         .unwrap_or("")
         .to_string();
+    let operation = target.rsplit('.').next().unwrap_or("").to_string();
+    shared.calls.lock().unwrap().push(operation);
     let (status, body) = if target.ends_with(".BatchWriteItem") {
         batch_write(&request, upstream, fault, shared)
     } else {

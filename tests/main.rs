@@ -24,6 +24,7 @@ mod proxy;
 mod rds;
 mod s3;
 mod serve;
+mod sql;
 mod stream;
 mod strict;
 mod trust;

@@ -201,6 +201,11 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
                 true,
             ),
             "completions" => (vec!["bash"], false),
+            // A DELETE writes (it plans); a SELECT only reads (its own test pins that refusal).
+            "ddb sql" => (
+                vec!["DELETE FROM \"x-table\" WHERE pk = ? AND sk = ?", "--param", "a", "--param", "b"],
+                true,
+            ),
             "db sessions"
             | "db connect"
             | "ddb scan"

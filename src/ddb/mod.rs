@@ -17,6 +17,7 @@ pub(crate) mod schema_load;
 pub(crate) mod seed;
 #[cfg(feature = "serve")]
 pub(crate) mod serve;
+mod sql;
 mod stream;
 
 use anyhow::Result;
@@ -47,6 +48,7 @@ pub(crate) fn run(ctx: &Ctx, group: &DdbGroup) -> Result<Outcome> {
         DdbCommand::Import(a) => import::run(ctx, a),
         DdbCommand::Patterns(command) => patterns::run(ctx, command),
         DdbCommand::Stream(a) => stream::run(ctx, a),
+        DdbCommand::Sql(a) => sql::run(ctx, a),
         DdbCommand::Backup(command) => backup::run(ctx, command),
         #[cfg(feature = "serve")]
         DdbCommand::Serve(a) => serve::run(ctx, a),

@@ -218,6 +218,29 @@ fn typed(value: &AttributeValue) -> Value {
         .unwrap_or_else(|_| Value::Object(Map::from_iter([("NULL".into(), Value::Bool(true))])))
 }
 
+/// A statement's parameter as the command line gave it, typed as JSON would read it: a number
+/// (its digits kept as written), `true`/`false`, `null`; anything else is the string as given.
+pub(crate) fn parameter_as_it_looks(text: &str) -> AttributeValue {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Number(_)) if text.trim() == text => AttributeValue::N(text.to_string()),
+        Ok(Value::Bool(flag)) if text.trim() == text => AttributeValue::Bool(flag),
+        Ok(Value::Null) if text.trim() == text => AttributeValue::Null(true),
+        _ => AttributeValue::S(text.to_string()),
+    }
+}
+
+/// A statement's parameter given as a JSON value, converted as plain JSON is (objects are
+/// maps, arrays lists); numbers keep their digits as written.
+pub(crate) fn parameter_from_json(text: &str) -> std::result::Result<AttributeValue, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    Ok(plain(&value))
+}
+
+/// One value as DynamoDB's typed JSON (`{"S": "…"}`), on one line.
+pub(crate) fn typed_text(value: &AttributeValue) -> String {
+    typed(value).to_string()
+}
+
 /// An item from one line of an export: plain JSON (strings, numbers, booleans, null, lists,
 /// maps) or, with `typed`, DynamoDB JSON. It must carry the table's keys, `pk` and `sk`.
 pub(crate) fn from_json_line(line: &str, typed: bool) -> std::result::Result<Item, String> {

@@ -283,3 +283,80 @@ impl Ddb {
         (ddb, recorder)
     }
 }
+
+/// One page of a PartiQL statement's answer.
+pub(crate) struct StatementPage {
+    pub(crate) items: Vec<Item>,
+    /// Where the next page starts; None: this was the last.
+    pub(crate) next: Option<String>,
+}
+
+impl Ddb {
+    /// ExecuteStatement, one page: `statement` with its `parameters`, from `next` (a page's
+    /// token), evaluating at most `limit` items. A statement that writes is kept by a
+    /// recording store (and answers nothing); a read there answers nothing.
+    pub(crate) async fn execute_statement(
+        &self,
+        statement: &str,
+        parameters: &[aws_sdk_dynamodb::types::AttributeValue],
+        writes: bool,
+        next: Option<String>,
+        limit: Option<i32>,
+    ) -> Result<StatementPage> {
+        let none = StatementPage {
+            items: Vec::new(),
+            next: None,
+        };
+        if writes
+            && self.recorded(DdbOp::ExecuteStatement {
+                table: self.table.clone(),
+                statement: statement.to_string(),
+                parameters: parameters.iter().map(super::codec::typed_text).collect(),
+            })
+        {
+            return Ok(none);
+        }
+        if self.is_recording() {
+            return Ok(none);
+        }
+        let answer = self
+            .client
+            .execute_statement()
+            .statement(statement)
+            .set_parameters((!parameters.is_empty()).then(|| parameters.to_vec()))
+            .set_next_token(next)
+            .set_limit(limit)
+            .send()
+            .await;
+        match answer {
+            Ok(page) => Ok(StatementPage {
+                items: page.items.unwrap_or_default(),
+                next: page.next_token,
+            }),
+            Err(error) if error.code() == Some("ValidationException") => Err(crate::error::detailed(
+                format!(
+                    "DynamoDB at {} did not take the statement: {} (nothing was changed)",
+                    self.endpoint,
+                    crate::text::visible(error.message().unwrap_or("no reason given"))
+                ),
+                format!("ExecuteStatement: {error:?}"), // -v
+            )),
+            Err(error) if error.code() == Some("ConditionalCheckFailedException") => {
+                Err(anyhow!(
+                    "the statement's condition did not hold on `{}`, so nothing was changed (an UPDATE or DELETE names an item that does not exist, or an INSERT one that does)",
+                    self.table
+                ))
+            }
+            Err(error) if error.code() == Some("ResourceNotFoundException") => {
+                Err(crate::error::detailed(
+                    format!(
+                        "the statement names table `{}`, which does not exist at {}; `cruddur ddb list-tables` lists the tables there",
+                        self.table, self.endpoint
+                    ),
+                    format!("ExecuteStatement: {error:?}"), // -v
+                ))
+            }
+            Err(error) => Err(self.explain("ExecuteStatement", error)),
+        }
+    }
+}
