@@ -209,6 +209,7 @@ impl From<&GlobalArgs> for Settings {
                 endpoint_url: global.ddb.endpoint_url.clone(),
                 region: global.region.clone(),
                 profile: global.profile.clone(),
+                endpoint_flag: None,
             },
             wait_for_pg: global.pg.wait.then_some(global.pg.wait_timeout),
         }
@@ -244,6 +245,11 @@ pub enum Command {
         after_help = "Writes, through the guard (local only); --dry-run prints the plan and does nothing.\n\nExamples:\n  cruddur setup                 # what a Gitpod/Codespaces start task runs\n  cruddur setup --wait          # first wait for the local stack to come up"
     )]
     Setup(SetupArgs),
+    /// Bring production's rows and conversations into the local stores, personal data masked
+    #[command(
+        after_help = "Reads production (PROD_CONNECTION_URL, and the production table through the AWS configuration) and never writes there. Writes the local stores through the guard (local only): the pulled tables' rows and the pulled users' conversations are replaced, in one transaction for Postgres; --dry-run prints the plan and does nothing. A local database that does not exist yet is made from the app's schema and migrations first.\n\nMasked by default: emails, names, Cognito ids, bios and every text people write (in DynamoDB the display names and messages), deterministically for one --mask-key. Kept: handles, uuids, times and counts.\n\nExamples:\n  cruddur pull --users 5                      # the five most active users and what they wrote\n  cruddur pull --since 2026-11-01 --no-dynamodb\n  CRUDDUR_MASK_KEY=team-key cruddur pull      # the same fakes on every pull"
+    )]
+    Pull(PullArgs),
     /// Wait until the stores accept connections (Postgres: a real login; DynamoDB: ListTables)
     #[command(
         after_help = reads!("Examples:\n  cruddur wait                          # both, up to 60s\n  cruddur wait postgres --timeout 2m")
@@ -273,6 +279,58 @@ pub struct SetupArgs {
 
     #[command(flatten)]
     pub dir: MigrationsDirArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Only the N most active users (by the rows that reference them), and only the rows that
+    /// reference what is pulled
+    #[arg(long, value_name = "N", value_parser = positive_usize, conflicts_with = "since", allow_hyphen_values = true)]
+    pub users: Option<usize>,
+
+    /// Only what was made since DATE (2026-11-01, or an RFC 3339 time), and the users who
+    /// made it or joined since
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+
+    /// Leave the DynamoDB conversations alone: Postgres only
+    #[arg(long)]
+    pub no_dynamodb: bool,
+
+    /// The key the fakes are chosen by: the same key gives the same fakes on every pull
+    /// [default: a random key, new each run]
+    #[arg(
+        long,
+        env = "CRUDDUR_MASK_KEY",
+        value_name = "KEY",
+        hide_env_values = true,
+        conflicts_with = "no_mask"
+    )]
+    pub mask_key: Option<String>,
+
+    /// Copy personal data as it is (asks a person at a terminal to confirm; refused without one)
+    #[arg(long)]
+    pub no_mask: bool,
+
+    /// The production DynamoDB endpoint to read from, named on purpose (an emulator, a proxy)
+    #[arg(long, value_name = "URL")]
+    pub from_endpoint_url: Option<String>,
+
+    /// The production table to read from [default: the local table's name]
+    #[arg(long, env = "PROD_DDB_MESSAGE_TABLE", value_name = "NAME")]
+    pub from_table: Option<String>,
+}
+
+/// `2026-11-01` (midnight UTC) or an RFC 3339 time.
+fn parse_since(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            format!("`{text}` is not a date: write 2026-11-01 or an RFC 3339 time (2026-11-01T09:30:00Z)")
+        })
 }
 
 #[derive(Debug, Args)]

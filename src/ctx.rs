@@ -41,6 +41,8 @@ pub(crate) struct Ctx {
     /// The Postgres target, or why there is none (resolved eagerly, reported when a
     /// command needs it, so that `ddb …` works without any Postgres variable).
     pg: std::result::Result<PgTarget, Kept>,
+    /// Production's Postgres target as `--prod` resolves it: `pull`'s source, read only.
+    source_pg: std::result::Result<PgTarget, Kept>,
     /// Every secret the configuration holds, to scrub from any message.
     secrets: Vec<String>,
     announced: Once,
@@ -113,6 +115,7 @@ impl Ctx {
             profile: settings.profile.clone(),
             region: settings.region.clone(),
             pg: PgTarget::resolve(target, &settings.pg).map_err(|e| Kept::new(&e)),
+            source_pg: PgTarget::resolve(Target::Prod, &settings.pg).map_err(|e| Kept::new(&e)),
             secrets: secrets(&settings.pg),
             announced: Once::new(),
             wait_for_pg: settings.wait_for_pg,
@@ -153,6 +156,33 @@ impl Ctx {
         let pg = self.pg.as_ref().map_err(Kept::error)?;
         self.local_only(&pg.destination())?;
         Ok(pg)
+    }
+
+    /// Production's database as `--prod` resolves it (PROD_CONNECTION_URL), as the source of
+    /// a command that only reads it (`pull`), whatever the target; said once.
+    pub(crate) fn source_pg(&self) -> Result<&PgTarget> {
+        let pg = self.source_pg.as_ref().map_err(Kept::error)?;
+        self.info(format!(
+            "PRODUCTION Postgres (the source, only read): {}",
+            pg.display
+        ));
+        Ok(pg)
+    }
+
+    /// Production's table as `--prod` resolves it, as a source that is only read: `table`
+    /// there, at `endpoint` when one is named on purpose. Its banner says where.
+    pub(crate) fn source_ddb(&self, table: &str, endpoint: Option<&str>) -> Result<Ddb> {
+        Ddb::connect(
+            Target::Prod,
+            &DdbSettings {
+                table: table.to_string(),
+                endpoint_url: endpoint.map(String::from),
+                endpoint_flag: Some("--from-endpoint-url"),
+                ..self.ddb_settings.clone()
+            },
+            || self.aws().cloned(),
+            self.printer,
+        )
     }
 
     /// The messages table (`--table`, `--endpoint-url`), resolved once: its endpoint, region

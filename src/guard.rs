@@ -84,6 +84,9 @@ pub(crate) struct Plan {
     pub(crate) ops: Vec<Op>,
     /// What a person types to confirm in production (the database, table or rule).
     pub(crate) confirm: String,
+    /// Why a person must confirm this even locally (it puts production's personal data on
+    /// this machine: `pull --no-mask`); None for every other plan.
+    pub(crate) exposes: Option<&'static str>,
 }
 
 impl Plan {
@@ -100,6 +103,7 @@ impl Plan {
             summary,
             ops,
             confirm: confirm.into(),
+            exposes: None,
         }
     }
 
@@ -191,6 +195,19 @@ pub(crate) fn decide(policy: &Policy, plan: &Plan, marker: &Marker) -> Decision 
     }
     if policy.dry_run {
         return Decision::DryRun;
+    }
+    // Personal data onto this machine: a person at a terminal says so, in either mode; --yes
+    // does not stand in for them.
+    if let Some(why) = plan.exposes {
+        return if policy.interactive {
+            Decision::Confirm
+        } else {
+            Decision::Refuse(format!(
+                "refusing to {} without a person at a terminal to confirm it: {why}; --yes does \
+                 not stand in for that. Leave masking on, or run it at a terminal",
+                plan.summary
+            ))
+        };
     }
     // A file of the workspace is written in either mode: it is not production's.
     if matches!(plan.destination, Destination::File { .. }) {

@@ -91,7 +91,7 @@ fn check(ctx: &Ctx, plan: &Plan, marker: &Marker) -> Result<Go> {
         Decision::DryRun => Ok(Go::DryRun),
         Decision::Confirm => {
             ctx.printer
-                .confirm(&plan.said(), &plan.actions(), &plan.confirm)?;
+                .confirm(&plan.said(), &plan.actions(), &plan.confirm, plan.exposes)?;
             Ok(Go::Execute)
         }
         Decision::Execute => Ok(Go::Execute),

@@ -18,6 +18,7 @@ pub(crate) mod guard;
 pub(crate) mod guarded;
 pub(crate) mod hosts;
 pub(crate) mod interrupt;
+pub(crate) mod mask;
 pub(crate) mod migrations;
 pub(crate) mod ops;
 pub(crate) mod output;
@@ -25,6 +26,7 @@ pub(crate) mod pg;
 pub(crate) mod poll;
 pub(crate) mod printer;
 pub(crate) mod proxy;
+pub(crate) mod pull;
 pub(crate) mod rds;
 pub(crate) mod runtime;
 pub(crate) mod s3;
@@ -207,6 +209,7 @@ fn dispatch(ctx: &Ctx, command: &Command) -> Result<Outcome> {
         Command::Cognito(command) => cognito::run(ctx, command),
         Command::Rds(command) => rds::run(ctx, command),
         Command::Setup(args) => setup::run(ctx, args),
+        Command::Pull(args) => pull::run(ctx, args),
         Command::Wait(args) => reads(ctx, "`cruddur wait`").and_then(|()| wait::run(ctx, args)),
         Command::Doctor(args) => {
             reads(ctx, "`cruddur doctor`").and_then(|()| doctor::run(ctx, args))

@@ -238,6 +238,15 @@ pub(crate) enum PgOp {
     MarkerUnreadable { why: String },
     /// A step of a rebuild (`db setup`, `setup`), prepared when the steps before it are done.
     Step { step: SetupStep },
+    /// A table's rows from production, masked, written with COPY … FROM STDIN (`pull`).
+    CopyRows {
+        table: String,
+        rows: usize,
+        /// The columns masked; `unlisted`: those among them that the app's list does not
+        /// name (masked because they hold text).
+        masked: Vec<String>,
+        unlisted: Vec<String>,
+    },
 }
 
 /// A named query's parameter and the value it is given.
@@ -279,6 +288,11 @@ pub(crate) enum SetupStep {
     TableSeed {
         message_group_uuid: String,
         between: [String; 2],
+    },
+    /// The migrations of this folder up to `version` (the one production's marker names).
+    MigrateTo {
+        folder: String,
+        version: String,
     },
 }
 
@@ -416,6 +430,27 @@ impl fmt::Display for PgOp {
                 write!(f, "(the environment marker could not be read: {why})")
             }
             PgOp::Step { step } => step.fmt(f),
+            PgOp::CopyRows {
+                table,
+                rows,
+                masked,
+                unlisted,
+            } => {
+                write!(f, "COPY {table} FROM STDIN: {rows} row{} from production", plural(*rows))?;
+                if masked.is_empty() {
+                    f.write_str(", nothing masked")?;
+                } else {
+                    write!(f, ", masked: {}", masked.join(", "))?;
+                }
+                if !unlisted.is_empty() {
+                    write!(
+                        f,
+                        " ({} not in the app's list of columns: masked because it holds text)",
+                        unlisted.join(", ")
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -463,6 +498,10 @@ impl fmt::Display for SetupStep {
             } => write!(
                 f,
                 "seed conversation {message_group_uuid} (replacing it) between {a} and {b} when both are users, else the oldest two users"
+            ),
+            SetupStep::MigrateTo { folder, version } => write!(
+                f,
+                "migrate: apply the migrations of {folder} up to {version}, where production's marker is"
             ),
         }
     }

@@ -62,7 +62,13 @@ impl Printer {
     /// Ask a person to type `name` to go on with `action` (shown with up to 20 of `details`).
     /// Without a person at a terminal it is refused at once (exit 3), never waiting for
     /// input that cannot come; a different answer is refused too.
-    pub(crate) fn confirm(self, action: &str, details: &[String], name: &str) -> Result<()> {
+    pub(crate) fn confirm(
+        self,
+        action: &str,
+        details: &[String],
+        name: &str,
+        exposes: Option<&str>,
+    ) -> Result<()> {
         if !self.interactive {
             return Err(refused(format!(
                 "refusing to {action} in production without confirmation: re-run with --yes"
@@ -75,11 +81,18 @@ impl Printer {
         if details.len() > 20 {
             writeln!(stderr, "  - … and {} more", details.len() - 20)?;
         }
-        write!(
-            stderr,
-            "About to {} in PRODUCTION. Type `{name}` to go on: ",
-            visible(action)
-        )?;
+        match exposes {
+            Some(why) => write!(
+                stderr,
+                "About to {}: {why}. Type `{name}` to go on: ",
+                visible(action)
+            )?,
+            None => write!(
+                stderr,
+                "About to {} in PRODUCTION. Type `{name}` to go on: ",
+                visible(action)
+            )?,
+        }
         stderr.flush()?;
         let mut answer = String::new();
         std::io::stdin()

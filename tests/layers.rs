@@ -19,6 +19,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("text", 0),
     ("hosts", 0),
     ("sql", 0),
+    ("mask", 0),
     ("testing", 0),
     ("term", 1),
     ("printer", 1),
@@ -35,6 +36,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("pg/connect", 4),
     ("pg/lock", 4),
     ("pg/perform", 4),
+    ("pg/copy", 4),
     ("pg/run", 4),
     ("pg", 4),
     ("migrations", 4),
@@ -53,6 +55,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("rds", 7),
     ("doctor", 7),
     ("setup", 7),
+    ("pull", 7),
     ("wait", 7),
     // The flags: commands read their own clap arguments (STYLE: clap stays in cli and the
     // command layer); the layers below take plain settings.

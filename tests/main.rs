@@ -21,6 +21,7 @@ mod layers;
 mod migrations;
 mod plans;
 mod proxy;
+mod pull;
 mod rds;
 mod s3;
 mod serve;

@@ -23,7 +23,7 @@ pub(super) fn run(ctx: &Ctx, args: &DropArgs) -> Result<Outcome> {
 }
 
 #[derive(Debug, Serialize)]
-pub(super) struct DropReport {
+pub(crate) struct DropReport {
     pub database: String,
     pub dropped: bool,
     pub terminated: Vec<Session>,
@@ -64,7 +64,7 @@ enum Terminate {
 }
 
 /// The drop, on the maintenance connection that found the database and its sessions.
-pub(super) struct DropDatabase<'a> {
+pub(crate) struct DropDatabase<'a> {
     pg: &'a PgTarget,
     writes: Writes,
     sessions: Vec<Session>,
@@ -74,7 +74,7 @@ pub(super) struct DropDatabase<'a> {
 
 /// Nothing to do when the database is not there; refused while other sessions use it unless
 /// `force`; else the statements that drop it.
-pub(super) fn prepare(pg: &PgTarget, force: bool) -> Result<Prepared<DropDatabase<'_>>> {
+pub(crate) fn prepare(pg: &PgTarget, force: bool) -> Result<Prepared<DropDatabase<'_>>> {
     if ["postgres", "template0", "template1"].contains(&pg.dbname.as_str()) {
         return Err(refused(format!(
             "refusing to drop `{}`: it is one of the server's own databases",

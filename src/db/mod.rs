@@ -4,7 +4,7 @@
 mod connect;
 pub(crate) mod create;
 pub(crate) mod diff;
-mod drop;
+pub(crate) mod drop;
 pub(crate) mod migrate;
 mod migrations;
 mod new_migration;

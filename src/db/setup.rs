@@ -284,6 +284,7 @@ impl Write for Rebuild<'_> {
                 })
                 .collect(),
             confirm: self.pg.dbname.clone(),
+            exposes: None,
         }
     }
 

@@ -225,6 +225,7 @@ impl Service for Serve {
             summary: format!("serve DynamoDB on {}", self.address),
             ops,
             confirm: self.table.clone(),
+            exposes: None,
         }
     }
 

@@ -82,10 +82,8 @@ fn table_of(statement: &str, kind: Kind) -> Option<String> {
             '"' => {
                 let mut name = String::new();
                 while let Some(c) = chars.next() {
-                    if c == '"' {
-                        if chars.next_if_eq(&'"').is_none() {
-                            break;
-                        }
+                    if c == '"' && chars.next_if_eq(&'"').is_none() {
+                        break;
                     }
                     name.push(c);
                 }

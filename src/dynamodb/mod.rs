@@ -63,6 +63,9 @@ pub(crate) struct DdbSettings {
     pub(crate) region: Option<String>,
     /// `--profile`, to name it when its endpoint is refused.
     pub(crate) profile: Option<String>,
+    /// The flag that names the endpoint on purpose, for the refusal's words [default:
+    /// `--endpoint-url`; `pull`'s source: `--from-endpoint-url`].
+    pub(crate) endpoint_flag: Option<&'static str>,
 }
 
 impl Ddb {
@@ -135,16 +138,12 @@ impl Ddb {
                 let profile = args.profile.as_deref();
                 // What the banner says is where the requests go: the flag, else an AWS endpoint
                 // configured anywhere (one that is not AWS's is refused), else the region's.
+                let flag = args.endpoint_flag.unwrap_or("--endpoint-url");
                 let (table_endpoint, stream_endpoint) = match &args.endpoint_url {
                     Some(url) => (Some(url.clone()), Some(url.clone())),
                     None => (
-                        crate::aws::prod_endpoint(profile, sdk, "DynamoDB", "--endpoint-url")?,
-                        crate::aws::prod_endpoint(
-                            profile,
-                            sdk,
-                            "DynamoDB Streams",
-                            "--endpoint-url",
-                        )?,
+                        crate::aws::prod_endpoint(profile, sdk, "DynamoDB", flag)?,
+                        crate::aws::prod_endpoint(profile, sdk, "DynamoDB Streams", flag)?,
                     ),
                 };
                 let region = crate::aws::region(sdk)?;

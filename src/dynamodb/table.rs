@@ -469,6 +469,29 @@ impl Ddb {
     }
 
     /// DescribeTable (a read: nothing is recorded).
+    /// Whether the table is there (DescribeTable; a recording store's is).
+    pub(crate) async fn exists(&self) -> Result<bool> {
+        if self.is_recording() {
+            return Ok(true);
+        }
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error)
+                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&error)
+                    == Some("ResourceNotFoundException") =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(self.explain("DescribeTable", error)),
+        }
+    }
+
     pub(crate) async fn describe_table(&self) -> Result<TableDescription> {
         let output = self
             .client

@@ -6,10 +6,12 @@
 //! - `lock`: the migrations lock, so that two runs never migrate at once.
 //! - `params`: binding the named queries' parameters.
 //! - `perform`: the connection a plan's statements go through (or a recorder, in unit tests).
+//! - `copy`: rows in COPY's text format, read out and rewritten (`pull`).
 //! - `schema`: a database's shape (tables, columns, constraints, indexes), and two compared.
 
 mod catalog;
 mod connect;
+pub(crate) mod copy;
 mod lock;
 mod params;
 pub(crate) mod perform;

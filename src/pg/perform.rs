@@ -86,6 +86,23 @@ impl<'a> Tx<'a> {
         }
     }
 
+    /// `COPY table (columns) FROM STDIN` of `data`, rows in COPY's text format, as `op` says.
+    pub(crate) fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &str,
+        data: &[u8],
+        op: PgOp,
+    ) -> anyhow::Result<()> {
+        use std::io::Write;
+        if let Some(tx) = self.send(op) {
+            let mut writer = tx.copy_in(&format!("COPY {table} ({columns}) FROM STDIN"))?;
+            writer.write_all(data)?;
+            writer.finish()?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn commit(self) -> Result<(), postgres::Error> {
         match self.to {
             TxTo::Server(tx) => tx.commit(),
