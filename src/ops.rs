@@ -671,6 +671,7 @@ pub(crate) enum DdbOp {
         puts: usize,
         deletes: usize,
         requests: usize,
+        masked: bool,
     },
     /// Follow every shard of the table's stream and do the stream Lambda's work for each
     /// message (`ddb stream`).
@@ -855,10 +856,12 @@ impl fmt::Display for DdbOp {
                 puts,
                 deletes,
                 requests,
+                masked,
             } => write!(
                 f,
-                "replace {partitions} conversation partition{} (GRP# and MSG#) with production's, masked: {puts} puts and {deletes} deletes of local items production lacks, in {requests} BatchWriteItem requests",
-                plural(*partitions)
+                "replace {partitions} conversation partition{} (GRP# and MSG#) with production's{}: {puts} puts, and {deletes} deletes of local items production lacks, in {requests} BatchWriteItem requests",
+                plural(*partitions),
+                if *masked { ", masked" } else { ", NOT masked" }
             ),
             DdbOp::FollowStream {
                 from_oldest, once, ..

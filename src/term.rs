@@ -70,6 +70,8 @@ pub(crate) fn paint(on: bool, colour: Colour, text: &str) -> String {
 /// (and when dropped, so an error never leaves a half bar above its message).
 pub(crate) struct Progress {
     bar: ProgressBar,
+    /// How many were added: the bar's own position jumps to its length when it is cleared.
+    done: std::sync::atomic::AtomicUsize,
 }
 
 impl Progress {
@@ -106,11 +108,20 @@ impl Progress {
         if shown {
             bar.enable_steady_tick(Duration::from_millis(250));
         }
-        std::sync::Arc::new(Progress { bar })
+        std::sync::Arc::new(Progress {
+            bar,
+            done: std::sync::atomic::AtomicUsize::new(0),
+        })
     }
 
     pub(crate) fn add(&self, n: usize) {
         self.bar.inc(n as u64);
+        self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many were added, cleared or not.
+    pub(crate) fn done(&self) -> usize {
+        self.done.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Clear the bar's line.

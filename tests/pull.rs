@@ -295,3 +295,258 @@ fn a_pull_of_two_users_leaves_production_as_it_was_and_no_personal_data_here() {
     assert_eq!((fingerprint(&local), table.sorted_items()), first);
     assert_eq!(production.state(), before);
 }
+
+/// The banners of a pull: where production is read from.
+fn banners(production: &Production) -> String {
+    format!(
+        "PRODUCTION Postgres (the source, only read): {}\nPRODUCTION DynamoDB: table {} in \
+         us-east-1 ({})\n",
+        production
+            .db
+            .url()
+            .replace(&crate::harness::password(), "***"),
+        production.table.name,
+        production.proxy.url
+    )
+}
+
+#[test]
+fn a_dry_run_shows_what_would_be_written_and_writes_nothing() {
+    let production = Production::new("pull_dry");
+    let (local, table) = (
+        TestDb::new("pull_dry_local"),
+        TestTable::new("pull-dry-local"),
+    );
+    production
+        .pull(&local, &table, &["--dry-run", "--users", "2", "--mask-key", "k"])
+        .stdout_is(&format!(
+            "dry run, nothing was done: would pull production's data into database `{db}` and \
+             table `{t}` at {endpoint} (Postgres database `{db}` at {server})
+  - create it
+  - load backend-flask/db/schema.sql in one transaction, marking the database `local`
+  - migrate: apply the migrations of backend-flask/db/migrations up to 1683000000123456, where production's marker is
+  - TRUNCATE users, activities
+  - COPY users FROM STDIN: 2 rows from production, masked: bio, cognito_user_id, display_name, email, location (location not in the app's list of columns: masked because it holds text)
+  - COPY activities FROM STDIN: 5 rows from production, masked: message
+  - create DynamoDB table `{t}` unless it exists
+  - replace 3 conversation partitions (GRP# and MSG#) with production's, masked: 98 puts, and 0 deletes of local items production lacks, in 4 BatchWriteItem requests
+",
+            db = local.name,
+            t = table.name,
+            endpoint = table.endpoint,
+            server = local.server()
+        ))
+        .stderr_is(&banners(&production))
+        .run();
+    assert!(!local.exists());
+    assert_eq!(production.proxy.calls(), ["Query", "Query", "Query"]);
+}
+
+#[test]
+fn unmasked_needs_a_person_at_a_terminal() {
+    let production = Production::new("pull_nomask");
+    let (local, table) = (
+        TestDb::new("pull_nomask_local"),
+        TestTable::new("pull-nomask-local"),
+    );
+    production
+        .pull(&local, &table, &["--no-mask", "--yes"])
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}error: refusing to pull production's data into database `{}` and table `{}` at {} \
+             without a person at a terminal to confirm it: it copies production's personal \
+             data, unmasked, onto this machine; --yes does not stand in for that. Leave masking \
+             on, or run it at a terminal\n",
+            banners(&production),
+            local.name,
+            table.name,
+            table.endpoint
+        ))
+        .run();
+    assert!(!local.exists());
+    // At a terminal, a person types the database's name: then production's data comes as it is.
+    // (Fragments: under a pseudo-terminal the prompt, the plan and a progress bar share stdout.)
+    let done = production
+        .pull(&local, &table, &["--no-mask", "--users", "1"])
+        .in_terminal()
+        .stdin(&format!("{}\n", local.name))
+        .stdout_has("it copies production's personal data, unmasked, onto this machine. Type `")
+        .stdout_has("NOT masked (--no-mask): this machine now holds production's personal data")
+        .run();
+    assert!(
+        local_text(&local, &table).contains("zoe.unal@prod-mail.example"),
+        "{done}"
+    );
+}
+
+#[test]
+fn refusals_come_before_anything_is_written() {
+    let production = Production::new("pull_refuse");
+    let (local, table) = (
+        TestDb::new("pull_refuse_local"),
+        TestTable::new("pull-refuse-local"),
+    );
+    // Production is the source already: --prod is refused before anything is read.
+    cruddur(&["--prod", "pull"])
+        .code(3)
+        .stdout_is("")
+        .stderr_is(
+            "error: `pull` writes the local stores, and its source is production already \
+             (PROD_CONNECTION_URL and the production table): run it without --prod\n",
+        )
+        .run();
+    // The same database on both sides.
+    cruddur(&["pull", "--no-dynamodb"])
+        .db(&production.db)
+        .env("PROD_CONNECTION_URL", production.db.url())
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "PRODUCTION Postgres (the source, only read): {}\nerror: PROD_CONNECTION_URL and \
+             CONNECTION_URL name the same database (`{db}` at {server}): pull would replace \
+             production's rows with themselves. Point CONNECTION_URL at the local database\n",
+            production
+                .db
+                .url()
+                .replace(&crate::harness::password(), "***"),
+            db = production.db.name,
+            server = production.db.server()
+        ))
+        .run();
+    // Production that cannot be reached: named, and nothing made here.
+    let port = closed_port();
+    let closed = format!("postgresql://postgres@127.0.0.1:{port}/cruddur");
+    cruddur(&["pull", "--no-dynamodb"])
+        .db(&local)
+        .env("PROD_CONNECTION_URL", &closed)
+        .env("CRUDDUR_CONNECT_TIMEOUT", "2s")
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "PRODUCTION Postgres (the source, only read): {closed}\nerror: connection refused \
+             by 127.0.0.1:{port} (PROD_CONNECTION_URL (or --prod-database-url)): is the RDS \
+             instance running and the URL's port right?\n"
+        ))
+        .run();
+    assert!(!local.exists());
+    // A local database marked production is refused by the guard.
+    production
+        .pull(&local, &table, &["--users", "1", "--mask-key", "k"])
+        .run();
+    local
+        .client()
+        .batch_execute(&format!(
+            "COMMENT ON DATABASE \"{}\" IS 'cruddur environment: prod'",
+            local.name
+        ))
+        .unwrap();
+    let before = fingerprint(&local);
+    production
+        .pull(&local, &table, &["--users", "2", "--mask-key", "k"])
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}error: Postgres database `{db}` at {server} is marked as production (by `cruddur \
+             --prod db schema-load`), but this is local mode: refusing to pull production's data \
+             into database `{db}` and table `{t}` at {endpoint}. If CONNECTION_URL points there \
+             by mistake, fix it; if you really mean it, add --override-prod-marker\n",
+            banners(&production),
+            db = local.name,
+            server = local.server(),
+            t = table.name,
+            endpoint = table.endpoint
+        ))
+        .run();
+    assert_eq!(fingerprint(&local), before);
+}
+
+#[test]
+fn a_local_database_of_another_shape_is_named_and_left_as_it_was() {
+    let production = Production::new("pull_shape");
+    let local = TestDb::new("pull_shape_local");
+    // The schema alone: no migrations, so no bio and no location.
+    production.repo.cruddur(&local, &["db", "create"]).run();
+    production
+        .repo
+        .cruddur(&local, &["db", "schema-load"])
+        .run();
+    local
+        .client()
+        .batch_execute("ALTER TABLE public.activities ADD COLUMN mood text")
+        .unwrap();
+    let before = fingerprint(&local);
+    cruddur(&["pull", "--no-dynamodb"])
+        .db(&local)
+        .env("PROD_CONNECTION_URL", production.db.url())
+        .dir(&production.repo.root)
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "PRODUCTION Postgres (the source, only read): {}\nerror: production's schema differs \
+             from the local database `{}`'s, so nothing was pulled:
+  - column `activities.mood`: production has none; the local database has text
+  - column `users.bio`: production has text; the local database has none
+  - column `users.location`: production has text DEFAULT 'Babylon 5'::text; the local database has none
+Bring the local database to production's shape first: `cruddur db migrate`, or `cruddur db drop` and pull again to make it from the app's files.\n",
+            production.db.url().replace(&crate::harness::password(), "***"),
+            local.name
+        ))
+        .run();
+    assert_eq!(fingerprint(&local), before);
+}
+
+#[test]
+fn sigterm_while_writing_leaves_postgres_whole_and_says_how_far_dynamodb_got() {
+    let production = Production::new("pull_term");
+    let local = TestDb::new("pull_term_local");
+    // A first pull makes the local stores; a second one, stopped, must leave them whole.
+    let table = TestTable::new("pull-term-local");
+    production
+        .pull(&local, &table, &["--users", "2", "--mask-key", "k"])
+        .run();
+    let before = fingerprint(&local);
+    // Another session holds the users table: the pull's TRUNCATE waits, and SIGTERM comes.
+    let mut holder = local.client_named("holder");
+    let mut hold = holder.transaction().unwrap();
+    hold.batch_execute("LOCK TABLE public.users IN ACCESS SHARE MODE")
+        .unwrap();
+    production
+        .pull(&local, &table, &["--users", "2", "--mask-key", "other key"])
+        .signal_after("TERM", std::time::Duration::from_millis(1500))
+        .code(143)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}stopped by SIGTERM: stopping at the next safe point (a second signal to stop at \
+             once)\nerror: stopped by SIGTERM: nothing was written: the local database is as it \
+             was\n",
+            banners(&production)
+        ))
+        .run();
+    hold.rollback().unwrap();
+    assert_eq!(fingerprint(&local), before);
+
+    // DynamoDB that never takes a write: Postgres is pulled, and the stop says how far.
+    let stuck = TestTable::at("pull-term-stuck", &crate::faults::never_writing_proxy());
+    let done = production
+        .pull(&local, &stuck, &["--users", "2", "--mask-key", "other key"])
+        .signal_after("TERM", std::time::Duration::from_millis(2500))
+        .code(143)
+        .stdout_is("")
+        .run();
+    assert!(
+        done.stderr.ends_with(
+            "error: stopped by SIGTERM: Postgres was pulled; the conversations stopped after 0 \
+             of 98 writes. Run `cruddur pull` again: it replaces them whole, so it is safe to \
+             repeat\n"
+        ),
+        "{done}"
+    );
+    assert_ne!(fingerprint(&local), before);
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}

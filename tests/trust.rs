@@ -201,6 +201,8 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
                 true,
             ),
             "completions" => (vec!["bash"], false),
+            // Production is another database of the server here (PROD_CONNECTION_URL, below).
+            "pull" => (vec!["--no-dynamodb"], true),
             // A DELETE writes (it plans); a SELECT only reads (its own test pins that refusal).
             "ddb sql" => (
                 vec!["DELETE FROM \"x-table\" WHERE pk = ? AND sk = ?", "--param", "a", "--param", "b"],
@@ -224,6 +226,12 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
         })
     };
     let fresh_db = TestDb::new("tr_dry_fresh");
+    // Production, for `pull`: of the local database's shape (its extra table too).
+    let source = TestDb::set_up("tr_dry_source");
+    source
+        .client()
+        .batch_execute("CREATE TABLE public.one (id int)")
+        .unwrap();
     let all = crate::harness::leaves();
     assert!(all.len() >= 25, "{all:?}");
     for leaf in all {
@@ -235,7 +243,10 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
         args.push("--dry-run");
         // db create plans only for a database that is not there yet.
         let target = if name == "db create" { &fresh_db } else { &db };
-        let case = cruddur(&args).stack(target, &table).aws();
+        let mut case = cruddur(&args).stack(target, &table).aws();
+        if name == "pull" {
+            case = case.env("PROD_CONNECTION_URL", source.url());
+        }
         // A writer prints its plan; a reader refuses --dry-run as a usage error, by name.
         if writes {
             case.stdout_has("dry run, nothing was done").run();

@@ -295,6 +295,7 @@ impl Pull<'_> {
                 puts,
                 deletes,
                 requests: (puts + deletes).div_ceil(batch::BATCH_SIZE),
+                masked: self.masking != Masking::Off,
             }
             .into(),
         );
@@ -336,11 +337,16 @@ impl Pull<'_> {
 
     /// Empty the pulled tables and COPY production's rows in, in one transaction.
     fn copy_rows(pg: &PgTarget, tables: &[TableRows], writes: &mut Writes) -> Result<()> {
-        let failed = |e: &dyn fmt::Display| {
-            anyhow!(
+        let failed = |e: &dyn fmt::Display| match crate::interrupt::signal() {
+            // A signal cancels the statement in flight: the stop, not the cancel, is the news.
+            Some(signal) => crate::interrupt::stopped(
+                signal,
+                "nothing was written: the local database is as it was".to_string(),
+            ),
+            None => anyhow!(
                 "could not write the pulled rows into `{}`: {e}; nothing was changed there",
                 pg.dbname
-            )
+            ),
         };
         let pg_failed = |e: ::postgres::Error| failed(&db_message(&e));
         let unchanged = || "nothing was written: the local database is as it was".to_string();
@@ -402,15 +408,23 @@ impl Pull<'_> {
             concurrency: 32,
             max_retries: 10,
         };
-        let written = ctx.block_on(batch::write_stream(ddb, requests, options, &progress))??;
-        progress.finish();
-        crate::interrupt::check(|| {
+        let how_far = |done: usize| {
             format!(
-                "Postgres was pulled; the conversations stopped after {} of {total} writes. \
-                 Run `cruddur pull` again: it replaces them whole, so it is safe to repeat",
-                written.written
+                "Postgres was pulled; the conversations stopped after {done} of {total} writes. \
+                 Run `cruddur pull` again: it replaces them whole, so it is safe to repeat"
             )
-        })?;
+        };
+        let written = ctx
+            .block_on(batch::write_stream(ddb, requests, options, &progress))?
+            .map_err(|e| match crate::interrupt::signal() {
+                Some(signal) => crate::interrupt::stopped(signal, how_far(progress.done())),
+                None => e.context(
+                    "Postgres was pulled, but the conversations could not be \
+                                   written; `cruddur pull` again is safe",
+                ),
+            })?;
+        progress.finish();
+        crate::interrupt::check(|| how_far(written.written))?;
         if !written.failed.is_empty() {
             return Err(anyhow!(
                 "Postgres was pulled, but {} of the conversations' {total} writes never went \
