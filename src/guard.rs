@@ -444,6 +444,38 @@ mod tests {
         }
     }
 
+    /// A plan that puts personal data on this machine needs a person at a terminal, in either
+    /// mode, whatever --yes says; a dry run still just shows it.
+    #[test]
+    fn a_plan_that_exposes_personal_data_needs_a_person() {
+        for bits in 0..16u8 {
+            let policy = Policy {
+                target: Target::Local,
+                dry_run: bits & 1 != 0,
+                yes: bits & 2 != 0,
+                interactive: bits & 4 != 0,
+                override_prod_marker: bits & 8 != 0,
+                allow_remote_host: false,
+            };
+            let plan = Plan {
+                exposes: Some("it copies personal data here"),
+                ..plan(postgres("localhost"))
+            };
+            let got = decide(&policy, &plan, &Marker::Unmarked);
+            let expected = match (policy.dry_run, policy.interactive) {
+                (true, _) => Decision::DryRun,
+                (false, true) => Decision::Confirm,
+                (false, false) => Decision::Refuse(
+                    "refusing to do it without a person at a terminal to confirm it: it copies \
+                     personal data here; --yes does not stand in for that. Leave masking on, or \
+                     run it at a terminal"
+                        .into(),
+                ),
+            };
+            assert_eq!(got, expected, "{policy:?}");
+        }
+    }
+
     #[test]
     fn refusals_say_where_and_what_to_do() {
         let local = Policy {

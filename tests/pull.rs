@@ -543,6 +543,13 @@ fn sigterm_while_writing_leaves_postgres_whole_and_says_how_far_dynamodb_got() {
         "{done}"
     );
     assert_ne!(fingerprint(&local), before);
+    // Run again, with DynamoDB taking writes: every item is there.
+    let direct = TestTable::named_at(&stuck.name, &crate::harness::ddb_url());
+    production
+        .pull(&local, &direct, &["--users", "2", "--mask-key", "other key"])
+        .stderr_is(&banners(&production))
+        .run();
+    assert_eq!(direct.items().len(), 98);
 }
 
 /// A loopback port nothing listens on.

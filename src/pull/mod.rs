@@ -600,3 +600,79 @@ impl fmt::Display for PullReport {
         write!(f, "\nin {} ms", self.elapsed_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctx::Target;
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    fn item(pk: &str, sk: &str) -> crate::dynamodb::items::Item {
+        [("pk", pk), ("sk", sk)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), AttributeValue::S(v.to_string())))
+            .collect()
+    }
+
+    /// What a pull into existing stores performs is what its plan says: the TRUNCATE, a COPY
+    /// per table, the sequences, then the conversations' BatchWriteItem calls.
+    #[test]
+    fn a_pull_performs_what_it_planned() {
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
+        let (writes, pg_recorder) = Writes::recording();
+        let (ddb, ddb_recorder) = Ddb::recording("cruddur-messages");
+        let table = |name: &str, rows: usize, sequences: Vec<String>| TableRows {
+            name: name.into(),
+            sql: name.into(),
+            columns: "uuid, message".into(),
+            rows,
+            data: b"u\tm\n".repeat(rows),
+            masked: vec!["message".into()],
+            unlisted: Vec::new(),
+            sequences,
+        };
+        let conversations = Conversations {
+            partitions: vec!["GRP#u".into(), "MSG#g".into()],
+            puts: (0..30).map(|n| item("MSG#g", &n.to_string())).collect(),
+            deletes: vec![item("MSG#g", "old")],
+            masked: ["message".to_string()].into(),
+            unlisted: Default::default(),
+            create_table: false,
+        };
+        let pull = Pull {
+            pg: &pg,
+            db: LocalDb::There {
+                writes,
+                marker: Marker::Unmarked,
+            },
+            shape: crate::pg::schema::Shape::default(),
+            tables: vec![
+                table("users", 2, Vec::new()),
+                table("activities", 3, vec!["SELECT setval(…)".into()]),
+            ],
+            conversations: Some((&ddb, conversations)),
+            masking: Masking::Key,
+            started: Instant::now(),
+        };
+        let planned: Vec<Op> = pull
+            .plan()
+            .ops
+            .into_iter()
+            .filter_map(Op::performed)
+            .collect();
+        let report = pull
+            .execute(&Ctx::for_tests(Target::Local))
+            .expect("a pull on recording stores");
+        let performed: Vec<Op> = pg_recorder
+            .lock()
+            .unwrap()
+            .drain(..)
+            .map(Op::from)
+            .chain(ddb_recorder.lock().unwrap().drain(..).map(Op::from))
+            .collect();
+        assert_eq!(performed, planned);
+        assert_eq!(performed.len(), 5);
+        let conversations = report.conversations.expect("the conversations' counts");
+        assert_eq!((conversations.items, conversations.deleted), (30, 1));
+    }
+}

@@ -600,14 +600,14 @@ mod tests {
         assert_eq!(filter("likes", Sample::All, &shape, &references, 0), None);
         assert_eq!(
             filter("users", Sample::Users(2), &shape, &references, 0).unwrap(),
-            "uuid IN (SELECT u.uuid FROM users u ORDER BY (SELECT count(*) FROM activities c WHERE c.user_uuid = u.uuid) DESC, u.handle, u.uuid LIMIT 2)"
+            "uuid IN (SELECT u.uuid FROM users u ORDER BY (SELECT count(*) FROM activities c WHERE c.\"user_uuid\" = u.uuid) DESC, u.handle, u.uuid LIMIT 2)"
         );
         let likes = filter("likes", Sample::Users(2), &shape, &references, 0).unwrap();
-        assert!(likes.starts_with("(activity_uuid IS NULL OR activity_uuid IN (SELECT uuid FROM activities WHERE (user_uuid IS NULL OR user_uuid IN (SELECT uuid FROM users WHERE uuid IN ("), "{likes}");
+        assert!(likes.starts_with("(\"activity_uuid\" IS NULL OR \"activity_uuid\" IN (SELECT \"uuid\" FROM activities WHERE (\"user_uuid\" IS NULL OR \"user_uuid\" IN (SELECT \"uuid\" FROM users WHERE uuid IN ("), "{likes}");
         let since = Sample::Since("2026-11-01T00:00:00Z".parse().unwrap());
         assert_eq!(
             filter("users", since, &shape, &references, 0).unwrap(),
-            "(created_at >= '2026-11-01 00:00:00.000000+00'::timestamptz OR uuid IN (SELECT user_uuid FROM activities WHERE created_at >= '2026-11-01 00:00:00.000000+00'::timestamptz))"
+            "(created_at >= '2026-11-01 00:00:00.000000+00'::timestamptz OR uuid IN (SELECT \"user_uuid\" FROM activities WHERE created_at >= '2026-11-01 00:00:00.000000+00'::timestamptz))"
         );
     }
 
