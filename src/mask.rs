@@ -28,9 +28,11 @@ impl Rule {
     }
 }
 
-/// The key the fakes are chosen by.
+/// The key the fakes are chosen by: HMAC's two hashes with the padded key already absorbed
+/// (each value then costs only its own blocks, not the key's again).
 pub(crate) struct Masker {
-    key: [u8; 64],
+    inner: Sha256,
+    outer: Sha256,
 }
 
 const FIRST: &[&str] = &[
@@ -62,7 +64,11 @@ impl Masker {
         } else {
             block[..key.len()].copy_from_slice(key);
         }
-        Masker { key: block }
+        let pad = |byte: u8| block.map(|k| k ^ byte);
+        Masker {
+            inner: Sha256::new().chain_update(pad(0x36)),
+            outer: Sha256::new().chain_update(pad(0x5c)),
+        }
     }
 
     /// HMAC-SHA256 of `domain` and `value` under the key: what a fake is chosen by.
@@ -72,13 +78,12 @@ impl Masker {
 
     /// HMAC-SHA256 (RFC 2104) of the parts, one after another.
     fn hmac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let pad = |byte: u8| self.key.map(|k| k ^ byte);
-        let mut inner = Sha256::new().chain_update(pad(0x36));
+        let mut inner = self.inner.clone();
         for part in parts {
             inner.update(part);
         }
-        Sha256::new()
-            .chain_update(pad(0x5c))
+        self.outer
+            .clone()
             .chain_update(inner.finalize())
             .finalize()
             .into()

@@ -546,7 +546,11 @@ fn sigterm_while_writing_leaves_postgres_whole_and_says_how_far_dynamodb_got() {
     // Run again, with DynamoDB taking writes: every item is there.
     let direct = TestTable::named_at(&stuck.name, &crate::harness::ddb_url());
     production
-        .pull(&local, &direct, &["--users", "2", "--mask-key", "other key"])
+        .pull(
+            &local,
+            &direct,
+            &["--users", "2", "--mask-key", "other key"],
+        )
         .stderr_is(&banners(&production))
         .run();
     assert_eq!(direct.items().len(), 98);

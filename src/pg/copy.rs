@@ -12,6 +12,9 @@ pub(crate) fn decode(field: &[u8]) -> Option<String> {
     if field == b"\\N" {
         return None;
     }
+    if !field.contains(&b'\\') {
+        return Some(String::from_utf8_lossy(field).into_owned());
+    }
     let mut out = Vec::with_capacity(field.len());
     let mut bytes = field.iter().copied().peekable();
     while let Some(byte) = bytes.next() {
@@ -86,11 +89,13 @@ pub(crate) fn rewrite(
     out: &mut Vec<u8>,
 ) -> Result<usize> {
     let mut rows = 0;
+    let mut fields: Vec<&[u8]> = Vec::with_capacity(columns);
     for line in data.split(|b| *b == b'\n') {
         if line.is_empty() {
             continue;
         }
-        let fields: Vec<&[u8]> = line.split(|b| *b == b'\t').collect();
+        fields.clear();
+        fields.extend(line.split(|b| *b == b'\t'));
         if fields.len() != columns {
             return Err(anyhow!(
                 "row {} of the COPY has {} fields where {columns} columns were asked for",
