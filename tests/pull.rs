@@ -414,6 +414,27 @@ fn refusals_come_before_anything_is_written() {
             server = production.db.server()
         ))
         .run();
+    // The same database by another name of its host: the server says so.
+    let aliased = production.db.url().replace("127.0.0.1", "localhost");
+    assert_ne!(aliased, production.db.url());
+    cruddur(&["pull", "--no-dynamodb"])
+        .env("CONNECTION_URL", &aliased)
+        .env("PROD_CONNECTION_URL", production.db.url())
+        .dir(&production.repo.root)
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "PRODUCTION Postgres (the source, only read): {}\nerror: PROD_CONNECTION_URL and \
+             CONNECTION_URL name the same database (`{db}` at {server}): pull would replace \
+             production's rows with themselves. Point CONNECTION_URL at the local database\n",
+            production
+                .db
+                .url()
+                .replace(&crate::harness::password(), "***"),
+            db = production.db.name,
+            server = production.db.server().replace("127.0.0.1", "localhost")
+        ))
+        .run();
     // Production that cannot be reached: named, and nothing made here.
     let port = closed_port();
     let closed = format!("postgresql://postgres@127.0.0.1:{port}/cruddur");

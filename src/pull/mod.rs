@@ -86,13 +86,7 @@ pub(crate) fn run(ctx: &Ctx, args: &PullArgs) -> Result<Outcome> {
     };
     let source = ctx.source_pg()?;
     if local.server() == source.server() && local.dbname == source.dbname {
-        return Err(refused(format!(
-            "PROD_CONNECTION_URL and CONNECTION_URL name the same database (`{}` at {}): pull \
-             would replace production's rows with themselves. Point CONNECTION_URL at the local \
-             database",
-            local.dbname,
-            local.server()
-        )));
+        return Err(same_database(local));
     }
     let source_ddb = match local_ddb {
         Some(local_ddb) => {
@@ -136,6 +130,17 @@ pub(crate) fn run(ctx: &Ctx, args: &PullArgs) -> Result<Outcome> {
     guarded::run(ctx, Prepared::Write(pull))
 }
 
+/// PROD_CONNECTION_URL and CONNECTION_URL lead to one database (by the same URL, or by two).
+fn same_database(local: &PgTarget) -> anyhow::Error {
+    refused(format!(
+        "PROD_CONNECTION_URL and CONNECTION_URL name the same database (`{}` at {}): pull \
+         would replace production's rows with themselves. Point CONNECTION_URL at the local \
+         database",
+        local.dbname,
+        local.server()
+    ))
+}
+
 /// The local database as the pull found it.
 enum LocalDb {
     /// There, with production's shape: its connection and what it says it is.
@@ -165,6 +170,11 @@ impl LocalDb {
         }
         let marker = Marker::read(&crate::pg::marker(&mut maintenance, &pg.dbname));
         let mut client = pg.connect()?;
+        let here = postgres::identity(&mut client)
+            .map_err(|e| anyhow!("could not read `{}`: {}", pg.dbname, db_message(&e)))?;
+        if here == source.identity {
+            return Err(same_database(pg));
+        }
         let shape = crate::pg::schema::read(&mut client)
             .map_err(|e| anyhow!("could not read the catalogs of `{}`: {e:#}", pg.dbname))?;
         check_shape(pg, &source.shape, &shape, false)?;

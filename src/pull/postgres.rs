@@ -79,6 +79,19 @@ pub(crate) struct Source {
     pub(crate) tables: Vec<TableRows>,
     /// The pulled people's uuids (their conversations come along).
     pub(crate) people: Vec<String>,
+    /// Which database of which server this is ([`identity`]).
+    pub(crate) identity: String,
+}
+
+/// The server's start time and the database's oid: two URLs that name one database by other
+/// names (`localhost` and `127.0.0.1`, an alias) give the same.
+pub(crate) const IDENTITY: &str = "SELECT pg_postmaster_start_time()::text || ' ' || \
+     (SELECT oid FROM pg_database WHERE datname = current_database())::text";
+
+pub(crate) fn identity(
+    client: &mut impl postgres::GenericClient,
+) -> Result<String, postgres::Error> {
+    Ok(client.query_one(IDENTITY, &[])?.get(0))
 }
 
 /// A reference: `child.column` holds values of `parent.key`.
@@ -106,6 +119,7 @@ pub(crate) fn read(source: &PgTarget, sample: Sample, masker: Option<&Masker>) -
             source.dbname
         )
     })?;
+    let identity = identity(&mut tx).map_err(|e| reading(source, &e))?;
     let marker = read_state(&mut tx)
         .with_context(|| {
             format!(
@@ -167,6 +181,7 @@ pub(crate) fn read(source: &PgTarget, sample: Sample, masker: Option<&Masker>) -
         marker,
         tables,
         people,
+        identity,
     })
 }
 
