@@ -127,27 +127,119 @@ fn fingerprint(db: &TestDb) -> Vec<(String, i64, String)> {
         .collect()
 }
 
-/// Every text the local stores hold, as one string: rows as text, items' attributes.
-fn local_text(db: &TestDb, table: &TestTable) -> String {
+/// Every value the local stores hold, one a line: each column's value of every row (as
+/// text, not a row's quoted form), each attribute of every item.
+fn local_text(db: &TestDb, table: Option<&TestTable>) -> String {
     let mut text = String::new();
-    for t in ["users", "activities"] {
-        let row = db
-            .client()
-            .query_one(
-                &format!("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM public.{t} t"),
+    let mut client = db.client();
+    let tables: Vec<String> = client
+        .query(
+            "SELECT quote_ident(relname) FROM pg_class c JOIN pg_namespace n ON n.oid = \
+             c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for t in tables {
+        for row in client
+            .query(
+                &format!("SELECT e.value FROM public.{t} t, jsonb_each_text(to_jsonb(t)) e"),
                 &[],
             )
-            .unwrap();
-        text.push_str(&row.get::<_, String>(0));
-        text.push('\n');
+            .unwrap()
+        {
+            if let Some(value) = row.get::<_, Option<String>>(0) {
+                text.push_str(&value);
+                text.push('\n');
+            }
+        }
     }
-    for item in table.items() {
-        for value in item.values() {
-            text.push_str(value);
-            text.push('\n');
+    if let Some(table) = table {
+        for item in table.items() {
+            for value in item.values() {
+                text.push_str(value);
+                text.push('\n');
+            }
         }
     }
     text
+}
+
+/// None of production's personal values anywhere in the local stores.
+#[track_caller]
+fn nothing_personal_here(production: &Production, local: &TestDb, table: Option<&TestTable>) {
+    let personal = production.personal_values();
+    assert!(
+        personal.contains("zoe.unal@prod-mail.example") && personal.len() > 10,
+        "{personal:?}"
+    );
+    let here = local_text(local, table);
+    let leaked: Vec<&String> = personal
+        .iter()
+        .filter(|v| here.contains(v.as_str()))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "production's values found locally: {leaked:?}\n{here}"
+    );
+}
+
+/// The pulled messages have the lengths production's have (`handles`' messages).
+#[track_caller]
+fn lengths_kept(production: &Production, local: &TestDb, handles: &str) {
+    let lengths = |db: &TestDb, query: &str| -> Vec<i32> {
+        db.client()
+            .query(query, &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(
+        lengths(
+            local,
+            "SELECT length(message) FROM public.activities ORDER BY uuid"
+        ),
+        lengths(
+            &production.db,
+            &format!(
+                "SELECT length(a.message) FROM public.activities a JOIN public.users u ON \
+                 u.uuid = a.user_uuid WHERE u.handle IN ({handles}) ORDER BY a.uuid"
+            )
+        )
+    );
+}
+
+/// One person, one fake: `handle`'s name in Postgres is the one their messages carry.
+#[track_caller]
+fn one_fake_per_person(local: &TestDb, table: &TestTable, handle: &str) {
+    let row = local
+        .client()
+        .query_one(
+            "SELECT uuid::text, display_name FROM public.users WHERE handle = $1",
+            &[&handle],
+        )
+        .unwrap();
+    let (uuid, name): (String, String) = (row.get(0), row.get(1));
+    let carried: BTreeSet<String> = table
+        .items()
+        .iter()
+        .filter(|item| item.get("user_uuid") == Some(&uuid))
+        .filter_map(|item| item.get("user_display_name").cloned())
+        .collect();
+    assert_eq!(carried, BTreeSet::from([name]));
+}
+
+/// The handles of the local users, in order.
+fn handles(db: &TestDb) -> Vec<String> {
+    db.client()
+        .query("SELECT handle FROM public.users ORDER BY handle", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 const PULLED: &str = "\
@@ -159,20 +251,17 @@ masked with the key of --mask-key (or CRUDDUR_MASK_KEY): the same fakes on every
 in ⟪n⟫ ms
 ";
 
+/// Production's table is described once (is it the local one?), then only queried.
+const READS: [&str; 4] = ["DescribeTable", "Query", "Query", "Query"];
+
 #[test]
 fn a_pull_of_two_users_leaves_production_as_it_was_and_no_personal_data_here() {
     let production = Production::new("pull_two");
     let before = production.state();
-    let personal = production.personal_values();
-    assert!(
-        personal.contains("zoe.unal@prod-mail.example") && personal.len() > 10,
-        "{personal:?}"
-    );
     let (local, table) = (
         TestDb::new("pull_two_local"),
         TestTable::new("pull-two-local"),
     );
-
     production
         .pull(&local, &table, &["--users", "2", "--mask-key", "team key"])
         .stdout_is(
@@ -180,83 +269,28 @@ fn a_pull_of_two_users_leaves_production_as_it_was_and_no_personal_data_here() {
                 .replace("{db}", &local.name)
                 .replace("{table}", &table.name),
         )
-        .stderr_is(&format!(
-            "PRODUCTION Postgres (the source, only read): {}\nPRODUCTION DynamoDB: table {} in \
-             us-east-1 ({})\n",
-            production
-                .db
-                .url()
-                .replace(&crate::harness::password(), "***"),
-            production.table.name,
-            production.proxy.url
-        ))
+        .stderr_is(&banners(&production))
         .run();
-
     // Production: the same rows, the same items, and only reads at its endpoint.
     assert_eq!(production.state(), before);
-    assert_eq!(production.proxy.calls(), ["Query", "Query", "Query"]);
-    // Here: none of production's personal values, anywhere.
-    let here = local_text(&local, &table);
-    let leaked: Vec<&String> = personal
-        .iter()
-        .filter(|v| here.contains(v.as_str()))
-        .collect();
-    assert!(
-        leaked.is_empty(),
-        "production's values found locally: {leaked:?}\n{here}"
-    );
-    // The two most active users, and what they wrote (its length kept).
-    let mut client = local.client();
-    let handles: Vec<String> = client
-        .query("SELECT handle FROM public.users ORDER BY handle", &[])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(handles, ["kimmy", "zoe"]);
-    let lengths = |db: &TestDb| -> Vec<i32> {
-        db.client()
-            .query(
-                "SELECT length(message) FROM public.activities ORDER BY uuid",
-                &[],
-            )
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
-    };
-    let production_lengths: Vec<i32> = production
-        .db
-        .client()
-        .query(
-            "SELECT length(a.message) FROM public.activities a JOIN public.users u ON u.uuid = \
-             a.user_uuid WHERE u.handle IN ('kimmy', 'zoe') ORDER BY a.uuid",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(lengths(&local), production_lengths);
-    // One person, one fake: kimmy's name in Postgres is the one her messages carry.
-    let (kimmy, name): (String, String) = {
-        let row = client
-            .query_one(
-                "SELECT uuid::text, display_name FROM public.users WHERE handle = 'kimmy'",
-                &[],
-            )
-            .unwrap();
-        (row.get(0), row.get(1))
-    };
-    let carried: BTreeSet<String> = table
-        .items()
-        .iter()
-        .filter(|item| item.get("user_uuid") == Some(&kimmy))
-        .filter_map(|item| item.get("user_display_name").cloned())
-        .collect();
-    assert_eq!(carried, BTreeSet::from([name.clone()]));
+    assert_eq!(production.proxy.calls(), READS);
+    // Here: the two most active users and what they wrote, none of it personal.
+    nothing_personal_here(&production, &local, Some(&table));
+    assert_eq!(handles(&local), ["kimmy", "zoe"]);
+    lengths_kept(&production, &local, "'kimmy', 'zoe'");
+    one_fake_per_person(&local, &table, "kimmy");
+}
 
-    // The app's own queries answer on what was pulled.
+#[test]
+fn the_apps_queries_answer_on_what_was_pulled_and_a_second_pull_is_the_same() {
+    let production = Production::new("pull_again");
+    let before = production.state();
+    let (local, table) = (
+        TestDb::new("pull_again_local"),
+        TestTable::new("pull-again-local"),
+    );
+    let pull = || production.pull(&local, &table, &["--users", "2", "--mask-key", "team key"]);
+    pull().run();
     let profile = cruddur(&["db", "query", "users/show", "-p", "handle=zoe", "--json"])
         .db(&local)
         .dir(&production.repo.root)
@@ -280,11 +314,9 @@ fn a_pull_of_two_users_leaves_production_as_it_was_and_no_personal_data_here() {
         Some(1),
         "{conversations}"
     );
-
     // Pulling again with the same key gives the very same data.
     let first = (fingerprint(&local), table.sorted_items());
-    production
-        .pull(&local, &table, &["--users", "2", "--mask-key", "team key"])
+    pull()
         .stdout_is(
             &PULLED
                 .replace(" (made from the app's files first)", "")
@@ -296,18 +328,153 @@ fn a_pull_of_two_users_leaves_production_as_it_was_and_no_personal_data_here() {
     assert_eq!(production.state(), before);
 }
 
+#[test]
+fn since_takes_what_was_made_since_and_the_people_who_made_it() {
+    let production = Production::new("pull_since");
+    // Everything but zoe's posts is older than the date.
+    production
+        .db
+        .client()
+        .batch_execute(
+            "UPDATE public.users SET created_at = '2020-01-01'; \
+             UPDATE public.activities SET created_at = '2020-01-01' WHERE user_uuid <> \
+             (SELECT uuid FROM public.users WHERE handle = 'zoe')",
+        )
+        .unwrap();
+    let local = TestDb::new("pull_since_local");
+    production
+        .pull(
+            &local,
+            &TestTable::new("pull-since-local"),
+            &["--since", "2024-06-01", "--no-dynamodb", "--mask-key", "k"],
+        )
+        .stderr_is(&pg_banner(&production))
+        .stdout_is(&format!(
+            "pulled production into database `{}` (made from the app's files first):
+  users: 1 row; masked bio, cognito_user_id, display_name, email, location (location not in the app's list: masked as text)
+  activities: 3 rows; masked message
+masked with the key of --mask-key (or CRUDDUR_MASK_KEY): the same fakes on every pull
+in ⟪n⟫ ms
+",
+            local.name
+        ))
+        .run();
+    assert_eq!(handles(&local), ["zoe"]);
+    lengths_kept(&production, &local, "'zoe'");
+}
+
 /// The banners of a pull: where production is read from.
 fn banners(production: &Production) -> String {
     format!(
-        "PRODUCTION Postgres (the source, only read): {}\nPRODUCTION DynamoDB: table {} in \
-         us-east-1 ({})\n",
-        production
-            .db
-            .url()
-            .replace(&crate::harness::password(), "***"),
+        "{}PRODUCTION DynamoDB: table {} in us-east-1 ({})\n",
+        pg_banner(production),
         production.table.name,
         production.proxy.url
     )
+}
+
+/// The banner of production's database.
+fn pg_banner(production: &Production) -> String {
+    format!(
+        "PRODUCTION Postgres (the source, only read): {}\n",
+        production
+            .db
+            .url()
+            .replace(&crate::harness::password(), "***")
+    )
+}
+
+/// Columns beside the app's, on both sides: a list of names, preferences as JSON, and a table
+/// whose text column refers to the users' emails.
+const EXTRA: &str = "\
+ALTER TABLE public.users ADD COLUMN nicknames text[], ADD COLUMN prefs jsonb; \
+ALTER TABLE public.users ADD CONSTRAINT users_email_key UNIQUE (email); \
+CREATE TABLE public.mentions (email text REFERENCES public.users (email), note text);";
+
+#[test]
+fn columns_the_list_does_not_name_are_masked_and_references_between_texts_hold() {
+    let production = Production::new("pull_cols");
+    let local = TestDb::new("pull_cols_local");
+    production.repo.cruddur(&local, &["db", "setup"]).run();
+    local.client().batch_execute(EXTRA).unwrap();
+    production.db.client().batch_execute(EXTRA).unwrap();
+    production
+        .db
+        .client()
+        .batch_execute(
+            "UPDATE public.users SET nicknames = ARRAY['Zozo', 'the \"boss\"', NULL], \
+             prefs = '{\"greeting\": \"Hi Zoë\", \"n\": 3}' WHERE handle = 'zoe'; \
+             INSERT INTO public.mentions SELECT email, 'met ' || display_name FROM public.users",
+        )
+        .unwrap();
+    let pull = |args: &[&str]| {
+        let mut all = vec!["pull", "--no-dynamodb", "--mask-key", "k"];
+        all.extend_from_slice(args);
+        cruddur(&all)
+            .db(&local)
+            .env("PROD_CONNECTION_URL", production.db.url())
+            .dir(&production.repo.root)
+    };
+    pull(&[])
+        .stdout_is(&format!(
+            "pulled production into database `{}`:
+  users: 4 rows; masked bio, cognito_user_id, display_name, email, location, nicknames, prefs (location, nicknames, prefs not in the app's list: masked as text)
+  activities: 6 rows; masked message
+  mentions: 4 rows; masked email, note (note not in the app's list: masked as text)
+masked with the key of --mask-key (or CRUDDUR_MASK_KEY): the same fakes on every pull
+in ⟪n⟫ ms
+",
+            local.name
+        ))
+        .stderr_is(&pg_banner(&production))
+        .run();
+    let here = local_text(&local, None);
+    for value in [
+        "Zozo",
+        "the \"boss\"",
+        "Hi Zoë",
+        "met Zoë",
+        "zoe.unal@prod-mail.example",
+    ] {
+        assert!(!here.contains(value), "{value} is here:\n{here}");
+    }
+    let mut client = local.client();
+    let row = client
+        .query_one(
+            "SELECT cardinality(nicknames), nicknames[3] IS NULL, prefs->>'n', \
+             length(prefs->>'greeting') FROM public.users WHERE handle = 'zoe'",
+            &[],
+        )
+        .unwrap();
+    let shape: (i32, bool, String, i32) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(shape, (3, true, "3".to_string(), 6));
+    let unmatched: i64 = client
+        .query_one(
+            "SELECT count(*) FROM public.mentions m WHERE NOT EXISTS (SELECT 1 FROM \
+             public.users u WHERE u.email = m.email)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(unmatched, 0);
+    // A column whose type cannot be masked stops the pull, named; nothing is written.
+    for db in [&production.db, &local] {
+        db.client()
+            .batch_execute("ALTER TABLE public.users ADD COLUMN last_ip inet")
+            .unwrap();
+    }
+    let before = fingerprint(&local);
+    pull(&[])
+        .code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}error: production has columns the app's list does not name and cruddur cannot \
+             mask: `users.last_ip` (a network address: inet). Nothing was pulled. If they hold \
+             nothing personal, pull with --no-mask (at a terminal, which asks first)\n",
+            pg_banner(&production)
+        ))
+        .run();
+    assert_eq!(fingerprint(&local), before);
 }
 
 #[test]
@@ -339,7 +506,7 @@ fn a_dry_run_shows_what_would_be_written_and_writes_nothing() {
         .stderr_is(&banners(&production))
         .run();
     assert!(!local.exists());
-    assert_eq!(production.proxy.calls(), ["Query", "Query", "Query"]);
+    assert_eq!(production.proxy.calls(), READS);
 }
 
 #[test]
@@ -375,7 +542,7 @@ fn unmasked_needs_a_person_at_a_terminal() {
         .stdout_has("NOT masked (--no-mask): this machine now holds production's personal data")
         .run();
     assert!(
-        local_text(&local, &table).contains("zoe.unal@prod-mail.example"),
+        local_text(&local, Some(&table)).contains("zoe.unal@prod-mail.example"),
         "{done}"
     );
 }

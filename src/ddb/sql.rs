@@ -162,9 +162,26 @@ pub(super) fn run(ctx: &Ctx, args: &DdbSqlArgs) -> Result<Outcome> {
         .into());
     }
     // The statement's own table, so that a missing one is named; else the configured one.
-    let table = table_of(&args.statement, kind)
-        .filter(|table| crate::dynamodb::check_table_name(table, "the statement's table").is_ok())
-        .unwrap_or_else(|| ctx.ddb_settings().table.clone());
+    let named = table_of(&args.statement, kind)
+        .filter(|table| crate::dynamodb::check_table_name(table, "the statement's table").is_ok());
+    let table = match named {
+        Some(table) => table,
+        // A write's plan and confirmation name its table: it must be known.
+        None if kind != Kind::Select => {
+            return Err(Stop::Usage(format!(
+                "cannot tell which table the {} writes to: name it right after {}, in double \
+                 quotes (\"cruddur-messages\")",
+                kind.name(),
+                match kind {
+                    Kind::Insert => "INSERT INTO",
+                    Kind::Update => "UPDATE",
+                    _ => "DELETE FROM",
+                }
+            ))
+            .into())
+        }
+        None => ctx.ddb_settings().table.clone(),
+    };
     let ddb = ctx.ddb_table(&table)?;
     if kind == Kind::Select {
         let read = Read {

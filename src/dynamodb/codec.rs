@@ -233,7 +233,57 @@ pub(crate) fn parameter_as_it_looks(text: &str) -> AttributeValue {
 /// maps, arrays lists); numbers keep their digits as written.
 pub(crate) fn parameter_from_json(text: &str) -> std::result::Result<AttributeValue, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    Ok(plain(&value))
+    let mut written = number_literals(text).into_iter();
+    Ok(exact(&value, &mut written))
+}
+
+/// The number literals of a JSON text as written, in order (strings skipped).
+fn number_literals(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '-' | '0'..='9' => {
+                let mut number = c.to_string();
+                while let Some(c) = chars
+                    .next_if(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+                {
+                    number.push(c);
+                }
+                out.push(number);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// As [`plain`], with each number's digits as written: `written` gives the literals in the
+/// order a walk of the value meets them (objects keep their order: `preserve_order`).
+fn exact(value: &Value, written: &mut impl Iterator<Item = String>) -> AttributeValue {
+    match value {
+        Value::Number(number) => {
+            AttributeValue::N(written.next().unwrap_or_else(|| number.to_string()))
+        }
+        Value::Array(list) => AttributeValue::L(list.iter().map(|v| exact(v, written)).collect()),
+        Value::Object(map) => AttributeValue::M(
+            map.iter()
+                .map(|(k, v)| (k.clone(), exact(v, written)))
+                .collect(),
+        ),
+        other => plain(other),
+    }
 }
 
 /// One value as DynamoDB's typed JSON (`{"S": "…"}`), on one line.
@@ -344,6 +394,47 @@ fn untyped(value: &Value) -> std::result::Result<AttributeValue, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_parameters_keep_their_types_and_digits() {
+        let n = |t: &str| AttributeValue::N(t.into());
+        assert_eq!(parameter_as_it_looks("42"), n("42"));
+        assert_eq!(
+            parameter_as_it_looks("12345678901234567890123"),
+            n("12345678901234567890123")
+        );
+        assert_eq!(
+            parameter_as_it_looks("007"),
+            AttributeValue::S("007".into())
+        );
+        assert_eq!(
+            parameter_as_it_looks(" 42"),
+            AttributeValue::S(" 42".into())
+        );
+        assert_eq!(parameter_as_it_looks("true"), AttributeValue::Bool(true));
+        assert_eq!(parameter_as_it_looks("null"), AttributeValue::Null(true));
+        assert_eq!(
+            parameter_from_json("\"007\"").unwrap(),
+            AttributeValue::S("007".into())
+        );
+        assert_eq!(
+            parameter_from_json("12345678901234567890123").unwrap(),
+            n("12345678901234567890123")
+        );
+        assert_eq!(
+            parameter_from_json(r#"{"a": "x-1e5", "b": [1.50, -2e300]}"#).unwrap(),
+            AttributeValue::M(
+                [
+                    ("a".to_string(), AttributeValue::S("x-1e5".into())),
+                    (
+                        "b".to_string(),
+                        AttributeValue::L(vec![n("1.50"), n("-2e300")])
+                    ),
+                ]
+                .into()
+            )
+        );
+    }
     use std::collections::HashMap;
 
     fn s(text: &str) -> AttributeValue {

@@ -90,10 +90,7 @@ pub(crate) fn rewrite(
 ) -> Result<usize> {
     let mut rows = 0;
     let mut fields: Vec<&[u8]> = Vec::with_capacity(columns);
-    for line in data.split(|b| *b == b'\n') {
-        if line.is_empty() {
-            continue;
-        }
+    for line in lines(data) {
         fields.clear();
         fields.extend(line.split(|b| *b == b'\t'));
         if fields.len() != columns {
@@ -117,6 +114,78 @@ pub(crate) fn rewrite(
         rows += 1;
     }
     Ok(rows)
+}
+
+/// The rows of `data`: every line ended by a newline. An empty line is a row too (one text
+/// column holding `''`); only what follows the last newline is not.
+pub(crate) fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let body = data.strip_suffix(b"\n").unwrap_or(data);
+    let empty = data.is_empty();
+    body.split(|b| *b == b'\n').filter(move |_| !empty)
+}
+
+/// An array literal as Postgres writes it (`{kim,"a b",NULL}`, nested for more dimensions,
+/// maybe after its bounds `[0:1]=`) with every element that is not NULL replaced by `change`;
+/// None when it is not such a literal.
+pub(crate) fn map_array(literal: &str, mut change: impl FnMut(&str) -> String) -> Option<String> {
+    let mut out = String::with_capacity(literal.len());
+    let mut chars = literal.chars().peekable();
+    if literal.starts_with('[') {
+        for c in chars.by_ref() {
+            out.push(c);
+            if c == '=' {
+                break;
+            }
+        }
+    }
+    let push = |out: &mut String, value: &str| {
+        out.push('"');
+        for c in value.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    };
+    let mut depth = 0usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => {
+                depth += 1;
+                out.push(c);
+            }
+            '}' => {
+                depth = depth.checked_sub(1)?;
+                out.push(c);
+            }
+            ',' => out.push(c),
+            '"' => {
+                let mut value = String::new();
+                loop {
+                    match chars.next()? {
+                        '\\' => value.push(chars.next()?),
+                        '"' => break,
+                        c => value.push(c),
+                    }
+                }
+                push(&mut out, &change(&value));
+            }
+            _ if depth == 0 => return None,
+            c => {
+                let mut value = c.to_string();
+                while let Some(c) = chars.next_if(|c| *c != ',' && *c != '}') {
+                    value.push(c);
+                }
+                if value.eq_ignore_ascii_case("NULL") {
+                    out.push_str("NULL");
+                } else {
+                    push(&mut out, &change(value.trim()));
+                }
+            }
+        }
+    }
+    (depth == 0).then_some(out)
 }
 
 /// Everything `COPY (query) TO STDOUT` sends, on `tx`.
@@ -168,5 +237,37 @@ mod tests {
         assert_eq!(rows, 2);
         assert_eq!(out, b"1\tKIM\\tMOREAU\t\\N\n2\tLONDO\tx\n");
         assert!(rewrite(b"1\t2\n", 3, |_| Vec::new(), &mut Vec::new()).is_err());
+        // A one-column row holding '' is an empty line, and still a row.
+        let mut out = Vec::new();
+        assert_eq!(
+            rewrite(b"a\n\nb\n", 1, |_| Vec::new(), &mut out).unwrap(),
+            3
+        );
+        assert_eq!(out, b"a\n\nb\n");
+        assert_eq!(lines(b"").count(), 0);
+    }
+
+    #[test]
+    fn array_elements_are_replaced_and_nulls_kept() {
+        let upper = |v: &str| v.to_uppercase();
+        assert_eq!(
+            map_array("{a,\"b c\",NULL}", upper).unwrap(),
+            "{\"A\",\"B C\",NULL}"
+        );
+        assert_eq!(
+            map_array("{{a,b},{c,d}}", upper).unwrap(),
+            "{{\"A\",\"B\"},{\"C\",\"D\"}}"
+        );
+        assert_eq!(
+            map_array("[0:1]={x,y}", upper).unwrap(),
+            "[0:1]={\"X\",\"Y\"}"
+        );
+        assert_eq!(
+            map_array("{\"q\\\"x\"}", |v| v.to_string()).unwrap(),
+            "{\"q\\\"x\"}"
+        );
+        assert_eq!(map_array("{}", upper).unwrap(), "{}");
+        assert_eq!(map_array("not an array", upper), None);
+        assert_eq!(map_array("{a,\"b", upper), None);
     }
 }

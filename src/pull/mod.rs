@@ -12,8 +12,10 @@
 //! `postgres` chooses and reads the rows, `dynamodb` the conversations; masking itself is
 //! `crate::mask`.
 
+mod columns;
 mod dynamodb;
 mod postgres;
+mod sample;
 
 use std::fmt;
 use std::time::Instant;
@@ -22,7 +24,8 @@ use anyhow::{anyhow, Result};
 use serde::Serialize;
 
 use self::dynamodb::Conversations;
-use self::postgres::{Sample, TableRows};
+use self::postgres::TableRows;
+use self::sample::Sample;
 use crate::app::SqlSource;
 use crate::cli::PullArgs;
 use crate::ctx::Ctx;
@@ -92,7 +95,7 @@ pub(crate) fn run(ctx: &Ctx, args: &PullArgs) -> Result<Outcome> {
         Some(local_ddb) => {
             let table = args.from_table.as_deref().unwrap_or(&local_ddb.table);
             let source_ddb = ctx.source_ddb(table, args.from_endpoint_url.as_deref())?;
-            if source_ddb.endpoint == local_ddb.endpoint && source_ddb.table == local_ddb.table {
+            if ctx.block_on(same_table(&source_ddb, local_ddb))?? {
                 return Err(refused(format!(
                     "the production table and the local one are the same (`{}` at {}): name \
                      production's with --from-table or --from-endpoint-url",
@@ -128,6 +131,19 @@ pub(crate) fn run(ctx: &Ctx, args: &PullArgs) -> Result<Outcome> {
         started,
     };
     guarded::run(ctx, Prepared::Write(pull))
+}
+
+/// Whether the production table and the local one are one table, whatever the endpoints'
+/// names (`localhost` and `127.0.0.1`): the same ARN, made at the same moment. Production's
+/// must be there; a local one that is not cannot be it.
+async fn same_table(source: &Ddb, local: &Ddb) -> Result<bool> {
+    let production = source.describe_table().await?;
+    if !local.exists().await? {
+        return Ok(false);
+    }
+    let here = local.describe_table().await?;
+    Ok(production.table_arn == here.table_arn
+        && production.creation_date_time == here.creation_date_time)
 }
 
 /// PROD_CONNECTION_URL and CONNECTION_URL lead to one database (by the same URL, or by two).
@@ -177,7 +193,7 @@ impl LocalDb {
         }
         let shape = crate::pg::schema::read(&mut client)
             .map_err(|e| anyhow!("could not read the catalogs of `{}`: {e:#}", pg.dbname))?;
-        check_shape(pg, &source.shape, &shape, false)?;
+        check_shape(ctx, pg, &source.shape, &shape, false)?;
         Ok(LocalDb::There {
             writes: Writes::new(client),
             marker,
@@ -187,12 +203,21 @@ impl LocalDb {
 
 /// Production's shape against the local database's: every difference named, or Ok.
 fn check_shape(
+    ctx: &Ctx,
     pg: &PgTarget,
     production: &crate::pg::schema::Shape,
     local: &crate::pg::schema::Shape,
     made_now: bool,
 ) -> Result<()> {
-    let differences = postgres::differences(production, local);
+    let (differences, harmless) = postgres::differences(production, local);
+    if !harmless.is_empty() {
+        ctx.warn(format!(
+            "production and `{}` differ in ways the copy does not need ({}); `cruddur db diff` \
+             and `cruddur --prod db diff` say more",
+            pg.dbname,
+            crate::text::visible(&harmless.join("; "))
+        ));
+    }
     if differences.is_empty() {
         return Ok(());
     }
@@ -333,7 +358,7 @@ impl Pull<'_> {
             }
             let mut client = pg.connect()?;
             let shape = crate::pg::schema::read(&mut client)?;
-            check_shape(pg, production, &shape, true)?;
+            check_shape(ctx, pg, production, &shape, true)?;
             Ok(Writes::new(client))
         })();
         if made.is_err() {
@@ -482,7 +507,16 @@ impl Write for Pull<'_> {
             }
             LocalDb::There { writes, .. } => writes,
         };
-        Pull::copy_rows(self.pg, &self.tables, &mut writes)?;
+        if let Err(error) = Pull::copy_rows(self.pg, &self.tables, &mut writes) {
+            if created {
+                // The database this pull made goes again: the stores are as they were.
+                std::mem::drop(writes);
+                if let Ok(drop) = drop::prepare(self.pg, true) {
+                    let _ = guarded::step(ctx, drop);
+                }
+            }
+            return Err(error);
+        }
         let tables = self
             .tables
             .iter()

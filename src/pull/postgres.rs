@@ -1,57 +1,16 @@
-//! `pull`'s Postgres half: which rows of production come along ([`Sample`]), in which order
-//! (foreign keys: parents first), read in one read-only snapshot with COPY and masked column
-//! by column ([`read`]); and whether the local database has production's shape.
-
-use std::collections::BTreeSet;
+//! `pull`'s Postgres half: production read in one read-only snapshot with COPY ([`read`]),
+//! the rows the sample takes (`sample`), each column masked as `columns` says; and whether the
+//! local database has production's shape.
 
 use anyhow::{anyhow, Context, Result};
-use chrono::{DateTime, Utc};
 
-use crate::mask::{Masker, Rule};
+use super::columns::{self, Copied};
+use super::sample::{self, Sample, PEOPLE};
+use crate::mask::Masker;
 use crate::migrations::{read_state, Version};
-use crate::pg::copy::{copy_out, decode, rewrite};
+use crate::pg::copy::{copy_out, decode, lines, rewrite};
 use crate::pg::schema::{self, Difference, Shape, Table};
-use crate::pg::{db_message, quote_ident, PgTarget};
-
-/// Which rows come along.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Sample {
-    /// Every row of every table.
-    All,
-    /// The N users that the most rows reference, and the rows that reference them.
-    Users(usize),
-    /// The rows made since then, and the users who made them or joined since.
-    Since(DateTime<Utc>),
-}
-
-/// The app's text columns that are personal, and how each is masked. Columns that are not
-/// text (uuids, times, counts) are kept; a text column that is not here is masked as text,
-/// and the report names it.
-const APP_COLUMNS: &[(&str, &str, Rule)] = &[
-    ("users", "display_name", Rule::Name),
-    ("users", "email", Rule::Email),
-    ("users", "cognito_user_id", Rule::CognitoId),
-    ("users", "bio", Rule::Text),
-    ("users", "handle", Rule::Keep),
-    ("activities", "message", Rule::Text),
-];
-
-/// References the app's schema leaves undeclared, which its queries join on: child table and
-/// column, parent table and column.
-const APP_REFERENCES: &[(&str, &str, &str, &str)] = &[("activities", "user_uuid", "users", "uuid")];
-
-/// The table whose rows are people: what `--users` and `--since` choose among.
-const PEOPLE: &str = "users";
-
-/// One column of a table as `pull` copies it.
-#[derive(Debug, Clone)]
-struct Copied {
-    name: String,
-    sql: String,
-    rule: Rule,
-    /// A text column the app's list does not name.
-    unlisted: bool,
-}
+use crate::pg::{db_message, PgTarget};
 
 /// One table's rows from production, masked, ready for COPY … FROM STDIN.
 #[derive(Debug, Clone)]
@@ -94,15 +53,6 @@ pub(crate) fn identity(
     Ok(client.query_one(IDENTITY, &[])?.get(0))
 }
 
-/// A reference: `child.column` holds values of `parent.key`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Reference {
-    child: String,
-    column: String,
-    parent: String,
-    key: String,
-}
-
 /// Read production: its shape, marker and the sample's rows, masked by `masker` (None: as
 /// they are), in one REPEATABLE READ, READ ONLY transaction: the server refuses any write.
 pub(crate) fn read(source: &PgTarget, sample: Sample, masker: Option<&Masker>) -> Result<Source> {
@@ -128,26 +78,28 @@ pub(crate) fn read(source: &PgTarget, sample: Sample, masker: Option<&Masker>) -
             )
         })?
         .marker;
-    let references = references(&mut tx, &shape).map_err(|e| reading(source, &e))?;
-    if sample != Sample::All && !has_people(&shape) {
+    let references = sample::references(&mut tx, &shape).map_err(|e| reading(source, &e))?;
+    let types = columns::types(&mut tx).map_err(|e| reading(source, &e))?;
+    let mut copied = columns::copied(&shape, &types, &references, masker.is_some())?;
+    if sample != Sample::All && !sample::has_people(&shape) {
         return Err(anyhow!(
             "--users and --since choose among the rows of `{PEOPLE}`, which production's `{}` has no (or no `uuid` column): pull it whole",
             source.dbname
         ));
     }
-    let order = order(&shape, &references);
+    let order = sample::order(&shape, &references);
     let mut tables = Vec::new();
     for name in &order {
         crate::interrupt::check(|| "nothing was written".to_string())?;
         let table = &shape.tables[name];
-        let columns = columns(name, table, masker.is_some());
+        let columns = copied.remove(name).unwrap_or_default();
         let list = columns
             .iter()
             .map(|c| c.sql.as_str())
             .collect::<Vec<_>>()
             .join(", ");
         let mut query = format!("SELECT {list} FROM {}", table.sql);
-        if let Some(filter) = filter(name, sample, &shape, &references, 0) {
+        if let Some(filter) = sample::filter(name, sample, &shape, &references, 0) {
             query.push_str(" WHERE ");
             query.push_str(&filter);
         }
@@ -161,9 +113,9 @@ pub(crate) fn read(source: &PgTarget, sample: Sample, masker: Option<&Masker>) -
         tables.push(masked(name, table, &columns, &raw, masker)?);
     }
     let people = match shape.tables.get(PEOPLE) {
-        Some(table) if has_people(&shape) => {
+        Some(table) if sample::has_people(&shape) => {
             let mut query = format!("SELECT uuid::text FROM {}", table.sql);
-            if let Some(filter) = filter(PEOPLE, sample, &shape, &references, 0) {
+            if let Some(filter) = sample::filter(PEOPLE, sample, &shape, &references, 0) {
                 query.push_str(" WHERE ");
                 query.push_str(&filter);
             }
@@ -201,231 +153,6 @@ fn pg_words(e: &anyhow::Error) -> String {
     }
 }
 
-fn has_people(shape: &Shape) -> bool {
-    shape
-        .tables
-        .get(PEOPLE)
-        .is_some_and(|t| t.columns.contains_key("uuid"))
-}
-
-/// Declared single-column foreign keys between the shape's tables, and the app's own.
-fn references(
-    client: &mut impl postgres::GenericClient,
-    shape: &Shape,
-) -> Result<Vec<Reference>, postgres::Error> {
-    let mut found: Vec<Reference> = client
-        .query(
-            "SELECT cl.relname::text, a.attname::text, fcl.relname::text, fa.attname::text \
-             FROM pg_constraint c \
-             JOIN pg_class cl ON cl.oid = c.conrelid \
-             JOIN pg_namespace n ON n.oid = cl.relnamespace \
-             JOIN pg_class fcl ON fcl.oid = c.confrelid \
-             JOIN pg_namespace fn ON fn.oid = fcl.relnamespace \
-             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
-             JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1] \
-             WHERE c.contype = 'f' AND n.nspname = 'public' AND fn.nspname = 'public' \
-               AND cardinality(c.conkey) = 1 \
-             ORDER BY 1, 2",
-            &[],
-        )?
-        .iter()
-        .map(|row| Reference {
-            child: row.get(0),
-            column: row.get(1),
-            parent: row.get(2),
-            key: row.get(3),
-        })
-        .collect();
-    for (child, column, parent, key) in APP_REFERENCES {
-        let there = |table: &str, column: &str| {
-            shape
-                .tables
-                .get(table)
-                .is_some_and(|t| t.columns.contains_key(column))
-        };
-        let reference = Reference {
-            child: child.to_string(),
-            column: column.to_string(),
-            parent: parent.to_string(),
-            key: key.to_string(),
-        };
-        if there(child, column) && there(parent, key) && !found.contains(&reference) {
-            found.push(reference);
-        }
-    }
-    found.retain(|r| shape.tables.contains_key(&r.child) && shape.tables.contains_key(&r.parent));
-    Ok(found)
-}
-
-/// The tables, parents before the tables that reference them (by name among equals); a
-/// cycle's tables come last, by name.
-fn order(shape: &Shape, references: &[Reference]) -> Vec<String> {
-    let mut left: BTreeSet<&String> = shape.tables.keys().collect();
-    let mut out = Vec::new();
-    loop {
-        let ready: Vec<&String> = left
-            .iter()
-            .copied()
-            .filter(|table| {
-                !references
-                    .iter()
-                    .any(|r| r.child == **table && r.parent != **table && left.contains(&r.parent))
-            })
-            .collect();
-        if ready.is_empty() {
-            break;
-        }
-        for table in ready {
-            left.remove(table);
-            out.push(table.clone());
-        }
-    }
-    out.extend(left.into_iter().cloned());
-    out
-}
-
-/// The WHERE clause that picks `table`'s rows for the sample; None: every row.
-fn filter(
-    table: &str,
-    sample: Sample,
-    shape: &Shape,
-    references: &[Reference],
-    depth: usize,
-) -> Option<String> {
-    if sample == Sample::All || depth > 8 {
-        return None;
-    }
-    let since = |sample: Sample| match sample {
-        Sample::Since(time) => Some(format!(
-            "'{}'::timestamptz",
-            time.format("%Y-%m-%d %H:%M:%S%.6f+00")
-        )),
-        _ => None,
-    };
-    let has = |table: &str, column: &str| {
-        shape
-            .tables
-            .get(table)
-            .is_some_and(|t| t.columns.contains_key(column))
-    };
-    let sql = |table: &str| shape.tables[table].sql.clone();
-    if table == PEOPLE {
-        // Who references each person: the rows that make them active.
-        let children: Vec<&Reference> = references
-            .iter()
-            .filter(|r| r.parent == PEOPLE && r.key == "uuid" && r.child != PEOPLE)
-            .collect();
-        return Some(match sample {
-            Sample::Users(n) => {
-                let activity = if children.is_empty() {
-                    "0".to_string()
-                } else {
-                    children
-                        .iter()
-                        .map(|r| {
-                            format!(
-                                "(SELECT count(*) FROM {} c WHERE c.{} = u.uuid)",
-                                sql(&r.child),
-                                quote_ident(&r.column)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" + ")
-                };
-                let handle = if has(PEOPLE, "handle") {
-                    "u.handle, "
-                } else {
-                    ""
-                };
-                format!(
-                    "uuid IN (SELECT u.uuid FROM {} u ORDER BY {activity} DESC, {handle}u.uuid LIMIT {n})",
-                    sql(PEOPLE)
-                )
-            }
-            Sample::Since(_) => {
-                let at = since(sample).unwrap_or_default();
-                let mut any = Vec::new();
-                if has(PEOPLE, "created_at") {
-                    any.push(format!("created_at >= {at}"));
-                }
-                for r in children.iter().filter(|r| has(&r.child, "created_at")) {
-                    any.push(format!(
-                        "uuid IN (SELECT {} FROM {} WHERE created_at >= {at})",
-                        quote_ident(&r.column),
-                        sql(&r.child)
-                    ));
-                }
-                if any.is_empty() {
-                    "false".to_string()
-                } else {
-                    format!("({})", any.join(" OR "))
-                }
-            }
-            Sample::All => return None,
-        });
-    }
-    let mut all = Vec::new();
-    for r in references
-        .iter()
-        .filter(|r| r.child == table && r.parent != table)
-    {
-        if let Some(parent) = filter(&r.parent, sample, shape, references, depth + 1) {
-            all.push(format!(
-                "({0} IS NULL OR {0} IN (SELECT {1} FROM {2} WHERE {parent}))",
-                quote_ident(&r.column),
-                quote_ident(&r.key),
-                sql(&r.parent)
-            ));
-        }
-    }
-    if let (Some(at), true) = (since(sample), has(table, "created_at")) {
-        all.push(format!("created_at >= {at}"));
-    }
-    (!all.is_empty()).then(|| all.join(" AND "))
-}
-
-/// Whether a column of this type holds text (what masking can replace).
-fn is_text(kind: &str) -> bool {
-    ["text", "character varying", "character", "citext", "name"]
-        .iter()
-        .any(|t| {
-            kind == *t || kind.starts_with(&format!("{t}(")) || kind.starts_with(&format!("{t} "))
-        })
-}
-
-/// The columns COPY reads and writes (not the generated ones, which the server computes),
-/// each with how it is masked.
-fn columns(name: &str, table: &Table, masking: bool) -> Vec<Copied> {
-    table
-        .columns
-        .iter()
-        .filter(|(_, c)| {
-            !c.generated
-                .as_deref()
-                .is_some_and(|g| g.starts_with("GENERATED ALWAYS AS ("))
-        })
-        .map(|(column, c)| {
-            let listed = APP_COLUMNS
-                .iter()
-                .find(|(t, col, _)| *t == name && col == column)
-                .map(|(_, _, rule)| *rule);
-            let text = is_text(&c.kind);
-            let rule = match (masking, listed, text) {
-                (false, _, _) => Rule::Keep,
-                (true, Some(rule), _) => rule,
-                (true, None, true) => Rule::Text,
-                (true, None, false) => Rule::Keep,
-            };
-            Copied {
-                name: column.clone(),
-                sql: c.sql.clone(),
-                rule,
-                unlisted: masking && listed.is_none() && text,
-            }
-        })
-        .collect()
-}
-
 /// A table's rows from COPY, with its masked columns replaced.
 fn masked(
     name: &str,
@@ -434,14 +161,15 @@ fn masked(
     raw: &[u8],
     masker: Option<&Masker>,
 ) -> Result<TableRows> {
+    // The people's own table: each row's person is its uuid.
     let person = columns
         .iter()
         .position(|c| c.name == "uuid" && name == PEOPLE);
-    let masking: Vec<(usize, Rule)> = columns
+    let masking: Vec<usize> = columns
         .iter()
         .enumerate()
         .filter(|(_, c)| c.rule.masks())
-        .map(|(at, c)| (at, c.rule))
+        .map(|(at, _)| at)
         .collect();
     let (rows, data) = match masker {
         Some(masker) if !masking.is_empty() => {
@@ -449,6 +177,7 @@ fn masked(
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
             let each = |slice: &[u8]| -> Result<(usize, Vec<u8>)> {
                 let mut out = Vec::with_capacity(slice.len());
+                let mut failed = None;
                 let rows = rewrite(
                     slice,
                     columns.len(),
@@ -456,16 +185,24 @@ fn masked(
                         let who = person.and_then(|at| decode(fields[at]));
                         masking
                             .iter()
-                            .map(|(at, rule)| {
-                                let value = decode(fields[*at])
-                                    .map(|value| masker.mask(*rule, &value, who.as_deref()));
+                            .map(|at| {
+                                let value = decode(fields[*at]).map(|value| {
+                                    columns::mask(&columns[*at], &value, who.as_deref(), masker)
+                                        .unwrap_or_else(|e| {
+                                            failed.get_or_insert(e);
+                                            String::new()
+                                        })
+                                });
                                 (*at, value)
                             })
                             .collect()
                     },
                     &mut out,
                 )?;
-                Ok((rows, out))
+                match failed {
+                    Some(e) => Err(e.context(format!("could not mask `{name}`"))),
+                    None => Ok((rows, out)),
+                }
             };
             let parts: Vec<Result<(usize, Vec<u8>)>> = std::thread::scope(|scope| {
                 let work: Vec<_> = slices(raw, cores)
@@ -488,28 +225,8 @@ fn masked(
             }
             (rows, data)
         }
-        _ => (
-            raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count(),
-            raw.to_vec(),
-        ),
+        _ => (lines(raw).count(), raw.to_vec()),
     };
-    let sequences = table
-        .columns
-        .values()
-        .filter(|c| {
-            c.default.as_deref().is_some_and(|d| d.starts_with("nextval("))
-                || c.generated.as_deref().is_some_and(|g| g.contains("IDENTITY"))
-        })
-        .map(|c| {
-            format!(
-                "SELECT setval(pg_get_serial_sequence('{}', '{}'), coalesce(max({}), 0) + 1, false) FROM {}",
-                table.sql.replace('\'', "''"),
-                c.sql.replace('\'', "''"),
-                c.sql,
-                table.sql
-            )
-        })
-        .collect();
     Ok(TableRows {
         name: name.to_string(),
         sql: table.sql.clone(),
@@ -530,8 +247,37 @@ fn masked(
             .filter(|c| c.unlisted)
             .map(|c| c.name.clone())
             .collect(),
-        sequences,
+        sequences: sequences(table),
     })
+}
+
+/// The statements that move a table's sequences (serial defaults, identities) past its
+/// pulled rows, so that the next insert does not collide with one.
+fn sequences(table: &Table) -> Vec<String> {
+    let literal = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    table
+        .columns
+        .iter()
+        .filter_map(|(name, c)| {
+            // `nextval('users_id_seq'::regclass)`: the sequence is the default's own argument.
+            let sequence = match (&c.default, &c.generated) {
+                (Some(default), _) if default.starts_with("nextval(") && default.ends_with(')') => {
+                    default["nextval(".len()..default.len() - 1].to_string()
+                }
+                (_, Some(generated)) if generated.contains("IDENTITY") => format!(
+                    "pg_get_serial_sequence({}, {})",
+                    literal(&table.sql),
+                    literal(name)
+                ),
+                _ => return None,
+            };
+            Some(format!(
+                "SELECT setval({sequence}, coalesce(max({col}), 0) + 1, false) FROM {table}",
+                col = c.sql,
+                table = table.sql
+            ))
+        })
+        .collect()
 }
 
 /// `data` in about `parts` slices, each ending at a line's end (small data: one slice).
@@ -554,12 +300,17 @@ fn slices(data: &[u8], parts: usize) -> Vec<&[u8]> {
     out
 }
 
-/// Why the local database's shape is not production's, difference by difference.
-pub(crate) fn differences(production: &Shape, local: &Shape) -> Vec<String> {
-    schema::compare(production, local)
-        .iter()
-        .map(said)
-        .collect()
+/// How the local database's shape is not production's, difference by difference: those
+/// that stop a pull (a table, a column, a constraint: where the rows go and what they must
+/// satisfy), then those that do not (an extension, an index).
+pub(crate) fn differences(production: &Shape, local: &Shape) -> (Vec<String>, Vec<String>) {
+    let (stopping, other): (Vec<Difference>, Vec<Difference>) = schema::compare(production, local)
+        .into_iter()
+        .partition(|d| matches!(d.kind, "table" | "column" | "constraint"));
+    (
+        stopping.iter().map(said).collect(),
+        other.iter().map(said).collect(),
+    )
 }
 
 fn said(d: &Difference) -> String {
@@ -588,109 +339,22 @@ pub(crate) fn truncate(tables: &[TableRows]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mask::Rule;
     use crate::pg::schema::Column;
 
-    fn column(kind: &str) -> Column {
-        Column {
-            sql: String::new(),
-            kind: kind.into(),
-            not_null: false,
-            default: None,
-            generated: None,
-        }
-    }
-
-    fn shape() -> Shape {
-        let mut shape = Shape::default();
-        for (table, columns) in [
-            (
-                "users",
-                vec![
-                    ("uuid", "uuid"),
-                    ("handle", "text"),
-                    ("email", "text"),
-                    ("location", "character varying(40)"),
-                    ("created_at", "timestamp without time zone"),
-                ],
-            ),
-            (
-                "activities",
-                vec![
-                    ("uuid", "uuid"),
-                    ("user_uuid", "uuid"),
-                    ("message", "text"),
-                    ("created_at", "timestamp without time zone"),
-                ],
-            ),
-            ("likes", vec![("activity_uuid", "uuid")]),
-        ] {
-            let mut t = Table {
-                sql: table.into(),
-                ..Table::default()
-            };
-            for (name, kind) in columns {
-                let mut c = column(kind);
-                c.sql = name.into();
-                t.columns.insert(name.into(), c);
-            }
-            shape.tables.insert(table.into(), t);
-        }
-        shape
-    }
-
-    #[test]
-    fn parents_come_first_and_the_sample_follows_the_references() {
-        let shape = shape();
-        let references = vec![
-            Reference {
-                child: "likes".into(),
-                column: "activity_uuid".into(),
-                parent: "activities".into(),
-                key: "uuid".into(),
+    fn copied(name: &str, rule: Rule) -> Copied {
+        Copied {
+            name: name.into(),
+            sql: name.into(),
+            rule,
+            holds: if rule == Rule::Keep {
+                columns::Holds::Plain
+            } else {
+                columns::Holds::Text
             },
-            Reference {
-                child: "activities".into(),
-                column: "user_uuid".into(),
-                parent: "users".into(),
-                key: "uuid".into(),
-            },
-        ];
-        assert_eq!(order(&shape, &references), ["users", "activities", "likes"]);
-        assert_eq!(filter("likes", Sample::All, &shape, &references, 0), None);
-        assert_eq!(
-            filter("users", Sample::Users(2), &shape, &references, 0).unwrap(),
-            "uuid IN (SELECT u.uuid FROM users u ORDER BY (SELECT count(*) FROM activities c WHERE c.\"user_uuid\" = u.uuid) DESC, u.handle, u.uuid LIMIT 2)"
-        );
-        let likes = filter("likes", Sample::Users(2), &shape, &references, 0).unwrap();
-        assert!(likes.starts_with("(\"activity_uuid\" IS NULL OR \"activity_uuid\" IN (SELECT \"uuid\" FROM activities WHERE (\"user_uuid\" IS NULL OR \"user_uuid\" IN (SELECT \"uuid\" FROM users WHERE uuid IN ("), "{likes}");
-        let since = Sample::Since("2026-11-01T00:00:00Z".parse().unwrap());
-        assert_eq!(
-            filter("users", since, &shape, &references, 0).unwrap(),
-            "(created_at >= '2026-11-01 00:00:00.000000+00'::timestamptz OR uuid IN (SELECT \"user_uuid\" FROM activities WHERE created_at >= '2026-11-01 00:00:00.000000+00'::timestamptz))"
-        );
-    }
-
-    #[test]
-    fn text_columns_the_list_does_not_name_are_masked_and_named() {
-        let shape = shape();
-        let users = columns("users", &shape.tables["users"], true);
-        let rules: Vec<(&str, Rule, bool)> = users
-            .iter()
-            .map(|c| (c.name.as_str(), c.rule, c.unlisted))
-            .collect();
-        assert_eq!(
-            rules,
-            [
-                ("created_at", Rule::Keep, false),
-                ("email", Rule::Email, false),
-                ("handle", Rule::Keep, false),
-                ("location", Rule::Text, true),
-                ("uuid", Rule::Keep, false),
-            ]
-        );
-        assert!(columns("users", &shape.tables["users"], false)
-            .iter()
-            .all(|c| c.rule == Rule::Keep));
+            unlisted: name == "location",
+            by_value: false,
+        }
     }
 
     #[test]
@@ -707,17 +371,23 @@ mod tests {
 
     #[test]
     fn rows_are_masked_by_their_person_and_kept_otherwise() {
-        let shape = shape();
-        let table = &shape.tables["users"];
-        let cols = columns("users", table, true);
-        // created_at, email, handle, location, uuid
+        let table = Table {
+            sql: "users".into(),
+            ..Table::default()
+        };
+        let columns = [
+            copied("created_at", Rule::Keep),
+            copied("email", Rule::Email),
+            copied("handle", Rule::Keep),
+            copied("location", Rule::Text),
+            copied("uuid", Rule::Keep),
+        ];
         let raw = b"2026-01-01 00:00:00\tkim@example.test\tkimmy\t\\N\tu-1\n";
         let masker = Masker::new(b"k");
-        let rows = masked("users", table, &cols, raw, Some(&masker)).unwrap();
+        let rows = masked("users", &table, &columns, raw, Some(&masker)).unwrap();
         assert_eq!(rows.rows, 1);
-        let text = String::from_utf8(rows.data).unwrap();
         assert_eq!(
-            text,
+            String::from_utf8(rows.data).unwrap(),
             format!(
                 "2026-01-01 00:00:00\t{}\tkimmy\t\\N\tu-1\n",
                 masker.email("u-1")
@@ -725,5 +395,41 @@ mod tests {
         );
         assert_eq!(rows.masked, ["email", "location"]);
         assert_eq!(rows.unlisted, ["location"]);
+    }
+
+    #[test]
+    fn sequences_move_past_the_pulled_rows() {
+        let mut table = Table {
+            sql: "\"Order\"".into(),
+            ..Table::default()
+        };
+        for (name, sql, default, generated) in [
+            (
+                "id",
+                "id",
+                Some("nextval('\"Order_id_seq\"'::regclass)"),
+                None,
+            ),
+            ("n", "\"n\"", None, Some("GENERATED BY DEFAULT AS IDENTITY")),
+            ("note", "note", None, None),
+        ] {
+            table.columns.insert(
+                name.into(),
+                Column {
+                    sql: sql.into(),
+                    kind: "integer".into(),
+                    not_null: true,
+                    default: default.map(String::from),
+                    generated: generated.map(String::from),
+                },
+            );
+        }
+        assert_eq!(
+            sequences(&table),
+            [
+                "SELECT setval('\"Order_id_seq\"'::regclass, coalesce(max(id), 0) + 1, false) FROM \"Order\"",
+                "SELECT setval(pg_get_serial_sequence('\"Order\"', 'n'), coalesce(max(\"n\"), 0) + 1, false) FROM \"Order\"",
+            ]
+        );
     }
 }
