@@ -157,26 +157,6 @@ fn a_write_goes_through_the_guard() {
     .stderr_is("")
     .run();
     assert_eq!(table.items().len(), 0);
-    // A SELECT only reads: --dry-run is a usage error; --limit on a write is too.
-    sql(
-        &table,
-        &["--dry-run", &format!("SELECT * FROM \"{}\"", table.name)],
-    )
-    .code(2)
-    .stdout_is("")
-    .stderr_is(
-        "error: `cruddur ddb sql` with a SELECT only reads: --dry-run has nothing to show; \
-             run it without --dry-run\n",
-    )
-    .run();
-    sql(&table, &[&delete, "--limit", "3"])
-        .code(2)
-        .stdout_is("")
-        .stderr_is(
-            "error: --limit and --page-size bound what a SELECT reads; a DELETE reads nothing \
-             back: leave them out\n",
-        )
-        .run();
 }
 
 #[test]
@@ -236,4 +216,39 @@ fn bad_statements_and_other_tables_are_named_in_plain_words() {
         table.name
     ))
     .run();
+}
+
+#[test]
+fn usage_errors_say_what_to_do() {
+    let table = TestTable::new("sql-usage");
+    let delete = format!("DELETE FROM \"{}\" WHERE pk = ? AND sk = ?", table.name);
+    // A SELECT only reads: --dry-run is a usage error; --limit on a write is too.
+    sql(
+        &table,
+        &["--dry-run", &format!("SELECT * FROM \"{}\"", table.name)],
+    )
+    .code(2)
+    .stdout_is("")
+    .stderr_is(
+        "error: `cruddur ddb sql` with a SELECT only reads: --dry-run has nothing to show; \
+             run it without --dry-run\n",
+    )
+    .run();
+    sql(&table, &[&delete, "--limit", "3"])
+        .code(2)
+        .stdout_is("")
+        .stderr_is(
+            "error: --limit and --page-size bound what a SELECT reads; a DELETE reads nothing \
+             back: leave them out\n",
+        )
+        .run();
+    // A write whose table cannot be told is not planned against a table it might not touch.
+    sql(&table, &["UPDATE /* which? */ SET n = 1"])
+        .code(2)
+        .stdout_is("")
+        .stderr_is(
+            "error: cannot tell which table the UPDATE writes to: name it right after UPDATE, \
+             in double quotes (\"cruddur-messages\")\n",
+        )
+        .run();
 }
