@@ -100,6 +100,23 @@ pub(crate) async fn read(
             .collect(),
         None => items,
     };
+    let bytes: Vec<&String> = unlisted
+        .iter()
+        .filter(|a| a.ends_with(" (bytes)"))
+        .collect();
+    if !bytes.is_empty() {
+        return Err(anyhow::anyhow!(
+            "production's items have attributes the app's list does not name and cruddur \
+             cannot mask: {}. Nothing was pulled. If they hold nothing personal, pull with \
+             --no-mask (at a terminal, which asks first), or leave the conversations out with \
+             --no-dynamodb",
+            bytes
+                .iter()
+                .map(|a| format!("`{}`", a.trim_end_matches(" (bytes)")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     Ok(Conversations {
         partitions,
         puts,
@@ -143,6 +160,11 @@ fn mask(
             (_, value @ (AttributeValue::L(_) | AttributeValue::M(_) | AttributeValue::Ss(_))) => {
                 note(&name, listed.is_none(), masked, unlisted);
                 strings(value, masker)
+            }
+            (_, value @ (AttributeValue::B(_) | AttributeValue::Bs(_))) => {
+                // Bytes cannot be masked, and might be personal: the pull stops, naming it.
+                unlisted.insert(format!("{name} (bytes)"));
+                value
             }
             (_, value) => value,
         };
@@ -213,5 +235,17 @@ mod tests {
             ["message", "mood", "user_display_name"]
         );
         assert_eq!(unlisted.into_iter().collect::<Vec<_>>(), ["mood"]);
+        // Bytes cannot be masked: named, for the pull to stop on.
+        let with_bytes: Item = [
+            ("pk".to_string(), s("MSG#g")),
+            (
+                "avatar".to_string(),
+                AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(vec![1, 2])),
+            ),
+        ]
+        .into();
+        let (mut masked, mut unlisted) = (BTreeSet::new(), BTreeSet::new());
+        mask(with_bytes, &masker, &mut masked, &mut unlisted);
+        assert_eq!(unlisted.into_iter().collect::<Vec<_>>(), ["avatar (bytes)"]);
     }
 }
