@@ -210,6 +210,7 @@ impl From<&GlobalArgs> for Settings {
                 region: global.region.clone(),
                 profile: global.profile.clone(),
                 endpoint_flag: None,
+                aws_unless_flag: false,
             },
             wait_for_pg: global.pg.wait.then_some(global.pg.wait_timeout),
         }
@@ -313,6 +314,7 @@ pub struct PullArgs {
     pub no_mask: bool,
 
     /// The production DynamoDB endpoint to read from, named on purpose (an emulator, a proxy)
+    /// [default: AWS's own in the region; the endpoint variables name the local stack's]
     #[arg(long, value_name = "URL")]
     pub from_endpoint_url: Option<String>,
 

@@ -178,6 +178,7 @@ impl Ctx {
                 table: table.to_string(),
                 endpoint_url: endpoint.map(String::from),
                 endpoint_flag: Some("--from-endpoint-url"),
+                aws_unless_flag: true,
                 ..self.ddb_settings.clone()
             },
             || self.aws().cloned(),

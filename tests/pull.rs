@@ -547,13 +547,28 @@ fn unmasked_needs_a_person_at_a_terminal() {
     );
 }
 
+/// `pull` run with CONNECTION_URL at `local_url`: refused, since it is production itself.
+#[track_caller]
+fn refused_as_production_itself(production: &Production, local_url: &str, server: &str) {
+    cruddur(&["pull", "--no-dynamodb"])
+        .env("CONNECTION_URL", local_url)
+        .env("PROD_CONNECTION_URL", production.db.url())
+        .dir(&production.repo.root)
+        .code(3)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "{}error: PROD_CONNECTION_URL and CONNECTION_URL name the same database (`{db}` at \
+             {server}): pull would replace production's rows with themselves. Point \
+             CONNECTION_URL at the local database\n",
+            pg_banner(production),
+            db = production.db.name,
+        ))
+        .run();
+}
+
 #[test]
-fn refusals_come_before_anything_is_written() {
-    let production = Production::new("pull_refuse");
-    let (local, table) = (
-        TestDb::new("pull_refuse_local"),
-        TestTable::new("pull-refuse-local"),
-    );
+fn production_is_never_the_destination() {
+    let production = Production::new("pull_itself");
     // Production is the source already: --prod is refused before anything is read.
     cruddur(&["--prod", "pull"])
         .code(3)
@@ -563,45 +578,54 @@ fn refusals_come_before_anything_is_written() {
              (PROD_CONNECTION_URL and the production table): run it without --prod\n",
         )
         .run();
-    // The same database on both sides.
-    cruddur(&["pull", "--no-dynamodb"])
-        .db(&production.db)
-        .env("PROD_CONNECTION_URL", production.db.url())
-        .code(3)
-        .stdout_is("")
-        .stderr_is(&format!(
-            "PRODUCTION Postgres (the source, only read): {}\nerror: PROD_CONNECTION_URL and \
-             CONNECTION_URL name the same database (`{db}` at {server}): pull would replace \
-             production's rows with themselves. Point CONNECTION_URL at the local database\n",
-            production
-                .db
-                .url()
-                .replace(&crate::harness::password(), "***"),
-            db = production.db.name,
-            server = production.db.server()
-        ))
-        .run();
-    // The same database by another name of its host: the server says so.
+    // The same database, by its URL, and by another name of its host (the server says so).
+    refused_as_production_itself(&production, &production.db.url(), &production.db.server());
     let aliased = production.db.url().replace("127.0.0.1", "localhost");
     assert_ne!(aliased, production.db.url());
-    cruddur(&["pull", "--no-dynamodb"])
-        .env("CONNECTION_URL", &aliased)
-        .env("PROD_CONNECTION_URL", production.db.url())
-        .dir(&production.repo.root)
-        .code(3)
-        .stdout_is("")
-        .stderr_is(&format!(
-            "PRODUCTION Postgres (the source, only read): {}\nerror: PROD_CONNECTION_URL and \
-             CONNECTION_URL name the same database (`{db}` at {server}): pull would replace \
-             production's rows with themselves. Point CONNECTION_URL at the local database\n",
-            production
-                .db
-                .url()
-                .replace(&crate::harness::password(), "***"),
-            db = production.db.name,
-            server = production.db.server().replace("127.0.0.1", "localhost")
-        ))
-        .run();
+    refused_as_production_itself(
+        &production,
+        &aliased,
+        &production.db.server().replace("127.0.0.1", "localhost"),
+    );
+    // The same table by another name of its endpoint: its ARN says so.
+    let aliased_table = TestTable::named_at(
+        &production.table.name,
+        &production.table.endpoint.replace("127.0.0.1", "localhost"),
+    );
+    let local = TestDb::new("pull_itself_local");
+    cruddur(&[
+        "pull",
+        "--from-table",
+        &production.table.name,
+        "--from-endpoint-url",
+        &production.table.endpoint,
+    ])
+    .stack(&local, &aliased_table)
+    .env("PROD_CONNECTION_URL", production.db.url())
+    .aws_credentials()
+    .dir(&production.repo.root)
+    .code(3)
+    .stdout_is("")
+    .stderr_is(&format!(
+        "{}PRODUCTION DynamoDB: table {t} in us-east-1 ({endpoint})\nerror: the production \
+             table and the local one are the same (`{t}` at {local}): name production's with \
+             --from-table or --from-endpoint-url\n",
+        pg_banner(&production),
+        t = production.table.name,
+        endpoint = production.table.endpoint,
+        local = aliased_table.endpoint,
+    ))
+    .run();
+    assert!(!local.exists());
+}
+
+#[test]
+fn an_unreachable_production_or_a_local_database_marked_prod_writes_nothing() {
+    let production = Production::new("pull_refuse");
+    let (local, table) = (
+        TestDb::new("pull_refuse_local"),
+        TestTable::new("pull-refuse-local"),
+    );
     // Production that cannot be reached: named, and nothing made here.
     let port = closed_port();
     let closed = format!("postgresql://postgres@127.0.0.1:{port}/cruddur");

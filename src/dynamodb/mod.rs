@@ -66,6 +66,9 @@ pub(crate) struct DdbSettings {
     /// The flag that names the endpoint on purpose, for the refusal's words [default:
     /// `--endpoint-url`; `pull`'s source: `--from-endpoint-url`].
     pub(crate) endpoint_flag: Option<&'static str>,
+    /// `pull`'s source: the endpoint variables and profile name the local stack's DynamoDB
+    /// (the pull's destination), so production's is AWS's own unless the flag names one.
+    pub(crate) aws_unless_flag: bool,
 }
 
 impl Ddb {
@@ -139,23 +142,27 @@ impl Ddb {
                 // What the banner says is where the requests go: the flag, else an AWS endpoint
                 // configured anywhere (one that is not AWS's is refused), else the region's.
                 let flag = args.endpoint_flag.unwrap_or("--endpoint-url");
-                let (table_endpoint, stream_endpoint) = match &args.endpoint_url {
+                let region = crate::aws::region(sdk)?;
+                let own = format!("https://dynamodb.{region}.amazonaws.com");
+                let named = args
+                    .endpoint_url
+                    .clone()
+                    .or_else(|| args.aws_unless_flag.then(|| own.clone()));
+                let (table_endpoint, stream_endpoint) = match &named {
                     Some(url) => (Some(url.clone()), Some(url.clone())),
                     None => (
                         crate::aws::prod_endpoint(profile, sdk, "DynamoDB", flag)?,
                         crate::aws::prod_endpoint(profile, sdk, "DynamoDB Streams", flag)?,
                     ),
                 };
-                let region = crate::aws::region(sdk)?;
                 let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
                 let mut streams = aws_sdk_dynamodbstreams::config::Builder::from(sdk);
-                if let Some(url) = &args.endpoint_url {
+                if let Some(url) = &named {
                     let direct = crate::aws::http_client_for(Some(url))?;
                     builder = builder.endpoint_url(url).http_client(direct.clone());
                     streams = streams.endpoint_url(url).http_client(direct);
                 }
-                let endpoint = table_endpoint
-                    .unwrap_or_else(|| format!("https://dynamodb.{region}.amazonaws.com"));
+                let endpoint = table_endpoint.unwrap_or(own);
                 if let Some(url) = stream_endpoint.filter(|url| *url != endpoint) {
                     printer.info(format!("PRODUCTION DynamoDB Streams: {url}"));
                 }
@@ -317,6 +324,45 @@ mod tests {
     use super::*;
 
     use crate::testing::env_of;
+
+    /// `pull`'s source, with the local stack's endpoint configured (as a workspace has it):
+    /// AWS's own endpoint, said in the banner, unless the flag names one. Any other prod
+    /// command refuses that configured endpoint.
+    #[test]
+    fn pulls_source_is_aws_unless_named_whatever_the_local_endpoint() {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .endpoint_url("http://localhost:8000")
+            .build();
+        let printer = Printer::new(false, true);
+        let settings = DdbSettings {
+            table: "cruddur-messages".into(),
+            aws_unless_flag: true,
+            ..DdbSettings::default()
+        };
+        let connect = |settings: &DdbSettings| {
+            Ddb::connect(Target::Prod, settings, || Ok(sdk.clone()), printer)
+        };
+        let source = connect(&settings).expect("the source");
+        assert_eq!(source.endpoint, "https://dynamodb.eu-west-1.amazonaws.com");
+        let named = DdbSettings {
+            endpoint_url: Some("http://127.0.0.1:9000".into()),
+            ..settings.clone()
+        };
+        assert_eq!(
+            connect(&named).expect("named").endpoint,
+            "http://127.0.0.1:9000"
+        );
+        let prod = DdbSettings {
+            aws_unless_flag: false,
+            ..settings
+        };
+        assert!(
+            connect(&prod).is_err(),
+            "a configured local endpoint is refused in --prod"
+        );
+    }
 
     #[test]
     fn local_endpoint_order() {
