@@ -361,6 +361,29 @@ in ⟪n⟫ ms
         .run();
     assert_eq!(handles(&local), ["zoe"]);
     lengths_kept(&production, &local, "'zoe'");
+    // The same for machines, with a random key this time.
+    let report: crate::reports::PullReport = production
+        .pull(
+            &local,
+            &TestTable::new("pull-since-local"),
+            &["--since", "2024-06-01", "--no-dynamodb", "--output", "json"],
+        )
+        .stderr_is(&pg_banner(&production))
+        .run()
+        .json();
+    assert_eq!(
+        (report.database.as_str(), report.created),
+        (local.name.as_str(), false)
+    );
+    assert_eq!(report.masking, "random_key");
+    assert!(report.conversations.is_none());
+    let rows: Vec<(&str, usize)> = report
+        .tables
+        .iter()
+        .map(|t| (t.table.as_str(), t.rows))
+        .collect();
+    assert_eq!(rows, [("users", 1), ("activities", 3)]);
+    assert_eq!(report.tables[0].unlisted, ["location"]);
 }
 
 /// The banners of a pull: where production is read from.
@@ -642,6 +665,27 @@ fn an_unreachable_production_or_a_local_database_marked_prod_writes_nothing() {
         ))
         .run();
     assert!(!local.exists());
+    // Production's DynamoDB that cannot be reached: named, and nothing made here.
+    let dead = format!("http://127.0.0.1:{}", closed_port());
+    let done = cruddur(&[
+        "pull",
+        "--from-endpoint-url",
+        &dead,
+        "--from-table",
+        "anything",
+    ])
+    .stack(&local, &table)
+    .env("PROD_CONNECTION_URL", production.db.url())
+    .aws_credentials()
+    .dir(&production.repo.root)
+    .code(1)
+    .stdout_is("")
+    .run();
+    // (A fragment: the SDK's retries decide how the cause is worded.)
+    assert!(
+        done.stderr.contains(&format!("DynamoDB at {dead}")) && !local.exists(),
+        "{done}"
+    );
     // A local database marked production is refused by the guard.
     production
         .pull(&local, &table, &["--users", "1", "--mask-key", "k"])

@@ -238,3 +238,35 @@ pub(crate) struct MigrateReport {
     pub applied: Vec<String>,
     pub marker: String,
 }
+
+/// `cruddur pull --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PullReport {
+    pub database: String,
+    pub created: bool,
+    pub tables: Vec<PulledTable>,
+    pub conversations: Option<PulledConversations>,
+    pub masking: String,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PulledTable {
+    pub table: String,
+    pub rows: usize,
+    pub masked: Vec<String>,
+    pub unlisted: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PulledConversations {
+    pub table: String,
+    pub partitions: usize,
+    pub items: usize,
+    pub deleted: usize,
+    pub masked: Vec<String>,
+    pub unlisted: Vec<String>,
+}
