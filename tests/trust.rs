@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{cruddur, ground, scratch, seeded, send_message, write, TestDb};
+use crate::harness::{cruddur, ground, scratch, seeded, send_message, write, Run, TestDb};
 
 const RDS_URL: &str =
     "postgresql://root:Sekr3t-Rds@mydb.abc.us-east-1.rds.amazonaws.com:5432/cruddur";
@@ -131,100 +131,9 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
     let (pool, _) = crate::cognito::pool(&[("timmy", Some("timmy-cde"))]);
     let rule = crate::rds::rule();
     // Two migrations, the first applied (the app's marker says so): one to apply, one to undo.
-    let folder = scratch();
-    for (version, table) in [("1681234567123456", "one"), ("1683000000123456", "two")] {
-        write(
-            folder.path(),
-            &format!("{version}_create_{table}.py"),
-            &format!("class CreateMigration:\n  def migrate_sql():\n    data = \"\"\"CREATE TABLE public.{table} (id int);\"\"\"\n    return data\n  def rollback_sql():\n    data = \"\"\"DROP TABLE public.{table};\"\"\"\n    return data\nmigration = CreateMigration\n"),
-        );
-    }
-    db.client()
-        .batch_execute("CREATE TABLE public.one (id int); UPDATE public.schema_information SET last_successful_run = '1681234567123456'")
-        .unwrap();
+    let folder = two_migrations_the_first_applied(&db);
     let migrations = folder.path().to_str().unwrap().to_string();
     let files_before = std::fs::read_dir(folder.path()).unwrap().count();
-    // What each leaf needs beyond --dry-run, and whether it writes (so plans). A new leaf
-    // must be added here: this list is the spec, not the code under test.
-    let expect = |leaf: &str| -> Option<(Vec<&str>, bool)> {
-        Some(match leaf {
-            "db query" => (
-                vec![
-                    "activities/create",
-                    "-p",
-                    "handle=londo",
-                    "-p",
-                    "message=x",
-                    "-p",
-                    "expires_at=2030-01-01",
-                ],
-                true,
-            ),
-            "ddb import" => (vec![export.as_str()], true),
-            "ddb patterns send-message" => (
-                vec!["--from", "timmy-cde", "--to", "londo", "--message", "hi"],
-                true,
-            ),
-            "ddb seed" => (vec!["--replace"], true),
-            "ddb stream" => (vec!["--once"], true),
-            "ddb deletion-protection" => (vec!["on"], true),
-            "rds update-sg-rule" => (
-                vec![
-                    "--ip",
-                    "34.1.2.3",
-                    "--group-id",
-                    &rule.group,
-                    "--rule-id",
-                    &rule.rule,
-                ],
-                true,
-            ),
-            "db update-cognito-user-ids" => (vec!["--pool-id", &pool], true),
-            "db migrate" | "db rollback" | "db new-migration" => {
-                let mut extra = vec!["--migrations-dir", migrations.as_str()];
-                if leaf == "db new-migration" {
-                    extra.push("add_things");
-                }
-                (extra, true)
-            }
-            "db migrations" => (vec!["--migrations-dir", migrations.as_str()], false),
-            "db create" | "db drop" | "db schema-load" | "db seed" | "db setup"
-            | "ddb schema-load" | "ddb drop" | "setup" => (vec![], true),
-            "ddb serve" => (vec!["--in-memory"], true),
-            "ddb backup create" => (vec![], true),
-            "ddb backup restore" => (
-                vec![
-                    "arn:aws:dynamodb:us-east-1:123456789012:table/t/backup/01700000000000-abcdefgh",
-                    "--into",
-                    "restored-table",
-                ],
-                true,
-            ),
-            "completions" => (vec!["bash"], false),
-            // Production is another database of the server here (PROD_CONNECTION_URL, below).
-            "pull" => (vec!["--no-dynamodb"], true),
-            // A DELETE writes (it plans); a SELECT only reads (its own test pins that refusal).
-            "ddb sql" => (
-                vec!["DELETE FROM \"x-table\" WHERE pk = ? AND sk = ?", "--param", "a", "--param", "b"],
-                true,
-            ),
-            "db sessions"
-            | "db connect"
-            | "ddb scan"
-            | "ddb list-tables"
-            | "ddb diff"
-            | "db diff"
-            | "ddb export"
-            | "ddb backup list"
-            | "ddb patterns get-conversation"
-            | "ddb patterns list-conversations"
-            | "cognito list-users"
-            | "wait"
-            | "doctor"
-            | "man" => (vec![], false),
-            _ => return None,
-        })
-    };
     let fresh_db = TestDb::new("tr_dry_fresh");
     // Production, for `pull`: of the local database's shape (its extra table too).
     let source = TestDb::set_up("tr_dry_source");
@@ -236,7 +145,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
     assert!(all.len() >= 25, "{all:?}");
     for leaf in all {
         let name = leaf.join(" ");
-        let (extra, writes) = expect(&name)
+        let (extra, writes) = dry_run_args(&name, &export, &pool, &rule, &migrations)
             .unwrap_or_else(|| panic!("`{name}` is new: say here what its --dry-run needs"));
         let mut args: Vec<&str> = leaf.iter().map(String::as_str).collect();
         args.extend(extra);
@@ -247,22 +156,7 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
         if name == "pull" {
             case = case.env("PROD_CONNECTION_URL", source.url());
         }
-        // A writer prints its plan; a reader refuses --dry-run as a usage error, by name.
-        if writes {
-            case.stdout_has("dry run, nothing was done").run();
-        } else {
-            let said = if name == "ddb export" {
-                "`cruddur ddb export` without --s3".to_string()
-            } else {
-                format!("`cruddur {name}`")
-            };
-            case.code(2)
-                .stdout_is("")
-                .stderr_is(&format!(
-                    "error: {said} only reads: --dry-run has nothing to show; run it without --dry-run\n"
-                ))
-                .run();
-        }
+        says_its_dry_run(case, &name, writes);
     }
     assert!(!fresh_db.exists());
     assert!(db.table_exists("public.one") && !db.table_exists("public.two"));
@@ -273,6 +167,138 @@ fn dry_run_leaves_every_store_unchanged_for_every_command() {
     assert_eq!(rule.read().0, "1.2.3.4/32");
     assert_eq!((db.count("public.users"), table.items().len()), before);
     assert!(db.exists());
+}
+
+/// The leaf `name`'s --dry-run, `case`: a writer prints its plan; a reader refuses --dry-run
+/// as a usage error, by name.
+#[track_caller]
+fn says_its_dry_run(case: Run, name: &str, writes: bool) {
+    if writes {
+        case.stdout_has("dry run, nothing was done").run();
+    } else {
+        let said = if name == "ddb export" {
+            "`cruddur ddb export` without --s3".to_string()
+        } else {
+            format!("`cruddur {name}`")
+        };
+        case.code(2)
+            .stdout_is("")
+            .stderr_is(&format!(
+                "error: {said} only reads: --dry-run has nothing to show; run it without --dry-run\n"
+            ))
+            .run();
+    }
+}
+
+/// A folder of two migrations, the first applied to `db` (its table made, the app's marker
+/// set to it): one to apply, one to undo.
+fn two_migrations_the_first_applied(db: &TestDb) -> tempfile::TempDir {
+    let folder = scratch();
+    for (version, table) in [("1681234567123456", "one"), ("1683000000123456", "two")] {
+        write(
+            folder.path(),
+            &format!("{version}_create_{table}.py"),
+            &format!("class CreateMigration:\n  def migrate_sql():\n    data = \"\"\"CREATE TABLE public.{table} (id int);\"\"\"\n    return data\n  def rollback_sql():\n    data = \"\"\"DROP TABLE public.{table};\"\"\"\n    return data\nmigration = CreateMigration\n"),
+        );
+    }
+    db.client()
+        .batch_execute("CREATE TABLE public.one (id int); UPDATE public.schema_information SET last_successful_run = '1681234567123456'")
+        .unwrap();
+    folder
+}
+
+/// What `leaf` needs beyond --dry-run, and whether it writes (so plans); None for a leaf not
+/// named here. A new leaf must be added here: this list is the spec, not the code under test.
+fn dry_run_args<'a>(
+    leaf: &str,
+    export: &'a str,
+    pool: &'a str,
+    rule: &'a crate::rds::Rule,
+    migrations: &'a str,
+) -> Option<(Vec<&'a str>, bool)> {
+    Some(match leaf {
+        "db query" => (
+            vec![
+                "activities/create",
+                "-p",
+                "handle=londo",
+                "-p",
+                "message=x",
+                "-p",
+                "expires_at=2030-01-01",
+            ],
+            true,
+        ),
+        "ddb import" => (vec![export], true),
+        "ddb patterns send-message" => (
+            vec!["--from", "timmy-cde", "--to", "londo", "--message", "hi"],
+            true,
+        ),
+        "ddb seed" => (vec!["--replace"], true),
+        "ddb stream" => (vec!["--once"], true),
+        "ddb deletion-protection" => (vec!["on"], true),
+        "rds update-sg-rule" => (
+            vec![
+                "--ip",
+                "34.1.2.3",
+                "--group-id",
+                &rule.group,
+                "--rule-id",
+                &rule.rule,
+            ],
+            true,
+        ),
+        "db update-cognito-user-ids" => (vec!["--pool-id", pool], true),
+        "db migrate" | "db rollback" | "db new-migration" => {
+            let mut extra = vec!["--migrations-dir", migrations];
+            if leaf == "db new-migration" {
+                extra.push("add_things");
+            }
+            (extra, true)
+        }
+        "db migrations" => (vec!["--migrations-dir", migrations], false),
+        "db create" | "db drop" | "db schema-load" | "db seed" | "db setup" | "ddb schema-load"
+        | "ddb drop" | "setup" => (vec![], true),
+        "ddb serve" => (vec!["--in-memory"], true),
+        "ddb backup create" => (vec![], true),
+        "ddb backup restore" => (
+            vec![
+                "arn:aws:dynamodb:us-east-1:123456789012:table/t/backup/01700000000000-abcdefgh",
+                "--into",
+                "restored-table",
+            ],
+            true,
+        ),
+        "completions" => (vec!["bash"], false),
+        // Production is another database of the server here (PROD_CONNECTION_URL, in the test).
+        "pull" => (vec!["--no-dynamodb"], true),
+        // A DELETE writes (it plans); a SELECT only reads (its own test pins that refusal).
+        "ddb sql" => (
+            vec![
+                "DELETE FROM \"x-table\" WHERE pk = ? AND sk = ?",
+                "--param",
+                "a",
+                "--param",
+                "b",
+            ],
+            true,
+        ),
+        "db sessions"
+        | "db connect"
+        | "ddb scan"
+        | "ddb list-tables"
+        | "ddb diff"
+        | "db diff"
+        | "ddb export"
+        | "ddb backup list"
+        | "ddb patterns get-conversation"
+        | "ddb patterns list-conversations"
+        | "cognito list-users"
+        | "wait"
+        | "doctor"
+        | "man" => (vec![], false),
+        _ => return None,
+    })
 }
 
 #[test]
@@ -326,7 +352,13 @@ fn every_production_write_needs_a_confirmation() {
         .get(0);
     assert_eq!(linked, 0);
     assert_eq!(rule.read().0, "1.2.3.4/32");
-    // The plan shows what would change, old → new.
+}
+
+#[test]
+fn a_production_plan_shows_each_change_old_to_new() {
+    let db = TestDb::set_up("tr_confirm_plan");
+    let (pool, _) = crate::cognito::pool(&[("timmy", Some("timmy-cde"))]);
+    let moto = crate::harness::moto_url();
     cruddur(&[
         "--prod",
         "db",
@@ -341,7 +373,11 @@ fn every_production_write_needs_a_confirmation() {
     .aws_credentials()
     .stdout_has("timmy-cde: cognito_user_id MOCK → ")
     .run();
-    // An endpoint variable never silently redirects production AWS work.
+}
+
+#[test]
+fn an_endpoint_variable_never_silently_redirects_production_aws_work() {
+    let db = TestDb::set_up("tr_confirm_endpoint");
     for args in [
         &[
             "--prod",
@@ -378,7 +414,10 @@ fn every_production_write_needs_a_confirmation() {
             .stdout_is("")
             .run();
     }
-    // Locally, a write to an AWS service needs an emulator's endpoint, or --prod.
+}
+
+#[test]
+fn locally_a_write_to_an_aws_service_needs_an_emulators_endpoint_or_prod() {
     cruddur(&[
         "rds",
         "update-sg-rule",
