@@ -60,13 +60,15 @@ fn object(bucket: &str, key: &str) -> Vec<u8> {
         .unwrap()
 }
 
-#[test]
-fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
-    let db = TestDb::set_up("s3_cycle");
-    let name = unique("cycle");
+/// A table on moto with the app's schema and 60 messages of plain ASCII (62 items with the
+/// groups), and a bucket: what a server-side export starts from. The table's name, its items,
+/// the bucket.
+fn exportable(tag: &str) -> (String, Vec<Vec<(String, String)>>, String) {
+    let db = TestDb::set_up(&format!("s3_{tag}"));
+    let name = unique(tag);
     on_moto(&["ddb", "schema-load", "--table", &name])
-        .stdout_is("created table `s3-cycle-⟪n⟫-⟪n⟫`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-        PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n")
+        .stdout_is(&format!("created table `s3-{tag}-⟪n⟫-⟪n⟫`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+        PROVISIONED 5/5; stream NEW_IMAGE; deletion protection off; status ACTIVE\n"))
         .stderr_is("")
         .run();
     // Plain ASCII: moto's ImportTable cuts strings at `'` and escaped `"`, and its export writes
@@ -92,16 +94,56 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
         choose others)\n",
     )
     .run();
-    let table = TestTable::named_at(&name, &moto_url());
-    let before = table.sorted_items();
-    let bucket = bucket("cycle");
-    let to = format!("s3://{bucket}/exports");
+    let before = TestTable::named_at(&name, &moto_url()).sorted_items();
+    (name, before, bucket(tag))
+}
 
+/// The table `name` (of `exportable(tag)`) exported server-side (`--enable-pitr`) under
+/// `exports` in `bucket`, its gzip data files holding every item of `before`: their keys.
+#[track_caller]
+fn exported(tag: &str, name: &str, bucket: &str, before: &[Vec<(String, String)>]) -> Vec<String> {
+    let to = format!("s3://{bucket}/exports");
+    let done = on_moto(&[
+        "ddb",
+        "export",
+        "--table",
+        name,
+        "--s3",
+        &to,
+        "--enable-pitr",
+    ])
+    .stdout_has(&format!("exported `{name}` to {to}"))
+    .stderr_is(&format!(
+        "turned on point-in-time recovery for `s3-{tag}-⟪n⟫-⟪n⟫`\n"
+    ))
+    .run();
+    let data: Vec<String> = keys(bucket, "exports")
+        .into_iter()
+        .filter(|k| k.contains("/data/") && k.ends_with(".gz"))
+        .collect();
+    assert!(!data.is_empty(), "{done}\nkeys: {:?}", keys(bucket, ""));
+    let mut lines = 0;
+    for key in &data {
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(&object(bucket, key)[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        assert!(text.lines().all(|l| l.starts_with("{\"Item\":")), "{text}");
+        lines += text.lines().count();
+    }
+    assert_eq!(lines, before.len(), "every item exported");
+    data
+}
+
+#[test]
+fn without_point_in_time_recovery_a_server_side_export_is_refused_and_the_flag_planned() {
+    let (name, _, bucket) = exportable("pitr");
+    let to = format!("s3://{bucket}/exports");
     // Point-in-time recovery is off: said, with the flag that turns it on; nothing made.
     on_moto(&["ddb", "export", "--table", &name, "--s3", &to])
         .code(1)
         .stdout_is("")
-        .stderr_is("error: point-in-time recovery is off for table `s3-cycle-⟪n⟫-⟪n⟫`, and ExportTableToPointInTime \
+        .stderr_is("error: point-in-time recovery is off for table `s3-pitr-⟪n⟫-⟪n⟫`, and ExportTableToPointInTime \
         needs it: add --enable-pitr (an UpdateContinuousBackups, shown in the plan \
         and confirmed; it has a cost), or export client-side (without --s3); nothing \
         was changed\n")
@@ -121,34 +163,12 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     .stdout_has(&format!("ExportTableToPointInTime `{name}` to {to}"))
     .stderr_is("")
     .run();
-    let done = on_moto(&[
-        "ddb",
-        "export",
-        "--table",
-        &name,
-        "--s3",
-        &to,
-        "--enable-pitr",
-    ])
-    .stdout_has(&format!("exported `{name}` to {to}"))
-    .stderr_is("turned on point-in-time recovery for `s3-cycle-⟪n⟫-⟪n⟫`\n")
-    .run();
-    let data: Vec<String> = keys(&bucket, "exports")
-        .into_iter()
-        .filter(|k| k.contains("/data/") && k.ends_with(".gz"))
-        .collect();
-    assert!(!data.is_empty(), "{done}\nkeys: {:?}", keys(&bucket, ""));
-    let mut lines = 0;
-    for key in &data {
-        let mut text = String::new();
-        flate2::read::MultiGzDecoder::new(&object(&bucket, key)[..])
-            .read_to_string(&mut text)
-            .unwrap();
-        assert!(text.lines().all(|l| l.starts_with("{\"Item\":")), "{text}");
-        lines += text.lines().count();
-    }
-    assert_eq!(lines, before.len(), "every item exported");
+}
 
+#[test]
+fn a_server_side_export_holds_every_item_and_imports_client_side() {
+    let (name, before, bucket) = exportable("cycle");
+    exported("cycle", &name, &bucket, &before);
     // The export downloaded as it lies in S3 imports client-side too (a folder).
     let download = scratch();
     for key in keys(&bucket, "exports") {
@@ -167,7 +187,12 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
     .stderr_is("")
     .run();
     assert_eq!(local.sorted_items(), before);
+}
 
+#[test]
+fn a_server_side_export_builds_a_new_table_and_only_a_new_one() {
+    let (name, before, bucket) = exportable("import");
+    let data = exported("import", &name, &bucket, &before);
     // ImportTable from that export's data builds a new table with the same items and a stream.
     let folder = data[0].rsplit_once('/').unwrap().0.to_string();
     let copy = format!("{name}-copy");
@@ -180,8 +205,8 @@ fn a_server_side_export_holds_every_item_and_builds_a_new_table() {
         &format!("s3://{bucket}/{folder}"),
     ])
     .stdout_is(
-        "imported 62 of 62 items from s3://s3-cycle-⟪n⟫-⟪n⟫/exports/AWSDynamoDB/⟪uuid⟫/data \
-        into the new table `s3-cycle-⟪n⟫-⟪n⟫-copy`; stream NEW_IMAGE on\n",
+        "imported 62 of 62 items from s3://s3-import-⟪n⟫-⟪n⟫/exports/AWSDynamoDB/⟪uuid⟫/data \
+        into the new table `s3-import-⟪n⟫-⟪n⟫-copy`; stream NEW_IMAGE on\n",
     )
     .stderr_is("")
     .run();
