@@ -177,7 +177,25 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
     );
     let first = chrono_free_minutes_before(lines.len() - 1);
     assert_eq!(messages[0]["sk"], first);
+}
 
+/// `2026-03-01T12:00:00Z` minus `minutes`, in the items' format (no date crate in the tests).
+fn chrono_free_minutes_before(minutes: usize) -> String {
+    let total = 12 * 60 - minutes as i64;
+    assert!(total >= 0, "the fixture is longer than half a day");
+    format!(
+        "2026-03-01T{:02}:{:02}:00.000000+00:00",
+        total / 60,
+        total % 60
+    )
+}
+
+#[test]
+fn seed_gives_each_member_a_group_naming_the_other() {
+    let (db, table) = ground("seed_groups");
+    let lines = fixture_lines();
+    seed(&db, &table, &[]).run();
+    let items = table.items();
     let groups: Vec<&HashMap<String, String>> = items
         .iter()
         .filter(|i| i["pk"].starts_with("GRP#"))
@@ -185,8 +203,9 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
     assert_eq!(groups.len(), 2);
     let (last_text, timmy_uuid) = (
         &lines.last().unwrap().1,
-        &messages
+        &items
             .iter()
+            .filter(|i| i["pk"] == format!("MSG#{GROUP}"))
             .find(|m| m["user_handle"] == "timmy-cde")
             .unwrap()["user_uuid"],
     );
@@ -216,7 +235,13 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
             assert_eq!(group["user_display_name"], "Timothy Manuel");
         }
     }
+}
 
+#[test]
+fn a_second_seed_refuses_and_replace_writes_the_new_conversation_then_deletes_the_old() {
+    let (db, table) = ground("seed_again");
+    let lines = fixture_lines();
+    seed(&db, &table, &[]).run();
     // A second seed refuses and changes nothing; --replace leaves exactly 2 + N again.
     seed(&db, &table, &[])
         .code(1)
@@ -257,17 +282,6 @@ fn seed_writes_the_fixture_with_the_apps_keys_ending_at_now() {
         .items()
         .iter()
         .all(|i| i["sk"].starts_with("2026-03-02")));
-}
-
-/// `2026-03-01T12:00:00Z` minus `minutes`, in the items' format (no date crate in the tests).
-fn chrono_free_minutes_before(minutes: usize) -> String {
-    let total = 12 * 60 - minutes as i64;
-    assert!(total >= 0, "the fixture is longer than half a day");
-    format!(
-        "2026-03-01T{:02}:{:02}:00.000000+00:00",
-        total / 60,
-        total % 60
-    )
 }
 
 #[test]
@@ -473,38 +487,12 @@ fn list_conversations_names_the_other_user() {
 #[test]
 fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     let (db, table) = ground("send");
-    let first: SentMessage = cruddur(&[
-        "ddb",
-        "patterns",
-        "send-message",
-        "--from",
-        "timmy-cde",
-        "--to",
-        "londo",
-        "--message",
-        "Hello Londo",
-        "--json",
-    ])
-    .stack(&db, &table)
-    .stderr_is("")
-    .run()
-    .json();
+    let first = sent(&db, &table, "timmy-cde", "londo", "Hello Londo");
     let group = first.message_group_uuid.clone();
     assert_eq!(first.handle, "timmy-cde");
     assert_eq!(table.items().len(), 3, "two group items and one message");
 
-    let londo: Vec<Entry> = cruddur(&[
-        "ddb",
-        "patterns",
-        "list-conversations",
-        "--handle",
-        "londo",
-        "--json",
-    ])
-    .stack(&db, &table)
-    .stderr_is("")
-    .run()
-    .json();
+    let londo = conversations_of(&db, &table, "londo");
     assert_eq!(
         (
             londo.len(),
@@ -514,22 +502,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         (1, "timmy-cde", "Hello Londo")
     );
 
-    let reply: SentMessage = cruddur(&[
-        "ddb",
-        "patterns",
-        "send-message",
-        "--from",
-        "londo",
-        "--to",
-        "timmy-cde",
-        "--message",
-        "Greetings!",
-        "--json",
-    ])
-    .stack(&db, &table)
-    .stderr_is("")
-    .run()
-    .json();
+    let reply = sent(&db, &table, "londo", "timmy-cde", "Greetings!");
     assert_eq!(
         reply.message_group_uuid, group,
         "the pair's group is reused"
@@ -544,18 +517,7 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
         assert_eq!(item["message"], "Greetings!");
         assert_eq!(item["sk"], reply.created_at);
     }
-    let timmy: Vec<Entry> = cruddur(&[
-        "ddb",
-        "patterns",
-        "list-conversations",
-        "--handle",
-        "timmy-cde",
-        "--json",
-    ])
-    .stack(&db, &table)
-    .stderr_is("")
-    .run()
-    .json();
+    let timmy = conversations_of(&db, &table, "timmy-cde");
     assert_eq!(
         (timmy[0].handle.as_str(), timmy[0].message.as_str()),
         ("londo", "Greetings!")
@@ -579,7 +541,11 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
             .collect::<Vec<_>>(),
         ["Hello Londo", "Greetings!"]
     );
+}
 
+#[test]
+fn a_message_from_a_handle_to_itself_is_refused() {
+    let (db, table) = ground("send_self");
     cruddur(&[
         "ddb",
         "patterns",
@@ -596,6 +562,45 @@ fn send_message_creates_a_group_then_moves_both_to_the_latest_message() {
     .stdout_is("")
     .stderr_is("error: --from and --to are both `londo`: a message needs two people\n")
     .run();
+}
+
+/// `cruddur ddb patterns send-message --json` on the test's stack, stderr empty: what was sent.
+#[track_caller]
+fn sent(db: &TestDb, table: &TestTable, from: &str, to: &str, message: &str) -> SentMessage {
+    cruddur(&[
+        "ddb",
+        "patterns",
+        "send-message",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--message",
+        message,
+        "--json",
+    ])
+    .stack(db, table)
+    .stderr_is("")
+    .run()
+    .json()
+}
+
+/// `cruddur ddb patterns list-conversations --handle HANDLE --json` on the test's stack,
+/// stderr empty: the handle's conversations.
+#[track_caller]
+fn conversations_of(db: &TestDb, table: &TestTable, handle: &str) -> Vec<Entry> {
+    cruddur(&[
+        "ddb",
+        "patterns",
+        "list-conversations",
+        "--handle",
+        handle,
+        "--json",
+    ])
+    .stack(db, table)
+    .stderr_is("")
+    .run()
+    .json()
 }
 
 #[test]
@@ -773,18 +778,7 @@ fn prod_refuses_an_endpoint_variable_that_would_miss_aws() {
 #[test]
 fn a_protected_table_survives_drop_until_the_protection_is_lifted() {
     let table = TestTable::new("ddb-protected");
-    let made: crate::reports::TableReport = cruddur(&[
-        "ddb",
-        "schema-load",
-        "--no-stream",
-        "--deletion-protection",
-        "--json",
-    ])
-    .table(&table)
-    .stderr_is("")
-    .run()
-    .json();
-    assert!(made.deletion_protection);
+    schema_load_protected(&table);
     cruddur(&["ddb", "drop"])
         .table(&table)
         .code(1)
@@ -834,8 +828,27 @@ fn a_protected_table_survives_drop_until_the_protection_is_lifted() {
         .stdout_is(&format!("deleted table `{tname}`\n", tname = table.name))
         .stderr_is("")
         .run();
+}
 
-    // In production the table is made protected unless told otherwise.
+/// `cruddur ddb schema-load --deletion-protection` of `table` (no stream): made protected.
+#[track_caller]
+fn schema_load_protected(table: &TestTable) {
+    let made: TableReport = cruddur(&[
+        "ddb",
+        "schema-load",
+        "--no-stream",
+        "--deletion-protection",
+        "--json",
+    ])
+    .table(table)
+    .stderr_is("")
+    .run()
+    .json();
+    assert!(made.deletion_protection);
+}
+
+#[test]
+fn in_production_a_table_is_made_protected_unless_told_otherwise() {
     let prod = TestTable::new("ddb-prod-protected");
     let made: crate::reports::TableReport = cruddur(&[
         "--prod",
