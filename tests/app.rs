@@ -604,10 +604,11 @@ fn users_made_together_pair_in_the_order_the_seed_names_them() {
         .run();
 }
 
-#[test]
-fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
+/// The fixture repository, its database set up from it (its users: kimmy, londo and
+/// timmy-cde) and an empty table with the schema.
+fn apps_stack(tag: &str) -> (Repo, TestDb, TestTable) {
     let repo = Repo::new();
-    let db = TestDb::new("app_ddb");
+    let db = TestDb::new(tag);
     repo.cruddur(&db, &["db", "setup", "-q"])
         .stdout_is(&format!(
             "database `{dbname}` is set up (⟪n⟫ ms)\n",
@@ -615,29 +616,82 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
         ))
         .stderr_is("")
         .run();
-    let table = TestTable::new("app_ddb");
+    let table = TestTable::new(tag);
     schema_load(&table, false);
+    (repo, db, table)
+}
+
+/// `case` refused for the handle tim-suarez, not a user of the app's seed: named, the users
+/// listed, and `flag` said; nothing on stdout.
+#[track_caller]
+fn refused_as_no_user(case: crate::harness::Run, db: &TestDb, flag: &str) {
+    case.code(1)
+        .stdout_is("")
+        .stderr_is(&format!(
+            "error: no user 'tim-suarez' in {dbname}; users: kimmy, londo, timmy-cde \
+            — pass {flag}\n",
+            dbname = db.name
+        ))
+        .run();
+}
+
+#[test]
+fn a_handle_that_is_not_one_of_the_apps_users_is_named_and_the_users_listed() {
+    let (repo, db, table) = apps_stack("app_no_user");
 
     // The built-in pair's second member is not a user here: named, listed, nothing written.
-    cruddur(&[
-        "ddb",
-        "seed",
-        "--my-handle",
-        "timmy-cde",
+    refused_as_no_user(
+        cruddur(&[
+            "ddb",
+            "seed",
+            "--my-handle",
+            "timmy-cde",
+            "--other-handle",
+            "tim-suarez",
+        ])
+        .stack(&db, &table)
+        .dir(&repo.root),
+        &db,
         "--other-handle",
-        "tim-suarez",
-    ])
-    .stack(&db, &table)
-    .dir(&repo.root)
-    .code(1)
-    .stdout_is("")
-    .stderr_is(&format!(
-        "error: no user 'tim-suarez' in {dbname}; users: kimmy, londo, timmy-cde \
-        — pass --other-handle\n",
-        dbname = db.name
-    ))
-    .run();
+    );
     assert!(table.items().is_empty(), "nothing may be written");
+
+    // The access patterns name the flag when a handle is missing.
+    refused_as_no_user(
+        cruddur(&[
+            "ddb",
+            "patterns",
+            "list-conversations",
+            "--handle",
+            "tim-suarez",
+        ])
+        .stack(&db, &table)
+        .dir(&repo.root),
+        &db,
+        "--handle",
+    );
+    refused_as_no_user(
+        cruddur(&[
+            "ddb",
+            "patterns",
+            "send-message",
+            "--from",
+            "kimmy",
+            "--to",
+            "tim-suarez",
+            "--message",
+            "hi",
+        ])
+        .stack(&db, &table)
+        .dir(&repo.root),
+        &db,
+        "--to",
+    );
+}
+
+#[test]
+fn the_seed_and_the_patterns_default_to_the_apps_oldest_users() {
+    let (repo, db, table) = apps_stack("app_defaults");
 
     // No flags: the oldest users (a tie broken by the order seed.sql names them), said on stderr and in the report.
     let seeded: SeedReport = cruddur(&["ddb", "seed", "--json"])
@@ -676,7 +730,7 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
     .json();
     assert_eq!(seeded.between, ["timmy-cde", "kimmy"]);
 
-    // The access patterns default the same way, and name the flag when a handle is missing.
+    // The access patterns default the same way.
     cruddur(&["ddb", "patterns", "list-conversations", "--json"])
         .stack(&db, &table)
         .dir(&repo.root)
@@ -694,44 +748,6 @@ fn the_seed_uses_the_apps_users_and_a_missing_handle_lists_them() {
         )
         .stderr_is("conversations of kimmy (--handle chooses another)\n")
         .run();
-    cruddur(&[
-        "ddb",
-        "patterns",
-        "list-conversations",
-        "--handle",
-        "tim-suarez",
-    ])
-    .stack(&db, &table)
-    .dir(&repo.root)
-    .code(1)
-    .stdout_is("")
-    .stderr_is(&format!(
-        "error: no user 'tim-suarez' in {dbname}; users: kimmy, londo, timmy-cde \
-        — pass --handle\n",
-        dbname = db.name
-    ))
-    .run();
-    cruddur(&[
-        "ddb",
-        "patterns",
-        "send-message",
-        "--from",
-        "kimmy",
-        "--to",
-        "tim-suarez",
-        "--message",
-        "hi",
-    ])
-    .stack(&db, &table)
-    .dir(&repo.root)
-    .code(1)
-    .stdout_is("")
-    .stderr_is(&format!(
-        "error: no user 'tim-suarez' in {dbname}; users: kimmy, londo, timmy-cde \
-        — pass --to\n",
-        dbname = db.name
-    ))
-    .run();
 }
 
 #[test]
