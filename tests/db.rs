@@ -476,29 +476,20 @@ fn query_runs_the_named_queries_with_bound_parameters() {
     .stderr_is("")
     .run();
 
+    // The table form shows the columns even for no rows.
+    cruddur(&["db", "query", "users/short", "-p", "handle=nobody"])
+        .db(&db)
+        .stdout_is("┌──────┬────────┬──────────────┐\n│ uuid ┆ handle ┆ display_name │\n╞══════╪════════╪══════════════╡\n\
+        └──────┴────────┴──────────────┘\n")
+        .stderr_is("(0 rows)\n")
+        .run();
+}
+
+#[test]
+fn a_write_query_returns_what_the_query_returns_and_the_server_parses_the_types() {
+    let db = TestDb::set_up("query_write");
     // Writes return what the query returns; types are parsed by the server from text.
-    let created = cruddur(&[
-        "db",
-        "query",
-        "activities/create",
-        "-p",
-        "handle=londo",
-        "-p",
-        "message=Hello from a test",
-        "-p",
-        "expires_at=2031-02-03 04:05:06",
-        "--output",
-        "jsonl",
-    ])
-    .db(&db)
-    .stdout_is(
-        r#"{"uuid":"⟪uuid⟫"}
-"#,
-    )
-    .stderr_is("")
-    .run();
-    let row: serde_json::Value = serde_json::from_str(created.stdout.trim()).unwrap();
-    let uuid = row["uuid"].as_str().unwrap().to_string();
+    let uuid = created_activity(&db);
     let object = cruddur(&[
         "db",
         "query",
@@ -527,7 +518,12 @@ fn query_runs_the_named_queries_with_bound_parameters() {
     assert_eq!(rows[0]["message"], "Hello from a test");
     assert_eq!(rows[0]["handle"], "londo");
     assert_eq!(rows[0]["expires_at"], "2031-02-03T04:05:06");
+}
 
+#[test]
+fn the_home_query_lists_a_new_activity_first() {
+    let db = TestDb::set_up("query_home");
+    created_activity(&db);
     let home: serde_json::Value = cruddur(&["db", "query", "activities/home", "--json"])
         .db(&db)
         .stderr_is("")
@@ -536,14 +532,34 @@ fn query_runs_the_named_queries_with_bound_parameters() {
     assert_eq!(home.as_array().unwrap().len(), 2);
     assert_eq!(home[0]["message"], "Hello from a test", "newest first");
     assert_eq!(home[0]["likes_count"], 0);
+}
 
-    // The table form shows the columns even for no rows.
-    cruddur(&["db", "query", "users/short", "-p", "handle=nobody"])
-        .db(&db)
-        .stdout_is("┌──────┬────────┬──────────────┐\n│ uuid ┆ handle ┆ display_name │\n╞══════╪════════╪══════════════╡\n\
-        └──────┴────────┴──────────────┘\n")
-        .stderr_is("(0 rows)\n")
-        .run();
+/// `activities/create` as londo, whose expires_at the server parses from text, printed as
+/// jsonl: the new activity's uuid, the one column the query returns.
+#[track_caller]
+fn created_activity(db: &TestDb) -> String {
+    let created = cruddur(&[
+        "db",
+        "query",
+        "activities/create",
+        "-p",
+        "handle=londo",
+        "-p",
+        "message=Hello from a test",
+        "-p",
+        "expires_at=2031-02-03 04:05:06",
+        "--output",
+        "jsonl",
+    ])
+    .db(db)
+    .stdout_is(
+        r#"{"uuid":"⟪uuid⟫"}
+"#,
+    )
+    .stderr_is("")
+    .run();
+    let row: serde_json::Value = serde_json::from_str(created.stdout.trim()).unwrap();
+    row["uuid"].as_str().unwrap().to_string()
 }
 
 #[test]
