@@ -37,6 +37,26 @@ fn prod(args: &[&str]) -> Run {
     cruddur(&all).aws_credentials()
 }
 
+/// A local command pointed at moto, where the test's table is.
+fn on_moto(run: Run) -> Run {
+    run.env("AWS_ENDPOINT_URL", moto_url())
+}
+
+/// `cruddur ddb backup create` of the table `name`, the backup named `backup`, on moto.
+fn create_backup(name: &str, backup: &str) -> Run {
+    on_moto(cruddur(&[
+        "ddb", "backup", "create", "--table", name, "--name", backup,
+    ]))
+}
+
+/// `cruddur ddb backup restore` of the table `name`'s backup `backup` into the table `into`,
+/// on moto.
+fn restore(name: &str, backup: &str, into: &str) -> Run {
+    on_moto(cruddur(&[
+        "ddb", "backup", "restore", backup, "--table", name, "--into", into,
+    ]))
+}
+
 #[test]
 fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
     let db = TestDb::set_up("bk_cycle");
@@ -49,19 +69,10 @@ fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
         messages + 2,
         "the seed's 2 groups and its messages"
     );
-    let on_moto = |run: Run| run.env("AWS_ENDPOINT_URL", moto_url());
-    on_moto(cruddur(&[
-        "ddb",
-        "backup",
-        "create",
-        "--table",
-        &name,
-        "--name",
-        "first-one",
-    ]))
-    .stdout_has("backup `first-one`")
-    .stderr_is("")
-    .run();
+    create_backup(&name, "first-one")
+        .stdout_has("backup `first-one`")
+        .stderr_is("")
+        .run();
     let listed: serde_json::Value = on_moto(cruddur(&[
         "ddb", "backup", "list", "--table", &name, "--json",
     ]))
@@ -76,73 +87,48 @@ fn a_backup_is_taken_listed_and_restored_into_a_new_table() {
         .collect();
     assert_eq!(names, ["first-one"]);
     let restored = format!("{name}-restored");
-    on_moto(cruddur(&[
-        "ddb",
-        "backup",
-        "restore",
-        "first-one",
-        "--table",
-        &name,
-        "--into",
-        &restored,
-    ]))
-    .stdout_is(
-        "restored backup `first-one` into table `bk-cycle-⟪n⟫-⟪n⟫-restored` (ACTIVE, \
-        stream NEW_IMAGE turned on)\n",
-    )
-    .stderr_is("")
-    .run();
+    restore(&name, "first-one", &restored)
+        .stdout_is(
+            "restored backup `first-one` into table `bk-cycle-⟪n⟫-⟪n⟫-restored` (ACTIVE, \
+            stream NEW_IMAGE turned on)\n",
+        )
+        .stderr_is("")
+        .run();
     assert_eq!(
         TestTable::named_at(&restored, &moto_url()).sorted_items(),
         before
     );
+}
+
+#[test]
+fn a_backup_or_restore_that_cannot_be_done_says_why_and_makes_nothing() {
+    let db = TestDb::set_up("bk_refused");
+    let name = unique("refused");
+    seeded_on_moto(&db, &name);
+    create_backup(&name, "first-one").run();
+    let restored = format!("{name}-restored");
+    restore(&name, "first-one", &restored).run();
 
     // The ways it is refused, each saying why, nothing made.
-    on_moto(cruddur(&[
-        "ddb",
-        "backup",
-        "restore",
-        "no-such",
-        "--table",
-        &name,
-        "--into",
-        "x-new-table",
-    ]))
-    .code(1)
-    .stdout_is("")
-    .stderr_is(
-        "error: table `bk-cycle-⟪n⟫-⟪n⟫` has no backup named `no-such`; its backups: \
-        first-one\n",
-    )
-    .run();
-    on_moto(cruddur(&[
-        "ddb",
-        "backup",
-        "restore",
-        "first-one",
-        "--table",
-        &name,
-        "--into",
-        &restored,
-    ]))
-    .code(1)
-    .stderr_has("already exists")
-    .stdout_is("")
-    .run();
-    on_moto(cruddur(&[
-        "ddb",
-        "backup",
-        "create",
-        "--table",
-        &name,
-        "--name",
-        "bad name\u{1b}[2J",
-    ]))
-    .code(1)
-    .stdout_is("")
-    .stderr_is(r#"error: --name `bad name\x1b[2J` is not a backup name DynamoDB takes: 3 to 255 of A-Z, a-z, 0-9, `_`, `-` and `.`
+    restore(&name, "no-such", "x-new-table")
+        .code(1)
+        .stdout_is("")
+        .stderr_is(
+            "error: table `bk-refused-⟪n⟫-⟪n⟫` has no backup named `no-such`; its backups: \
+            first-one\n",
+        )
+        .run();
+    restore(&name, "first-one", &restored)
+        .code(1)
+        .stderr_has("already exists")
+        .stdout_is("")
+        .run();
+    create_backup(&name, "bad name\u{1b}[2J")
+        .code(1)
+        .stdout_is("")
+        .stderr_is(r#"error: --name `bad name\x1b[2J` is not a backup name DynamoDB takes: 3 to 255 of A-Z, a-z, 0-9, `_`, `-` and `.`
 "#)
-    .run();
+        .run();
 }
 
 #[test]
