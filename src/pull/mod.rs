@@ -282,12 +282,14 @@ impl Pull<'_> {
                 );
             }
         }
-        ops.push(
-            PgOp::Statement {
-                sql: postgres::truncate(&self.tables),
-            }
-            .into(),
-        );
+        if !self.tables.is_empty() {
+            ops.push(
+                PgOp::Statement {
+                    sql: postgres::truncate(&self.tables),
+                }
+                .into(),
+            );
+        }
         for table in &self.tables {
             ops.push(
                 PgOp::CopyRows {
@@ -386,14 +388,13 @@ impl Pull<'_> {
         let pg_failed = |e: ::postgres::Error| failed(&db_message(&e));
         let unchanged = || "nothing was written: the local database is as it was".to_string();
         let mut tx = writes.transaction().map_err(pg_failed)?;
-        let truncate = postgres::truncate(tables);
-        tx.batch(
-            &truncate,
-            Some(PgOp::Statement {
+        if !tables.is_empty() {
+            let truncate = postgres::truncate(tables);
+            let op = PgOp::Statement {
                 sql: truncate.clone(),
-            }),
-        )
-        .map_err(pg_failed)?;
+            };
+            tx.batch(&truncate, Some(op)).map_err(pg_failed)?;
+        }
         for table in tables {
             crate::interrupt::check(unchanged)?;
             let op = PgOp::CopyRows {
