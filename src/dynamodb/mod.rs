@@ -33,7 +33,9 @@ pub(crate) const INDEX: &str = "message-group-sk-index";
 pub(crate) const LOCAL_ENDPOINT: &str = "http://localhost:8000";
 pub(crate) const LOCAL_REGION: &str = "us-east-1";
 
-/// The table and a client for the endpoint it lives behind.
+/// The table and a client for the endpoint it lives behind (a clone is a cheap handle on
+/// the same clients, for work spawned beside the command's).
+#[derive(Clone)]
 pub(crate) struct Ddb {
     pub(crate) client: Client,
     /// The same, without the SDK's own retries: the bulk writer retries and paces itself

@@ -58,34 +58,37 @@ pub(crate) async fn read(
     people: &[String],
     masker: Option<&Masker>,
 ) -> Result<Conversations> {
-    let mut partitions: Vec<String> = Vec::new();
+    // The people's group partitions, then their conversations' message partitions: each
+    // batch of queries runs side by side (production is usually far away).
+    let mut partitions: Vec<String> = people.iter().map(|p| group_pk(p)).collect();
     let mut items: Vec<Item> = Vec::new();
     let mut groups: BTreeSet<String> = BTreeSet::new();
-    for person in people {
-        crate::interrupt::check(|| "nothing was written".to_string())?;
-        let pk = group_pk(person);
-        let found = source.query_partition(partition(&pk, false)).await?;
+    for found in query_each(source, &partitions, false).await? {
         groups.extend(
             found
                 .iter()
                 .filter_map(|i| text(i, "message_group_uuid").map(String::from)),
         );
-        partitions.push(pk);
         items.extend(found);
     }
-    for group in &groups {
-        crate::interrupt::check(|| "nothing was written".to_string())?;
-        let pk = message_pk(group);
-        items.extend(source.query_partition(partition(&pk, false)).await?);
-        partitions.push(pk);
-    }
+    let messages: Vec<String> = groups.iter().map(|g| message_pk(g)).collect();
+    items.extend(
+        query_each(source, &messages, false)
+            .await?
+            .into_iter()
+            .flatten(),
+    );
+    partitions.extend(messages);
     let create_table = !local.exists().await?;
-    let mut there: Vec<Item> = Vec::new();
-    if !create_table {
-        for pk in &partitions {
-            there.extend(local.query_partition(partition(pk, true)).await?);
-        }
-    }
+    let there: Vec<Item> = if create_table {
+        Vec::new()
+    } else {
+        query_each(local, &partitions, true)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect()
+    };
     let wanted: HashSet<(String, String)> = items.iter().map(key_text).collect();
     let deletes = there
         .iter()
@@ -125,6 +128,28 @@ pub(crate) async fn read(
         unlisted,
         create_table,
     })
+}
+
+/// Every item of each partition (`keys_only`: their keys), in the partitions' order, up to
+/// 16 queries in flight; the first error stops the rest.
+async fn query_each(ddb: &Ddb, partitions: &[String], keys_only: bool) -> Result<Vec<Vec<Item>>> {
+    let room = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let mut queries = tokio::task::JoinSet::new();
+    for (at, pk) in partitions.iter().enumerate() {
+        let (ddb, pk, room) = (ddb.clone(), pk.clone(), room.clone());
+        queries.spawn(async move {
+            let _turn = room.acquire_owned().await;
+            crate::interrupt::check(|| "nothing was written".to_string())?;
+            let items = ddb.query_partition(partition(&pk, keys_only)).await?;
+            Ok::<_, anyhow::Error>((at, items))
+        });
+    }
+    let mut out = vec![Vec::new(); partitions.len()];
+    while let Some(done) = queries.join_next().await {
+        let (at, items) = done.map_err(|e| anyhow::anyhow!("a Query stopped: {e}"))??;
+        out[at] = items;
+    }
+    Ok(out)
 }
 
 fn key_text(item: &Item) -> (String, String) {
