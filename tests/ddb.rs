@@ -567,22 +567,12 @@ fn a_message_from_a_handle_to_itself_is_refused() {
 /// `cruddur ddb patterns send-message --json` on the test's stack, stderr empty: what was sent.
 #[track_caller]
 fn sent(db: &TestDb, table: &TestTable, from: &str, to: &str, message: &str) -> SentMessage {
-    cruddur(&[
-        "ddb",
-        "patterns",
-        "send-message",
-        "--from",
-        from,
-        "--to",
-        to,
-        "--message",
-        message,
-        "--json",
-    ])
-    .stack(db, table)
-    .stderr_is("")
-    .run()
-    .json()
+    crate::harness::send_message(from, to, message)
+        .arg("--json")
+        .stack(db, table)
+        .stderr_is("")
+        .run()
+        .json()
 }
 
 /// `cruddur ddb patterns list-conversations --handle HANDLE --json` on the test's stack,

@@ -101,6 +101,13 @@ impl Run {
         self
     }
 
+    /// One more argument, after those the case was made with.
+    pub(crate) fn arg(mut self, arg: &str) -> Run {
+        self.command.arg(arg);
+        self.args.push(arg.to_string());
+        self
+    }
+
     pub(crate) fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Run {
         self.command.env(key, value);
         self
