@@ -18,30 +18,21 @@ fn seed(db: &TestDb, table: &TestTable, extra: &[&str]) -> crate::harness::Run {
     cruddur(&args).stack(db, table)
 }
 
-#[test]
-fn schema_load_creates_the_table_and_index_the_app_expects() {
-    let table = TestTable::new("schema");
-    schema_load(&table, true);
+/// A key schema as (attribute, HASH or RANGE) pairs, in its order.
+fn keys(schema: &[aws_sdk_dynamodb::types::KeySchemaElement]) -> Vec<(String, String)> {
+    schema
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_string(),
+                k.key_type().as_str().to_string(),
+            )
+        })
+        .collect()
+}
 
-    let described = table
-        .block_on(table.client.describe_table().table_name(&table.name).send())
-        .unwrap();
-    let t = described.table().unwrap();
-    let keys = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
-        schema
-            .iter()
-            .map(|k| {
-                (
-                    k.attribute_name().to_string(),
-                    k.key_type().as_str().to_string(),
-                )
-            })
-            .collect()
-    };
-    assert_eq!(
-        keys(t.key_schema()),
-        [("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
-    );
+/// A table's attribute definitions as (attribute, type) pairs, sorted.
+fn attribute_types(t: &aws_sdk_dynamodb::types::TableDescription) -> Vec<(String, String)> {
     let mut attributes: Vec<(String, String)> = t
         .attribute_definitions()
         .iter()
@@ -53,8 +44,34 @@ fn schema_load_creates_the_table_and_index_the_app_expects() {
         })
         .collect();
     attributes.sort();
+    attributes
+}
+
+/// Provisioned throughput as (read, write) capacity units.
+fn units(
+    throughput: &aws_sdk_dynamodb::types::ProvisionedThroughputDescription,
+) -> (Option<i64>, Option<i64>) {
+    (
+        throughput.read_capacity_units(),
+        throughput.write_capacity_units(),
+    )
+}
+
+#[test]
+fn schema_load_creates_the_table_and_index_the_app_expects() {
+    let table = TestTable::new("schema");
+    schema_load(&table, true);
+
+    let described = table
+        .block_on(table.client.describe_table().table_name(&table.name).send())
+        .unwrap();
+    let t = described.table().unwrap();
     assert_eq!(
-        attributes,
+        keys(t.key_schema()),
+        [("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
+    );
+    assert_eq!(
+        attribute_types(t),
         [
             ("message_group_uuid".into(), "S".into()),
             ("pk".into(), "S".into()),
@@ -79,22 +96,20 @@ fn schema_load_creates_the_table_and_index_the_app_expects() {
             .as_str(),
         "ALL"
     );
-    let throughput = t.provisioned_throughput().unwrap();
     assert_eq!(
-        (
-            throughput.read_capacity_units(),
-            throughput.write_capacity_units()
-        ),
+        units(t.provisioned_throughput().unwrap()),
         (Some(5), Some(5))
     );
-    let throughput = index.provisioned_throughput().unwrap();
     assert_eq!(
-        (
-            throughput.read_capacity_units(),
-            throughput.write_capacity_units()
-        ),
+        units(index.provisioned_throughput().unwrap()),
         (Some(5), Some(5))
     );
+}
+
+#[test]
+fn a_second_schema_load_is_refused_unless_if_not_exists_accepts_the_table() {
+    let table = TestTable::new("schema_again");
+    schema_load(&table, true);
 
     cruddur(&["ddb", "schema-load"])
         .table(&table)
@@ -405,6 +420,12 @@ fn get_conversation_shows_the_newest_messages_oldest_first() {
     .json();
     assert_eq!(five.len(), 5);
     assert_eq!(five[4].message, lines.last().unwrap().1);
+}
+
+#[test]
+fn get_conversation_in_a_table_shows_handle_time_and_the_text_cut_at_40_characters() {
+    let (db, table) = ground("get_table");
+    seed(&db, &table, &[]).run();
 
     // The table form: handle, a 12-hour time, the text cut at 40 characters.
     cruddur(&["ddb", "patterns", "get-conversation", "-v"])
@@ -653,7 +674,7 @@ fn scan_follows_every_page_and_prints_plain_json() {
 }
 
 #[test]
-fn drop_and_list_tables() {
+fn a_missing_table_is_dropped_only_with_if_exists_and_a_named_table_wins() {
     let table = TestTable::new("drop");
     cruddur(&["ddb", "drop"])
         .table(&table)
@@ -674,6 +695,23 @@ fn drop_and_list_tables() {
         ))
         .stderr_is("")
         .run();
+    // An explicit table name wins over the configured one.
+    cruddur(&["ddb", "drop", "no-such-table", "--if-exists", "--json"])
+        .table(&table)
+        .stdout_is(
+            r#"{
+  "table": "no-such-table",
+  "deleted": false
+}
+"#,
+        )
+        .stderr_is("")
+        .run();
+}
+
+#[test]
+fn a_listed_table_is_dropped_in_production_only_with_yes() {
+    let table = TestTable::new("drop_prod");
     schema_load(&table, true);
     let names: Vec<String> = cruddur(&["ddb", "list-tables", "--json"])
         .table(&table)
@@ -717,18 +755,6 @@ fn drop_and_list_tables() {
         .run()
         .json();
     assert!(!names.contains(&table.name));
-    // An explicit table name wins over the configured one.
-    cruddur(&["ddb", "drop", "no-such-table", "--if-exists", "--json"])
-        .table(&table)
-        .stdout_is(
-            r#"{
-  "table": "no-such-table",
-  "deleted": false
-}
-"#,
-        )
-        .stderr_is("")
-        .run();
 }
 
 #[test]
