@@ -96,6 +96,35 @@ fn load_report(step: &crate::reports::Step) -> LoadReport {
     serde_json::from_value(step.report.clone().expect("the step has a report")).unwrap()
 }
 
+/// Every activity's message, sorted.
+fn activity_messages(db: &TestDb) -> Vec<String> {
+    db.client()
+        .query(
+            "SELECT message FROM public.activities ORDER BY message",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The fixture repository and its database, set up from it (its users: kimmy, londo and
+/// timmy-cde; its migrations applied).
+#[track_caller]
+fn apps_db(tag: &str) -> (Repo, TestDb) {
+    let repo = Repo::new();
+    let db = TestDb::new(tag);
+    repo.cruddur(&db, &["db", "setup", "-q"])
+        .stdout_is(&format!(
+            "database `{dbname}` is set up (⟪n⟫ ms)\n",
+            dbname = db.name
+        ))
+        .stderr_is("")
+        .run();
+    (repo, db)
+}
+
 #[test]
 fn setup_from_the_repository_builds_the_apps_database_and_says_from_which_files() {
     let repo = Repo::new();
@@ -131,18 +160,8 @@ fn setup_from_the_repository_builds_the_apps_database_and_says_from_which_files(
     // The repository's users and activities, not the built-in ones; its migrations on top.
     assert_eq!(handles(&db), ["kimmy", "londo", "timmy-cde"]);
     assert_eq!(db.count("public.activities"), 2);
-    let messages: Vec<String> = db
-        .client()
-        .query(
-            "SELECT message FROM public.activities ORDER BY message",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
     assert_eq!(
-        messages,
+        activity_messages(&db),
         [
             "Only the repository's seed has this one.",
             "Seeded from the repository, 100% of it!"
@@ -159,8 +178,14 @@ fn setup_from_the_repository_builds_the_apps_database_and_says_from_which_files(
         .unwrap()
         .get(0);
     assert_eq!(name, "Timothée O'Brien");
+}
 
-    // The plan says the same files, before anything is done.
+#[test]
+fn the_setup_plan_names_the_repositorys_files_before_anything_is_done() {
+    let repo = Repo::new();
+    let db = TestDb::new("app_setup_plan");
+
+    // The plan says the same files the setup reports, before anything is done.
     let plan: crate::reports::DryRun = repo
         .cruddur(&db, &["db", "setup", "--dry-run", "--json"])
         .stderr_is("")
@@ -224,16 +249,8 @@ fn from_a_deep_subfolder_the_files_are_named_from_there() {
 }
 
 #[test]
-fn every_query_of_the_folder_is_listed_and_runs() {
-    let repo = Repo::new();
-    let db = TestDb::new("app_queries");
-    repo.cruddur(&db, &["db", "setup", "-q"])
-        .stdout_is(&format!(
-            "database `{dbname}` is set up (⟪n⟫ ms)\n",
-            dbname = db.name
-        ))
-        .stderr_is("")
-        .run();
+fn every_query_of_the_folder_is_listed_and_a_plain_read_gives_its_rows() {
+    let (repo, db) = apps_db("app_queries");
 
     let listed: Vec<QueryInfo> = repo
         .cruddur(&db, &["db", "query", "--json"])
@@ -258,6 +275,11 @@ fn every_query_of_the_folder_is_listed_and_runs() {
         .run()
         .json();
     assert_eq!(home.len(), 2);
+}
+
+#[test]
+fn a_write_with_returning_stores_hostile_text_and_a_document_reads_it_back() {
+    let (repo, db) = apps_db("app_query_write");
 
     // A write with RETURNING, hostile text and all: through the guard, into the database.
     let bio = "100% \"quoted\" 'bio' — ünïcode \u{1b}[31m";
@@ -302,6 +324,12 @@ fn every_query_of_the_folder_is_listed_and_runs() {
     assert_eq!(shown["profile"]["bio"], bio);
     assert_eq!(shown["profile"]["cruds_count"], 1);
     assert_eq!(shown["activities"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_document_is_indented_json_for_people_too_and_nothing_found_is_null() {
+    let (repo, db) = apps_db("app_query_document");
+
     // For people too: indented JSON, never a one-cell table.
     let people = repo
         .cruddur(&db, &["db", "query", "users/show", "-p", "handle=londo"])
@@ -339,11 +367,15 @@ fn every_query_of_the_folder_is_listed_and_runs() {
         .stderr_is("")
         .run();
     assert_eq!(none.stdout.trim(), "null");
+}
 
-    // An INSERT … RETURNING, then a document that reads it back.
+/// `activities/create` for londo through the repository's query, its stderr empty: the new
+/// activity's uuid.
+#[track_caller]
+fn create_londos_activity(repo: &Repo, db: &TestDb) -> String {
     let created: Vec<serde_json::Map<String, Value>> = repo
         .cruddur(
-            &db,
+            db,
             &[
                 "db",
                 "query",
@@ -360,7 +392,15 @@ fn every_query_of_the_folder_is_listed_and_runs() {
         .stderr_is("")
         .run()
         .json();
-    let uuid = created[0]["uuid"].as_str().unwrap().to_string();
+    created[0]["uuid"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn an_insert_returning_gives_its_uuid_and_a_document_reads_the_row_back() {
+    let (repo, db) = apps_db("app_query_insert");
+
+    // An INSERT … RETURNING, then a document that reads it back.
+    let uuid = create_londos_activity(&repo, &db);
     let activity: Value = repo
         .cruddur(
             &db,
@@ -378,6 +418,11 @@ fn every_query_of_the_folder_is_listed_and_runs() {
         .json();
     assert_eq!(activity["activity"]["message"], "Hello from the repository");
     assert_eq!(db.count("public.activities"), 3);
+}
+
+#[test]
+fn a_query_two_folders_deep_runs_with_percent_signs_and_a_migrated_column() {
+    let (repo, db) = apps_db("app_query_deep");
 
     // Two folders deep, with `%%` and a migrated column.
     let found: Vec<serde_json::Map<String, Value>> = repo
@@ -397,21 +442,26 @@ fn every_query_of_the_folder_is_listed_and_runs() {
         .json();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["location"], "Babylon 5");
+}
+
+/// `cruddur db query activities/expire -p handle=kimmy` from the repository (more arguments
+/// with `.arg`).
+fn expire_kimmys_activities(repo: &Repo, db: &TestDb) -> crate::harness::Run {
+    repo.cruddur(
+        db,
+        &["db", "query", "activities/expire", "-p", "handle=kimmy"],
+    )
+}
+
+#[test]
+fn a_write_without_returning_is_planned_with_its_file_then_run_and_counted() {
+    let (repo, db) = apps_db("app_query_expire");
+    create_londos_activity(&repo, &db);
 
     // A write without RETURNING: planned with its file, then run, and counted.
-    let plan: crate::reports::DryRun = repo
-        .cruddur(
-            &db,
-            &[
-                "db",
-                "query",
-                "activities/expire",
-                "-p",
-                "handle=kimmy",
-                "--dry-run",
-                "--json",
-            ],
-        )
+    let plan: crate::reports::DryRun = expire_kimmys_activities(&repo, &db)
+        .arg("--dry-run")
+        .arg("--json")
         .stderr_is("")
         .run()
         .json();
@@ -428,18 +478,8 @@ fn every_query_of_the_folder_is_listed_and_runs() {
                 .unwrap()
         )
     );
-    let expired: crate::reports::QueryWrite = repo
-        .cruddur(
-            &db,
-            &[
-                "db",
-                "query",
-                "activities/expire",
-                "-p",
-                "handle=kimmy",
-                "--json",
-            ],
-        )
+    let expired: crate::reports::QueryWrite = expire_kimmys_activities(&repo, &db)
+        .arg("--json")
         .stderr_is("")
         .run()
         .json();
@@ -454,6 +494,12 @@ fn every_query_of_the_folder_is_listed_and_runs() {
         .unwrap()
         .get(0);
     assert_eq!(live, 2, "kimmy's one activity expired, londo's two live");
+}
+
+#[test]
+fn a_read_refuses_dry_run_and_a_built_in_query_the_repository_lacks_is_unknown() {
+    let (repo, db) = apps_db("app_query_refused");
+
     // A read refuses --dry-run.
     repo.cruddur(&db, &["db", "query", "activities/home", "--dry-run"])
         .code(2)
@@ -486,17 +532,9 @@ fn every_query_of_the_folder_is_listed_and_runs() {
     .run();
 }
 
-#[test]
-fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
-    let repo = Repo::new();
-    let db = TestDb::new("app_badquery");
-    repo.cruddur(&db, &["db", "setup", "-q"])
-        .stdout_is(&format!(
-            "database `{dbname}` is set up (⟪n⟫ ms)\n",
-            dbname = db.name
-        ))
-        .stderr_is("")
-        .run();
+/// Two queries that cannot run written into the repository's `sql/users`: `broken.sql` (a
+/// placeholder never closed, line 4) and `two.sql` (a second statement, line 2). The folder.
+fn write_broken_queries(repo: &Repo) -> PathBuf {
     let folder = repo.db_dir().join("sql/users");
     write(
         &folder,
@@ -504,6 +542,13 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
         "-- half written\nSELECT *\nFROM public.users\nWHERE handle = %(handle\n",
     );
     write(&folder, "two.sql", "SELECT 1;\nDELETE FROM public.users;\n");
+    folder
+}
+
+#[test]
+fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
+    let (repo, db) = apps_db("app_badquery");
+    write_broken_queries(&repo);
     repo.cruddur(&db, &["db", "query", "users/broken", "-p", "handle=kimmy"])
         .code(1)
         .stdout_is("")
@@ -537,6 +582,12 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
         .unwrap()
         .contains("broken.sql:4:16"));
     assert_eq!(broken.description, "half written");
+}
+
+#[test]
+fn a_symlink_back_up_the_query_tree_is_read_once_not_followed_round() {
+    let (repo, db) = apps_db("app_query_loop");
+    let folder = write_broken_queries(&repo);
 
     // A symlink back up the tree is read once, not followed round.
     std::os::unix::fs::symlink("..", folder.join("loop")).unwrap();
@@ -550,6 +601,11 @@ fn a_query_that_cannot_be_parsed_names_its_file_and_line() {
         .run()
         .json();
     assert_eq!(listed.len(), QUERIES.len() + 2);
+}
+
+#[test]
+fn a_seed_file_that_is_not_utf8_is_named_and_nothing_is_loaded() {
+    let (repo, db) = apps_db("app_seed_not_utf8");
 
     // A file that is not UTF-8 is named, and nothing is loaded.
     std::fs::write(
@@ -607,15 +663,7 @@ fn users_made_together_pair_in_the_order_the_seed_names_them() {
 /// The fixture repository, its database set up from it (its users: kimmy, londo and
 /// timmy-cde) and an empty table with the schema.
 fn apps_stack(tag: &str) -> (Repo, TestDb, TestTable) {
-    let repo = Repo::new();
-    let db = TestDb::new(tag);
-    repo.cruddur(&db, &["db", "setup", "-q"])
-        .stdout_is(&format!(
-            "database `{dbname}` is set up (⟪n⟫ ms)\n",
-            dbname = db.name
-        ))
-        .stderr_is("")
-        .run();
+    let (repo, db) = apps_db(tag);
     let table = TestTable::new(tag);
     schema_load(&table, false);
     (repo, db, table)
@@ -751,19 +799,9 @@ fn the_seed_and_the_patterns_default_to_the_apps_oldest_users() {
 }
 
 #[test]
-fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
-    let repo = Repo::new();
-    let db = TestDb::new("app_trap");
-    repo.cruddur(&db, &["db", "setup", "-q"])
-        .stdout_is(&format!(
-            "database `{dbname}` is set up (⟪n⟫ ms)\n",
-            dbname = db.name
-        ))
-        .stderr_is("")
-        .run();
+fn a_schema_reload_planned_under_applied_migrations_says_the_marker_would_be_reset() {
+    let (repo, db) = apps_db("app_trap_plan");
     assert_eq!(db.marker(), NEWEST);
-    let records = |db: &TestDb| db.count("public.cruddur_migrations");
-    assert_eq!(records(&db), 2);
 
     // The plan says what may happen.
     let plan: crate::reports::DryRun = repo
@@ -778,6 +816,14 @@ fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
         "{plan:?}"
     );
     assert_eq!(db.marker(), NEWEST, "a dry run changes nothing");
+}
+
+#[test]
+fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
+    let (repo, db) = apps_db("app_trap");
+    assert_eq!(db.marker(), NEWEST);
+    let records = |db: &TestDb| db.count("public.cruddur_migrations");
+    assert_eq!(records(&db), 2);
 
     // The app's schema recreates users and activities but keeps schema_information.
     let loaded: LoadReport = repo
@@ -811,6 +857,11 @@ fn a_schema_reload_under_applied_migrations_resets_the_marker_and_says_so() {
         .run();
     assert!(has_column(&db, "users", "bio") && has_column(&db, "users", "location"));
     assert_eq!(db.marker(), NEWEST);
+}
+
+#[test]
+fn a_seed_load_under_applied_migrations_resets_nothing() {
+    let (repo, db) = apps_db("app_trap_seed");
 
     // A seed load replaces no table: nothing to reset.
     let seeded: LoadReport = repo
@@ -875,7 +926,7 @@ fn doctor_and_verbose_name_the_folder_and_each_file() {
 }
 
 #[test]
-fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
+fn app_dir_or_its_variable_names_a_repository_elsewhere_and_a_folder_that_is_not_is_refused() {
     let repo = Repo::new();
     let elsewhere = scratch();
     let db = TestDb::new("app_dir");
@@ -925,6 +976,11 @@ fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
             app's repository or its backend-flask/db folder\n",
         )
         .run();
+}
+
+#[test]
+fn a_missing_seed_file_is_named_with_the_fix_and_nothing_is_dropped() {
+    let (repo, db) = apps_db("app_dir_no_seed");
 
     // A repository whose seed.sql is gone: named, with the fix, and nothing dropped.
     std::fs::remove_file(repo.db_dir().join("seed.sql")).unwrap();
@@ -939,6 +995,12 @@ fn app_dir_names_a_repository_elsewhere_and_a_missing_file_is_named() {
         ["kimmy", "londo", "timmy-cde"],
         "nothing was dropped"
     );
+}
+
+#[test]
+fn a_seed_that_cannot_be_split_stops_the_setup_before_the_drop_and_names_its_line() {
+    let (repo, db) = apps_db("app_dir_bad_seed");
+
     // A seed that cannot be split stops the setup before the drop, naming its line.
     write(
         &repo.db_dir(),
