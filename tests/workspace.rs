@@ -267,7 +267,11 @@ fn dry_run_changes_nothing() {
         (3, 1)
     );
     assert_eq!(table.items().len(), items);
+}
 
+#[test]
+fn a_dry_run_schema_load_of_a_new_table_says_what_it_would_make_and_makes_nothing() {
+    let db = TestDb::set_up("ws_dry_new");
     let fresh = TestTable::new("ws-dry-new");
     cruddur(&["ddb", "schema-load", "--dry-run"])
         .stack(&db, &fresh)
@@ -294,6 +298,11 @@ fn dry_run_changes_nothing() {
             endpoint = fresh.endpoint
         ))
         .run();
+}
+
+#[test]
+fn a_dry_run_for_machines_is_marked_and_lists_its_statements() {
+    let (db, table) = crate::harness::ground("ws_dry_plan");
     let plan: DryRun = cruddur(&["db", "schema-load", "--dry-run", "--json"])
         .stack(&db, &table)
         .stderr_is("")
@@ -620,6 +629,11 @@ fn two_seeds_of_one_conversation_at_once_leave_exactly_one() {
         items.iter().all(|i| !i["pk"].starts_with("LOCK#")),
         "the lease was given back"
     );
+}
+
+#[test]
+fn a_lease_left_by_a_killed_run_and_expired_since_is_taken_over_at_once() {
+    let (db, table) = crate::harness::seeded("ws_expired_lease");
     // A lease left by a run that was killed, and expired since: taken over at once.
     use aws_sdk_dynamodb::types::AttributeValue;
     table.put(
