@@ -414,11 +414,10 @@ ALTER TABLE public.users ADD COLUMN nicknames text[], ADD COLUMN prefs jsonb; \
 ALTER TABLE public.users ADD CONSTRAINT users_email_key UNIQUE (email); \
 CREATE TABLE public.mentions (email text REFERENCES public.users (email), note text);";
 
-#[test]
-fn columns_the_list_does_not_name_are_masked_and_references_between_texts_hold() {
-    let production = Production::new("pull_cols");
-    let local = TestDb::new("pull_cols_local");
-    production.repo.cruddur(&local, &["db", "setup"]).run();
+/// `local` set up from production's repository, the columns of [`EXTRA`] added on both sides,
+/// and production's people given nicknames, preferences and mentions.
+fn with_extra_columns(production: &Production, local: &TestDb) {
+    production.repo.cruddur(local, &["db", "setup"]).run();
     local.client().batch_execute(EXTRA).unwrap();
     production.db.client().batch_execute(EXTRA).unwrap();
     production
@@ -430,15 +429,22 @@ fn columns_the_list_does_not_name_are_masked_and_references_between_texts_hold()
              INSERT INTO public.mentions SELECT email, 'met ' || display_name FROM public.users",
         )
         .unwrap();
-    let pull = |args: &[&str]| {
-        let mut all = vec!["pull", "--no-dynamodb", "--mask-key", "k"];
-        all.extend_from_slice(args);
-        cruddur(&all)
-            .db(&local)
-            .env("PROD_CONNECTION_URL", production.db.url())
-            .dir(&production.repo.root)
-    };
-    pull(&[])
+}
+
+/// `cruddur pull` of production's database only, masked with the key `k`, into `local`.
+fn pull_postgres(production: &Production, local: &TestDb) -> Run {
+    cruddur(&["pull", "--no-dynamodb", "--mask-key", "k"])
+        .db(local)
+        .env("PROD_CONNECTION_URL", production.db.url())
+        .dir(&production.repo.root)
+}
+
+#[test]
+fn columns_the_list_does_not_name_are_masked_and_references_between_texts_hold() {
+    let production = Production::new("pull_cols");
+    let local = TestDb::new("pull_cols_local");
+    with_extra_columns(&production, &local);
+    pull_postgres(&production, &local)
         .stdout_is(&format!(
             "pulled production into database `{}`:
   users: 4 rows; masked bio, cognito_user_id, display_name, email, location, nicknames, prefs (location, nicknames, prefs not in the app's list: masked as text)
@@ -480,6 +486,13 @@ in ⟪n⟫ ms
         .unwrap()
         .get(0);
     assert_eq!(unmatched, 0);
+}
+
+#[test]
+fn a_column_whose_type_cannot_be_masked_stops_the_pull_and_nothing_is_written() {
+    let production = Production::new("pull_unmaskable");
+    let local = TestDb::new("pull_unmaskable_local");
+    with_extra_columns(&production, &local);
     // A column whose type cannot be masked stops the pull, named; nothing is written.
     for db in [&production.db, &local] {
         db.client()
@@ -487,7 +500,7 @@ in ⟪n⟫ ms
             .unwrap();
     }
     let before = fingerprint(&local);
-    pull(&[])
+    pull_postgres(&production, &local)
         .code(1)
         .stdout_is("")
         .stderr_is(&format!(
@@ -643,12 +656,8 @@ fn production_is_never_the_destination() {
 }
 
 #[test]
-fn an_unreachable_production_or_a_local_database_marked_prod_writes_nothing() {
-    let production = Production::new("pull_refuse");
-    let (local, table) = (
-        TestDb::new("pull_refuse_local"),
-        TestTable::new("pull-refuse-local"),
-    );
+fn an_unreachable_production_database_is_named_and_nothing_is_made_here() {
+    let local = TestDb::new("pull_refuse_local");
     // Production that cannot be reached: named, and nothing made here.
     let port = closed_port();
     let closed = format!("postgresql://postgres@127.0.0.1:{port}/cruddur");
@@ -665,6 +674,15 @@ fn an_unreachable_production_or_a_local_database_marked_prod_writes_nothing() {
         ))
         .run();
     assert!(!local.exists());
+}
+
+#[test]
+fn an_unreachable_production_table_is_named_and_nothing_is_made_here() {
+    let production = Production::new("pull_refuse_ddb");
+    let (local, table) = (
+        TestDb::new("pull_refuse_ddb_local"),
+        TestTable::new("pull-refuse-ddb-local"),
+    );
     // Production's DynamoDB that cannot be reached: named, and nothing made here.
     let dead = format!("http://127.0.0.1:{}", closed_port());
     let done = cruddur(&[
@@ -685,6 +703,15 @@ fn an_unreachable_production_or_a_local_database_marked_prod_writes_nothing() {
     assert!(
         done.stderr.contains(&format!("DynamoDB at {dead}")) && !local.exists(),
         "{done}"
+    );
+}
+
+#[test]
+fn a_local_database_marked_prod_is_refused_by_the_guard_and_nothing_is_written() {
+    let production = Production::new("pull_refuse_marked");
+    let (local, table) = (
+        TestDb::new("pull_refuse_marked_local"),
+        TestTable::new("pull-refuse-marked-local"),
     );
     // A local database marked production is refused by the guard.
     production
