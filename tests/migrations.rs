@@ -39,6 +39,24 @@ fn list(db: &TestDb, dir: &Path) -> Vec<MigrationRow> {
         .json()
 }
 
+/// The row of the migration `name` in `db migrations`.
+fn row_named(db: &TestDb, dir: &Path, name: &str) -> MigrationRow {
+    list(db, dir).into_iter().find(|r| r.name == name).unwrap()
+}
+
+/// The states of the first two rows of `db migrations`.
+fn first_two_states(db: &TestDb, dir: &Path) -> [String; 2] {
+    let rows = list(db, dir);
+    [rows[0].state.clone(), rows[1].state.clone()]
+}
+
+/// `cruddur db migrations --check` of the migrations in `dir`: the CI gate.
+fn check(db: &TestDb, dir: &Path) -> crate::harness::Run {
+    cruddur(&["db", "migrations", "--check"])
+        .db(db)
+        .env("CRUDDUR_MIGRATIONS_DIR", dir)
+}
+
 fn migrate(db: &TestDb, dir: &Path, extra: &[&str]) -> crate::harness::Run {
     let mut args = vec!["db", "migrate"];
     args.extend_from_slice(extra);
@@ -207,6 +225,17 @@ fn rollback_undoes_the_newest_and_moves_the_marker_back() {
     assert!(!db.table_exists("public.three"));
 }
 
+/// What the app's bin/db/migrate leaves after running the migrations `one` and `two`: their
+/// tables, and its marker at the second.
+fn apply_the_first_two_as_the_apps_scripts_do(db: &TestDb) {
+    db.client()
+        .batch_execute(&format!(
+            "CREATE TABLE public.one (id int); CREATE TABLE public.two (id int);
+             UPDATE public.schema_information SET last_successful_run = '{MAY}' WHERE id = 1"
+        ))
+        .unwrap();
+}
+
 #[test]
 fn a_marker_set_by_the_apps_scripts_is_adopted() {
     let db = TestDb::set_up("mig_adopt");
@@ -215,12 +244,7 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
     table_migration(dir.path(), MAY, "two");
     table_migration(dir.path(), JUNE, "three");
     // The app's bin/db/migrate ran the first two and wrote its marker.
-    db.client()
-        .batch_execute(&format!(
-            "CREATE TABLE public.one (id int); CREATE TABLE public.two (id int);
-             UPDATE public.schema_information SET last_successful_run = '{MAY}' WHERE id = 1"
-        ))
-        .unwrap();
+    apply_the_first_two_as_the_apps_scripts_do(&db);
     let states: Vec<String> = list(&db, dir.path()).into_iter().map(|r| r.state).collect();
     assert_eq!(states, ["applied", "applied", "pending"]);
     // The plan says everything the run writes: cruddur's own records table too, which adopts
@@ -252,10 +276,7 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
         "CREATE TABLE public.late (id int);",
         "DROP TABLE public.late;",
     );
-    let late = list(&db, dir.path())
-        .into_iter()
-        .find(|r| r.name == "late_arrival")
-        .unwrap();
+    let late = row_named(&db, dir.path(), "late_arrival");
     assert_eq!(late.state, "pending");
     assert!(late.warning.unwrap().contains("never applied"));
     migrate(&db, dir.path(), &[]).stderr_is("").run();
@@ -269,10 +290,7 @@ fn a_marker_set_by_the_apps_scripts_is_adopted() {
         "CREATE TABLE public.three (id bigint);",
         "DROP TABLE public.three;",
     );
-    let three = list(&db, dir.path())
-        .into_iter()
-        .find(|r| r.name == "create_three")
-        .unwrap();
+    let three = row_named(&db, dir.path(), "create_three");
     assert!(three.warning.unwrap().contains("edited"), "{}", three.file);
 }
 
@@ -481,7 +499,12 @@ fn two_migrates_at_once_apply_each_migration_once() {
     );
     assert_eq!(db.marker(), MAY);
     assert_eq!(db.count("public.cruddur_migrations"), 2);
+}
 
+#[test]
+fn a_lock_held_longer_than_lock_timeout_is_named_and_nothing_is_done() {
+    let db = TestDb::set_up("mig_lock_timeout");
+    let dir = scratch();
     // A lock held longer than --lock-timeout: named, and nothing done.
     let mut holder = db.client_named("the-other-migrator");
     holder
@@ -532,15 +555,9 @@ fn an_applied_migration_edited_afterwards_stops_migrate_until_accepted() {
     assert_eq!(list(&db, dir.path())[0].state, "applied");
     std::fs::write(&file, original.replace("(id int)", "(id bigint)")).unwrap();
     table_migration(dir.path(), JUNE, "moons");
-    let rows = list(&db, dir.path());
-    assert_eq!(
-        (rows[0].state.as_str(), rows[1].state.as_str()),
-        ("edited", "pending")
-    );
+    assert_eq!(first_two_states(&db, dir.path()), ["edited", "pending"]);
     let shown = format!("{}/{APRIL}_create_stars.py", dir.path().display());
-    cruddur(&["db", "migrations", "--check"])
-        .db(&db)
-        .env("CRUDDUR_MIGRATIONS_DIR", dir.path())
+    check(&db, dir.path())
         .code(1)
         .stderr_is(&format!(
             "warning: {shown}: edited since it was applied: the database ran sha256:⟪…⟫, the \
@@ -578,20 +595,19 @@ fn an_applied_migration_edited_afterwards_stops_migrate_until_accepted() {
         ))
         .stderr_is("")
         .run();
-    let rows = list(&db, dir.path());
-    assert_eq!(
-        (rows[0].state.as_str(), rows[1].state.as_str()),
-        ("applied", "applied")
-    );
-    let how: String = db
-        .client()
+    assert_eq!(first_two_states(&db, dir.path()), ["applied", "applied"]);
+    assert_eq!(recorded_how(&db, APRIL), "accepted");
+}
+
+/// How cruddur's records say the migration `version` came to be applied.
+fn recorded_how(db: &TestDb, version: &str) -> String {
+    db.client()
         .query_one(
             "SELECT how FROM public.cruddur_migrations WHERE version = $1",
-            &[&APRIL],
+            &[&version],
         )
         .unwrap()
-        .get(0);
-    assert_eq!(how, "accepted");
+        .get(0)
 }
 
 /// A database built before its migrations were tracked: the baseline marks the first two as
