@@ -37,7 +37,7 @@ fn a_plan_and_its_report_whole() {
 /// `--dry-run --json` gives a machine the plan's operations, each its store, its name and its
 /// fields, beside the lines a person reads.
 #[test]
-fn a_dry_run_gives_machines_its_operations() {
+fn a_database_dry_run_gives_machines_its_operations() {
     let db = TestDb::new("wh_ops");
     let (name, server) = (&db.name, db.server());
     cruddur(&["db", "create", "--dry-run", "--json"])
@@ -61,6 +61,11 @@ fn a_dry_run_gives_machines_its_operations() {
         ))
         .stderr_is("")
         .run();
+}
+
+/// The same for a table: a DynamoDB plan's operations, beside the lines a person reads.
+#[test]
+fn a_table_dry_run_gives_machines_its_operations() {
     let table = TestTable::new("wh-ops");
     let (name, endpoint) = (&table.name, &table.endpoint);
     cruddur(&[
@@ -208,6 +213,13 @@ Examples:
   cruddur --prod ddb deletion-protection on
 "#;
 
+/// One row of `doctor --json`, as it prints it inside its list.
+fn doctor_row(check: &str, status: &str, detail: &str, fix: &str) -> String {
+    format!(
+        "  {{\n    \"check\": \"{check}\",\n    \"status\": \"{status}\",\n    \"detail\": \"{detail}\",\n    \"fix\": \"{fix}\"\n  }}"
+    )
+}
+
 #[test]
 fn doctor_in_prod_without_a_region_fails_that_row_and_the_rows_that_need_one_point_at_it() {
     let dir = crate::harness::scratch();
@@ -215,47 +227,42 @@ fn doctor_in_prod_without_a_region_fails_that_row_and_the_rows_that_need_one_poi
     // No region anywhere: no flag, no variable, an empty HOME (no profile), and no instance
     // metadata to ask (as on a workspace or a CI runner outside AWS). Pinned as JSON: the
     // table holds the same cells, padded to a 400-column line.
-    let row = |check: &str, status: &str, detail: &str, fix: &str| {
-        format!(
-            "  {{\n    \"check\": \"{check}\",\n    \"status\": \"{status}\",\n    \"detail\": \"{detail}\",\n    \"fix\": \"{fix}\"\n  }}"
-        )
-    };
     let rows = [
-        row("target", "ok", "prod", ""),
-        row(
+        doctor_row("target", "ok", "prod", ""),
+        doctor_row(
             "aws profile and region",
             "fail",
             "profile default, no region: no --region, AWS_REGION or AWS_DEFAULT_REGION, and none in the profile",
             "export AWS_REGION=… (the region of the app's stores), or pass --region, or `aws configure set region … --profile default`",
         ),
-        row(
+        doctor_row(
             "app folder",
             "ok",
             &format!("none found (no backend-flask/db, or db/ with schema.sql, in {at} or above it): the built-in files are used"),
             "",
         ),
-        row("schema.sql", "ok", "built-in sql/schema.sql: 9 statements", ""),
-        row("seed.sql", "ok", "built-in sql/seed.sql: 2 statements", ""),
-        row("named queries", "ok", "6 in built-in sql/", ""),
-        row(
+        doctor_row("schema.sql", "ok", "built-in sql/schema.sql: 9 statements", ""),
+        doctor_row("seed.sql", "ok", "built-in sql/seed.sql: 2 statements", ""),
+        doctor_row("named queries", "ok", "6 in built-in sql/", ""),
+        doctor_row(
             "postgres url",
             "fail",
             "--prod needs the production Postgres URL: set PROD_CONNECTION_URL (or pass --prod-database-url), e.g. postgresql://cruddurroot:PASSWORD@cruddur-db-instance.xxxx.us-east-1.rds.amazonaws.com:5432/cruddur",
             "set the variable it names",
         ),
-        row(
+        doctor_row(
             "dynamodb endpoint",
             "skip",
             "needs an AWS region: see `aws profile and region`",
             "",
         ),
-        row(
+        doctor_row(
             "cognito pool",
             "warn",
             "AWS_COGNITO_USER_POOL_ID is unset: Cognito ids are not linked",
             "export AWS_COGNITO_USER_POOL_ID=us-east-1_…",
         ),
-        row(
+        doctor_row(
             "security group",
             "warn",
             "DB_SG_ID or DB_SG_RULE_ID is unset: `cruddur rds update-sg-rule` cannot run",
@@ -269,7 +276,11 @@ fn doctor_in_prod_without_a_region_fails_that_row_and_the_rows_that_need_one_poi
         .stdout_is(&format!("[\n{}\n]\n", rows.join(",\n")))
         .stderr_is("error: 2 checks failed; each row says how to fix it\n")
         .run();
+}
 
+#[test]
+fn doctor_in_prod_says_which_variable_its_region_came_from() {
+    let dir = crate::harness::scratch();
     // A region in the environment: the row says which variable it came from (a fragment: the
     // other rows are pinned above, and DynamoDB's now reports its own failure to connect).
     cruddur(&["--prod", "doctor", "--json"])
@@ -277,7 +288,7 @@ fn doctor_in_prod_without_a_region_fails_that_row_and_the_rows_that_need_one_poi
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_DEFAULT_REGION", "eu-west-3")
         .code(1)
-        .stdout_has(&row(
+        .stdout_has(&doctor_row(
             "aws profile and region",
             "ok",
             "profile default, region eu-west-3 (from AWS_DEFAULT_REGION)",
