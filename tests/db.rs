@@ -167,7 +167,12 @@ fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
     );
     assert!(!db.table_exists("public.canary"));
     assert_eq!(db.count("public.activities"), 1);
+}
 
+#[test]
+fn a_seed_error_without_a_position_names_the_statements_first_line() {
+    let db = TestDb::set_up("broken_seed");
+    let dir = scratch();
     // An error without a position names the statement's first line.
     let file = write(
         dir.path(),
@@ -188,7 +193,12 @@ fn a_broken_schema_file_changes_nothing_and_names_line_and_column() {
         .stdout_is("")
         .run();
     assert_eq!(db.count("public.users"), 3);
+}
 
+#[test]
+fn a_file_that_cannot_be_split_or_read_is_named_before_anything_runs() {
+    let db = TestDb::set_up("broken_file");
+    let dir = scratch();
     // A file that cannot even be split says where, before anything runs.
     let file = write(
         dir.path(),
