@@ -351,13 +351,31 @@ fn s3_places_and_missing_buckets_are_said_and_nothing_changes() {
     assert!(!done.stderr.contains("Error {"), "{done}");
 }
 
-/// An export laid out as DynamoDB writes it (`AWSDynamoDB/<id>/data/` and its
-/// `manifest-summary.json`), whose data lost items on the way: ImportTable processes fewer than
-/// the manifest's count, and the import says so with both counts and exits 1. With the data
-/// whole it is a plain import.
-#[test]
-fn an_import_short_of_what_the_export_held_says_so_and_fails() {
-    let (db, local) = crate::harness::ground("s3_short");
+/// Where the exports of [`exported_to_a_bucket`] are, as DynamoDB lays one out.
+const EXPORT: &str = "exports/AWSDynamoDB/01700000000000-abcdefgh";
+
+/// Put `body` into `bucket` on moto, as `key`.
+fn put(bucket: &str, key: &str, body: &[u8]) {
+    ureq::put(&format!("{}/{bucket}/{key}", moto_url()))
+        .header("Authorization", AUTH)
+        .send(body)
+        .unwrap();
+}
+
+/// An export's `manifest-summary.json`, saying it held `items`.
+fn manifest(items: usize) -> String {
+    format!(
+        "{{\"version\":\"2020-06-30\",\"exportArn\":\"arn:aws:dynamodb:us-east-1:123456789012:\
+         table/cruddur-messages/export/01700000000000-abcdefgh\",\"itemCount\":{items},\
+         \"outputFormat\":\"DYNAMODB_JSON\"}}"
+    )
+}
+
+/// A conversation of three messages (5 items) exported from a local table as DynamoDB JSON,
+/// gzipped, and put into a new bucket under [`EXPORT`]`/data/`, as DynamoDB writes an
+/// export's data (no manifest yet): the bucket.
+fn exported_to_a_bucket(tag: &str) -> String {
+    let (db, local) = crate::harness::ground(&format!("s3_{tag}"));
     let dir = scratch();
     let fixture = crate::harness::write(
         dir.path(),
@@ -379,30 +397,27 @@ fn an_import_short_of_what_the_export_held_says_so_and_fails() {
     .table(&local)
     .stderr_is("")
     .run();
-    let bucket = bucket("short");
-    let put = |key: &str, body: &[u8]| {
-        ureq::put(&format!("{}/{bucket}/{key}", moto_url()))
-            .header("Authorization", AUTH)
-            .send(body)
-            .unwrap();
-    };
-    let export = "exports/AWSDynamoDB/01700000000000-abcdefgh";
+    let bucket = bucket(tag);
     put(
-        &format!("{export}/data/part.json.gz"),
+        &bucket,
+        &format!("{EXPORT}/data/part.json.gz"),
         &std::fs::read(&file).unwrap(),
     );
-    let manifest = |items: usize| {
-        format!(
-            "{{\"version\":\"2020-06-30\",\"exportArn\":\"arn:aws:dynamodb:us-east-1:123456789012:\
-             table/cruddur-messages/export/01700000000000-abcdefgh\",\"itemCount\":{items},\
-             \"outputFormat\":\"DYNAMODB_JSON\"}}"
-        )
-    };
+    bucket
+}
+
+/// An export laid out as DynamoDB writes it (`AWSDynamoDB/<id>/data/` and its
+/// `manifest-summary.json`), whose data lost items on the way: ImportTable processes fewer than
+/// the manifest's count, and the import says so with both counts and exits 1.
+#[test]
+fn an_import_short_of_what_the_export_held_says_so_and_fails() {
+    let bucket = exported_to_a_bucket("short");
     put(
-        &format!("{export}/manifest-summary.json"),
+        &bucket,
+        &format!("{EXPORT}/manifest-summary.json"),
         manifest(7).as_bytes(),
     );
-    let from = format!("s3://{bucket}/{export}/data");
+    let from = format!("s3://{bucket}/{EXPORT}/data");
     let short = unique("short");
     on_moto(&["ddb", "import", "--table", &short, "--s3", &from])
         .code(1)
@@ -412,15 +427,23 @@ fn an_import_short_of_what_the_export_held_says_so_and_fails() {
         ))
         .stderr_is(&format!(
             "error: ImportTable processed 5 of the 7 items the export held \
-             (s3://{bucket}/{export}/manifest-summary.json): 2 are not in the new table \
+             (s3://{bucket}/{EXPORT}/manifest-summary.json): 2 are not in the new table \
              `{short}`. Check the export's files, drop the table (`cruddur ddb drop`) and import \
              again\n"
         ))
         .run();
+}
+
+/// The same export with its data whole: a plain import.
+#[test]
+fn an_import_of_all_the_export_held_is_a_plain_import() {
+    let bucket = exported_to_a_bucket("whole");
     put(
-        &format!("{export}/manifest-summary.json"),
+        &bucket,
+        &format!("{EXPORT}/manifest-summary.json"),
         manifest(5).as_bytes(),
     );
+    let from = format!("s3://{bucket}/{EXPORT}/data");
     let whole = unique("whole");
     on_moto(&["ddb", "import", "--table", &whole, "--s3", &from])
         .stdout_is(&format!(
