@@ -173,16 +173,16 @@ fn a_database_db_setup_built_from_the_repository_matches() {
     assert_eq!(shadows_of(&db), Vec::<String>::new());
 }
 
-/// Changes made by hand in psql: a column added, a default changed, an index dropped, a
-/// column's type changed. Each is named, and --sql gives what would undo it.
-#[test]
-fn changes_made_by_hand_are_named_and_sql_says_how_to_undo_them() {
+/// The repository with an index on activities added to its schema.sql, its database set up
+/// from it, then changed by hand in psql: a column added, a default changed, the index
+/// dropped, a column's type changed.
+fn changed_by_hand(tag: &str) -> (Repo, TestDb) {
     let repo = Repo::new();
     let schema = repo.db_dir().join("schema.sql");
     let mut text = std::fs::read_to_string(&schema).unwrap();
     text.push_str("CREATE INDEX activities_user_uuid_idx ON public.activities (user_uuid);\n");
     std::fs::write(&schema, text).unwrap();
-    let db = set_up(&repo, "diff_hand");
+    let db = set_up(&repo, tag);
     db.client()
         .batch_execute(
             "ALTER TABLE users ADD COLUMN x int; \
@@ -191,10 +191,23 @@ fn changes_made_by_hand_are_named_and_sql_says_how_to_undo_them() {
              ALTER TABLE users ALTER COLUMN bio TYPE varchar(40)",
         )
         .unwrap();
-    let drifted = format!(
+    (repo, db)
+}
+
+/// The error of a database changed by hand ([`changed_by_hand`]), before what follows it.
+fn drifted_four_ways(db: &TestDb) -> String {
+    format!(
         "error: database `{}` has drifted: 4 ways from the app's files; nothing was changed",
         db.name
-    );
+    )
+}
+
+/// Changes made by hand in psql: a column added, a default changed, an index dropped, a
+/// column's type changed. Each is named.
+#[test]
+fn changes_made_by_hand_are_named() {
+    let (repo, db) = changed_by_hand("diff_hand");
+    let drifted = drifted_four_ways(&db);
     repo.cruddur(&db, &["db", "diff"])
         .code(1)
         .stdout_is(&format!(
@@ -213,6 +226,13 @@ fn changes_made_by_hand_are_named_and_sql_says_how_to_undo_them() {
             building(&db)
         ))
         .run();
+}
+
+/// The same changes: --sql gives what would undo them, and it does.
+#[test]
+fn sql_says_how_to_undo_changes_made_by_hand() {
+    let (repo, db) = changed_by_hand("diff_hand_sql");
+    let drifted = drifted_four_ways(&db);
     repo.cruddur(&db, &["db", "diff", "--sql"])
         .code(1)
         .stdout_is(&format!(
