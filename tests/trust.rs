@@ -586,7 +586,7 @@ fn a_dynamodb_endpoint_that_dies_mid_seed_fails_within_a_minute() {
 }
 
 #[test]
-fn aws_errors_are_plain_words() {
+fn an_unreachable_dynamodb_is_said_in_plain_words() {
     let refused = cruddur(&["ddb", "list-tables"])
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
         .code(1)
@@ -602,7 +602,10 @@ fn aws_errors_are_plain_words() {
     ] {
         assert!(!refused.stderr.contains(debris), "{debris}\n{refused}");
     }
-    // A table name DynamoDB would refuse is caught before any call.
+}
+
+#[test]
+fn a_table_name_dynamodb_would_refuse_is_caught_before_any_call() {
     cruddur(&["ddb", "schema-load", "--table", "ab"])
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
         .code(1)
@@ -612,6 +615,10 @@ fn aws_errors_are_plain_words() {
             name has 3 to 255\n",
         )
         .run();
+}
+
+#[test]
+fn a_service_error_or_an_operation_an_emulator_lacks_is_said_in_plain_words() {
     // A service error: the operation, the code and the service's message, nothing else.
     let stub = aws_error_stub(
         "com.amazon.coral.validation#ValidationException",
@@ -628,6 +635,22 @@ fn aws_errors_are_plain_words() {
         !done.stderr.contains("ServiceError") && !done.stderr.contains('{'),
         "{done}"
     );
+    // An emulator that lacks an operation says which one, and where.
+    let stub = aws_error_stub(
+        "com.amazonaws.dynamodb.v20120810#UnknownOperationException",
+        "",
+    );
+    cruddur(&["ddb", "list-tables"])
+        .env("AWS_ENDPOINT_URL", &stub)
+        .code(1)
+        .stderr_has(&format!(
+            "DynamoDB at {stub} does not implement ListTables (UnknownOperationException)"
+        ))
+        .run();
+}
+
+#[test]
+fn no_credentials_anywhere_is_said_as_such() {
     // No credentials anywhere is said as such, not as a network problem.
     cruddur(&[
         "--prod",
@@ -641,18 +664,6 @@ fn aws_errors_are_plain_words() {
     .stderr_has("no usable AWS credentials")
     .stderr_has("--profile")
     .run();
-    // An emulator that lacks an operation says which one, and where.
-    let stub = aws_error_stub(
-        "com.amazonaws.dynamodb.v20120810#UnknownOperationException",
-        "",
-    );
-    cruddur(&["ddb", "list-tables"])
-        .env("AWS_ENDPOINT_URL", &stub)
-        .code(1)
-        .stderr_has(&format!(
-            "DynamoDB at {stub} does not implement ListTables (UnknownOperationException)"
-        ))
-        .run();
 }
 
 /// An endpoint that answers every call with this AWS error (HTTP 400, awsJson 1.0), as
