@@ -29,18 +29,31 @@ fn insert(table: &TestTable, sk: &str, message: &str) {
     .run();
 }
 
-#[test]
-fn a_select_with_parameters_reads_every_page_and_prints_plain_json() {
-    let table = TestTable::new("sql-select");
+/// A table of its own with the schema and twelve messages of `MSG#g1`, sk 2026-12-01 to
+/// 2026-12-12, each with n = 7: the first's text hostile (quotes, %, non-ASCII, an escape
+/// code), the others' `plain`.
+fn twelve_messages(tag: &str) -> TestTable {
+    let table = TestTable::new(tag);
     schema_load(&table, true);
-    // Hostile text goes in and comes out as it was: quotes, %, non-ASCII, an escape code.
     let hostile = "it's 100% \"quoted\" — Timothée \u{1b}[31m";
     insert(&table, "2026-12-01", hostile);
     for day in 2..=12 {
         insert(&table, &format!("2026-12-{day:02}"), "plain");
     }
+    table
+}
+
+/// The SELECT of every message of `MSG#g1` in `table`, the partition a parameter.
+fn select_messages(table: &TestTable) -> String {
+    format!("SELECT sk, message, n FROM \"{}\" WHERE pk = ?", table.name)
+}
+
+#[test]
+fn a_select_with_parameters_reads_every_page_and_prints_plain_json() {
+    // Hostile text goes in and comes out as it was: quotes, %, non-ASCII, an escape code.
+    let table = twelve_messages("sql-select");
     let proxy = Proxy::start(Fault::None);
-    let select = format!("SELECT sk, message, n FROM \"{}\" WHERE pk = ?", table.name);
+    let select = select_messages(&table);
     let done = sql(
         &table,
         &[
@@ -68,7 +81,12 @@ fn a_select_with_parameters_reads_every_page_and_prints_plain_json() {
     // Twelve items, five a page: three ExecuteStatement calls, every page read.
     let calls = proxy.calls();
     assert_eq!(calls, vec!["ExecuteStatement"; 3], "{calls:?}");
+}
 
+#[test]
+fn limit_stops_early_and_the_table_view_shows_an_escape_code_as_text() {
+    let table = twelve_messages("sql-limit");
+    let select = select_messages(&table);
     // --limit stops early; the table view shows the escape code as text, not as colour.
     sql(&table, &[&select, "--param", "MSG#g1", "--limit", "2"])
         .stdout_is(
@@ -81,6 +99,11 @@ fn a_select_with_parameters_reads_every_page_and_prints_plain_json() {
         )
         .stderr_is("(2 rows)\n")
         .run();
+}
+
+#[test]
+fn a_parameter_given_as_json_keeps_its_type() {
+    let table = twelve_messages("sql-json-param");
     // A parameter given as JSON keeps its type: "007" is a string, not the number 7.
     sql(
         &table,
