@@ -256,17 +256,7 @@ fn a_local_export_in_the_s3_format_imports_server_side() {
         )
         .run();
     let file = dir.path().join("part-0001.json.gz");
-    cruddur(&[
-        "ddb",
-        "export",
-        "--dynamodb-json",
-        "--gzip",
-        "--file",
-        file.to_str().unwrap(),
-    ])
-    .table(&local)
-    .stderr_is("")
-    .run();
+    gzip_export(&local, &file);
     let bucket = bucket("local");
     ureq::put(&format!("{}/{bucket}/upload/part-0001.json.gz", moto_url()))
         .header("Authorization", AUTH)
@@ -386,17 +376,7 @@ fn exported_to_a_bucket(tag: &str) -> String {
         .stack(&db, &local)
         .run();
     let file = dir.path().join("part.json.gz");
-    cruddur(&[
-        "ddb",
-        "export",
-        "--dynamodb-json",
-        "--gzip",
-        "--file",
-        file.to_str().unwrap(),
-    ])
-    .table(&local)
-    .stderr_is("")
-    .run();
+    gzip_export(&local, &file);
     let bucket = bucket(tag);
     put(
         &bucket,
@@ -451,4 +431,20 @@ fn an_import_of_all_the_export_held_is_a_plain_import() {
         ))
         .stderr_is("")
         .run();
+}
+
+/// `ddb export --dynamodb-json --gzip` of `table` into `file`, as DynamoDB's S3 export writes
+/// its data files.
+fn gzip_export(table: &TestTable, file: &std::path::Path) {
+    cruddur(&[
+        "ddb",
+        "export",
+        "--dynamodb-json",
+        "--gzip",
+        "--file",
+        file.to_str().unwrap(),
+    ])
+    .table(table)
+    .stderr_is("")
+    .run();
 }
