@@ -6,6 +6,51 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use crate::error::{Signal, Stop};
+use crate::printer;
+
+/// Watch for signals from now on, on a thread of their own (no async runtime: a signal is
+/// seen even while a Postgres call blocks the command's thread). The first Ctrl-C, SIGTERM
+/// (`docker stop`, CI cancellation, `timeout`) or SIGHUP asks the command to stop at its next
+/// safe point (it then says what was done and exits 130, 143 or 129); a second one stops at
+/// once, with its own code.
+pub(crate) fn watch() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    // Registered on the watcher's thread, and the command waits until they are, so that no
+    // signal falls between; without that thread, a signal ends this program as it would any.
+    let (ready, registered) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("cruddur-signals".into())
+        .spawn(move || {
+            let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]);
+            let _ = ready.send(());
+            let Ok(mut signals) = signals else {
+                return;
+            };
+            for number in signals.forever() {
+                let got = match number {
+                    SIGINT => Signal::Interrupt,
+                    SIGTERM => Signal::Terminate,
+                    _ => Signal::HangUp,
+                };
+                if request(got) {
+                    printer::note(&format!("{} again: stopping now", got.words()));
+                    std::process::exit(i32::from(got.exit_code()));
+                }
+                let again = if got == Signal::Interrupt {
+                    "Ctrl-C again"
+                } else {
+                    "a second signal"
+                };
+                printer::note(&format!(
+                    "{}: stopping at the next safe point ({again} to stop at once)",
+                    got.words()
+                ));
+            }
+        });
+    if spawned.is_ok() {
+        let _ = registered.recv();
+    }
+}
 
 /// The first signal that came (0: none), as its exit code.
 static SIGNALLED: AtomicU8 = AtomicU8::new(0);

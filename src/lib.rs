@@ -50,14 +50,14 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::ctx::Ctx;
-use crate::error::{code, exit_code, Signal};
+use crate::error::{code, exit_code};
 use crate::guarded::reads;
 use crate::output::Outcome;
 
 /// The whole program: parse `args` (the process's arguments, the program first), build the
 /// context, run the command, render its outcome; the exit code. `main.rs` only calls this.
 pub fn run(args: Vec<OsString>) -> ExitCode {
-    watch_signals();
+    interrupt::watch();
     // Before clap, so that flags read from the environment see the file's variables.
     let loaded = envfile::load(&args);
     let cli = match Cli::try_parse_from(&args) {
@@ -112,50 +112,6 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         },
         Err(error) => fail(&error, secrets, ctx.printer.verbose),
     }
-}
-
-/// The first Ctrl-C, SIGTERM (`docker stop`, CI cancellation, `timeout`) or SIGHUP asks the
-/// command to stop at its next safe point (it then says what was done and exits 130, 143 or
-/// 129); a second one stops at once, with its own code.
-fn watch_signals() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(runtime) = runtime::background() else {
-        return;
-    };
-    // Registered before main goes on, so that no signal falls between.
-    let registered = runtime.block_on(async {
-        Ok::<_, std::io::Error>((
-            signal(SignalKind::interrupt())?,
-            signal(SignalKind::terminate())?,
-            signal(SignalKind::hangup())?,
-        ))
-    });
-    let Ok((mut int, mut term, mut hup)) = registered else {
-        return;
-    };
-    runtime.spawn(async move {
-        loop {
-            let got = tokio::select! {
-                Some(()) = int.recv() => Signal::Interrupt,
-                Some(()) = term.recv() => Signal::Terminate,
-                Some(()) = hup.recv() => Signal::HangUp,
-                else => return,
-            };
-            if interrupt::request(got) {
-                printer::note(&format!("{} again: stopping now", got.words()));
-                std::process::exit(i32::from(got.exit_code()));
-            }
-            let again = if got == Signal::Interrupt {
-                "Ctrl-C again"
-            } else {
-                "a second signal"
-            };
-            printer::note(&format!(
-                "{}: stopping at the next safe point ({again} to stop at once)",
-                got.words()
-            ));
-        }
-    });
 }
 
 /// `error: …` and its causes on stderr, with any known secret scrubbed; the exit code.

@@ -233,7 +233,7 @@ impl Service for Serve {
         let started = Instant::now();
         let db = open(self.data.as_deref())?;
         let upkeep = self.data.as_deref().map(Upkeep::open).transpose()?;
-        let runtime = crate::runtime::background()?;
+        let runtime = crate::runtime::runtime()?;
         let listener = bind(self.address)?;
         // Set when a signal comes, or when the work beside the server fails.
         let stop = Arc::new(AtomicBool::new(false));
@@ -283,8 +283,13 @@ impl Service for Serve {
         if let Err(error) = &work {
             ctx.warn(format!("{error:#}"));
         }
-        while !crate::interrupt::requested() && work.is_ok() {
-            std::thread::sleep(Duration::from_millis(100));
+        // The server and the upkeep run while this thread waits here, on the runtime.
+        if work.is_ok() {
+            runtime.block_on(async {
+                while !crate::interrupt::requested() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
         }
         stop.store(true, Ordering::SeqCst);
         // Requests in flight finish; then the data is flushed as the last handle goes.

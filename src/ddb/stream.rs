@@ -537,11 +537,14 @@ pub(crate) fn worker(ctx: &Ctx, ddb: &Ddb) {
     }
 }
 
-/// Sleep, waking early when a signal comes.
+/// Wait on the runtime (`ddb serve`'s server goes on meanwhile), waking early when a
+/// signal comes.
 #[cfg(feature = "serve")]
 fn pause(length: Duration) {
-    let until = std::time::Instant::now() + length;
-    while std::time::Instant::now() < until && !crate::interrupt::requested() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let until = tokio::time::Instant::now() + length;
+    let _ = crate::runtime::block_on(async {
+        while tokio::time::Instant::now() < until && !crate::interrupt::requested() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
 }
