@@ -96,7 +96,11 @@ impl Ctx {
             region: None,
             app_dir: None,
             pg: PgSettings::default(),
-            ddb: DdbSettings::default(),
+            ddb: DdbSettings {
+                table: "cruddur-messages".into(),
+                endpoint_url: Some(crate::dynamodb::LOCAL_ENDPOINT.into()),
+                ..DdbSettings::default()
+            },
             wait_for_pg: None,
         })
         .expect("a context of plain settings")

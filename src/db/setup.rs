@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -18,7 +19,7 @@ use crate::ddb::seed::SeedOptions;
 use crate::guard::{Marker, Plan, Scope};
 use crate::guarded::{self, Prepared, Report, Write};
 use crate::migrations::{find_folder, read_all, Folder};
-use crate::ops::{DdbOp, PgOp, SetupStep};
+use crate::ops::{DdbOp, Op, PgOp, SetupStep};
 use crate::output::Outcome;
 use crate::pg::PgTarget;
 use crate::steps::{StepEnd, StepLine, Steps};
@@ -173,10 +174,21 @@ impl Step {
     }
 }
 
+/// Where a rebuild's steps go.
+enum Runs {
+    /// Each step is prepared against the stores as they are then, and executed.
+    Stores,
+    /// Each step's operation, as the plan shows it, is kept instead (unit tests: the steps
+    /// executed, compared with the steps planned).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Recorder(Arc<Mutex<Vec<Op>>>),
+}
+
 /// A rebuild from scratch of the local stack, or of its database: the steps in order.
 pub(crate) struct Rebuild<'a> {
     ctx: &'a Ctx,
     pg: &'a PgTarget,
+    runs: Runs,
     pub steps: Vec<Step>,
     /// What the database says it is, now (a local rebuild refuses one marked `prod`).
     marker: Marker,
@@ -213,6 +225,7 @@ impl<'a> Rebuild<'a> {
         Ok(Rebuild {
             ctx,
             pg,
+            runs: Runs::Stores,
             steps: vec![
                 Step::Drop,
                 Step::Create,
@@ -225,6 +238,19 @@ impl<'a> Rebuild<'a> {
             summary: format!("rebuild database `{}` from scratch", pg.dbname),
             scope,
         })
+    }
+}
+
+impl Rebuild<'_> {
+    /// `step` as an operation of the plan: the DynamoDB steps under DynamoDB, the rest under
+    /// Postgres.
+    fn op(&self, step: &Step) -> Op {
+        match step.planned(self.ctx) {
+            step @ (SetupStep::TableLoad { .. } | SetupStep::TableSeed { .. }) => {
+                DdbOp::Step { step }.into()
+            }
+            step => PgOp::Step { step }.into(),
+        }
     }
 }
 
@@ -273,16 +299,7 @@ impl Write for Rebuild<'_> {
             destination: self.pg.destination(),
             scope: self.scope,
             summary: self.summary.clone(),
-            ops: self
-                .steps
-                .iter()
-                .map(|s| match s.planned(self.ctx) {
-                    step @ (SetupStep::TableLoad { .. } | SetupStep::TableSeed { .. }) => {
-                        DdbOp::Step { step }.into()
-                    }
-                    step => PgOp::Step { step }.into(),
-                })
-                .collect(),
+            ops: self.steps.iter().map(|step| self.op(step)).collect(),
             confirm: self.pg.dbname.clone(),
             exposes: None,
         }
@@ -296,7 +313,16 @@ impl Write for Rebuild<'_> {
         let names: Vec<&'static str> = self.steps.iter().map(Step::name).collect();
         let mut steps = Steps::new(ctx, &names);
         for step in &self.steps {
-            steps.run(step.name(), || step.run(ctx, self.pg))?;
+            steps.run(step.name(), || match &self.runs {
+                Runs::Stores => step.run(ctx, self.pg),
+                Runs::Recorder(recorder) => {
+                    recorder
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .push(self.op(step));
+                    StepEnd::skipped("recorded")
+                }
+            })?;
         }
         let table = self
             .steps
@@ -313,5 +339,81 @@ impl Write for Rebuild<'_> {
             elapsed_ms,
             steps,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Origin;
+    use crate::ctx::Target;
+    use crate::guarded::planned_and_performed;
+
+    fn source(name: &str) -> SqlSource {
+        SqlSource {
+            name: name.into(),
+            text: "SELECT 1;".into(),
+            origin: Origin::Flag,
+        }
+    }
+
+    /// Every step of `setup`, the skipped ones included, in the order the plan gives.
+    fn rebuild<'a>(ctx: &'a Ctx, pg: &'a PgTarget, recorder: &Arc<Mutex<Vec<Op>>>) -> Rebuild<'a> {
+        Rebuild {
+            ctx,
+            pg,
+            runs: Runs::Recorder(recorder.clone()),
+            steps: vec![
+                Step::Drop,
+                Step::Create,
+                Step::SchemaLoad(source("db/schema.sql")),
+                Step::Seed(source("db/seed.sql")),
+                Step::Link(None),
+                Step::Migrate(None),
+                Step::TableLoad(TableOptions::default()),
+                Step::TableSeed(SeedOptions::default()),
+            ],
+            marker: Marker::Unmarked,
+            summary: "set up the local stack from scratch".into(),
+            scope: Scope::LocalOnly {
+                command: "setup",
+                why: crate::guard::REBUILDS,
+            },
+        }
+    }
+
+    #[test]
+    fn a_rebuild_executes_the_steps_it_planned_in_order() {
+        let ctx = Ctx::for_tests(Target::Local);
+        let pg = PgTarget::local("postgresql://postgres@localhost/cruddur");
+        let recorder = Arc::new(Mutex::new(Vec::new()));
+        let (planned, performed) =
+            planned_and_performed(&ctx, rebuild(&ctx, &pg, &recorder), &recorder);
+        assert_eq!(performed, planned);
+        // The one part that varies: the folder the test runs in, where no app folder is.
+        let here = std::env::current_dir().expect("the current folder");
+        let sentences: Vec<String> = performed
+            .iter()
+            .map(|op| {
+                op.to_string()
+                    .replace(&here.display().to_string(), "{here}")
+            })
+            .collect();
+        assert_eq!(
+            sentences,
+            [
+                "drop the database, terminating its sessions (DROP DATABASE … WITH (FORCE) on \
+                 Postgres 13 and later, pg_terminate_backend before)",
+                "create it",
+                "load db/schema.sql in one transaction, marking the database `local`",
+                "load db/seed.sql in one transaction",
+                "skip linking Cognito users (no AWS_COGNITO_USER_POOL_ID)",
+                "skip the migrations (no migrations folder: no app folder (backend-flask/db, or \
+                 db/ with schema.sql or migrations/) in {here} or above it)",
+                "create DynamoDB table `cruddur-messages` unless it exists",
+                "seed conversation 5ae290ed-55d1-47a0-bc6d-fe2bc2700399 (replacing it) between \
+                 timmy-cde and tim-suarez when both are users, else the oldest two users",
+            ]
+        );
     }
 }
