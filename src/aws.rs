@@ -290,52 +290,82 @@ pub fn http_client() -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClien
 pub(crate) fn http_client_for(
     endpoint: Option<&str>,
 ) -> anyhow::Result<aws_sdk_dynamodb::config::SharedHttpClient> {
-    use aws_smithy_http_client::proxy::ProxyConfig;
-    use aws_smithy_http_client::tls::{
-        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
-    };
-    let plain = endpoint.is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("http://"));
-    let direct = endpoint
-        .and_then(crate::hosts::endpoint_host)
-        .is_some_and(|host| crate::hosts::is_loopback(&host));
-    // A proxy that re-signs TLS with a CA of its own: AWS_CA_BUNDLE names it, as for the CLI.
-    let tls = match std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()) {
-        None => TlsContext::default(),
-        Some(path) => {
-            let shown = std::path::Path::new(&path).display().to_string();
-            let pem = std::fs::read(&path).map_err(|e| {
-                anyhow::anyhow!("AWS_CA_BUNDLE {shown}: cannot read the file ({e})")
-            })?;
-            TlsContext::builder()
-                .with_trust_store(TrustStore::default().with_pem_certificate(pem))
-                .build()
-                .map_err(|e| anyhow::anyhow!("AWS_CA_BUNDLE {shown}: {e}"))?
-        }
-    };
+    let reach = Reach::of(endpoint)?;
     Ok(
         aws_smithy_http_client::Builder::new().build_with_connector_fn(
             move |settings, components| {
-                let mut builder = aws_smithy_http_client::ConnectorBuilder::default();
-                builder.set_connector_settings(settings.cloned());
-                if let Some(components) = components {
-                    builder.set_sleep_impl(components.sleep_impl());
-                }
-                builder.set_proxy_config(Some(if direct {
-                    ProxyConfig::disabled()
-                } else {
-                    ProxyConfig::from_env()
-                }));
-                // A plain-http endpoint (the local stack) needs no TLS, so no trust store is
-                // loaded for it: reading every file of /etc/ssl/certs, per client, was most of
-                // a short command's time.
-                if plain {
-                    return builder.build_http();
-                }
-                builder
-                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
-                    .tls_context(tls.clone())
-                    .build()
+                reach.connector(settings.cloned(), components.map(|c| c.sleep_impl()))
             },
         ),
     )
+}
+
+/// One connection to `endpoint` as [`http_client_for`] makes them (its proxy, its TLS), for
+/// calls made outside the SDK (the bulk writer's to the local stack).
+pub(crate) fn connector_for(endpoint: &str) -> anyhow::Result<aws_smithy_http_client::Connector> {
+    Ok(Reach::of(Some(endpoint))?.connector(None, None))
+}
+
+/// How an endpoint is reached: through the environment's proxy or not, with TLS or not.
+#[derive(Clone)]
+struct Reach {
+    /// A plain-http endpoint (the local stack).
+    plain: bool,
+    /// Loopback: never through a proxy.
+    direct: bool,
+    tls: aws_smithy_http_client::tls::TlsContext,
+}
+
+impl Reach {
+    fn of(endpoint: Option<&str>) -> anyhow::Result<Reach> {
+        use aws_smithy_http_client::tls::{TlsContext, TrustStore};
+        let plain = endpoint.is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("http://"));
+        let direct = endpoint
+            .and_then(crate::hosts::endpoint_host)
+            .is_some_and(|host| crate::hosts::is_loopback(&host));
+        // A proxy that re-signs TLS with a CA of its own: AWS_CA_BUNDLE names it, as for the CLI.
+        let tls = match std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()) {
+            None => TlsContext::default(),
+            Some(path) => {
+                let shown = std::path::Path::new(&path).display().to_string();
+                let pem = std::fs::read(&path).map_err(|e| {
+                    anyhow::anyhow!("AWS_CA_BUNDLE {shown}: cannot read the file ({e})")
+                })?;
+                TlsContext::builder()
+                    .with_trust_store(TrustStore::default().with_pem_certificate(pem))
+                    .build()
+                    .map_err(|e| anyhow::anyhow!("AWS_CA_BUNDLE {shown}: {e}"))?
+            }
+        };
+        Ok(Reach { plain, direct, tls })
+    }
+
+    fn connector(
+        &self,
+        settings: Option<aws_smithy_runtime_api::client::http::HttpConnectorSettings>,
+        sleep: Option<Option<aws_sdk_dynamodb::config::SharedAsyncSleep>>,
+    ) -> aws_smithy_http_client::Connector {
+        use aws_smithy_http_client::proxy::ProxyConfig;
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        let mut builder = aws_smithy_http_client::ConnectorBuilder::default();
+        builder.set_connector_settings(settings);
+        if let Some(sleep) = sleep {
+            builder.set_sleep_impl(sleep);
+        }
+        builder.set_proxy_config(Some(if self.direct {
+            ProxyConfig::disabled()
+        } else {
+            ProxyConfig::from_env()
+        }));
+        // A plain-http endpoint (the local stack) needs no TLS, so no trust store is loaded
+        // for it: reading every file of /etc/ssl/certs, per client, was most of a short
+        // command's time.
+        if self.plain {
+            return builder.build_http();
+        }
+        builder
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .tls_context(self.tls.clone())
+            .build()
+    }
 }

@@ -207,6 +207,24 @@ pub(crate) enum Request {
     PutJson(String),
 }
 
+impl Request {
+    /// A request as DynamoDB gives it back unprocessed (`{"PutRequest":{"Item":…}}` or
+    /// `{"DeleteRequest":{"Key":…}}`).
+    fn from_wire(request: serde_json::Value) -> Result<Request> {
+        if let Some(item) = request.get("PutRequest").and_then(|put| put.get("Item")) {
+            return Ok(Request::PutJson(item.to_string()));
+        }
+        if let Some(key) = request.get("DeleteRequest").and_then(|d| d.get("Key")) {
+            let key = super::codec::from_json_line(&key.to_string(), true)
+                .map_err(|e| anyhow!("an unprocessed delete's key: {e}"))?;
+            return delete(key);
+        }
+        Err(anyhow!(
+            "an unprocessed request is neither a put nor a delete"
+        ))
+    }
+}
+
 pub(crate) fn put(item: Item) -> Result<Request> {
     let request = PutRequest::builder().set_item(Some(item)).build()?;
     Ok(Request::Sdk(
@@ -287,6 +305,7 @@ pub(crate) async fn write_stream(
             window.clone(),
         );
         let client = ddb.bulk.clone();
+        let direct = ddb.direct.clone();
         let table = ddb.table.clone();
         let endpoint = ddb.endpoint.clone();
         workers.spawn(async move {
@@ -299,6 +318,7 @@ pub(crate) async fn write_stream(
                 };
                 let target = Sink {
                     client: &client,
+                    direct: direct.as_deref(),
                     table: &table,
                     endpoint: &endpoint,
                     health: &health,
@@ -427,6 +447,7 @@ impl Pending {
 /// Where one writer writes, and what all writers share.
 struct Sink<'a> {
     client: &'a aws_sdk_dynamodb::Client,
+    direct: Option<&'a super::direct::Direct>,
     table: &'a str,
     endpoint: &'a str,
     health: &'a Health,
@@ -459,6 +480,59 @@ fn batch_body(table: &str, requests: &[Request]) -> serde_json::Result<Vec<u8>> 
     Ok(body)
 }
 
+/// What one BatchWriteItem call was answered with: the capacity it consumed and the
+/// requests it left unprocessed, to send again.
+struct Answer {
+    capacity_units: f64,
+    left: Vec<Request>,
+}
+
+type CallError = SdkError<
+    aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
+
+/// One BatchWriteItem with this body: made directly while that path is on (the local stack,
+/// [`super::direct`]), else through the SDK, as is a direct call that was not answered
+/// as expected (the direct path is then off).
+async fn call(target: &Sink<'_>, body: bytes::Bytes) -> std::result::Result<Answer, CallError> {
+    if let Some(direct) = target.direct.filter(|direct| direct.is_on()) {
+        if let Ok(answered) = direct.batch_write_item(body.clone()).await {
+            let left: Result<Vec<Request>> = answered
+                .unprocessed
+                .into_iter()
+                .map(Request::from_wire)
+                .collect();
+            match left {
+                Ok(left) => {
+                    return Ok(Answer {
+                        capacity_units: answered.capacity_units,
+                        left,
+                    })
+                }
+                // Sent again whole through the SDK: a write of whole items, done twice, is
+                // the same write.
+                Err(why) => direct.give_up(&format!("{why:#}")),
+            }
+        }
+    }
+    let output = send(target, body).await?;
+    Ok(Answer {
+        capacity_units: output
+            .consumed_capacity()
+            .iter()
+            .filter_map(|c| c.capacity_units())
+            .sum::<f64>(),
+        left: output
+            .unprocessed_items
+            .and_then(|mut items| items.remove(target.table))
+            .unwrap_or_default()
+            .into_iter()
+            .map(Request::Sdk)
+            .collect(),
+    })
+}
+
 /// Send one BatchWriteItem with this body (made by [`batch_body`]): the SDK
 /// builds the call around an empty request, and the body is put in before it is signed.
 async fn send(
@@ -466,10 +540,7 @@ async fn send(
     body: bytes::Bytes,
 ) -> std::result::Result<
     aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput,
-    SdkError<
-        aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError,
-        aws_sdk_dynamodb::config::http::HttpResponse,
-    >,
+    CallError,
 > {
     // `client` is the one without the SDK's own retries: its throttling backoff (up to
     // seconds) would stall the window, which sets the pace itself.
@@ -518,21 +589,16 @@ async fn write_batch(target: &Sink<'_>, batch: Vec<Request>, max_retries: u32) -
                 }
             },
         };
-        let answer = send(target, body.clone()).await;
+        let answer = call(target, body.clone()).await;
         // What was sent, to send again if the call failed as a whole.
         let again = Some(Pending::Sent { body, count: sent });
         match answer {
-            Ok(output) => {
+            Ok(Answer {
+                capacity_units,
+                left,
+            }) => {
                 target.health.answered();
-                outcome.capacity_units += output
-                    .consumed_capacity()
-                    .iter()
-                    .filter_map(|c| c.capacity_units())
-                    .sum::<f64>();
-                let left = output
-                    .unprocessed_items
-                    .and_then(|mut items| items.remove(table))
-                    .unwrap_or_default();
+                outcome.capacity_units += capacity_units;
                 outcome.written += sent - left.len();
                 target.window.wrote(sent - left.len());
                 if left.is_empty() {
@@ -541,7 +607,7 @@ async fn write_batch(target: &Sink<'_>, batch: Vec<Request>, max_retries: u32) -
                 }
                 target.window.leave_throttled();
                 let progressed = left.len() < sent;
-                pending = Pending::Requests(left.into_iter().map(Request::Sdk).collect());
+                pending = Pending::Requests(left);
                 if progressed {
                     // Progress: the window (now smaller) sets the pace, not a sleep; the
                     // retry budget is for a batch that gets nowhere.

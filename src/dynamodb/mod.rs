@@ -4,6 +4,7 @@
 
 pub(crate) mod batch;
 pub(crate) mod codec;
+pub(crate) mod direct;
 pub(crate) mod drift;
 pub(crate) mod items;
 pub(crate) mod lease;
@@ -49,6 +50,8 @@ pub(crate) struct Ddb {
     /// What its calls are signed with, for the one S3 object read beside them (an export's
     /// manifest).
     pub(crate) credentials: Option<aws_sdk_dynamodb::config::SharedCredentialsProvider>,
+    /// The bulk writer's BatchWriteItem calls made outside the SDK: the local stack only.
+    pub(crate) direct: Option<std::sync::Arc<direct::Direct>>,
     /// Unit tests only: the operations asked of this store are recorded, not sent
     /// ([`Ddb::recording`]).
     recorder: Option<perform::Recorder>,
@@ -114,7 +117,7 @@ impl Ddb {
                     .behavior_version(BehaviorVersion::latest())
                     .region(Region::new(region.clone()))
                     .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-                        credentials,
+                        credentials.clone(),
                     ))
                     .endpoint_url(&endpoint)
                     .http_client(crate::aws::http_client_for(Some(&endpoint))?)
@@ -127,6 +130,7 @@ impl Ddb {
                     "local DynamoDB: {endpoint} (from {source}), table {}",
                     args.table
                 ));
+                let direct = direct::Direct::new(&endpoint, &region, credentials, printer)?;
                 Ddb {
                     bulk: without_retries(&config),
                     client: Client::from_conf(config),
@@ -135,6 +139,7 @@ impl Ddb {
                     endpoint,
                     region,
                     credentials: sdk.credentials_provider(),
+                    direct: Some(std::sync::Arc::new(direct)),
                     recorder: None,
                 }
             }
@@ -181,6 +186,7 @@ impl Ddb {
                     endpoint,
                     region,
                     credentials: sdk.credentials_provider(),
+                    direct: None,
                     recorder: None,
                 }
             }

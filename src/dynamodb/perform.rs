@@ -278,6 +278,7 @@ impl Ddb {
             endpoint: "http://127.0.0.1:9".into(),
             region: "us-east-1".into(),
             credentials: None,
+            direct: None,
             recorder: Some(recorder.clone()),
         };
         (ddb, recorder)

@@ -1,0 +1,215 @@
+//! The bulk writer's BatchWriteItem calls to the local stack's DynamoDB, made directly: the
+//! body the writer built, signed with SigV4 by the SDK's own signing crate, sent on a
+//! connection made as the SDK's are (`aws::connector_for`: the same proxy rules, the same
+//! TLS), and the answer read from its JSON.
+//!
+//! Why: around each call the SDK runs its per-call machinery (configuration layers,
+//! interceptors, the user agent, endpoint rules, tracing, the output's parse). On a
+//! 100,000-message seed against a local emulator that was the largest part of cruddur's own
+//! CPU, fixed per call by the 25-item limit (BENCHMARKS.md, section 1).
+//!
+//! Where: only an endpoint of the local stack (local mode). Calls to AWS go through the SDK,
+//! which brings AWS's endpoint rules and refreshing credentials. And the first call that is
+//! not answered with HTTP 200 turns this path off for the rest of the write: that call is
+//! made again through the SDK, and from then on the writer sees the SDK's answers (an error
+//! in its words, throttling, an endpoint gone) as it always has.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, Result};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::client::identity::Identity;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
+use bytes::Bytes;
+
+use crate::printer::Printer;
+
+/// DynamoDB's JSON protocol: the operation is named in a header.
+const TARGET: &str = "DynamoDB_20120810.BatchWriteItem";
+const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+/// A local call takes milliseconds; one that takes this long is given to the SDK, whose
+/// own timeouts and words then apply.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The direct path to one endpoint, on until a call is not answered with HTTP 200.
+pub(crate) struct Direct {
+    connector: aws_smithy_http_client::Connector,
+    /// The endpoint with its path (`http://localhost:8000/`).
+    url: String,
+    region: String,
+    identity: Identity,
+    on: AtomicBool,
+    printer: Printer,
+}
+
+/// What DynamoDB answered a BatchWriteItem with.
+pub(crate) struct Answered {
+    pub(crate) capacity_units: f64,
+    /// The requests it did not process, as it gave them back (`{"PutRequest":{"Item":…}}`).
+    pub(crate) unprocessed: Vec<serde_json::Value>,
+}
+
+impl Direct {
+    pub(crate) fn new(
+        endpoint: &str,
+        region: &str,
+        credentials: Credentials,
+        printer: Printer,
+    ) -> Result<Direct> {
+        // The root unless the endpoint names a path of its own.
+        let url = match endpoint.split_once("://") {
+            Some((_, rest)) if rest.contains('/') => endpoint.to_string(),
+            _ => format!("{endpoint}/"),
+        };
+        Ok(Direct {
+            connector: crate::aws::connector_for(endpoint)?,
+            url,
+            region: region.to_string(),
+            identity: credentials.into(),
+            on: AtomicBool::new(true),
+            printer,
+        })
+    }
+
+    pub(crate) fn is_on(&self) -> bool {
+        self.on.load(Ordering::Relaxed)
+    }
+
+    /// Send one BatchWriteItem with `body`, the request's whole JSON. Err: why it was not
+    /// answered with HTTP 200; the path is then off, and the caller sends it through the SDK.
+    pub(crate) async fn batch_write_item(&self, body: Bytes) -> Result<Answered, ()> {
+        let answer = match tokio::time::timeout(PATIENCE, self.call(body)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(anyhow!("no answer within {} s", PATIENCE.as_secs())),
+        };
+        answer.map_err(|why| self.give_up(&format!("{why:#}")))
+    }
+
+    /// Turn the path off for the rest of the write, saying why with -v.
+    pub(crate) fn give_up(&self, why: &str) {
+        if self.on.swap(false, Ordering::Relaxed) {
+            self.printer.detail(format!(
+                "DynamoDB at {}: a BatchWriteItem call made directly was not answered as \
+                 expected ({why}); it and every call after it go through the SDK",
+                self.url
+            ));
+        }
+    }
+
+    async fn call(&self, body: Bytes) -> Result<Answered> {
+        let request = self.signed(body)?;
+        let response = self
+            .connector
+            .call(request)
+            .await
+            .map_err(|e| anyhow!("the call failed: {e}"))?;
+        let status = response.status().as_u16();
+        let bytes = ByteStream::new(response.into_body())
+            .collect()
+            .await
+            .map_err(|e| anyhow!("the answer could not be read: {e}"))?
+            .into_bytes();
+        if status != 200 {
+            let start: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+            return Err(anyhow!("HTTP {status}: {start}"));
+        }
+        read_answer(&bytes)
+    }
+
+    /// The POST with its SigV4 signature (the SDK's own signing crate and its settings for
+    /// DynamoDB: the body's SHA-256 signed, no payload header).
+    fn signed(&self, body: Bytes) -> Result<HttpRequest> {
+        let params = v4::SigningParams::builder()
+            .identity(&self.identity)
+            .region(&self.region)
+            .name("dynamodb")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| anyhow!("could not sign: {e}"))?
+            .into();
+        let headers = [("content-type", CONTENT_TYPE), ("x-amz-target", TARGET)];
+        let signable = SignableRequest::new(
+            "POST",
+            &self.url,
+            headers.into_iter(),
+            SignableBody::Bytes(&body),
+        )
+        .map_err(|e| anyhow!("could not sign: {e}"))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| anyhow!("could not sign: {e}"))?
+            .into_parts();
+        let mut request = http::Request::post(&self.url)
+            .header("content-type", CONTENT_TYPE)
+            .header("x-amz-target", TARGET)
+            .header("content-length", body.len())
+            .header("user-agent", concat!("cruddur/", env!("CARGO_PKG_VERSION")))
+            .body(SdkBody::from(body))?;
+        instructions.apply_to_request_http1x(&mut request);
+        HttpRequest::try_from(request).map_err(|e| anyhow!("could not make the request: {e}"))
+    }
+}
+
+/// BatchWriteItem's output: the capacity it consumed and what it left unprocessed.
+fn read_answer(bytes: &[u8]) -> Result<Answered> {
+    #[derive(serde::Deserialize)]
+    struct Output {
+        #[serde(rename = "ConsumedCapacity", default)]
+        consumed: Vec<Consumed>,
+        #[serde(rename = "UnprocessedItems", default)]
+        unprocessed: serde_json::Map<String, serde_json::Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Consumed {
+        #[serde(rename = "CapacityUnits", default)]
+        units: Option<f64>,
+    }
+    let output: Output = serde_json::from_slice(bytes)
+        .map_err(|e| anyhow!("the answer is not BatchWriteItem's JSON: {e}"))?;
+    let mut unprocessed = Vec::new();
+    for (table, requests) in output.unprocessed {
+        let serde_json::Value::Array(requests) = requests else {
+            return Err(anyhow!("UnprocessedItems of `{table}` is not a list"));
+        };
+        unprocessed.extend(requests);
+    }
+    Ok(Answered {
+        capacity_units: output.consumed.iter().filter_map(|c| c.units).sum(),
+        unprocessed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_gives_its_capacity_and_what_it_left() {
+        let answer = read_answer(
+            br#"{"ConsumedCapacity":[{"TableName":"t","CapacityUnits":12.5}],
+                "UnprocessedItems":{"t":[{"PutRequest":{"Item":{"pk":{"S":"a"}}}},
+                {"DeleteRequest":{"Key":{"pk":{"S":"b"}}}}]}}"#,
+        )
+        .expect("an answer");
+        assert_eq!(answer.capacity_units, 12.5);
+        assert_eq!(
+            serde_json::Value::Array(answer.unprocessed).to_string(),
+            r#"[{"PutRequest":{"Item":{"pk":{"S":"a"}}}},{"DeleteRequest":{"Key":{"pk":{"S":"b"}}}}]"#
+        );
+        let empty = read_answer(b"{}").expect("an answer with nothing in it");
+        assert_eq!((empty.capacity_units, empty.unprocessed.len()), (0.0, 0));
+        let wrong = read_answer(br#"{"UnprocessedItems":{"t":{}}}"#)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            wrong.as_deref(),
+            Some("UnprocessedItems of `t` is not a list")
+        );
+    }
+}
