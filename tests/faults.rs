@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use crate::harness::whole::matches;
 use crate::harness::{cruddur, fixture_lines, ground_at};
 use crate::reports::SeedReport;
 
@@ -41,6 +42,9 @@ struct Shared {
     sizes: std::sync::Mutex<Vec<usize>>,
     /// Every call's operation (`Query`, `BatchWriteItem`), in order.
     calls: std::sync::Mutex<Vec<String>>,
+    /// Who made each BatchWriteItem call, in order: `direct` (cruddur's own request, its
+    /// user agent `cruddur/…`) or `sdk`.
+    makers: std::sync::Mutex<Vec<&'static str>>,
     /// The bucket's tokens and when it was last filled.
     bucket: std::sync::Mutex<(f64, std::time::Instant)>,
 }
@@ -56,6 +60,7 @@ impl Proxy {
             injected: AtomicUsize::new(0),
             sizes: std::sync::Mutex::new(Vec::new()),
             calls: std::sync::Mutex::new(Vec::new()),
+            makers: std::sync::Mutex::new(Vec::new()),
             bucket: std::sync::Mutex::new((0.0, std::time::Instant::now())),
         });
         let for_threads = shared.clone();
@@ -81,6 +86,10 @@ impl Proxy {
     /// Every call so far, by its operation (`DynamoDB_20120810.Query` → `Query`).
     pub(crate) fn calls(&self) -> Vec<String> {
         self.shared.calls.lock().unwrap().clone()
+    }
+
+    fn makers(&self) -> Vec<&'static str> {
+        self.shared.makers.lock().unwrap().clone()
     }
 }
 
@@ -130,6 +139,13 @@ fn serve(stream: TcpStream, upstream: &str, fault: Fault, shared: &Shared) {
     let operation = target.rsplit('.').next().unwrap_or("").to_string();
     shared.calls.lock().unwrap().push(operation);
     let (status, body) = if target.ends_with(".BatchWriteItem") {
+        let agent = header(&request.head, "user-agent").unwrap_or("");
+        let maker = if agent.starts_with("cruddur/") {
+            "direct"
+        } else {
+            "sdk"
+        };
+        shared.makers.lock().unwrap().push(maker);
         batch_write(&request, upstream, fault, shared)
     } else {
         forward(&request, &request.body, upstream)
@@ -325,6 +341,53 @@ fn throttled_batches_are_retried_until_every_item_is_written() {
         .json();
     assert_eq!(proxy.injected(), 8);
     assert_eq!(report.items, expected);
+    assert_eq!(table.items().len(), expected);
+}
+
+#[test]
+fn the_first_direct_call_not_answered_hands_the_write_to_the_sdk() {
+    // The local stack's BatchWriteItem calls are made outside the SDK. The first one not
+    // answered with HTTP 200 (here, throttled) turns that path off: the SDK sends that batch
+    // again, and every batch after it; -v says so, once.
+    let proxy = Proxy::start(Fault::Throttle(1));
+    let (db, table) = ground_at("handed", &proxy.url);
+    let expected = 2 + fixture_lines().len();
+    let done = cruddur(&["-v", "ddb", "seed", "--concurrency", "1"])
+        .stack(&db, &table)
+        .run();
+    let batches = expected.div_ceil(25);
+    let mut makers = vec!["direct"];
+    makers.extend(std::iter::repeat_n("sdk", batches));
+    assert_eq!(proxy.makers(), makers);
+    assert_eq!(table.items().len(), expected);
+    // A fragment: -v also prints the plan, the endpoints and timings; the one line about the
+    // hand-over is matched whole, and only once.
+    let handed: Vec<&str> = done
+        .stderr
+        .lines()
+        .filter(|line| line.contains("made directly"))
+        .collect();
+    let line = format!(
+        "DynamoDB at {}/: a BatchWriteItem call made directly was not answered as expected \
+         (HTTP 400: {{\"__type\":\"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException\",\
+         \"message\":\"injected by the test proxy\"}}); \
+         it and every call after it go through the SDK",
+        proxy.url
+    );
+    assert_eq!(handed.len(), 1, "{}", done.stderr);
+    assert!(matches(&line, handed[0]), "{}", handed[0]);
+}
+
+#[test]
+fn every_direct_call_of_a_seed_is_made_directly_while_each_is_answered() {
+    let proxy = Proxy::start(Fault::None);
+    let (db, table) = ground_at("direct", &proxy.url);
+    let expected = 2 + fixture_lines().len();
+    cruddur(&["ddb", "seed", "-q"])
+        .stack(&db, &table)
+        .stderr_is("")
+        .run();
+    assert_eq!(proxy.makers(), vec!["direct"; expected.div_ceil(25)]);
     assert_eq!(table.items().len(), expected);
 }
 

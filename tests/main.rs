@@ -25,6 +25,7 @@ mod pull;
 mod rds;
 mod s3;
 mod serve;
+mod signed;
 mod sql;
 mod stream;
 mod strict;

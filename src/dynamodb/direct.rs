@@ -116,7 +116,10 @@ impl Direct {
             .map_err(|e| anyhow!("the answer could not be read: {e}"))?
             .into_bytes();
         if status != 200 {
-            let start: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+            // Its start, on one line (an emulator may answer in XML, over several).
+            let text = String::from_utf8_lossy(&bytes);
+            let words: Vec<&str> = text.split_whitespace().collect();
+            let start: String = words.join(" ").chars().take(200).collect();
             return Err(anyhow!("HTTP {status}: {start}"));
         }
         read_answer(&bytes)

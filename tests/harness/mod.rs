@@ -7,7 +7,7 @@ mod aws;
 mod dynamodb;
 mod postgres;
 mod run;
-mod whole;
+pub(crate) mod whole;
 
 use std::sync::atomic::AtomicUsize;
 
