@@ -300,10 +300,15 @@ pub(crate) fn http_client_for(
     )
 }
 
-/// One connection to `endpoint` as [`http_client_for`] makes them (its proxy, its TLS), for
-/// calls made outside the SDK (the bulk writer's to the local stack).
+/// A connector to `endpoint` as [`http_client_for`] makes them (its proxy rules, its TLS, its
+/// connect timeout), with a pool of its own, for calls made outside the SDK (the bulk writer's
+/// to the local stack).
 pub(crate) fn connector_for(endpoint: &str) -> anyhow::Result<aws_smithy_http_client::Connector> {
-    Ok(Reach::of(Some(endpoint))?.connector(None, None))
+    // The SDK's connect timeout ([`timeouts`]); its attempt timeout is the caller's to keep.
+    let settings = aws_smithy_runtime_api::client::http::HttpConnectorSettings::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build();
+    Ok(Reach::of(Some(endpoint))?.connector(Some(settings), None))
 }
 
 /// How an endpoint is reached: through the environment's proxy or not, with TLS or not.

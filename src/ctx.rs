@@ -98,7 +98,8 @@ impl Ctx {
             pg: PgSettings::default(),
             ddb: DdbSettings {
                 table: "cruddur-messages".into(),
-                endpoint_url: Some(crate::dynamodb::LOCAL_ENDPOINT.into()),
+                endpoint_url: (target == Target::Local)
+                    .then(|| crate::dynamodb::LOCAL_ENDPOINT.into()),
                 ..DdbSettings::default()
             },
             wait_for_pg: None,

@@ -8,7 +8,9 @@
 //! - signals are watched by a plain thread of their own (`interrupt::watch`), which sees them
 //!   even while a Postgres call blocks the command's thread;
 //! - `ddb serve` spawns its server and upkeep on this runtime, and they run whenever the
-//!   command's thread waits in [`block_on`], which is where `ddb serve` spends its life.
+//!   command's thread waits in [`block_on`], which is where `ddb serve` spends its life. (So
+//!   while that thread is held elsewhere, the server waits too: a stderr that stops being
+//!   read stalls both, where before only the printing stalled.)
 //!
 //! The `postgres` crate drives each connection on an executor of its own, inside the crate.
 

@@ -1,20 +1,31 @@
 //! cruddur's own signed requests, checked by a server that verifies SigV4 as AWS does: the
 //! bulk writer makes its BatchWriteItem calls to the local stack outside the SDK (signed by
 //! the SDK's signing crate, src/dynamodb/direct.rs), and a moto server with its
-//! authentication on recomputes every request's signature with botocore's signer.
+//! authentication on recomputes every request's signature with botocore's signer. The
+//! fault proxy of tests/faults.rs stands in front, passing everything on, to say who made
+//! each call.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use crate::faults::{Fault, Proxy};
 use crate::harness::{cruddur, fixture_lines, Run, TestDb, COUNTER, START};
 
 /// A moto server of its own that refuses a request whose signature is not right
-/// (tests/harness/moto_signed.py), and the IAM user's key it made.
+/// (tests/harness/moto_signed.py), and the credentials it made: an IAM user's key, and a
+/// role's, with its session token.
 struct SignedMoto {
     child: Child,
     url: String,
+    user: Keys,
+    role: Keys,
+}
+
+#[derive(Clone)]
+struct Keys {
     key: String,
     secret: String,
+    token: Option<String>,
 }
 
 impl SignedMoto {
@@ -31,25 +42,23 @@ impl SignedMoto {
         let stdout = child.stdout.take().expect("its stdout");
         BufReader::new(stdout).read_line(&mut line).unwrap();
         let words: Vec<&str> = line.split_whitespace().collect();
-        let [url, key, secret] = words[..] else {
+        let [url, key, secret, role_key, role_secret, token] = words[..] else {
             panic!("python3 {script} did not start moto (said {line:?}): {START}");
         };
         SignedMoto {
             url: url.to_string(),
-            key: key.to_string(),
-            secret: secret.to_string(),
+            user: Keys {
+                key: key.to_string(),
+                secret: secret.to_string(),
+                token: None,
+            },
+            role: Keys {
+                key: role_key.to_string(),
+                secret: role_secret.to_string(),
+                token: Some(token.to_string()),
+            },
             child,
         }
-    }
-
-    /// `cruddur ARGS` at this server's DynamoDB, with its key and `secret`.
-    fn run(&self, args: &[&str], table: &str, secret: &str) -> Run {
-        cruddur(args)
-            .env("AWS_ENDPOINT_URL_DYNAMODB", &self.url)
-            .env("AWS_ACCESS_KEY_ID", &self.key)
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .env("AWS_REGION", "us-east-1")
-            .env("DDB_MESSAGE_TABLE", table)
     }
 }
 
@@ -60,46 +69,90 @@ impl Drop for SignedMoto {
     }
 }
 
+/// `cruddur ARGS` at `endpoint`'s DynamoDB and its `table`, with these credentials.
+fn at(endpoint: &str, table: &str, keys: &Keys, args: &[&str]) -> Run {
+    let run = cruddur(args)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+        .env("AWS_ACCESS_KEY_ID", &keys.key)
+        .env("AWS_SECRET_ACCESS_KEY", &keys.secret)
+        .env("AWS_REGION", "us-east-1")
+        .env("DDB_MESSAGE_TABLE", table);
+    match &keys.token {
+        Some(token) => run.env("AWS_SESSION_TOKEN", token),
+        None => run,
+    }
+}
+
+fn created(table: &str) -> String {
+    format!(
+        "created table `{table}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+         PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n"
+    )
+}
+
+/// Make a table and seed it through `proxy` with `keys`: every BatchWriteItem call made
+/// directly, none refused, every item there.
+fn seed_directly(proxy: &Proxy, db: &TestDb, keys: &Keys) {
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let table = format!("t-signed-{}-{n}", std::process::id());
+    at(
+        &proxy.url,
+        &table,
+        keys,
+        &["ddb", "schema-load", "--no-stream"],
+    )
+    .stdout_is(&created(&table))
+    .stderr_is("")
+    .run();
+    let before = proxy.makers().len();
+    let expected = 2 + fixture_lines().len();
+    at(&proxy.url, &table, keys, &["ddb", "seed", "-q"])
+        .db(db)
+        .stdout_is(&format!(
+            "seeded conversation ⟪uuid⟫ between timmy-cde and tim-suarez in `{table}`: \
+             {expected} items (2 groups + {} messages) in {} requests, 0 retries, ⟪n⟫ ms\n",
+            expected - 2,
+            expected.div_ceil(25)
+        ))
+        .stderr_is("")
+        .run();
+    let makers = proxy.makers()[before..].to_vec();
+    assert_eq!(makers, vec!["direct"; expected.div_ceil(25)]);
+    let scan = at(
+        &proxy.url,
+        &table,
+        keys,
+        &["ddb", "scan", "--output", "jsonl", "-q"],
+    )
+    .stderr_is("")
+    .run();
+    assert_eq!(scan.stdout.lines().count(), expected);
+}
+
 #[test]
 fn a_server_that_checks_signatures_takes_every_direct_call_of_a_seed() {
     let moto = SignedMoto::start();
+    let proxy = Proxy::start_to(Fault::None, &moto.url);
     let db = TestDb::set_up("signed");
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let table = format!("t-signed-{}-{n}", std::process::id());
     // The server truly checks: a request signed with another secret is refused.
-    moto.run(
-        &["ddb", "schema-load", "--no-stream"],
-        &table,
-        "not-the-secret",
+    let wrong = Keys {
+        secret: "not-the-secret".into(),
+        ..moto.user.clone()
+    };
+    at(
+        &proxy.url,
+        "t-signed-refused",
+        &wrong,
+        &["ddb", "schema-load"],
     )
     .code(1)
     .stdout_is("")
     .stderr_is(&format!(
         "error: CreateTable at DynamoDB at {} failed without an AWS error code\n",
-        moto.url
+        proxy.url
     ))
     .run();
-    moto.run(&["ddb", "schema-load", "--no-stream"], &table, &moto.secret)
-        .stdout_is(&format!(
-            "created table `{table}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-             PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n"
-        ))
-        .stderr_is("")
-        .run();
-    // A fragment check: -v also prints the plan and the endpoints; what matters is that no
-    // line says a direct call was refused (the SDK would then have made it, and the seed
-    // would pass all the same). tests/faults.rs shows the calls are direct while answered.
-    moto.run(&["-v", "ddb", "seed"], &table, &moto.secret)
-        .db(&db)
-        .stderr_lacks("made directly")
-        .run();
-    let scan = moto
-        .run(
-            &["ddb", "scan", "--output", "jsonl", "-q"],
-            &table,
-            &moto.secret,
-        )
-        .stderr_is("")
-        .run();
-    assert_eq!(scan.stdout.lines().count(), 2 + fixture_lines().len());
+    // A user's key, then a role's with its session token (signed too).
+    seed_directly(&proxy, &db, &moto.user);
+    seed_directly(&proxy, &db, &moto.role);
 }

@@ -495,7 +495,11 @@ type CallError = SdkError<
 /// One BatchWriteItem with this body: made directly while that path is on (the local stack,
 /// [`super::direct`]), else through the SDK, as is a direct call that was not answered
 /// as expected (the direct path is then off).
-async fn call(target: &Sink<'_>, body: bytes::Bytes) -> std::result::Result<Answer, CallError> {
+async fn call(
+    target: &Sink<'_>,
+    body: bytes::Bytes,
+    requests: &mut usize,
+) -> std::result::Result<Answer, CallError> {
     if let Some(direct) = target.direct.filter(|direct| direct.is_on()) {
         if let Ok(answered) = direct.batch_write_item(body.clone()).await {
             let left: Result<Vec<Request>> = answered
@@ -515,6 +519,8 @@ async fn call(target: &Sink<'_>, body: bytes::Bytes) -> std::result::Result<Answ
                 Err(why) => direct.give_up(&format!("{why:#}")),
             }
         }
+        // Made again through the SDK: one more call.
+        *requests += 1;
     }
     let output = send(target, body).await?;
     Ok(Answer {
@@ -589,7 +595,7 @@ async fn write_batch(target: &Sink<'_>, batch: Vec<Request>, max_retries: u32) -
                 }
             },
         };
-        let answer = call(target, body.clone()).await;
+        let answer = call(target, body.clone(), &mut outcome.requests).await;
         // What was sent, to send again if the call failed as a whole.
         let again = Some(Pending::Sent { body, count: sent });
         match answer {
@@ -788,6 +794,34 @@ fn describe_request(request: &Request) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unprocessed_request_comes_back_as_the_request_it_was() {
+        let put = json_request(r#"{"PutRequest":{"Item":{"pk":{"S":"a"},"sk":{"S":"1"}}}}"#);
+        let delete = json_request(r#"{"DeleteRequest":{"Key":{"pk":{"S":"b"},"sk":{"S":"2"}}}}"#);
+        let described: Vec<String> = [put, delete]
+            .into_iter()
+            .map(|request| describe_request(&Request::from_wire(request).expect("a request")))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                describe_parts("a", "1"),
+                format!("delete {}", describe_parts("b", "2"))
+            ]
+        );
+        let neither = Request::from_wire(json_request(r#"{"UpdateRequest":{}}"#))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            neither.as_deref(),
+            Some("an unprocessed request is neither a put nor a delete")
+        );
+    }
+
+    fn json_request(text: &str) -> serde_json::Value {
+        serde_json::from_str(text).expect("JSON")
+    }
 
     #[test]
     fn a_batch_body_is_the_wire_format_of_every_attribute_type() {

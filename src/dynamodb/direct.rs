@@ -1,7 +1,7 @@
 //! The bulk writer's BatchWriteItem calls to the local stack's DynamoDB, made directly: the
-//! body the writer built, signed with SigV4 by the SDK's own signing crate, sent on a
-//! connection made as the SDK's are (`aws::connector_for`: the same proxy rules, the same
-//! TLS), and the answer read from its JSON.
+//! body the writer built, signed with SigV4 by the SDK's own signing crate, sent to the URL
+//! the SDK would use on a connector made as the SDK's are (`aws::connector_for`: the same
+//! proxy rules, TLS and connect timeout, a pool of its own), the answer read from its JSON.
 //!
 //! Why: around each call the SDK runs its per-call machinery (configuration layers,
 //! interceptors, the user agent, endpoint rules, tracing, the output's parse). On a
@@ -10,9 +10,9 @@
 //!
 //! Where: only an endpoint of the local stack (local mode). Calls to AWS go through the SDK,
 //! which brings AWS's endpoint rules and refreshing credentials. And the first call that is
-//! not answered with HTTP 200 turns this path off for the rest of the write: that call is
-//! made again through the SDK, and from then on the writer sees the SDK's answers (an error
-//! in its words, throttling, an endpoint gone) as it always has.
+//! not answered with HTTP 200 turns this path off for the rest of the process (the `Ddb` it
+//! belongs to): that call is made again through the SDK, and from then on the writer sees
+//! the SDK's answers (an error in its words, throttling, an endpoint gone) as it always has.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
@@ -34,14 +34,17 @@ use crate::printer::Printer;
 const TARGET: &str = "DynamoDB_20120810.BatchWriteItem";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 /// A local call takes milliseconds; one that takes this long is given to the SDK, whose
-/// own timeouts and words then apply.
+/// own timeouts and words then apply (so an endpoint that stops answering is given up on
+/// this much later, once).
 const PATIENCE: Duration = Duration::from_secs(10);
 
 /// The direct path to one endpoint, on until a call is not answered with HTTP 200.
 pub(crate) struct Direct {
     connector: aws_smithy_http_client::Connector,
-    /// The endpoint with its path (`http://localhost:8000/`).
+    /// Where the calls go: [`call_url`].
     url: String,
+    /// The endpoint, as every message names it.
+    endpoint: String,
     region: String,
     identity: Identity,
     on: AtomicBool,
@@ -62,14 +65,10 @@ impl Direct {
         credentials: Credentials,
         printer: Printer,
     ) -> Result<Direct> {
-        // The root unless the endpoint names a path of its own.
-        let url = match endpoint.split_once("://") {
-            Some((_, rest)) if rest.contains('/') => endpoint.to_string(),
-            _ => format!("{endpoint}/"),
-        };
         Ok(Direct {
             connector: crate::aws::connector_for(endpoint)?,
-            url,
+            url: call_url(endpoint),
+            endpoint: endpoint.to_string(),
             region: region.to_string(),
             identity: credentials.into(),
             on: AtomicBool::new(true),
@@ -91,13 +90,13 @@ impl Direct {
         answer.map_err(|why| self.give_up(&format!("{why:#}")))
     }
 
-    /// Turn the path off for the rest of the write, saying why with -v.
+    /// Turn the path off for the rest of the process, saying why with -v.
     pub(crate) fn give_up(&self, why: &str) {
         if self.on.swap(false, Ordering::Relaxed) {
             self.printer.detail(format!(
                 "DynamoDB at {}: a BatchWriteItem call made directly was not answered as \
                  expected ({why}); it and every call after it go through the SDK",
-                self.url
+                self.endpoint
             ));
         }
     }
@@ -116,11 +115,7 @@ impl Direct {
             .map_err(|e| anyhow!("the answer could not be read: {e}"))?
             .into_bytes();
         if status != 200 {
-            // Its start, on one line (an emulator may answer in XML, over several).
-            let text = String::from_utf8_lossy(&bytes);
-            let words: Vec<&str> = text.split_whitespace().collect();
-            let start: String = words.join(" ").chars().take(200).collect();
-            return Err(anyhow!("HTTP {status}: {start}"));
+            return Err(anyhow!("HTTP {status}{}", error_type(&bytes)));
         }
         read_answer(&bytes)
     }
@@ -159,6 +154,28 @@ impl Direct {
     }
 }
 
+/// The URL of a call to `endpoint`, as the SDK makes it: the endpoint's path joined with the
+/// operation's `/`, its query left out.
+fn call_url(endpoint: &str) -> String {
+    let before_query = endpoint.split(['?', '#']).next().unwrap_or(endpoint);
+    format!("{}/", before_query.trim_end_matches('/'))
+}
+
+/// `: ` and the error's type from an error answer's `__type` (`…#ThrottlingException`), or
+/// nothing: only that is said, never the body (which may echo what was sent).
+fn error_type(bytes: &[u8]) -> String {
+    let kind = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(String::from));
+    match kind {
+        Some(kind) => {
+            let name = kind.rsplit('#').next().unwrap_or(&kind);
+            format!(": {}", crate::text::visible(name))
+        }
+        None => String::new(),
+    }
+}
+
 /// BatchWriteItem's output: the capacity it consumed and what it left unprocessed.
 fn read_answer(bytes: &[u8]) -> Result<Answered> {
     #[derive(serde::Deserialize)]
@@ -191,6 +208,38 @@ fn read_answer(bytes: &[u8]) -> Result<Answered> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_goes_where_the_sdk_would_send_it() {
+        let cases = [
+            ("http://localhost:8000", "http://localhost:8000/"),
+            ("http://localhost:8000/", "http://localhost:8000/"),
+            ("http://10.0.0.5:4566/ddb", "http://10.0.0.5:4566/ddb/"),
+            ("https://ddb.example/ddb/?x=1", "https://ddb.example/ddb/"),
+        ];
+        let made: Vec<(&str, String)> = cases.iter().map(|(e, _)| (*e, call_url(e))).collect();
+        let expected: Vec<(&str, String)> =
+            cases.iter().map(|(e, u)| (*e, u.to_string())).collect();
+        assert_eq!(made, expected);
+    }
+
+    #[test]
+    fn an_error_answer_is_said_by_its_type_only() {
+        let said = [
+            &br#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"x-amz-security-token: s3cr3t"}"#[..],
+            b"<?xml version=\"1.0\"?><Error>SignatureDoesNotMatch</Error>",
+            b"{\"__type\":\"a#\\u001b[2Jodd\"}",
+        ]
+        .map(error_type);
+        assert_eq!(
+            said,
+            [
+                ": ThrottlingException".to_string(),
+                String::new(),
+                ": \\x1b[2Jodd".to_string()
+            ]
+        );
+    }
 
     #[test]
     fn an_answer_gives_its_capacity_and_what_it_left() {

@@ -7,7 +7,7 @@ mod aws;
 mod dynamodb;
 mod postgres;
 mod run;
-pub(crate) mod whole;
+mod whole;
 
 use std::sync::atomic::AtomicUsize;
 

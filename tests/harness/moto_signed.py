@@ -1,7 +1,8 @@
 """A moto server that checks the SigV4 signature of every request but the three unsigned
 ones that make its IAM user (moto's INITIAL_NO_AUTH_ACTION_COUNT), for the test that proves
-cruddur's own signed requests are what AWS's signer makes. Prints `URL KEY SECRET`, then
-serves until its standard input closes."""
+cruddur's own signed requests are what AWS's signer makes. Prints `URL KEY SECRET` and the
+key, secret and session token of a role the user assumed, then serves until its standard
+input closes."""
 
 import json
 import os
@@ -32,6 +33,33 @@ everything = {
 iam.put_user_policy(
     UserName="cruddur", PolicyName="everything", PolicyDocument=json.dumps(everything)
 )
-print(url, key["AccessKeyId"], key["SecretAccessKey"], flush=True)
+# A role the user may assume, for credentials with a session token (signed as well).
+as_user = {
+    "endpoint_url": url,
+    "region_name": "us-east-1",
+    "aws_access_key_id": key["AccessKeyId"],
+    "aws_secret_access_key": key["SecretAccessKey"],
+}
+anyone = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+}
+signed_iam = boto3.client("iam", **as_user)
+role = signed_iam.create_role(RoleName="cruddur", AssumeRolePolicyDocument=json.dumps(anyone))
+signed_iam.put_role_policy(
+    RoleName="cruddur", PolicyName="everything", PolicyDocument=json.dumps(everything)
+)
+session = boto3.client("sts", **as_user).assume_role(
+    RoleArn=role["Role"]["Arn"], RoleSessionName="cruddur-test"
+)["Credentials"]
+print(
+    url,
+    key["AccessKeyId"],
+    key["SecretAccessKey"],
+    session["AccessKeyId"],
+    session["SecretAccessKey"],
+    session["SessionToken"],
+    flush=True,
+)
 sys.stdin.read()
 server.stop()
