@@ -80,8 +80,9 @@ impl Direct {
         self.on.load(Ordering::Relaxed)
     }
 
-    /// Send one BatchWriteItem with `body`, the request's whole JSON. Err: why it was not
-    /// answered with HTTP 200; the path is then off, and the caller sends it through the SDK.
+    /// Send one BatchWriteItem with `body`, the request's whole JSON. Err: it was not answered
+    /// with HTTP 200 (why is said with -v); the path is then off, and the caller sends it
+    /// through the SDK.
     pub(crate) async fn batch_write_item(&self, body: Bytes) -> Result<Answered, ()> {
         let answer = match tokio::time::timeout(PATIENCE, self.call(body)).await {
             Ok(answer) => answer,
@@ -107,7 +108,16 @@ impl Direct {
             .connector
             .call(request)
             .await
-            .map_err(|e| anyhow!("the call failed: {e}"))?;
+            // Its kind only: the connector's own words may name a proxy, with its password.
+            .map_err(|e| {
+                anyhow!(if e.is_timeout() {
+                    "the call timed out"
+                } else if e.is_io() {
+                    "the connection failed"
+                } else {
+                    "the call failed"
+                })
+            })?;
         let status = response.status().as_u16();
         let bytes = ByteStream::new(response.into_body())
             .collect()
