@@ -23,6 +23,8 @@ pub(crate) enum Fault {
     Bucket(f64),
     /// The first `n` BatchWriteItem calls write only half their items.
     Unprocessed(usize),
+    /// The first `n` BatchWriteItem calls that delete write only half their requests.
+    UnprocessedDeletes(usize),
     /// The first `n` BatchWriteItem calls are refused with ProvisionedThroughputExceeded.
     Throttle(usize),
     /// Every BatchWriteItem call writes nothing.
@@ -169,10 +171,27 @@ fn batch_write(request: &Request, upstream: &str, fault: Fault, shared: &Shared)
         (table.clone(), writes.as_array().unwrap().clone())
     };
     shared.sizes.lock().unwrap().push(writes.len());
-    let call = shared.injected.load(Ordering::SeqCst);
+    // One of the first `n`: counted as it is taken, so that two calls at once cannot both be.
+    let claim = |n: usize| {
+        shared
+            .injected
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                (c < n).then_some(c + 1)
+            })
+            .is_ok()
+    };
     let inject = match fault {
-        Fault::Unprocessed(n) | Fault::Throttle(n) => call < n,
-        Fault::NeverWrites => true,
+        Fault::Unprocessed(n) | Fault::Throttle(n) => claim(n),
+        Fault::UnprocessedDeletes(n) => {
+            writes
+                .iter()
+                .any(|write| write.get("DeleteRequest").is_some())
+                && claim(n)
+        }
+        Fault::NeverWrites => {
+            shared.injected.fetch_add(1, Ordering::SeqCst);
+            true
+        }
         Fault::None => false,
         Fault::Bucket(rate) => {
             let mut bucket = shared.bucket.lock().unwrap();
@@ -194,7 +213,6 @@ fn batch_write(request: &Request, upstream: &str, fault: Fault, shared: &Shared)
     if !inject {
         return forward(request, &request.body, upstream);
     }
-    shared.injected.fetch_add(1, Ordering::SeqCst);
     match fault {
         Fault::None | Fault::Bucket(_) => forward(request, &request.body, upstream),
         Fault::Throttle(_) => (
@@ -212,7 +230,7 @@ fn batch_write(request: &Request, upstream: &str, fault: Fault, shared: &Shared)
                 .to_string()
                 .into_bytes(),
         ),
-        Fault::Unprocessed(_) => {
+        Fault::Unprocessed(_) | Fault::UnprocessedDeletes(_) => {
             let keep = writes.len() / 2;
             if keep == 0 {
                 return (
@@ -330,6 +348,36 @@ fn unprocessed_items_are_retried_until_every_item_is_written() {
         expected,
         "every item reached the table"
     );
+}
+
+#[test]
+fn deletes_handed_back_unprocessed_are_sent_again_as_deletes() {
+    // `--replace` writes the new conversation, then deletes the old one's items. Handed back
+    // unprocessed, a delete must come back as the delete it was, and be sent again.
+    let proxy = Proxy::start(Fault::UnprocessedDeletes(4));
+    let (db, table) = ground_at("unprocessed_deletes", &proxy.url);
+    let expected = 2 + fixture_lines().len();
+    cruddur(&["ddb", "seed", "-q", "--now", "2026-03-01T12:00:00Z"])
+        .stack(&db, &table)
+        .run();
+    let report: SeedReport = cruddur(&[
+        "ddb",
+        "seed",
+        "--json",
+        "--replace",
+        "--now",
+        "2026-03-02T12:00:00Z",
+    ])
+    .stack(&db, &table)
+    .run()
+    .json();
+    assert_eq!(proxy.injected(), 4);
+    assert_eq!(report.deleted, expected);
+    let items = table.items();
+    assert_eq!(items.len(), expected);
+    assert!(items
+        .iter()
+        .all(|item| item["sk"].starts_with("2026-03-02")));
 }
 
 #[test]
