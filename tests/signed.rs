@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use crate::faults::{Fault, Proxy};
-use crate::harness::{cruddur, fixture_lines, Run, TestDb, COUNTER, START};
+use crate::harness::{created_table, cruddur, fixture_lines, Run, TestDb, COUNTER, START};
 
 /// A moto server of its own that refuses a request whose signature is not right
 /// (tests/harness/moto_signed.py), and the credentials it made: an IAM user's key, and a
@@ -83,13 +83,6 @@ fn at(endpoint: &str, table: &str, keys: &Keys, args: &[&str]) -> Run {
     }
 }
 
-fn created(table: &str) -> String {
-    format!(
-        "created table `{table}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-         PROVISIONED 5/5; stream none; deletion protection off; status ACTIVE\n"
-    )
-}
-
 /// Make a table and seed it through `proxy` with `keys`: every BatchWriteItem call made
 /// directly, none refused, every item there.
 fn seed_directly(proxy: &Proxy, db: &TestDb, keys: &Keys) {
@@ -101,7 +94,7 @@ fn seed_directly(proxy: &Proxy, db: &TestDb, keys: &Keys) {
         keys,
         &["ddb", "schema-load", "--no-stream"],
     )
-    .stdout_is(&created(&table))
+    .stdout_is(&created_table(&table, false))
     .stderr_is("")
     .run();
     let before = proxy.makers().len();

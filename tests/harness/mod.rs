@@ -30,14 +30,18 @@ pub(crate) fn schema_load(table: &TestTable, stream: bool) {
     }
     cruddur(&args)
         .table(table)
-        .stdout_is(&format!(
-            "created table `{}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
-             PROVISIONED 5/5; stream {}; deletion protection off; status ACTIVE\n",
-            table.name,
-            if stream { "NEW_IMAGE" } else { "none" }
-        ))
+        .stdout_is(&created_table(&table.name, stream))
         .stderr_is("")
         .run();
+}
+
+/// What `cruddur ddb schema-load` prints when it made table `name` (with its stream or not).
+pub(crate) fn created_table(name: &str, stream: bool) -> String {
+    format!(
+        "created table `{name}`: keys pk (HASH) + sk (RANGE); index message-group-sk-index; \
+         PROVISIONED 5/5; stream {}; deletion protection off; status ACTIVE\n",
+        if stream { "NEW_IMAGE" } else { "none" }
+    )
 }
 
 /// A database with the seed users and a table with its schema, reached through `endpoint`:
